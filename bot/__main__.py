@@ -1,0 +1,140 @@
+"""The command line: `python -m bot run | console | migrate` (see `--help` of each)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import logging
+import sys
+from pathlib import Path
+from urllib.parse import urlparse
+
+from sqlalchemy.exc import SQLAlchemyError
+from telegram import Update
+from telegram.error import InvalidToken, TelegramError
+
+from bot.app import build_application, configure_logging
+from bot.config import ConfigError, Settings, load_settings
+from bot.console import run_console
+from storage.migrate import DatabaseTooNewError, upgrade_database
+from storage.session import Database
+
+logger = logging.getLogger("bot")
+
+EXIT_FAILURE = 1
+EXIT_BAD_CONFIG = 2
+
+NO_TOKEN = """\
+No BOT_TOKEN is set, so I am not connecting to Telegram.
+To run the real bot: open Telegram, talk to @BotFather, send /newbot, follow its questions,
+and start me with the token it gives you:   BOT_TOKEN=123456789:AAE... python -m bot run
+Starting the terminal console instead, on the database {database}."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m bot",
+        description="Shuangyou (双优): the Telegram bot of a quality-service campaign.",
+    )
+    parser.add_argument("--config", type=Path, help="the config file (default: $SHUANGYOU_CONFIG, else ./config.toml)")
+    parser.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    run = commands.add_parser(
+        "run",
+        help="connect to Telegram (the default); without BOT_TOKEN, start the console",
+        description="Connects to Telegram with BOT_TOKEN by long polling, or as a webhook with --webhook. "
+        "Without BOT_TOKEN it explains how to get one and starts the terminal console.",
+    )
+    run.add_argument("--webhook", metavar="URL", help="the public HTTPS URL Telegram posts updates to")
+    run.add_argument("--port", type=int, default=8443, help="the port the webhook server listens on (8443)")
+    run.add_argument("--listen", default="127.0.0.1", help="the address it listens on (127.0.0.1)")
+
+    commands.add_parser(
+        "console",
+        help="talk to the bot in this terminal, without Telegram",
+        description="Runs the bot on an in-process Bot API and talks to it as one or more users. "
+        "Reads standard input too: printf '/start\\n/help\\n' | python -m bot console",
+    )
+    commands.add_parser(
+        "migrate",
+        help="upgrade the database schema to this version",
+        description="Upgrades the database at DATABASE_URL to the newest schema (start-up does this too).",
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings(args.config)
+    except ConfigError as error:
+        print(f"config error: {error}", file=sys.stderr)
+        return EXIT_BAD_CONFIG
+    command = args.command or "run"
+    configure_logging(getattr(logging, args.log_level) if command != "console" else logging.WARNING)
+    try:
+        if command == "migrate":
+            asyncio.run(migrate(settings))
+        elif command == "console":
+            asyncio.run(run_console(settings))
+        elif settings.bot_token is None:
+            print(NO_TOKEN.format(database=settings.database_url), file=sys.stderr)
+            asyncio.run(run_console(settings))
+        else:
+            run_bot(settings, args)
+    except DatabaseTooNewError as error:
+        print(f"database error: {error}", file=sys.stderr)
+        return EXIT_BAD_CONFIG
+    except (SQLAlchemyError, OSError) as error:
+        print(
+            f"database error: cannot use {settings.database_url}: {error.__class__.__name__}: {error}", file=sys.stderr
+        )
+        return EXIT_FAILURE
+    except InvalidToken:
+        print("error: Telegram refused BOT_TOKEN; check it with @BotFather (/mybots → API Token)", file=sys.stderr)
+        return EXIT_BAD_CONFIG
+    except TelegramError as error:
+        print(f"error: Telegram: {error}", file=sys.stderr)
+        return EXIT_FAILURE
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+async def migrate(settings: Settings) -> None:
+    """Upgrades the schema, then lets go of the connections (the bot opens its own in its own loop)."""
+    db = Database(settings.database_url)
+    try:
+        before, after = await upgrade_database(db.engine)
+    finally:
+        await db.close()
+    if before == after:
+        logger.info("The database is up to date (schema %s).", after)
+
+
+def run_bot(settings: Settings, args: argparse.Namespace) -> None:
+    asyncio.run(migrate(settings))
+    application = build_application(settings)
+    if args.webhook:
+        assert settings.bot_token is not None
+        application.run_webhook(
+            listen=args.listen,
+            port=args.port,
+            url_path=urlparse(args.webhook).path.lstrip("/"),
+            webhook_url=args.webhook,
+            secret_token=webhook_secret(settings.bot_token.get_secret_value()),
+            allowed_updates=Update.ALL_TYPES,
+        )
+    else:
+        application.run_polling(allowed_updates=Update.ALL_TYPES)
+
+
+def webhook_secret(token: str) -> str:
+    """The same on every instance behind one address, and not the token itself."""
+    return hashlib.sha256(f"shuangyou-webhook:{token}".encode()).hexdigest()[:64]
+
+
+if __name__ == "__main__":
+    sys.exit(main())

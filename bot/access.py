@@ -1,0 +1,71 @@
+"""Who may do what: the audiences a user falls into, and the commands each audience has.
+
+Every handler module declares its commands as `CommandSpec`s; the menus, `/help` and the server-side
+checks all read the same declarations, so a command cannot be shown to someone it refuses.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from storage.models import Member, MemberStatus, Role
+
+
+class Audience(enum.StrEnum):
+    OUTSIDER = "outsider"  # not registered (or rejected, or deactivated)
+    PENDING = "pending"  # registered, waiting for approval
+    STAFF = "staff"
+    HEAD = "head"
+    LEADER = "leader"
+    ADMIN = "admin"
+    INDUSTRY = "industry"
+
+
+EVERYONE = frozenset(Audience)
+MEMBERS = frozenset({Audience.STAFF, Audience.HEAD, Audience.LEADER, Audience.ADMIN, Audience.INDUSTRY})
+PRIVATE = frozenset({"private"})
+GROUPS = frozenset({"group", "supergroup"})
+ANY_CHAT = PRIVATE | GROUPS
+
+_ROLE_AUDIENCE = {
+    Role.STAFF: Audience.STAFF,
+    Role.HEAD: Audience.HEAD,
+    Role.LEADER: Audience.LEADER,
+    Role.ADMIN: Audience.ADMIN,
+    Role.INDUSTRY: Audience.INDUSTRY,
+}
+
+
+def audience_of(member: Member | None, telegram_id: int, config_admins: Iterable[int]) -> Audience:
+    """The audience of a Telegram user; the admins named in the config are admins whatever the database says."""
+    if telegram_id in set(config_admins):
+        return Audience.ADMIN
+    if member is None:
+        return Audience.OUTSIDER
+    if member.status == MemberStatus.PENDING:
+        return Audience.PENDING
+    if member.status != MemberStatus.ACTIVE:
+        return Audience.OUTSIDER
+    return _ROLE_AUDIENCE[member.role]
+
+
+@dataclass(frozen=True)
+class CommandSpec:
+    """A command: its name, its one-line description (a msgid), who may use it and where."""
+
+    name: str
+    description: str
+    audiences: frozenset[Audience]
+    chats: frozenset[str] = PRIVATE
+    in_menu: bool = True
+
+    def allows(self, audience: Audience, chat_type: str) -> bool:
+        return audience in self.audiences and chat_type in self.chats
+
+
+def commands_for(
+    specs: Iterable[CommandSpec], audience: Audience, chat_type: str, *, menu_only: bool = False
+) -> list[CommandSpec]:
+    return [spec for spec in specs if spec.allows(audience, chat_type) and (spec.in_menu or not menu_only)]

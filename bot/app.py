@@ -1,0 +1,158 @@
+"""The one place where the Application is assembled: transport, defaults, handlers, error handling, start-up."""
+
+from __future__ import annotations
+
+import html
+import json
+import logging
+from types import ModuleType
+
+from telegram import Update
+from telegram.constants import ParseMode
+from telegram.error import Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.ext import AIORateLimiter, ApplicationBuilder, ContextTypes, Defaults
+from telegram.request import BaseRequest
+
+import handlers.fallback
+import handlers.help
+import jobs
+from bot.access import CommandSpec
+from bot.clock import Clock
+from bot.config import Settings
+from bot.context import SERVICES_KEY, BotApplication, BotContext, Services
+from bot.i18n import N_
+from bot.menus import set_default_menus
+from handlers.common import Refusal
+from storage import campaigns
+from storage.session import Database
+
+logger = logging.getLogger(__name__)
+
+# Order matters: the first handler that matches an update in a group takes it; the fallbacks come last.
+FEATURES: tuple[ModuleType, ...] = (
+    handlers.help,
+    handlers.fallback,
+)
+
+# The in-process Bot API accepts any token of the right shape; it is never sent anywhere.
+OFFLINE_TOKEN = "1000000:in-process-bot-api-token-0000000000"
+RATE_LIMIT_RETRIES = 2
+
+APOLOGY = N_("Sorry, something went wrong on my side. It has been logged; please try again in a moment.")
+TELEGRAM_APOLOGY = N_("Sorry, Telegram did not take my answer just now. Please send that again.")
+
+
+def all_commands() -> tuple[CommandSpec, ...]:
+    specs: list[CommandSpec] = []
+    for module in FEATURES:
+        specs.extend(module.COMMANDS)
+    return tuple(specs)
+
+
+def build_application(
+    settings: Settings,
+    *,
+    db: Database | None = None,
+    request: BaseRequest | None = None,
+    clock: Clock | None = None,
+    rate_limit_retries: int = RATE_LIMIT_RETRIES,
+) -> BotApplication:
+    """The Application for these settings; `request` replaces Telegram (the in-process Bot API)."""
+    token = settings.bot_token.get_secret_value() if settings.bot_token else OFFLINE_TOKEN
+    builder = (
+        ApplicationBuilder()
+        .token(token)
+        .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.tz, link_preview_options=None))
+        .rate_limiter(AIORateLimiter(max_retries=rate_limit_retries))
+        .context_types(ContextTypes(context=BotContext))
+        .post_init(on_start)
+        .post_shutdown(on_stop)
+    )
+    if settings.telegram_base_url:
+        builder = builder.base_url(settings.telegram_base_url)
+    if settings.telegram_base_file_url:
+        builder = builder.base_file_url(settings.telegram_base_file_url)
+    if request is not None:
+        builder = builder.request(request).get_updates_request(request)
+    application: BotApplication = builder.build()  # type: ignore[assignment]
+    application.bot_data[SERVICES_KEY] = Services(
+        settings=settings,
+        db=db or Database(settings.database_url),
+        clock=clock or Clock(),
+        commands=all_commands(),
+    )
+    for module in FEATURES:
+        application.add_handlers(module.handlers())
+    application.add_error_handler(on_error)
+    return application
+
+
+def services_of(application: BotApplication) -> Services:
+    services: Services = application.bot_data[SERVICES_KEY]
+    return services
+
+
+async def on_start(application: BotApplication) -> None:
+    """After the bot is initialised: the campaign rows, the command menus, the scheduled sweeps."""
+    services = services_of(application)
+    campaign = services.settings.campaign
+    async with services.db.transaction() as session:
+        await campaigns.sync_campaign(session=session, name=campaign.name, starts=campaign.starts, ends=campaign.ends)
+    try:
+        await set_default_menus(application.bot, services.commands, services.settings.bot.default_language)
+    except TelegramError as error:
+        logger.warning("Could not set the command menus: %s", error.message)
+    jobs.schedule_all(application)
+    logger.info("Shuangyou is up as @%s", application.bot.username)
+
+
+async def on_stop(application: BotApplication) -> None:
+    await services_of(application).db.close()
+
+
+async def on_error(update: object, context: BotContext) -> None:
+    """Logs what went wrong with the update, then answers the user briefly; never shows a traceback."""
+    error = context.error
+    if isinstance(error, Refusal):
+        await _tell_user(update, context, error.render(context.tr))
+        return
+    if isinstance(error, Forbidden):
+        logger.info("The user blocked the bot or left the chat: %s", error.message)
+        return
+    if isinstance(error, NetworkError | RetryAfter):
+        logger.warning("Telegram failed while handling update %s: %s", _update_id(update), error)
+        await _tell_user(update, context, context.tr.gettext(TELEGRAM_APOLOGY))
+        return
+    logger.error("Unhandled error while handling update %s", _describe_update(update), exc_info=error)
+    await _tell_user(update, context, context.tr.gettext(APOLOGY))
+
+
+async def _tell_user(update: object, context: BotContext, text: str) -> None:
+    if not isinstance(update, Update):
+        return
+    try:
+        if update.callback_query is not None:
+            await update.callback_query.answer(html.unescape(text)[:200], show_alert=True)
+        elif update.effective_chat is not None and update.effective_chat.type == "private":
+            await context.bot.send_message(update.effective_chat.id, text)
+        elif update.effective_message is not None:
+            await update.effective_message.reply_text(text)
+    except TelegramError as error:
+        logger.warning("Could not tell the user about the error either: %s", error)
+
+
+def _update_id(update: object) -> str:
+    return str(update.update_id) if isinstance(update, Update) else "(not an update)"
+
+
+def _describe_update(update: object) -> str:
+    if isinstance(update, Update):
+        return json.dumps(update.to_dict(), ensure_ascii=False)[:2000]
+    return repr(update)[:2000]
+
+
+def configure_logging(level: int = logging.INFO) -> None:
+    """Plain log lines; httpx quiet, since its request lines would carry the bot token."""
+    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=level)
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)

@@ -1,0 +1,314 @@
+"""Settings: documented defaults in config.toml, overridden by environment variables.
+
+The CLI loads them once (`load_settings`) and passes them down; nothing reads them from a global.
+A bad value raises `ConfigError` whose message is one line naming the key and what is expected.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+DEFAULT_CONFIG_PATH = Path("config.toml")
+CONFIG_PATH_VARIABLE = "SHUANGYOU_CONFIG"
+ENV_PREFIX = "SHUANGYOU_"
+ENV_NESTED_DELIMITER = "__"
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///shuangyou.db"
+WEIGHT_TOLERANCE = 1e-6
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+Language = Literal["zh_CN", "en"]
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message is one line meant for the operator."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class BotSettings(_Section):
+    time_zone: str = "Asia/Shanghai"
+    default_language: Language = "zh_CN"
+    admins: tuple[int, ...] = ()
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_time_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"an IANA time zone such as Asia/Shanghai, not {value!r}") from None
+        return value
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.time_zone)
+
+
+class Standard(_Section):
+    key: str = Field(pattern=r"^[a-z][a-z0-9_]{0,15}$")
+    name_zh: str = Field(min_length=1, max_length=32)
+    name_en: str = Field(min_length=1, max_length=48)
+    weight: float = Field(gt=0, le=1)
+
+
+DEFAULT_STANDARDS = (
+    Standard(key="service", name_zh="优化服务", name_en="Optimise service", weight=0.2),
+    Standard(key="efficiency", name_zh="提高效能", name_en="Raise efficiency", weight=0.2),
+    Standard(key="innovation", name_zh="创新工作", name_en="Innovate work", weight=0.2),
+    Standard(key="rules", name_zh="完善制度", name_en="Perfect the rules", weight=0.2),
+    Standard(key="satisfaction", name_zh="群众满意", name_en="Public satisfaction", weight=0.2),
+)
+
+
+def _campaign_day(value: object) -> object:
+    """Reads "MM-DD" as that day of the current year; full dates pass through to pydantic."""
+    if isinstance(value, str) and re.fullmatch(r"\d{2}-\d{2}", value):
+        month, day = (int(part) for part in value.split("-"))
+        try:
+            return dt.date(dt.date.today().year, month, day)
+        except ValueError:
+            raise ValueError(f"a real day as MM-DD or YYYY-MM-DD, not {value!r}") from None
+    return value
+
+
+class CampaignSettings(_Section):
+    name: str = Field(default="争创优质服务科室，争当优质服务个人", min_length=1, max_length=100)
+    starts: dt.date = Field(default_factory=lambda: dt.date(dt.date.today().year, 5, 1))
+    ends: dt.date = Field(default_factory=lambda: dt.date(dt.date.today().year, 12, 31))
+    rating_period: Literal["month", "quarter"] = "month"
+    standards: tuple[Standard, ...] = Field(default=DEFAULT_STANDARDS, min_length=1, max_length=10)
+
+    _parse_days = field_validator("starts", "ends", mode="before")(_campaign_day)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> CampaignSettings:
+        if self.ends < self.starts:
+            raise ValueError(f"ends ({self.ends}) must not be before starts ({self.starts})")
+        keys = [standard.key for standard in self.standards]
+        if len(set(keys)) != len(keys):
+            raise ValueError(f"standards need distinct keys, got {keys}")
+        total = sum(standard.weight for standard in self.standards)
+        if abs(total - 1) > WEIGHT_TOLERANCE:
+            raise ValueError(f"the weights of the standards must add up to 1, they add up to {total:g}")
+        return self
+
+
+class GroupWeights(_Section):
+    industry: float = Field(default=0.5, ge=0, le=1)
+    internal: float = Field(default=0.3, ge=0, le=1)
+    public: float = Field(default=0.2, ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _add_up_to_one(self) -> GroupWeights:
+        total = self.industry + self.internal + self.public
+        if abs(total - 1) > WEIGHT_TOLERANCE:
+            raise ValueError(f"industry + internal + public must add up to 1, they add up to {total:g}")
+        return self
+
+
+class ScoringSettings(_Section):
+    group_weights: GroupWeights = GroupWeights()
+    prior_weight: float = Field(default=5, ge=0, le=1000)
+    min_raters: int = Field(default=3, ge=1, le=1000)
+
+
+class ReminderSettings(_Section):
+    days_before: tuple[int, ...] = Field(default=(3, 1))
+    on_due_day: bool = True
+    every_working_day_overdue: bool = True
+    digest_time: dt.time = dt.time(9, 0)
+    escalate_after_working_days: int = Field(default=2, ge=1, le=60)
+    sweep_interval_seconds: int = Field(default=60, ge=5, le=3600)
+
+    @field_validator("days_before")
+    @classmethod
+    def _positive_days(cls, value: tuple[int, ...]) -> tuple[int, ...]:
+        if any(day < 1 or day > 60 for day in value):
+            raise ValueError("working days between 1 and 60")
+        return tuple(sorted(set(value), reverse=True))
+
+
+class SnapshotSettings(_Section):
+    weekly_day: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = "mon"
+    weekly_time: dt.time = dt.time(9, 0)
+    month_end_time: dt.time = dt.time(17, 0)
+    top: int = Field(default=10, ge=1, le=50)
+
+
+class WorkingHours(_Section):
+    starts: dt.time = dt.time(8, 30)
+    ends: dt.time = dt.time(17, 30)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> WorkingHours:
+        if self.ends <= self.starts:
+            raise ValueError(f"ends ({self.ends:%H:%M}) must be after starts ({self.starts:%H:%M})")
+        return self
+
+
+CONFIG_SECTIONS = ("bot", "campaign", "scoring", "reminders", "snapshots", "working_hours")
+
+
+class Settings(BaseSettings):
+    """Everything the bot is configured with. Environment variables win over config.toml."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter=ENV_NESTED_DELIMITER,
+        extra="forbid",
+        frozen=True,
+    )
+
+    bot_token: SecretStr | None = Field(default=None, validation_alias=AliasChoices("BOT_TOKEN"))
+    database_url: str = Field(
+        default=DEFAULT_DATABASE_URL, validation_alias=AliasChoices("DATABASE_URL", "database_url")
+    )
+    telegram_base_url: str | None = Field(default=None, validation_alias=AliasChoices("TELEGRAM_BASE_URL"))
+    telegram_base_file_url: str | None = Field(default=None, validation_alias=AliasChoices("TELEGRAM_BASE_FILE_URL"))
+    bot: BotSettings = BotSettings()
+    campaign: CampaignSettings = CampaignSettings()
+    scoring: ScoringSettings = ScoringSettings()
+    reminders: ReminderSettings = ReminderSettings()
+    snapshots: SnapshotSettings = SnapshotSettings()
+    working_hours: WorkingHours = WorkingHours()
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, value: str) -> str:
+        """Accepts the usual sync spellings and names the async driver the bot needs."""
+        for plain, async_form in (
+            ("sqlite://", "sqlite+aiosqlite://"),
+            ("postgresql://", "postgresql+asyncpg://"),
+            ("postgres://", "postgresql+asyncpg://"),
+        ):
+            if value.startswith(plain):
+                return async_form + value.removeprefix(plain)
+        if value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            return value
+        raise ValueError("a URL starting with sqlite+aiosqlite:// or postgresql+asyncpg://")
+
+    @field_validator("bot_token")
+    @classmethod
+    def _token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        if not re.fullmatch(r"\d+:[A-Za-z0-9_-]{20,}", value.get_secret_value()):
+            raise ValueError("the token from @BotFather, shaped like 123456789:AAE...")
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The TOML file arrives as init values; environment variables come first and so win.
+        return (env_settings, init_settings)
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return self.bot.tz
+
+
+def config_path(explicit: Path | None = None) -> tuple[Path, bool]:
+    """The config file to read and whether its absence is an error (it was asked for by name)."""
+    if explicit is not None:
+        return explicit, True
+    if named := os.environ.get(CONFIG_PATH_VARIABLE):
+        return Path(named), True
+    return DEFAULT_CONFIG_PATH, False
+
+
+def load_settings(path: Path | None = None) -> Settings:
+    """Reads the config file (if any) and the environment; raises ConfigError with one line."""
+    file, required = config_path(path)
+    values = _read_toml(file, required=required)
+    try:
+        return Settings(**values)
+    except ValidationError as error:
+        raise ConfigError(_describe(error, file)) from None
+
+
+def _read_toml(file: Path, *, required: bool) -> dict[str, Any]:
+    try:
+        with file.open("rb") as handle:
+            values = tomllib.load(handle)
+    except FileNotFoundError:
+        if required:
+            raise ConfigError(f"{file}: no such config file (check {CONFIG_PATH_VARIABLE} or --config)") from None
+        return {}
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"{file}: cannot read the config file ({error.__class__.__name__})") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{file}: not valid TOML: {error}") from None
+    for key in values:
+        if key not in CONFIG_SECTIONS:
+            raise ConfigError(
+                f"{file}: {key}: unknown key; expected one of the sections {', '.join(CONFIG_SECTIONS)}"
+                " (the token and URLs go in environment variables)"
+            )
+    return values
+
+
+_ENV_NAMES = {
+    "bot_token": "BOT_TOKEN",
+    "database_url": "DATABASE_URL",
+    "telegram_base_url": "TELEGRAM_BASE_URL",
+    "telegram_base_file_url": "TELEGRAM_BASE_FILE_URL",
+}
+
+
+def _describe(error: ValidationError, file: Path) -> str:
+    """The first problem as one line: where it is, which key, what is expected."""
+    problem = error.errors()[0]
+    location = [str(part) for part in problem["loc"] if not isinstance(part, int)]
+    source = _source_of(location, file)
+    key = ".".join(location) or "(top level)"
+    if source.startswith("environment variable"):
+        key = source.removeprefix("environment variable ")
+        source = "environment"
+    if problem["type"] == "extra_forbidden":
+        expectation = "unknown key"
+    elif problem["type"] == "missing":
+        expectation = "missing value"
+    else:
+        expectation = problem["msg"].removeprefix("Value error, ")
+        if problem["type"] != "value_error" and "input" in problem:
+            expectation += f" (got {problem['input']!r})"
+    more = len(error.errors()) - 1
+    suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
+    return f"{source}: {key}: {expectation}{suffix}"
+
+
+def _source_of(location: list[str], file: Path, environ: Mapping[str, str] | None = None) -> str:
+    environ = os.environ if environ is None else environ
+    if location and location[0].lower() in _ENV_NAMES:
+        return f"environment variable {_ENV_NAMES[location[0].lower()]}"
+    for depth in range(len(location), 0, -1):
+        name = ENV_PREFIX + ENV_NESTED_DELIMITER.join(location[:depth]).upper()
+        if name in environ:
+            return f"environment variable {name}"
+    return str(file)

@@ -1,0 +1,264 @@
+"""The terminal console: use the bot as its users do, without Telegram.
+
+The same Application runs on the in-process Bot API and a real database file. You type as a user; the bot's
+replies are printed with their inline buttons numbered, so `:2` presses the second one. `:user`, `:group` and
+`:private` switch between users and chats. Lines come from the terminal or from standard input, so
+`printf '/start\\n/help\\n' | python -m bot console` prints both answers and exits at the end of the input.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import shlex
+import sys
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TextIO
+
+from bot.app import build_application, on_start
+from bot.config import Settings
+from bot.context import BotApplication
+from bot.fake_api import FakeBotApi, StoredMessage
+from bot.fake_users import FakeGroup, FakeTelegram, FakeUser, NoSuchButton
+from storage.migrate import upgrade_database
+from storage.session import Database
+
+CONSOLE_HELP = """\
+Type as a Telegram user would: /start, /help, or any text. Console commands start with a colon:
+  :1, :2 ...                  press a button of the bot's last message (buttons are shown as [1] [2] ...)
+  :press LABEL                press the button with that label
+  :user NAME [id=N] [lang=en|zh]
+                              become another user (created on first use; ids start at 10001)
+  :users                      list the users
+  :group [TITLE]              talk in a group chat (created on first use; the current user joins it)
+  :private                    back to the current user's private chat with the bot
+  :help                       this list
+  :quit                       leave (end of input or Ctrl-D does too)
+The admins named in config.toml (bot.admins) are admins here too: `:user Boss id=<their id>`."""
+
+BUTTON = re.compile(r"^:(\d+)$")
+
+
+@dataclass
+class ConsoleState:
+    user: FakeUser
+    group: FakeGroup | None = None
+    users: dict[str, FakeUser] = field(default_factory=dict)
+    groups: dict[str, FakeGroup] = field(default_factory=dict)
+    buttons: list[tuple[StoredMessage, str]] = field(default_factory=list)
+
+
+class Console:
+    """Reads lines, acts them out as the current user, prints what the bot sends."""
+
+    def __init__(self, application: BotApplication, api: FakeBotApi, out: TextIO, *, echo: bool) -> None:
+        self.application = application
+        self.api = api
+        self.world = FakeTelegram(application, api)
+        self.out = out
+        self.echo = echo
+        first = self.world.private_user("You", language=None)
+        self.state = ConsoleState(user=first, users={"you": first})
+        api.add_listener(self._show)
+        self._commands: dict[str, Callable[[list[str]], Awaitable[None]]] = {
+            "press": self._press_label,
+            "user": self._switch_user,
+            "users": self._list_users,
+            "group": self._switch_group,
+            "private": self._switch_private,
+            "help": self._help,
+        }
+
+    # --- input --------------------------------------------------------------------------------------------------
+
+    def prompt(self) -> str:
+        where = f" in {self.state.group.chat.title}" if self.state.group else ""
+        return f"{self.state.user.name}{where} › "
+
+    async def handle_line(self, line: str) -> bool:
+        """Acts out one line; returns False when the console should stop."""
+        line = line.strip()
+        if not line:
+            return True
+        if self.echo:
+            self._print(f"{self.prompt()}{line}")
+        if line in {":quit", ":q", ":exit"}:
+            return False
+        if match := BUTTON.match(line):
+            await self._press_number(int(match.group(1)))
+        elif line.startswith(":"):
+            await self._console_command(line[1:])
+        else:
+            await self.state.user.send(line, chat=self.state.group)
+        return True
+
+    async def _console_command(self, text: str) -> None:
+        try:
+            name, *args = shlex.split(text)
+        except ValueError:
+            name, args = text.split()[0] if text.split() else "", []
+        command = self._commands.get(name)
+        if command is None:
+            self._print(f"(unknown console command :{name}; :help lists them)")
+            return
+        await command(args)
+
+    async def _press_number(self, number: int) -> None:
+        if not 1 <= number <= len(self.state.buttons):
+            self._print(f"(there is no button [{number}] on the last message here)")
+            return
+        message, label = self.state.buttons[number - 1]
+        await self._press(label, message.message_id)
+
+    async def _press_label(self, args: list[str]) -> None:
+        if not args:
+            self._print("(say which button: :press LABEL)")
+            return
+        await self._press(" ".join(args), None)
+
+    async def _press(self, label: str, message_id: int | None) -> None:
+        try:
+            sent = await self.state.user.press(label, chat=self.state.group, message_id=message_id)
+        except NoSuchButton:
+            self._print(f"(no button {label!r} here)")
+            return
+        if sent.answer:
+            self._print(f"  ⓘ {sent.answer}")
+
+    async def _switch_user(self, args: list[str]) -> None:
+        if not args:
+            self._print("(say who: :user NAME [id=N] [lang=en|zh])")
+            return
+        options = dict(arg.split("=", 1) for arg in args[1:] if "=" in arg)
+        key = args[0].lower()
+        user = self.state.users.get(key)
+        if user is None:
+            user_id = int(options["id"]) if options.get("id", "").isdigit() else None
+            user = self.world.private_user(args[0][:64], language=options.get("lang"), user_id=user_id)
+            self.state.users[key] = user
+            self._print(f"(you are now {user.name}, a new Telegram user with id {user.id})")
+        else:
+            self._print(f"(you are now {user.name}, id {user.id})")
+        self.state.user = user
+        if self.state.group is not None:
+            self.state.group.add(user)
+        self._collect_buttons()
+
+    async def _list_users(self, args: list[str]) -> None:
+        for user in self.state.users.values():
+            marker = "*" if user is self.state.user else " "
+            self._print(f" {marker} {user.name} (id {user.id})")
+
+    async def _switch_group(self, args: list[str]) -> None:
+        title = " ".join(args) or "Campaign group"
+        group = self.state.groups.get(title.lower())
+        if group is None:
+            group = self.world.group(title[:128])
+            self.state.groups[title.lower()] = group
+            self._print(f"(a new group {title!r} with id {group.id}; the bot is a member)")
+        group.add(self.state.user)
+        self.state.group = group
+        self._print(f"(you are talking in {title!r})")
+        self._collect_buttons()
+
+    async def _switch_private(self, args: list[str]) -> None:
+        self.state.group = None
+        self._print(f"(you are talking to the bot in private as {self.state.user.name})")
+        self._collect_buttons()
+
+    async def _help(self, args: list[str]) -> None:
+        self._print(CONSOLE_HELP)
+
+    # --- output -------------------------------------------------------------------------------------------------
+
+    def _current_chat_id(self) -> int:
+        return self.state.group.id if self.state.group else self.state.user.id
+
+    def _show(self, event: str, message: StoredMessage) -> None:
+        if event == "deleted":
+            return
+        here = message.chat_id == self._current_chat_id()
+        label = "bot" if here else f"bot → {self._chat_name(message.chat_id)}"
+        if event == "edited":
+            label += " (edited)"
+        body = message.text
+        if message.photo is not None:
+            body = f"[picture, {len(message.photo)} bytes] {body}".rstrip()
+        if message.document is not None:
+            body = f"[file {message.document_name or ''}, {len(message.document)} bytes] {body}".rstrip()
+        self._print(f"{label} › {_indent(body)}")
+        if here:
+            self._collect_buttons()
+            if message.reply_markup:
+                self._print(_indent(self._render_buttons(message), first=True))
+
+    def _collect_buttons(self) -> None:
+        """Numbers the buttons of the newest message with buttons in the current chat."""
+        chat = self.api.chats.get(self._current_chat_id())
+        self.state.buttons = []
+        if chat is None:
+            return
+        for message in reversed(list(chat.messages.values())):
+            if message.from_bot and message.reply_markup:
+                self.state.buttons = [(message, label) for row in message.button_labels() for label in row]
+                return
+
+    def _render_buttons(self, message: StoredMessage) -> str:
+        lines, number = [], 0
+        for row in message.button_rows():
+            cells = []
+            for button in row:
+                number += 1
+                link = f" → {button['url']}" if "url" in button else ""
+                cells.append(f"[{number}] {button['text']}{link}")
+            lines.append("  ".join(cells))
+        return "\n".join(lines)
+
+    def _chat_name(self, chat_id: int) -> str:
+        chat = self.api.chats.get(chat_id)
+        if chat is None:
+            return str(chat_id)
+        return chat.title or chat.first_name or str(chat_id)
+
+    def _print(self, text: str) -> None:
+        print(text, file=self.out, flush=True)
+
+
+def _indent(text: str, *, first: bool = False) -> str:
+    pad = "      "
+    lines = text.split("\n")
+    head = pad + lines[0] if first else lines[0]
+    return "\n".join([head, *(pad + line if line else "" for line in lines[1:])])
+
+
+async def run_console(settings: Settings, *, source: TextIO = sys.stdin, out: TextIO = sys.stdout) -> None:
+    """Runs the console until `:quit` or the end of the input."""
+    db = Database(settings.database_url)
+    await upgrade_database(db.engine)
+    api = FakeBotApi()
+    application = build_application(settings, db=db, request=api)
+    interactive = source.isatty()
+    async with application:
+        await on_start(application)
+        await application.start()
+        console = Console(application, api, out, echo=not interactive)
+        if interactive:
+            print(CONSOLE_HELP.split("\n", 1)[0] + " Type :help for more.", file=out)
+        try:
+            while True:
+                line = await asyncio.to_thread(_read_line, source, console.prompt() if interactive else "")
+                if line is None or not await console.handle_line(line):
+                    break
+        finally:
+            await application.stop()
+
+
+def _read_line(source: TextIO, prompt: str) -> str | None:
+    try:
+        if prompt and source is sys.stdin:
+            return input(prompt)
+        line = source.readline()
+    except (EOFError, KeyboardInterrupt):
+        return None
+    return line if line else None

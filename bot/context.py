@@ -1,0 +1,79 @@
+"""The context every callback receives: settings, database, clock and the user's language."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from telegram import Update
+from telegram.ext import Application, CallbackContext, ExtBot
+
+from bot.access import CommandSpec
+from bot.clock import Clock
+from bot.config import Settings
+from bot.i18n import Translator, pick_language, translator
+from storage.session import Database
+
+SERVICES_KEY = "shuangyou.services"
+
+
+@dataclass(frozen=True)
+class Services:
+    """What the application is built with; lives in `bot_data` under SERVICES_KEY."""
+
+    settings: Settings
+    db: Database
+    clock: Clock
+    commands: tuple[CommandSpec, ...]
+
+
+BotApplication = Application[ExtBot[None], "BotContext", dict[Any, Any], dict[Any, Any], dict[Any, Any], Any]
+
+
+class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
+    """`context` in every handler and job."""
+
+    def __init__(self, application: BotApplication, chat_id: int | None = None, user_id: int | None = None) -> None:
+        super().__init__(application, chat_id=chat_id, user_id=user_id)
+        self._telegram_language: str | None = None
+        self._chosen_language: str | None = None
+
+    @classmethod
+    def from_update(cls, update: object, application: Application[Any, Any, Any, Any, Any, Any]) -> BotContext:
+        context = super().from_update(update, application)
+        if isinstance(update, Update) and update.effective_user:
+            context._telegram_language = update.effective_user.language_code
+        return context
+
+    @property
+    def services(self) -> Services:
+        services: Services = self.application.bot_data[SERVICES_KEY]
+        return services
+
+    @property
+    def settings(self) -> Settings:
+        return self.services.settings
+
+    @property
+    def db(self) -> Database:
+        return self.services.db
+
+    def now(self) -> dt.datetime:
+        return self.services.clock.now()
+
+    def use_language(self, chosen: str | None) -> None:
+        """Speaks the member's chosen language from now on in this update."""
+        self._chosen_language = chosen
+
+    @property
+    def language(self) -> str:
+        return pick_language(
+            chosen=self._chosen_language,
+            telegram=self._telegram_language,
+            default=self.settings.bot.default_language,
+        )
+
+    @property
+    def tr(self) -> Translator:
+        return translator(self.language)

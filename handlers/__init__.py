@@ -1,0 +1,1 @@
+"""One module per user-facing feature; bot/app.py adds their handlers in one place."""

@@ -1,0 +1,52 @@
+"""What the bot says to anything no feature took: unknown commands, plain text, stickers and the like."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.constants import ChatType
+from telegram.ext import BaseHandler, MessageHandler, filters
+
+from bot.context import BotContext
+
+COMMANDS = ()
+
+
+def command_name(text: str) -> str:
+    """ "/Foo@SomeBot args" → "/Foo" (cut to a sane length for the reply)."""
+    return text.split(maxsplit=1)[0].split("@", 1)[0][:33]
+
+
+def addressed_to(text: str, bot_username: str) -> bool:
+    head = text.split(maxsplit=1)[0]
+    return "@" in head and head.split("@", 1)[1].lower() == bot_username.lower()
+
+
+async def on_unknown_command(update: Update, context: BotContext) -> None:
+    """An unknown command: say so and point to /help. In groups only when the command names this bot."""
+    message = update.effective_message
+    assert message is not None and message.text is not None
+    if message.chat.type != ChatType.PRIVATE and not addressed_to(message.text, context.bot.username):
+        return
+    await message.reply_text(
+        context.tr.gettext(
+            "I don't know the command {command}. Send /help to see the commands you can use.",
+            command=command_name(message.text),
+        )
+    )
+
+
+async def on_other_message(update: Update, context: BotContext) -> None:
+    """Text or media in the private chat that no conversation is waiting for."""
+    message = update.effective_message
+    assert message is not None
+    await message.reply_text(context.tr.gettext("I work with commands and buttons. Send /help to see what you can do."))
+
+
+def handlers() -> list[BaseHandler[Update, BotContext, None]]:
+    return [
+        MessageHandler(filters.COMMAND, on_unknown_command),
+        MessageHandler(
+            filters.ChatType.PRIVATE & ~filters.StatusUpdate.ALL & ~filters.UpdateType.EDITED,
+            on_other_message,
+        ),
+    ]

@@ -1,0 +1,1 @@
+"""Everything that touches the database: tables, sessions, queries and migrations."""

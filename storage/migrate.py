@@ -1,0 +1,79 @@
+"""Upgrading the schema with Alembic, from inside the running event loop."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+logger = logging.getLogger(__name__)
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+class DatabaseTooNewError(Exception):
+    """The database was migrated by a newer version of the bot than this one."""
+
+
+def alembic_config(url: str = "") -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("sqlalchemy.url", url)
+    return config
+
+
+def head_revision() -> str:
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None, "storage/migrations has no revisions"
+    return head
+
+
+async def current_revision(engine: AsyncEngine) -> str | None:
+    async with engine.connect() as connection:
+        return await connection.run_sync(_current)
+
+
+def _current(connection: Connection) -> str | None:
+    return MigrationContext.configure(connection).get_current_revision()
+
+
+async def upgrade_database(engine: AsyncEngine) -> tuple[str | None, str]:
+    """Upgrades to the newest revision; returns (before, after). Refuses a database newer than the code."""
+    config = alembic_config(engine.url.render_as_string(hide_password=False))
+    before = await current_revision(engine)
+    known = {script.revision for script in ScriptDirectory.from_config(config).walk_revisions()}
+    if before is not None and before not in known:
+        raise DatabaseTooNewError(
+            f"the database is at schema revision {before}, which this version of Shuangyou does not know: "
+            "it was upgraded by a newer version. Run that version, "
+            "or restore a backup taken before the upgrade."
+        )
+
+    def upgrade(connection: Connection) -> None:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+
+    async with engine.begin() as connection:
+        await connection.run_sync(upgrade)
+    after = head_revision()
+    if before != after:
+        logger.info("Database schema upgraded from %s to %s", before or "empty", after)
+    return before, after
+
+
+async def downgrade_database(engine: AsyncEngine, revision: str) -> None:
+    """Steps the schema back (used by tests of the migrations themselves)."""
+    config = alembic_config(engine.url.render_as_string(hide_password=False))
+
+    def downgrade(connection: Connection) -> None:
+        config.attributes["connection"] = connection
+        command.downgrade(config, revision)
+
+    async with engine.begin() as connection:
+        await connection.run_sync(downgrade)

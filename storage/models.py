@@ -1,0 +1,136 @@
+"""The tables. Constraints live in the schema; every change comes with an Alembic revision."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+from sqlmodel import Field, SQLModel
+
+NAME_MAX_LENGTH = 64
+
+# Deterministic constraint names, so that migrations can refer to them on every database.
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class AwareDateTime(sa.types.TypeDecorator[dt.datetime]):
+    """Stores UTC and always gives back aware datetimes, on SQLite as on PostgreSQL."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are not stored; pass an aware one")
+        return value.astimezone(dt.UTC)
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        if value is None or value.tzinfo is not None:
+            return value
+        return value.replace(tzinfo=dt.UTC)
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _enum_column(enum_class: type[enum.Enum]) -> Any:
+    """A VARCHAR holding the enum's values (no native PostgreSQL enum to migrate)."""
+    return sa.Enum(
+        enum_class,
+        native_enum=False,
+        length=16,
+        values_callable=lambda members: [member.value for member in members],
+        validate_strings=True,
+    )
+
+
+class SectionKind(enum.StrEnum):
+    OFFICE = "office"  # 科室
+    STATION = "station"  # 站所
+
+
+class Role(enum.StrEnum):
+    STAFF = "staff"
+    HEAD = "head"
+    LEADER = "leader"
+    ADMIN = "admin"
+    INDUSTRY = "industry"  # an external enterprise that rates sections
+
+
+class MemberStatus(enum.StrEnum):
+    PENDING = "pending"
+    ACTIVE = "active"
+    REJECTED = "rejected"
+    INACTIVE = "inactive"
+
+
+class PeriodKind(enum.StrEnum):
+    MONTH = "month"
+    QUARTER = "quarter"
+    CAMPAIGN = "campaign"
+
+
+class Section(SQLModel, table=True):
+    """An office section (科室) or a grassroots station (站所)."""
+
+    __tablename__ = "section"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=NAME_MAX_LENGTH, sa_column_kwargs={"unique": True})
+    kind: SectionKind = Field(sa_type=_enum_column(SectionKind))
+    archived_at: dt.datetime | None = Field(default=None, sa_type=AwareDateTime)
+    created_at: dt.datetime = Field(default_factory=utc_now, sa_type=AwareDateTime)
+
+
+class Member(SQLModel, table=True):
+    """A person taking part: staff, heads, leaders, admins and industry raters."""
+
+    __tablename__ = "member"
+
+    id: int | None = Field(default=None, primary_key=True)
+    telegram_id: int | None = Field(default=None, sa_type=sa.BigInteger, sa_column_kwargs={"unique": True})
+    display_name: str = Field(max_length=NAME_MAX_LENGTH)
+    section_id: int | None = Field(default=None, foreign_key="section.id", ondelete="RESTRICT", index=True)
+    role: Role = Field(default=Role.STAFF, sa_type=_enum_column(Role))
+    status: MemberStatus = Field(default=MemberStatus.PENDING, sa_type=_enum_column(MemberStatus))
+    language: str | None = Field(default=None, max_length=8)
+    created_at: dt.datetime = Field(default_factory=utc_now, sa_type=AwareDateTime)
+    updated_at: dt.datetime = Field(default_factory=utc_now, sa_type=AwareDateTime)
+
+
+class Campaign(SQLModel, table=True):
+    """One year's campaign, as configured; its periods are generated from its dates."""
+
+    __tablename__ = "campaign"
+
+    id: int | None = Field(default=None, primary_key=True)
+    year: int = Field(sa_column_kwargs={"unique": True})
+    name: str = Field(max_length=100)
+    starts_on: dt.date
+    ends_on: dt.date
+    created_at: dt.datetime = Field(default_factory=utc_now, sa_type=AwareDateTime)
+
+
+class Period(SQLModel, table=True):
+    """A stretch of the campaign that ratings and scores belong to (a month, a quarter, the whole)."""
+
+    __tablename__ = "period"
+    __table_args__ = (sa.UniqueConstraint("campaign_id", "kind", "starts_on"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: int = Field(foreign_key="campaign.id", ondelete="CASCADE", index=True)
+    kind: PeriodKind = Field(sa_type=_enum_column(PeriodKind))
+    starts_on: dt.date
+    ends_on: dt.date
