@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from urllib.parse import urlparse
 
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from telegram import Update
 from telegram.error import InvalidToken, TelegramError
@@ -80,7 +81,8 @@ def main(argv: list[str] | None = None) -> int:
         elif command == "console":
             asyncio.run(run_console(settings))
         elif settings.bot_token is None:
-            print(NO_TOKEN.format(database=settings.database_url), file=sys.stderr)
+            database = make_url(settings.database_url).render_as_string(hide_password=True)
+            print(NO_TOKEN.format(database=database), file=sys.stderr)
             asyncio.run(run_console(settings))
         else:
             run_bot(settings, args)
@@ -88,9 +90,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"database error: {error}", file=sys.stderr)
         return EXIT_BAD_CONFIG
     except (SQLAlchemyError, OSError) as error:
-        print(
-            f"database error: cannot use {settings.database_url}: {error.__class__.__name__}: {error}", file=sys.stderr
-        )
+        where = make_url(settings.database_url).render_as_string(hide_password=True)
+        reason = str(error).splitlines()[0] if str(error) else ""
+        print(f"database error: cannot use {where}: {error.__class__.__name__}: {reason}", file=sys.stderr)
         return EXIT_FAILURE
     except InvalidToken:
         print("error: Telegram refused BOT_TOKEN; check it with @BotFather (/mybots → API Token)", file=sys.stderr)

@@ -11,7 +11,7 @@ from telegram import Update
 from telegram.constants import ParseMode
 from telegram.error import Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import AIORateLimiter, ApplicationBuilder, ContextTypes, Defaults
-from telegram.request import BaseRequest
+from telegram.request import BaseRequest, HTTPXRequest
 
 import handlers.fallback
 import handlers.help
@@ -20,6 +20,7 @@ from bot.access import CommandSpec
 from bot.clock import Clock
 from bot.config import Settings
 from bot.context import SERVICES_KEY, BotApplication, BotContext, Services
+from bot.extbot import CampaignBot
 from bot.i18n import N_
 from bot.menus import set_default_menus
 from handlers.common import Refusal
@@ -37,6 +38,9 @@ FEATURES: tuple[ModuleType, ...] = (
 # The in-process Bot API accepts any token of the right shape; it is never sent anywhere.
 OFFLINE_TOKEN = "1000000:in-process-bot-api-token-0000000000"
 RATE_LIMIT_RETRIES = 2
+TELEGRAM_BASE_URL = "https://api.telegram.org/bot"
+TELEGRAM_BASE_FILE_URL = "https://api.telegram.org/file/bot"
+CONNECTION_POOL_SIZE = 256
 
 APOLOGY = N_("Sorry, something went wrong on my side. It has been logged; please try again in a moment.")
 TELEGRAM_APOLOGY = N_("Sorry, Telegram did not take my answer just now. Please send that again.")
@@ -59,21 +63,22 @@ def build_application(
 ) -> BotApplication:
     """The Application for these settings; `request` replaces Telegram (the in-process Bot API)."""
     token = settings.bot_token.get_secret_value() if settings.bot_token else OFFLINE_TOKEN
+    bot = CampaignBot(
+        token=token,
+        base_url=settings.telegram_base_url or TELEGRAM_BASE_URL,
+        base_file_url=settings.telegram_base_file_url or TELEGRAM_BASE_FILE_URL,
+        request=request or HTTPXRequest(connection_pool_size=CONNECTION_POOL_SIZE),
+        get_updates_request=request or HTTPXRequest(),
+        defaults=Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.tz),
+        rate_limiter=AIORateLimiter(max_retries=rate_limit_retries),
+    )
     builder = (
         ApplicationBuilder()
-        .token(token)
-        .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.tz, link_preview_options=None))
-        .rate_limiter(AIORateLimiter(max_retries=rate_limit_retries))
+        .bot(bot)
         .context_types(ContextTypes(context=BotContext))
         .post_init(on_start)
         .post_shutdown(on_stop)
     )
-    if settings.telegram_base_url:
-        builder = builder.base_url(settings.telegram_base_url)
-    if settings.telegram_base_file_url:
-        builder = builder.base_file_url(settings.telegram_base_file_url)
-    if request is not None:
-        builder = builder.request(request).get_updates_request(request)
     application: BotApplication = builder.build()  # type: ignore[assignment]
     application.bot_data[SERVICES_KEY] = Services(
         settings=settings,

@@ -249,7 +249,7 @@ def load_settings(path: Path | None = None) -> Settings:
     try:
         return Settings(**values)
     except ValidationError as error:
-        raise ConfigError(_describe(error, file)) from None
+        raise ConfigError(describe_error(error, file)) from None
 
 
 def _read_toml(file: Path, *, required: bool) -> dict[str, Any]:
@@ -281,7 +281,7 @@ _ENV_NAMES = {
 }
 
 
-def _describe(error: ValidationError, file: Path) -> str:
+def describe_error(error: ValidationError, file: Path) -> str:
     """The first problem as one line: where it is, which key, what is expected."""
     problem = error.errors()[0]
     location = [str(part) for part in problem["loc"] if not isinstance(part, int)]

@@ -239,6 +239,15 @@ async def run_console(settings: Settings, *, source: TextIO = sys.stdin, out: Te
     api = FakeBotApi()
     application = build_application(settings, db=db, request=api)
     interactive = source.isatty()
+    try:
+        await _talk(application, api, source, out, interactive=interactive)
+    finally:
+        await db.close()
+
+
+async def _talk(
+    application: BotApplication, api: FakeBotApi, source: TextIO, out: TextIO, *, interactive: bool
+) -> None:
     async with application:
         await on_start(application)
         await application.start()

@@ -84,13 +84,19 @@ class Fault:
         return self.method == method and (self.chat_id is None or _chat_id_of(params) == self.chat_id)
 
 
+@dataclass(frozen=True)
+class UploadedFile:
+    name: str
+    content: bytes
+
+
 @dataclass
 class Call:
     """One request the bot made, and how it ended."""
 
     method: str
     params: dict[str, Any]
-    files: dict[str, bytes] = field(default_factory=dict)
+    files: dict[str, UploadedFile] = field(default_factory=dict)
     error: str | None = None
 
     @property
@@ -375,7 +381,7 @@ class FakeBotApi(BaseRequest):
 
     # --- methods -----------------------------------------------------------------------------------------------
 
-    async def _dispatch(self, method: str, params: dict[str, Any], files: dict[str, bytes]) -> Any:
+    async def _dispatch(self, method: str, params: dict[str, Any], files: dict[str, UploadedFile]) -> Any:
         handler = getattr(self, f"_api_{method}", None)
         if handler is None:
             raise bad_request(f"method {method} is not implemented by the in-process Bot API")
@@ -383,27 +389,29 @@ class FakeBotApi(BaseRequest):
             return await handler(params)
         return handler(params, files)
 
-    def _api_getMe(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:  # noqa: N802
+    def _api_getMe(self, params: dict[str, Any], files: dict[str, UploadedFile]) -> Any:  # noqa: N802
         return {**self.bot_user, "can_join_groups": True, "can_read_all_group_messages": False}
 
-    def _api_sendMessage(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:  # noqa: N802
+    def _api_sendMessage(self, params: dict[str, Any], files: dict[str, UploadedFile]) -> Any:  # noqa: N802
         chat = self._chat(params)
         text, html = _render(params.get("text", ""), params.get("parse_mode"), MESSAGE_LIMIT)
         return self._store_bot_message(chat, params, text=text, html=html)
 
-    def _api_sendPhoto(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:  # noqa: N802
+    def _api_sendPhoto(self, params: dict[str, Any], files: dict[str, UploadedFile]) -> Any:  # noqa: N802
         chat = self._chat(params)
         photo = _attached(params.get("photo"), files, "photo")
         text, html = _render(params.get("caption", ""), params.get("parse_mode"), CAPTION_LIMIT, allow_empty=True)
-        return self._store_bot_message(chat, params, text=text, html=html, photo=photo)
+        return self._store_bot_message(chat, params, text=text, html=html, photo=photo.content)
 
-    def _api_sendDocument(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:  # noqa: N802
+    def _api_sendDocument(self, params: dict[str, Any], files: dict[str, UploadedFile]) -> Any:  # noqa: N802
         chat = self._chat(params)
         document = _attached(params.get("document"), files, "document")
         text, html = _render(params.get("caption", ""), params.get("parse_mode"), CAPTION_LIMIT, allow_empty=True)
-        return self._store_bot_message(chat, params, text=text, html=html, document=document)
+        return self._store_bot_message(
+            chat, params, text=text, html=html, document=document.content, document_name=document.name
+        )
 
-    def _api_editMessageText(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:  # noqa: N802
+    def _api_editMessageText(self, params: dict[str, Any], files: dict[str, UploadedFile]) -> Any:  # noqa: N802
         message = self._bot_message(params)
         text, html = _render(params.get("text", ""), params.get("parse_mode"), MESSAGE_LIMIT)
         markup = _checked_markup(params.get("reply_markup"))
@@ -416,7 +424,7 @@ class FakeBotApi(BaseRequest):
         self._notify("edited", message)
         return self.message_dict(message)
 
-    def _api_editMessageReplyMarkup(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:  # noqa: N802
+    def _api_editMessageReplyMarkup(self, params: dict[str, Any], files: dict[str, UploadedFile]) -> Any:  # noqa: N802
         message = self._bot_message(params)
         markup = _checked_markup(params.get("reply_markup"))
         if markup == message.reply_markup:
@@ -425,7 +433,7 @@ class FakeBotApi(BaseRequest):
         self._notify("edited", message)
         return self.message_dict(message)
 
-    def _api_deleteMessage(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:  # noqa: N802
+    def _api_deleteMessage(self, params: dict[str, Any], files: dict[str, UploadedFile]) -> Any:  # noqa: N802
         chat = self._chat(params)
         message = chat.messages.pop(int(params["message_id"]), None)
         if message is None:
@@ -433,7 +441,7 @@ class FakeBotApi(BaseRequest):
         self._notify("deleted", message)
         return True
 
-    def _api_answerCallbackQuery(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:  # noqa: N802
+    def _api_answerCallbackQuery(self, params: dict[str, Any], files: dict[str, UploadedFile]) -> Any:  # noqa: N802
         query_id = str(params["callback_query_id"])
         if query_id in self.callback_answers:
             raise bad_request("query is too old and response timeout expired or query ID is invalid")
@@ -442,7 +450,7 @@ class FakeBotApi(BaseRequest):
         self.callback_answers[query_id] = params
         return True
 
-    def _api_setMyCommands(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:  # noqa: N802
+    def _api_setMyCommands(self, params: dict[str, Any], files: dict[str, UploadedFile]) -> Any:  # noqa: N802
         scope = params.get("scope") or {"type": "default"}
         if "chat_id" in scope and int(scope["chat_id"]) not in self.chats:
             raise bad_request("chat not found")
@@ -456,20 +464,20 @@ class FakeBotApi(BaseRequest):
         self.commands[(_scope_key(scope), params.get("language_code", ""))] = commands
         return True
 
-    def _api_deleteMyCommands(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:  # noqa: N802
+    def _api_deleteMyCommands(self, params: dict[str, Any], files: dict[str, UploadedFile]) -> Any:  # noqa: N802
         scope = params.get("scope") or {"type": "default"}
         self.commands.pop((_scope_key(scope), params.get("language_code", "")), None)
         return True
 
-    def _api_getMyCommands(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:  # noqa: N802
+    def _api_getMyCommands(self, params: dict[str, Any], files: dict[str, UploadedFile]) -> Any:  # noqa: N802
         scope = params.get("scope") or {"type": "default"}
         return self.commands.get((_scope_key(scope), params.get("language_code", "")), [])
 
-    def _api_getChat(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:  # noqa: N802
+    def _api_getChat(self, params: dict[str, Any], files: dict[str, UploadedFile]) -> Any:  # noqa: N802
         chat = self._chat(params)
         return {**chat.as_dict(), "accent_color_id": 0, "max_reaction_count": 11}
 
-    def _api_getChatMember(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:  # noqa: N802
+    def _api_getChatMember(self, params: dict[str, Any], files: dict[str, UploadedFile]) -> Any:  # noqa: N802
         chat = self._chat(params)
         user_id = int(params["user_id"])
         user = self.bot_user if user_id == self.bot_id else self.users.get(user_id)
@@ -481,17 +489,17 @@ class FakeBotApi(BaseRequest):
             member.update(_ADMIN_RIGHTS)
         return member
 
-    def _api_sendChatAction(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:  # noqa: N802
+    def _api_sendChatAction(self, params: dict[str, Any], files: dict[str, UploadedFile]) -> Any:  # noqa: N802
         self._chat(params)
         return True
 
-    def _api_deleteWebhook(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:  # noqa: N802
+    def _api_deleteWebhook(self, params: dict[str, Any], files: dict[str, UploadedFile]) -> Any:  # noqa: N802
         return True
 
-    def _api_setWebhook(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:  # noqa: N802
+    def _api_setWebhook(self, params: dict[str, Any], files: dict[str, UploadedFile]) -> Any:  # noqa: N802
         return True
 
-    def _api_close(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:
+    def _api_close(self, params: dict[str, Any], files: dict[str, UploadedFile]) -> Any:
         return True
 
     async def _api_getUpdates(self, params: dict[str, Any]) -> Any:  # noqa: N802
@@ -533,8 +541,6 @@ class FakeBotApi(BaseRequest):
             reply_markup=_checked_markup(params.get("reply_markup")),
             **content,
         )
-        if isinstance(name := params.get("document"), str) and "document" in content:
-            message.document_name = name.removeprefix("attach://")
         chat.messages[message.message_id] = message
         self._notify("sent", message)
         return self.message_dict(message)
@@ -577,16 +583,18 @@ def _scope_key(scope: dict[str, Any]) -> str:
     return f"{scope['type']}{suffix}"
 
 
-def _content(part: tuple[str, Any, str]) -> bytes:
+def _content(part: tuple[str, Any, str]) -> UploadedFile:
     content = part[1]
-    return content if isinstance(content, bytes) else content.read()
+    return UploadedFile(part[0], content if isinstance(content, bytes) else content.read())
 
 
-def _attached(value: Any, files: dict[str, bytes], kind: str) -> bytes:
+def _attached(value: Any, files: dict[str, UploadedFile], kind: str) -> UploadedFile:
+    if kind in files:
+        return files[kind]
     if isinstance(value, str) and value.startswith("attach://"):
         return files[value.removeprefix("attach://")]
     if isinstance(value, str) and value:
-        return value.encode()  # a file_id or URL: kept as given
+        return UploadedFile(value, value.encode())  # a file_id or URL: kept as given
     raise bad_request(f"there is no {kind} in the request")
 
 

@@ -1,0 +1,123 @@
+"""Fixtures: a real database (a SQLite file, and a real PostgreSQL server), the real Application on the
+in-process Bot API, and the users and chats that talk to it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+
+from bot.app import build_application, on_start
+from bot.clock import ManualClock
+from bot.config import BotSettings, Settings
+from bot.context import BotApplication
+from bot.fake_api import FakeBotApi
+from bot.fake_users import FakeTelegram
+from storage.migrate import upgrade_database
+from storage.session import Database
+from tests.pg_server import PostgresServer, find_bin_dir
+
+ADMIN_ID = 900_001
+BACKENDS = ("sqlite", "postgresql")
+# A Wednesday inside the campaign, in working hours in Shanghai.
+START_TIME = dt.datetime(2026, 6, 10, 2, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The tests see only what they set: no token, database or overrides from the machine."""
+    for name in list(os.environ):
+        if name.startswith("SHUANGYOU_") or name in {
+            "BOT_TOKEN",
+            "DATABASE_URL",
+            "TELEGRAM_BASE_URL",
+            "TELEGRAM_BASE_FILE_URL",
+        }:
+            monkeypatch.delenv(name)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    bin_dir = find_bin_dir()
+    if bin_dir is None:
+        message = "PostgreSQL binaries (initdb, pg_ctl) not found; install the postgresql package"
+        if os.environ.get("REQUIRE_POSTGRES"):
+            pytest.fail(message)
+        pytest.skip(message)
+    server = PostgresServer(bin_dir)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest_asyncio.fixture(params=BACKENDS)
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'shuangyou.db'}"
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    return await server.create_database()
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return Settings(database_url=database_url, bot=BotSettings(admins=(ADMIN_ID,)))
+
+
+@pytest_asyncio.fixture
+async def db(settings: Settings) -> AsyncIterator[Database]:
+    database = Database(settings.database_url)
+    await upgrade_database(database.engine)
+    yield database
+    await database.close()
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(START_TIME)
+
+
+class ErrorLog(logging.Handler):
+    """Collects the errors the bot logs; a test fails on any it did not expect."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.ERROR)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@dataclass
+class Bot:
+    """The running bot in a test: the Application, its Bot API and the world of users around it."""
+
+    app: BotApplication
+    api: FakeBotApi
+    tg: FakeTelegram
+    db: Database
+    clock: ManualClock
+    errors: ErrorLog
+
+
+@pytest_asyncio.fixture
+async def bot(
+    settings: Settings, db: Database, clock: ManualClock, request: pytest.FixtureRequest
+) -> AsyncIterator[Bot]:
+    api = FakeBotApi()
+    application = build_application(settings, db=db, request=api, clock=clock)
+    errors = ErrorLog()
+    logging.getLogger().addHandler(errors)
+    try:
+        async with application:
+            await on_start(application)
+            yield Bot(application, api, FakeTelegram(application, api), db, clock, errors)
+    finally:
+        logging.getLogger().removeHandler(errors)
+    if not request.node.get_closest_marker("allow_errors"):
+        assert not errors.records, f"the bot logged errors: {[r.getMessage() for r in errors.records]}"

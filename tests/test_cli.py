@@ -1,0 +1,109 @@
+"""The command line as an operator uses it: run, console, migrate, and their --help."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_cli(
+    *args: str, cwd: Path, stdin: str = "", env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    environment = {key: value for key, value in os.environ.items() if not key.startswith("SHUANGYOU_")}
+    for name in ("BOT_TOKEN", "DATABASE_URL", "TELEGRAM_BASE_URL", "TELEGRAM_BASE_FILE_URL"):
+        environment.pop(name, None)
+    environment["PYTHONPATH"] = str(ROOT)
+    environment.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        input=stdin, capture_output=True, text=True, cwd=cwd, env=environment, timeout=120, check=False,
+    )  # fmt: skip
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Path:
+    """A fresh directory holding the shipped config.toml, as a checkout would."""
+    (tmp_path / "config.toml").write_text((ROOT / "config.toml").read_text(encoding="utf-8"), encoding="utf-8")
+    return tmp_path
+
+
+def test_console_answers_start_and_help_from_standard_input(workdir: Path) -> None:
+    result = run_cli("console", cwd=workdir, stdin="/start\n/help\n")
+
+    assert result.returncode == 0, result.stderr
+    assert "欢迎使用双优助手" in result.stdout
+    assert "/help — 你可以在这里做的事" in result.stdout
+    assert "Traceback" not in result.stdout + result.stderr
+    assert (workdir / "shuangyou.db").exists()
+
+
+def test_run_without_token_explains_botfather_and_starts_the_console(workdir: Path) -> None:
+    result = run_cli("run", cwd=workdir, stdin="/help\n", env={"SHUANGYOU_BOT__DEFAULT_LANGUAGE": "en"})
+
+    assert result.returncode == 0, result.stderr
+    assert "@BotFather" in result.stderr and "/newbot" in result.stderr
+    assert "terminal console" in result.stderr and "sqlite+aiosqlite:///shuangyou.db" in result.stderr
+    assert "/help — What you can do here" in result.stdout
+
+
+def test_no_command_means_run(workdir: Path) -> None:
+    result = run_cli(cwd=workdir, stdin="/start\n")
+
+    assert result.returncode == 0, result.stderr
+    assert "@BotFather" in result.stderr and "欢迎使用双优助手" in result.stdout
+
+
+@pytest.mark.parametrize("command", [[], ["run"], ["console"], ["migrate"]])
+def test_every_command_has_help(workdir: Path, command: list[str]) -> None:
+    result = run_cli(*command, "--help", cwd=workdir) if command else run_cli("--help", cwd=workdir)
+
+    assert result.returncode == 0
+    assert result.stdout.startswith("usage: python -m bot")
+
+
+def test_migrate_creates_the_schema(workdir: Path) -> None:
+    result = run_cli("migrate", cwd=workdir)
+
+    assert result.returncode == 0, result.stderr
+    with sqlite3.connect(workdir / "shuangyou.db") as connection:
+        tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert {"member", "section", "campaign", "period", "alembic_version"} <= tables
+
+
+def test_database_newer_than_the_code_stops_start_up_with_one_line(workdir: Path) -> None:
+    assert run_cli("migrate", cwd=workdir).returncode == 0
+    with sqlite3.connect(workdir / "shuangyou.db") as connection:
+        connection.execute("UPDATE alembic_version SET version_num = '9999_future'")
+
+    result = run_cli("console", cwd=workdir, stdin="/start\n")
+
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "database error: the database is at schema revision 9999_future, which this version of Shuangyou does "
+        "not know: it was upgraded by a newer version. Run that version, or restore a backup taken before the upgrade."
+    ]
+
+
+def test_unreachable_database_is_one_line(workdir: Path) -> None:
+    result = run_cli("migrate", cwd=workdir, env={"DATABASE_URL": "postgresql://nobody:secret@127.0.0.1:1/none"})
+
+    assert result.returncode == 1
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert result.stderr.startswith("database error: cannot use postgresql+asyncpg://nobody:***@127.0.0.1:1/none")
+
+
+def test_bad_token_shape_is_a_config_error(workdir: Path) -> None:
+    result = run_cli("run", cwd=workdir, env={"BOT_TOKEN": "hello"})
+
+    assert result.returncode == 2
+    assert (
+        result.stderr.strip()
+        == "config error: environment: BOT_TOKEN: the token from @BotFather, shaped like 123456789:AAE..."
+    )

@@ -1,0 +1,85 @@
+"""Telegram failing under the bot: 429, 5xx, timeouts, blocked users, groups that migrate."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from bot.app import TELEGRAM_APOLOGY
+from tests.conftest import Bot
+
+WELCOME = "Welcome to Shuangyou"
+
+
+async def test_reply_hit_by_429_is_retried_and_delivered(bot: Bot) -> None:
+    alice = bot.tg.private_user("Alice")
+    bot.api.fail_next("sendMessage", retry_after=1)
+
+    sent = await alice.send("/start")
+
+    assert len(sent.messages) == 1 and WELCOME in sent.texts[0]
+    attempts = bot.api.calls_to("sendMessage")
+    assert [call.ok for call in attempts] == [False, True]
+    assert attempts[0].error == "Too Many Requests: retry after 1"
+
+
+@pytest.mark.parametrize("fault", [{"status": 502}, {"status": 500}, {"timeout": True}])
+async def test_reply_lost_to_server_error_or_timeout_gets_short_apology(
+    bot: Bot, fault: dict[str, object], caplog: pytest.LogCaptureFixture
+) -> None:
+    alice = bot.tg.private_user("Alice")
+    bot.api.fail_next("sendMessage", **fault)  # type: ignore[arg-type]
+
+    sent = await alice.send("/start")
+
+    assert sent.texts == [TELEGRAM_APOLOGY]
+    assert not any(record.exc_info for record in caplog.records), "no traceback in the log either"
+    assert any("Telegram failed while handling update" in record.getMessage() for record in caplog.records)
+
+
+async def test_bot_survives_and_answers_the_next_message_after_a_fault(bot: Bot) -> None:
+    alice = bot.tg.private_user("Alice")
+    bot.api.fail_next("sendMessage", status=503)
+    await alice.send("/start")
+
+    sent = await alice.send("/help")
+
+    assert sent.texts[0].startswith("What you can do here")
+
+
+async def test_user_who_blocked_the_bot_is_logged_not_apologised_to(bot: Bot, caplog: pytest.LogCaptureFixture) -> None:
+    alice = bot.tg.private_user("Alice")
+    bot.api.fail_next("sendMessage", blocked=True)
+    caplog.set_level(logging.INFO)
+
+    sent = await alice.send("/start")
+
+    assert sent.messages == []
+    assert len(bot.api.calls_to("sendMessage")) == 1
+    assert any("blocked the bot" in record.getMessage() for record in caplog.records)
+
+
+async def test_reply_to_a_group_that_became_a_supergroup_goes_to_the_new_chat(bot: Bot) -> None:
+    alice = bot.tg.private_user("Alice")
+    group = bot.tg.group("Old group", chat_id=-4_001)
+    group.add(alice)
+    bot.api.fail_next("sendMessage", migrate_to=-100_4_001)
+
+    await alice.send("/help@ShuangyouBot", chat=group)
+
+    supergroup = bot.api.chats[-100_4_001]
+    assert supergroup.type == "supergroup"
+    texts = [message.text for message in supergroup.messages.values() if message.from_bot]
+    assert texts and texts[-1].startswith("What you can do here")
+
+
+async def test_every_fault_leaves_no_traceback_in_any_message(bot: Bot) -> None:
+    alice = bot.tg.private_user("Alice")
+    for fault in ({"retry_after": 1}, {"status": 500}, {"timeout": True}, {"blocked": True}):
+        bot.api.fail_next("sendMessage", **fault)
+        await alice.send("/start")
+
+    texts = [message.text for message in alice.bot_messages()]
+    assert texts and not any("Traceback" in text or "Error" in text for text in texts)
+    assert bot.api.pending_faults == 0

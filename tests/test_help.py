@@ -1,0 +1,220 @@
+"""/start, /help, and what the bot says to everything else."""
+
+from __future__ import annotations
+
+from bot.access import Audience
+from storage import members
+from storage.models import MemberStatus, Role
+from tests.conftest import ADMIN_ID, Bot
+
+
+async def test_newcomer_start_gets_welcome_and_next_step(bot: Bot) -> None:
+    alice = bot.tg.private_user("Alice")
+
+    sent = await alice.send("/start")
+
+    assert len(sent.messages) == 1
+    text = sent.texts[0]
+    assert "Welcome to Shuangyou" in text
+    assert "争创优质服务科室" in text  # the campaign's name from the config
+    assert "not registered yet" in text and "invitation link" in text
+
+
+async def test_newcomer_start_changes_nothing_in_the_database(bot: Bot) -> None:
+    alice = bot.tg.private_user("Alice")
+
+    await alice.send("/start")
+
+    async with bot.db.transaction() as session:
+        assert await members.get_member_by_telegram_id(session=session, telegram_id=alice.id) is None
+
+
+async def test_chinese_user_is_answered_in_chinese(bot: Bot) -> None:
+    li = bot.tg.private_user("李雷", language="zh-hans")
+
+    await li.send("/start")
+
+    assert "欢迎使用双优助手" in li.last_text()
+
+
+async def test_user_with_other_language_gets_configured_default(bot: Bot) -> None:
+    hans = bot.tg.private_user("Hans", language="de")
+
+    await hans.send("/help")
+
+    assert "你可以在这里做的事" in hans.last_text()
+
+
+async def test_newcomer_help_lists_start_and_help(bot: Bot) -> None:
+    alice = bot.tg.private_user("Alice")
+
+    await alice.send("/help")
+
+    lines = alice.last_text().splitlines()
+    assert lines[0] == "What you can do here"
+    assert "/start — Welcome and your next step" in lines
+    assert "/help — What you can do here" in lines
+    assert "Ask an administrator for an invitation link" in alice.last_text()
+
+
+async def test_configured_admin_becomes_admin_member_on_first_start(bot: Bot) -> None:
+    boss = bot.tg.private_user("Boss", user_id=ADMIN_ID)
+
+    await boss.send("/start")
+
+    assert "You are registered as Boss, administrator" in boss.last_text()
+    async with bot.db.transaction() as session:
+        member = await members.get_member_by_telegram_id(session=session, telegram_id=ADMIN_ID)
+    assert member is not None
+    assert (member.role, member.status, member.display_name) == (Role.ADMIN, MemberStatus.ACTIVE, "Boss")
+    assert bot.api.commands_for("chat", chat_id=ADMIN_ID) == ["start", "help"]
+
+
+async def test_configured_admin_second_start_does_not_duplicate(bot: Bot) -> None:
+    boss = bot.tg.private_user("Boss", user_id=ADMIN_ID)
+
+    await boss.send("/start")
+    await boss.send("/start")
+
+    assert "You are registered as Boss, administrator" in boss.last_text()
+    assert len(bot.api.calls_to("setMyCommands")) == 6 + 1  # the defaults at start-up, then one menu for Boss
+
+
+async def test_html_in_a_name_is_shown_as_text(bot: Bot) -> None:
+    mallory = bot.tg.private_user("<b>Mal</b> & <script>", user_id=ADMIN_ID)
+
+    await mallory.send("/start")
+
+    assert "You are registered as <b>Mal</b> & <script>, administrator" in mallory.last_text()
+    assert "&lt;b&gt;Mal&lt;/b&gt; &amp; &lt;script&gt;" in mallory.last_message().html
+
+
+async def test_unknown_command_in_private_points_to_help(bot: Bot) -> None:
+    alice = bot.tg.private_user("Alice")
+
+    await alice.send("/frobnicate now")
+
+    assert alice.last_text() == "I don't know the command /frobnicate. Send /help to see the commands you can use."
+
+
+async def test_huge_unknown_command_gets_a_short_reply(bot: Bot) -> None:
+    alice = bot.tg.private_user("Alice")
+
+    await alice.send("/" + "x" * 4000)
+
+    assert len(alice.last_text()) < 200
+
+
+async def test_plain_text_in_private_points_to_help(bot: Bot) -> None:
+    alice = bot.tg.private_user("Alice")
+
+    sent = await alice.send("hello <b>bot</b>")
+
+    assert sent.texts == ["I work with commands and buttons. Send /help to see what you can do."]
+
+
+async def test_sticker_in_private_points_to_help(bot: Bot) -> None:
+    alice = bot.tg.private_user("Alice")
+    sticker = {"file_id": "s1", "file_unique_id": "u1", "width": 512, "height": 512, "is_animated": False,
+               "is_video": False, "type": "regular"}  # fmt: skip
+
+    sent = await alice.send_update("message", {"sticker": sticker})
+
+    assert sent.texts == ["I work with commands and buttons. Send /help to see what you can do."]
+
+
+async def test_start_in_group_points_to_private_chat(bot: Bot) -> None:
+    alice = bot.tg.private_user("Alice")
+    group = bot.tg.group("Service excellence")
+    group.add(alice)
+
+    sent = await alice.send("/start", chat=group)
+
+    assert sent.texts == ["Let's talk in private: registration and ratings are never done in the group."]
+    button = sent.messages[0].button_rows()[0][0]
+    assert button["url"] == "https://t.me/ShuangyouBot"
+
+
+async def test_help_in_group_lists_group_commands(bot: Bot) -> None:
+    alice = bot.tg.private_user("Alice")
+    group = bot.tg.group()
+    group.add(alice)
+
+    await alice.send("/help@ShuangyouBot", chat=group)
+
+    assert "/help — What you can do here" in group.last_text()
+    assert "in a private chat with me" in group.last_text()
+
+
+async def test_group_chatter_and_other_bots_commands_are_ignored(bot: Bot) -> None:
+    alice = bot.tg.private_user("Alice")
+    group = bot.tg.group()
+    group.add(alice)
+
+    first = await alice.send("good morning everyone", chat=group)
+    second = await alice.send("/weather", chat=group)
+    third = await alice.send("/weather@OtherBot", chat=group)
+
+    assert first.messages == second.messages == third.messages == []
+
+
+async def test_unknown_command_addressed_to_the_bot_in_group_is_answered(bot: Bot) -> None:
+    alice = bot.tg.private_user("Alice")
+    group = bot.tg.group()
+    group.add(alice)
+
+    sent = await alice.send("/weather@ShuangyouBot", chat=group)
+
+    assert sent.texts == ["I don't know the command /weather. Send /help to see the commands you can use."]
+
+
+async def test_menus_are_set_at_start_in_each_language(bot: Bot) -> None:
+    assert bot.api.commands_for("all_private_chats", "en") == ["start", "help"]
+    assert bot.api.commands_for("all_private_chats", "zh") == ["start", "help"]
+    assert bot.api.commands_for("all_private_chats") == ["start", "help"]
+    assert bot.api.commands_for("all_group_chats", "en") == ["start", "help"]
+    descriptions = {
+        (key, language): [command["description"] for command in commands]
+        for (key, language), commands in bot.api.commands.items()
+    }
+    assert descriptions[("all_private_chats", "zh")] == ["欢迎信息和下一步", "你可以在这里做的事"]
+    assert descriptions[("all_private_chats", "")] == ["欢迎信息和下一步", "你可以在这里做的事"]
+    assert descriptions[("all_private_chats", "en")] == ["Welcome and your next step", "What you can do here"]
+
+
+async def test_pending_member_start_says_approval_is_awaited(bot: Bot) -> None:
+    alice = bot.tg.private_user("Alice")
+    async with bot.db.transaction() as session:
+        await members.create_member(
+            session=session, telegram_id=alice.id, display_name="Alice", role=Role.STAFF, status=MemberStatus.PENDING
+        )
+
+    await alice.send("/start")
+
+    assert "waiting for an administrator's approval" in alice.last_text()
+
+
+async def test_member_language_choice_wins_over_telegram_language(bot: Bot) -> None:
+    alice = bot.tg.private_user("Alice", language="en")
+    async with bot.db.transaction() as session:
+        await members.create_member(
+            session=session,
+            telegram_id=alice.id,
+            display_name="Alice",
+            role=Role.HEAD,
+            status=MemberStatus.ACTIVE,
+            language="zh_CN",
+        )
+
+    await alice.send("/start")
+
+    assert "你已注册为 Alice（科室负责人）" in alice.last_text()
+
+
+def test_audience_of_rejected_member_is_outsider() -> None:
+    from bot.access import audience_of
+    from storage.models import Member
+
+    rejected = Member(telegram_id=1, display_name="x", role=Role.STAFF, status=MemberStatus.REJECTED)
+    assert audience_of(rejected, 1, ()) == Audience.OUTSIDER
+    assert audience_of(rejected, 1, (1,)) == Audience.ADMIN

@@ -1,0 +1,208 @@
+"""The database: migrations on a real SQLite file and a real PostgreSQL server, sessions, the campaign rows."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Connection, inspect, text
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import SQLModel, select
+
+from bot.config import Settings
+from storage import campaigns, members
+from storage.migrate import DatabaseTooNewError, current_revision, downgrade_database, head_revision, upgrade_database
+from storage.models import Campaign, Member, MemberStatus, Period, PeriodKind, Role, Section, SectionKind
+from storage.session import Database
+
+TABLES = {"section", "member", "campaign", "period", "alembic_version"}
+
+
+async def test_migrations_create_every_table(db: Database) -> None:
+    async with db.engine.connect() as connection:
+        names = await connection.run_sync(lambda sync: set(inspect(sync).get_table_names()))
+
+    assert names == TABLES
+    assert await current_revision(db.engine) == head_revision()
+
+
+async def test_upgrade_twice_changes_nothing(db: Database) -> None:
+    assert await upgrade_database(db.engine) == (head_revision(), head_revision())
+
+
+async def test_models_and_migrations_agree(db: Database) -> None:
+    def differences(connection: Connection) -> list[object]:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        return list(compare_metadata(context, SQLModel.metadata))
+
+    async with db.engine.connect() as connection:
+        assert await connection.run_sync(differences) == []
+
+
+async def test_downgrade_to_nothing_and_up_again(db: Database) -> None:
+    await downgrade_database(db.engine, "base")
+    async with db.engine.connect() as connection:
+        names = await connection.run_sync(lambda sync: set(inspect(sync).get_table_names()))
+    assert names <= {"alembic_version"}
+
+    await upgrade_database(db.engine)
+
+    assert await current_revision(db.engine) == head_revision()
+
+
+async def test_database_newer_than_the_code_is_refused(db: Database) -> None:
+    async with db.engine.begin() as connection:
+        await connection.execute(text("UPDATE alembic_version SET version_num = 'ffff_from_the_future'"))
+
+    with pytest.raises(DatabaseTooNewError, match=r"ffff_from_the_future.*newer version"):
+        await upgrade_database(db.engine)
+
+
+async def test_transaction_commits_once_at_the_end(db: Database) -> None:
+    async with db.transaction() as session:
+        session.add(Section(name="办公室", kind=SectionKind.OFFICE))
+
+    async with db.transaction() as session:
+        sections = (await session.exec(select(Section))).all()
+    assert [section.name for section in sections] == ["办公室"]
+    assert sections[0].created_at.tzinfo is not None
+
+
+async def test_transaction_that_fails_leaves_nothing(db: Database) -> None:
+    with pytest.raises(RuntimeError):
+        async with db.transaction() as session:
+            session.add(Section(name="办公室", kind=SectionKind.OFFICE))
+            await session.flush()
+            raise RuntimeError("a handler failed half-way")
+
+    async with db.transaction() as session:
+        assert (await session.exec(select(Section))).all() == []
+
+
+async def test_foreign_keys_are_enforced(db: Database) -> None:
+    with pytest.raises(IntegrityError):
+        async with db.transaction() as session:
+            await members.create_member(
+                session=session,
+                telegram_id=1,
+                display_name="Nobody",
+                role=Role.STAFF,
+                status=MemberStatus.ACTIVE,
+                section_id=999,
+            )
+
+
+async def test_telegram_id_is_unique(db: Database) -> None:
+    async with db.transaction() as session:
+        await members.create_member(
+            session=session, telegram_id=1, display_name="A", role=Role.STAFF, status=MemberStatus.ACTIVE
+        )
+    with pytest.raises(IntegrityError):
+        async with db.transaction() as session:
+            await members.create_member(
+                session=session, telegram_id=1, display_name="B", role=Role.STAFF, status=MemberStatus.ACTIVE
+            )
+
+
+async def test_names_are_trimmed_and_cut_to_the_column(db: Database) -> None:
+    async with db.transaction() as session:
+        member = await members.create_member(
+            session=session,
+            telegram_id=5,
+            display_name="  张   三 " + "长" * 100,
+            role=Role.STAFF,
+            status=MemberStatus.ACTIVE,
+        )
+
+    assert member.display_name.startswith("张 三 长") and len(member.display_name) == 64
+
+
+async def test_enums_and_big_telegram_ids_read_back(db: Database) -> None:
+    big_id = 8_000_000_000
+    async with db.transaction() as session:
+        await members.create_member(
+            session=session, telegram_id=big_id, display_name="X", role=Role.INDUSTRY, status=MemberStatus.PENDING
+        )
+
+    async with db.transaction() as session:
+        member = await members.get_member_by_telegram_id(session=session, telegram_id=big_id)
+    assert member is not None
+    assert (member.role, member.status) == (Role.INDUSTRY, MemberStatus.PENDING)
+    assert isinstance(member.role, Role)
+
+
+async def test_sync_campaign_creates_the_periods_once(db: Database, settings: Settings) -> None:
+    config = settings.campaign
+    for _ in range(2):
+        async with db.transaction() as session:
+            campaign = await campaigns.sync_campaign(
+                session=session, name=config.name, starts=config.starts, ends=config.ends
+            )
+
+    assert campaign.id is not None
+    async with db.transaction() as session:
+        assert len((await session.exec(select(Campaign))).all()) == 1
+        months = await campaigns.list_periods(session=session, campaign_id=campaign.id, kind=PeriodKind.MONTH)
+        quarters = await campaigns.list_periods(session=session, campaign_id=campaign.id, kind=PeriodKind.QUARTER)
+        whole = await campaigns.list_periods(session=session, campaign_id=campaign.id, kind=PeriodKind.CAMPAIGN)
+        total = len((await session.exec(select(Period))).all())
+    year = config.starts.year
+    assert (months[0].starts_on, months[0].ends_on) == (dt.date(year, 5, 1), dt.date(year, 5, 31))
+    assert len(months) == 8 and len(quarters) == 3 and len(whole) == 1
+    assert quarters[0].starts_on == dt.date(year, 5, 1) and quarters[0].ends_on == dt.date(year, 6, 30)
+    assert total == 12
+
+
+async def test_sync_campaign_follows_a_changed_config(db: Database) -> None:
+    async with db.transaction() as session:
+        await campaigns.sync_campaign(
+            session=session, name="old", starts=dt.date(2026, 5, 1), ends=dt.date(2026, 6, 30)
+        )
+    async with db.transaction() as session:
+        campaign = await campaigns.sync_campaign(
+            session=session, name="new", starts=dt.date(2026, 5, 1), ends=dt.date(2026, 7, 31)
+        )
+        assert campaign.id is not None
+        months = await campaigns.list_periods(session=session, campaign_id=campaign.id, kind=PeriodKind.MONTH)
+
+    assert campaign.name == "new"
+    assert [m.starts_on.month for m in months] == [5, 6, 7]
+
+
+async def test_sqlite_runs_with_wal_foreign_keys_and_busy_timeout(tmp_path: object) -> None:
+    db = Database(f"sqlite+aiosqlite:///{tmp_path}/pragmas.db")
+    try:
+        async with db.engine.connect() as connection:
+            values = [
+                (await connection.execute(text(f"PRAGMA {name}"))).scalar()
+                for name in ("journal_mode", "foreign_keys", "busy_timeout")
+            ]
+    finally:
+        await db.close()
+
+    assert values == ["wal", 1, 5000]
+
+
+async def test_member_table_holds_what_the_profile_needs(db: Database) -> None:
+    async with db.transaction() as session:
+        section = Section(name="行政审批科", kind=SectionKind.OFFICE)
+        session.add(section)
+        await session.flush()
+        assert section.id is not None
+        await members.create_member(
+            session=session,
+            telegram_id=42,
+            display_name="王五",
+            role=Role.HEAD,
+            status=MemberStatus.ACTIVE,
+            section_id=section.id,
+            language="zh_CN",
+        )
+
+    async with db.transaction() as session:
+        member = (await session.exec(select(Member).where(Member.telegram_id == 42))).one()
+    assert (member.display_name, member.role, member.section_id, member.language) == (
+        "王五", Role.HEAD, section.id, "zh_CN",
+    )  # fmt: skip
