@@ -12,12 +12,13 @@ import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     AliasChoices,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     SecretStr,
@@ -39,6 +40,21 @@ Language = Literal["zh_CN", "en"]
 
 class ConfigError(Exception):
     """The configuration cannot be used; the message is one line meant for the operator."""
+
+
+def _clock_time(value: object) -> dt.time:
+    """A time of day in the configured time zone: "HH:MM" or a TOML time, nothing else."""
+    if isinstance(value, dt.time) and value.tzinfo is None:
+        return value
+    if isinstance(value, str) and re.fullmatch(r"\d{1,2}:\d{2}(:\d{2})?", value.strip()):
+        try:
+            return dt.time.fromisoformat(value.strip().zfill(5) if len(value.strip()) == 4 else value.strip())
+        except ValueError:
+            pass
+    raise ValueError(f'a time of day as "HH:MM", not {value!r}')
+
+
+ClockTime = Annotated[dt.time, BeforeValidator(_clock_time)]
 
 
 class _Section(BaseModel):
@@ -136,7 +152,7 @@ class ReminderSettings(_Section):
     days_before: tuple[int, ...] = Field(default=(3, 1))
     on_due_day: bool = True
     every_working_day_overdue: bool = True
-    digest_time: dt.time = dt.time(9, 0)
+    digest_time: ClockTime = dt.time(9, 0)
     escalate_after_working_days: int = Field(default=2, ge=1, le=60)
     sweep_interval_seconds: int = Field(default=60, ge=5, le=3600)
 
@@ -150,14 +166,14 @@ class ReminderSettings(_Section):
 
 class SnapshotSettings(_Section):
     weekly_day: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = "mon"
-    weekly_time: dt.time = dt.time(9, 0)
-    month_end_time: dt.time = dt.time(17, 0)
+    weekly_time: ClockTime = dt.time(9, 0)
+    month_end_time: ClockTime = dt.time(17, 0)
     top: int = Field(default=10, ge=1, le=50)
 
 
 class WorkingHours(_Section):
-    starts: dt.time = dt.time(8, 30)
-    ends: dt.time = dt.time(17, 30)
+    starts: ClockTime = dt.time(8, 30)
+    ends: ClockTime = dt.time(17, 30)
 
     @model_validator(mode="after")
     def _ordered(self) -> WorkingHours:

@@ -115,7 +115,7 @@ def test_full_dates_are_accepted(tmp_path: Path) -> None:
         ('[campaign]\nstarts = "02-30"\n', "campaign.starts: a real day as MM-DD or YYYY-MM-DD"),
         ('[campaign]\nstarts = "12-01"\nends = "05-01"\n', "campaign: ends"),
         ('[working_hours]\nstarts = "18:00"\n', "working_hours: ends (17:30) must be after starts (18:00)"),
-        ('[reminders]\ndigest_time = "25:00"\n', "reminders.digest_time: Input should be in a valid time format"),
+        ('[reminders]\ndigest_time = "25:00"\n', 'reminders.digest_time: a time of day as "HH:MM", not'),
         ("[reminders]\ndays_before = [0]\n", "reminders.days_before: working days between 1 and 60"),
         ("[bot\n", "not valid TOML"),
     ],
@@ -208,3 +208,12 @@ def _env() -> dict[str, str]:
     env.pop("DATABASE_URL", None)
     env["PYTHONPATH"] = str(ROOT)
     return env
+
+
+def test_times_of_day_are_read_as_people_write_them(tmp_path: Path) -> None:
+    path = write(tmp_path, '[reminders]\ndigest_time = "9:05"\n[snapshots]\nweekly_time = 08:15:00\n')
+
+    settings = load_settings(path)
+
+    assert settings.reminders.digest_time == dt.time(9, 5)
+    assert settings.snapshots.weekly_time == dt.time(8, 15)
