@@ -74,7 +74,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"config error: {error}", file=sys.stderr)
         return EXIT_BAD_CONFIG
     command = args.command or "run"
-    configure_logging(getattr(logging, args.log_level) if command != "console" else logging.WARNING)
+    at_the_console = command == "console" or (command == "run" and settings.bot_token is None)
+    configure_logging(logging.WARNING if at_the_console else getattr(logging, args.log_level))
     try:
         if command == "migrate":
             asyncio.run(migrate(settings))

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from telegram import Update
 from telegram.constants import ChatType
-from telegram.ext import BaseHandler, MessageHandler, filters
+from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler, filters
 
 from bot.context import BotContext
+from bot.i18n import N_
 
 COMMANDS = ()
+EXPIRED_BUTTON = N_("This button has expired. Send /help to start again.")
 
 
 def command_name(text: str) -> str:
@@ -42,11 +44,17 @@ async def on_other_message(update: Update, context: BotContext) -> None:
     await message.reply_text(context.tr.gettext("I work with commands and buttons. Send /help to see what you can do."))
 
 
+async def press_unknown_button(update: Update, context: BotContext) -> None:
+    """A button no feature recognises: from an old message, or forged. Nothing changes."""
+    query = update.callback_query
+    assert query is not None
+    await query.answer(context.tr.gettext(EXPIRED_BUTTON), show_alert=True)
+
+
 def handlers() -> list[BaseHandler[Update, BotContext, None]]:
+    new_messages = filters.UpdateType.MESSAGE
     return [
-        MessageHandler(filters.COMMAND, on_unknown_command),
-        MessageHandler(
-            filters.ChatType.PRIVATE & ~filters.StatusUpdate.ALL & ~filters.UpdateType.EDITED,
-            on_other_message,
-        ),
+        MessageHandler(new_messages & filters.COMMAND, on_unknown_command),
+        MessageHandler(new_messages & filters.ChatType.PRIVATE & ~filters.StatusUpdate.ALL, on_other_message),
+        CallbackQueryHandler(press_unknown_button),
     ]

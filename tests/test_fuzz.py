@@ -35,3 +35,18 @@ async def test_any_text_from_a_stranger_is_answered_safely(
     assert not bot.errors.records
     async with bot.db.transaction() as session:
         assert (await session.exec(select(Member))).all() == []
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.text(min_size=1, max_size=64).filter(lambda data: len(data.encode()) <= 64))
+async def test_any_callback_data_is_answered_and_changes_nothing(bot: Bot, data: str) -> None:
+    alice = bot.tg.private_user("Alice")
+    await alice.send("/help")
+
+    sent = await alice.press_data(data, message=alice.last_message())
+
+    assert sent.answer
+    assert sent.messages == []
+    assert not bot.errors.records
+    async with bot.db.transaction() as session:
+        assert (await session.exec(select(Member))).all() == []

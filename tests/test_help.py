@@ -218,3 +218,23 @@ def test_audience_of_rejected_member_is_outsider() -> None:
     rejected = Member(telegram_id=1, display_name="x", role=Role.STAFF, status=MemberStatus.REJECTED)
     assert audience_of(rejected, 1, ()) == Audience.OUTSIDER
     assert audience_of(rejected, 1, (1,)) == Audience.ADMIN
+
+
+async def test_button_from_an_old_or_forged_message_says_it_expired(bot: Bot) -> None:
+    alice = bot.tg.private_user("Alice")
+    await alice.send("/help")
+
+    sent = await alice.press_data("approve:1:999", message=alice.last_message())
+
+    assert sent.answer == "This button has expired. Send /help to start again."
+    assert sent.messages == []
+
+
+async def test_edited_message_is_not_answered_again(bot: Bot) -> None:
+    alice = bot.tg.private_user("Alice")
+    message = bot.api.record_user_message(alice.id, alice.user, "/frobnicate")
+    edited = {**bot.api.message_dict(message), "edit_date": message.date + 5}
+
+    await bot.tg.deliver({"edited_message": edited})
+
+    assert alice.bot_messages() == []
