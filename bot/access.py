@@ -25,6 +25,8 @@ class Audience(enum.StrEnum):
 
 EVERYONE = frozenset(Audience)
 MEMBERS = frozenset({Audience.STAFF, Audience.HEAD, Audience.LEADER, Audience.ADMIN, Audience.INDUSTRY})
+ADMIN_ONLY = frozenset({Audience.ADMIN})
+ADMINS_AND_HEADS = frozenset({Audience.ADMIN, Audience.HEAD})
 PRIVATE = frozenset({"private"})
 GROUPS = frozenset({"group", "supergroup"})
 ANY_CHAT = PRIVATE | GROUPS

@@ -6,6 +6,7 @@ import html
 import json
 import logging
 from types import ModuleType
+from typing import Any
 
 from telegram import Update
 from telegram.constants import ParseMode
@@ -13,8 +14,13 @@ from telegram.error import Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import AIORateLimiter, ApplicationBuilder, ContextTypes, Defaults
 from telegram.request import BaseRequest, HTTPXRequest
 
+import handlers.admin
 import handlers.fallback
+import handlers.group
 import handlers.help
+import handlers.invites
+import handlers.registration
+import handlers.sections
 import jobs
 from bot.access import CommandSpec
 from bot.clock import Clock
@@ -31,8 +37,13 @@ logger = logging.getLogger(__name__)
 
 # Order matters: the first handler that matches an update in a group takes it; the fallbacks come last.
 FEATURES: tuple[ModuleType, ...] = (
+    handlers.registration,  # /start with an invitation payload is one of its cases
+    handlers.sections,
+    handlers.invites,
+    handlers.admin,
+    handlers.group,
     handlers.help,
-    handlers.fallback,
+    handlers.fallback,  # unknown commands, typed answers to dialogs, stale buttons: always last
 )
 
 # The in-process Bot API accepts any token of the right shape; it is never sent anywhere.
@@ -51,6 +62,14 @@ def all_commands() -> tuple[CommandSpec, ...]:
     for module in FEATURES:
         specs.extend(module.COMMANDS)
     return tuple(specs)
+
+
+def all_text_steps() -> dict[str, Any]:
+    """What each feature does with typed text when its dialog waits for it, by step name."""
+    steps: dict[str, Any] = {}
+    for module in FEATURES:
+        steps.update(getattr(module, "TEXT_STEPS", {}))
+    return steps
 
 
 def build_application(
@@ -85,10 +104,13 @@ def build_application(
         db=db or Database(settings.database_url),
         clock=clock or Clock(),
         commands=all_commands(),
+        text_steps=all_text_steps(),
     )
     for module in FEATURES:
         application.add_handlers(module.handlers())
     application.add_error_handler(on_error)
+    services = services_of(application)
+    bot.on_chat_migrated(lambda old, new: handlers.group.follow_migration(services, old, new))
     return application
 
 

@@ -182,7 +182,12 @@ class WorkingHours(_Section):
         return self
 
 
-CONFIG_SECTIONS = ("bot", "campaign", "scoring", "reminders", "snapshots", "working_hours")
+class InviteSettings(_Section):
+    valid_days: int = Field(default=7, ge=1, le=365)
+    max_uses: int = Field(default=30, ge=1, le=10_000)
+
+
+CONFIG_SECTIONS = ("bot", "campaign", "scoring", "reminders", "snapshots", "working_hours", "invites")
 
 
 class Settings(BaseSettings):
@@ -207,6 +212,7 @@ class Settings(BaseSettings):
     reminders: ReminderSettings = ReminderSettings()
     snapshots: SnapshotSettings = SnapshotSettings()
     working_hours: WorkingHours = WorkingHours()
+    invites: InviteSettings = InviteSettings()
 
     @field_validator("database_url")
     @classmethod

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from telegram import Update
@@ -26,6 +27,7 @@ class Services:
     db: Database
     clock: Clock
     commands: tuple[CommandSpec, ...]
+    text_steps: Mapping[str, Any] = field(default_factory=dict)  # dialog step → handlers.common.Step
 
 
 BotApplication = Application[ExtBot[None], "BotContext", dict[Any, Any], dict[Any, Any], dict[Any, Any], Any]

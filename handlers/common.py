@@ -1,17 +1,28 @@
-"""What every feature needs: who is asking, and refusals that become polite replies."""
+"""What every feature needs: who is asking, refusals that become polite replies, replies sent after the commit,
+and paged keyboards."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import logging
+import math
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
 
 from sqlmodel.ext.asyncio.session import AsyncSession
-from telegram import Update, User
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update, User
+from telegram.error import BadRequest, Forbidden
 
 from bot.access import Audience, CommandSpec, audience_of
 from bot.context import BotContext
-from bot.i18n import N_, Translator
+from bot.i18n import N_, Translator, pick_language
+from bot.menus import set_member_menu
 from storage import members
-from storage.models import Member, Role
+from storage.models import Dialog, Member, Role
+
+logger = logging.getLogger(__name__)
+
+NAME_LIMIT = 64
+PAGE_SIZE = 8
 
 
 class Refusal(Exception):
@@ -34,6 +45,10 @@ class Viewer:
     member: Member | None
     audience: Audience
 
+    @property
+    def member_id(self) -> int | None:
+        return self.member.id if self.member is not None else None
+
 
 async def load_viewer(*, session: AsyncSession, context: BotContext, user: User) -> Viewer:
     """Reads the member (if any), switches to their language, and works out their audience."""
@@ -46,6 +61,10 @@ async def load_viewer(*, session: AsyncSession, context: BotContext, user: User)
 def require(viewer: Viewer, spec: CommandSpec, chat_type: str) -> None:
     """Refuses a command to a user or in a chat the command is not for."""
     if viewer.audience not in spec.audiences:
+        if viewer.audience == Audience.OUTSIDER:
+            raise Refusal(N_("/{command} is for registered members. Send /start to register."), command=spec.name)
+        if viewer.audience == Audience.PENDING:
+            raise Refusal(N_("Your registration is still waiting for approval."))
         raise Refusal(N_("You can't use /{command}. Send /help to see the commands you can use."), command=spec.name)
     if chat_type not in spec.chats:
         raise Refusal(
@@ -56,12 +75,35 @@ def require(viewer: Viewer, spec: CommandSpec, chat_type: str) -> None:
         )
 
 
+def require_admin(viewer: Viewer) -> None:
+    if viewer.audience != Audience.ADMIN:
+        raise Refusal(N_("Only administrators can do that."))
+
+
 def sender(update: Update) -> User:
     """The user behind an update the handlers accept (they all have one)."""
     user = update.effective_user
     if user is None:
         raise RuntimeError("this handler only accepts updates from users")
     return user
+
+
+def chat_type(update: Update) -> str:
+    return update.effective_chat.type if update.effective_chat else "private"
+
+
+def clean_name(text: str) -> str:
+    """A name as typed: one line, runs of space made one. Refuses empty and overlong names."""
+    name = " ".join(text.split())
+    if not name or name.startswith("/"):
+        raise Refusal(N_("Please send a name (a command is not a name)."))
+    if len(name) > NAME_LIMIT:
+        raise Refusal(
+            N_("A name has at most {limit} characters; this one has {length}. Please send a shorter one."),
+            limit=NAME_LIMIT,
+            length=len(name),
+        )
+    return name
 
 
 ROLE_NAMES = {
@@ -71,3 +113,124 @@ ROLE_NAMES = {
     Role.ADMIN: N_("administrator"),
     Role.INDUSTRY: N_("industry rater"),
 }
+
+
+def role_name(tr: Translator, role: Role) -> str:
+    return tr.gettext(ROLE_NAMES[role])
+
+
+# --- replies after the commit ------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Outgoing:
+    chat_id: int | None  # None: the chat of the update
+    text: str
+    markup: InlineKeyboardMarkup | None
+    edit: bool
+
+
+@dataclass
+class _Menu:
+    telegram_id: int
+    audience: Audience
+    language: str
+
+
+@dataclass
+class Replies:
+    """What to send once the transaction has committed: nothing is announced that did not happen."""
+
+    messages: list[_Outgoing] = field(default_factory=list)
+    menus: list[_Menu] = field(default_factory=list)
+    answer: str | None = None
+    alert: bool = False
+
+    def reply(self, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
+        self.messages.append(_Outgoing(None, text, markup, edit=False))
+
+    def edit(self, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
+        """Replaces the message whose button was pressed (or replies, for a typed message)."""
+        self.messages.append(_Outgoing(None, text, markup, edit=True))
+
+    def send(self, chat_id: int, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
+        self.messages.append(_Outgoing(chat_id, text, markup, edit=False))
+
+    def toast(self, text: str, *, alert: bool = False) -> None:
+        self.answer, self.alert = text, alert
+
+    def menu_for(self, member: Member, audience: Audience, default_language: str) -> None:
+        if member.telegram_id is not None:
+            language = pick_language(chosen=member.language, telegram=None, default=default_language)
+            self.menus.append(_Menu(member.telegram_id, audience, language))
+
+    async def deliver(self, update: Update, context: BotContext) -> None:
+        query = update.callback_query
+        if query is not None:
+            await query.answer(self.answer, show_alert=self.alert)
+        for outgoing in self.messages:
+            await self._deliver_one(update, context, outgoing)
+        for menu in self.menus:
+            await set_member_menu(
+                context.bot, context.services.commands, menu.telegram_id, menu.audience, menu.language
+            )
+
+    @staticmethod
+    async def _deliver_one(update: Update, context: BotContext, outgoing: _Outgoing) -> None:
+        query = update.callback_query
+        if outgoing.chat_id is not None:
+            try:
+                await context.bot.send_message(outgoing.chat_id, outgoing.text, reply_markup=outgoing.markup)
+            except Forbidden as error:
+                logger.info("Could not reach chat %s: %s", outgoing.chat_id, error.message)
+            return
+        if outgoing.edit and query is not None and query.message is not None:
+            try:
+                await query.edit_message_text(outgoing.text, reply_markup=outgoing.markup)
+            except BadRequest as error:
+                if "message is not modified" not in error.message.lower():
+                    raise
+            return
+        message = update.effective_message
+        assert message is not None
+        await message.reply_text(outgoing.text, reply_markup=outgoing.markup)
+
+
+Step = Callable[[AsyncSession, BotContext, Viewer, Dialog, str, Replies], Awaitable[None]]
+
+
+# --- keyboards ---------------------------------------------------------------------------------------------------
+
+
+def button(text: str, data: str) -> InlineKeyboardButton:
+    return InlineKeyboardButton(text, callback_data=data)
+
+
+def paged_buttons(
+    tr: Translator,
+    items: Sequence[tuple[str, str]],
+    page: int,
+    page_data: Callable[[int], str],
+    *,
+    per_page: int = PAGE_SIZE,
+) -> list[list[InlineKeyboardButton]]:
+    """One button a row for the items of `page`, then ‹ and › to move between pages."""
+    pages = max(1, math.ceil(len(items) / per_page))
+    page = min(max(page, 0), pages - 1)
+    rows = [[button(label, data)] for label, data in items[page * per_page : (page + 1) * per_page]]
+    if pages > 1:
+        rows.append(navigation_row(tr, page, pages, page_data))
+    return rows
+
+
+def navigation_row(
+    tr: Translator, page: int, pages: int, page_data: Callable[[int], str]
+) -> list[InlineKeyboardButton]:
+    """‹ Previous · 2/5 · Next ›"""
+    navigation = []
+    if page > 0:
+        navigation.append(button(tr.gettext("‹ Previous"), page_data(page - 1)))
+    navigation.append(button(f"{page + 1}/{pages}", page_data(page)))
+    if page < pages - 1:
+        navigation.append(button(tr.gettext("Next ›"), page_data(page + 1)))
+    return navigation

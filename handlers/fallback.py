@@ -8,6 +8,8 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler, filt
 
 from bot.context import BotContext
 from bot.i18n import N_
+from handlers.common import Replies, load_viewer, sender
+from storage import dialogs
 
 COMMANDS = ()
 EXPIRED_BUTTON = N_("This button has expired. Send /help to start again.")
@@ -38,10 +40,21 @@ async def on_unknown_command(update: Update, context: BotContext) -> None:
 
 
 async def on_other_message(update: Update, context: BotContext) -> None:
-    """Text or media in the private chat that no conversation is waiting for."""
+    """Text in the private chat: the answer a dialog waits for, or a pointer to /help."""
     message = update.effective_message
     assert message is not None
-    await message.reply_text(context.tr.gettext("I work with commands and buttons. Send /help to see what you can do."))
+    replies = Replies()
+    async with context.db.transaction() as session:
+        viewer = await load_viewer(session=session, context=context, user=sender(update))
+        dialog = await dialogs.get_dialog(session=session, telegram_id=viewer.user.id, now=context.now())
+        step = context.services.text_steps.get(dialog.step) if dialog is not None else None
+        if dialog is not None and step is not None and message.text is not None:
+            await step(session, context, viewer, dialog, message.text, replies)
+        elif dialog is not None and step is not None:
+            replies.reply(context.tr.gettext("Please type your answer as text, or send /cancel to stop."))
+        else:
+            replies.reply(context.tr.gettext("I work with commands and buttons. Send /help to see what you can do."))
+    await replies.deliver(update, context)
 
 
 async def press_unknown_button(update: Update, context: BotContext) -> None:

@@ -106,6 +106,8 @@ class Member(SQLModel, table=True):
     role: Role = Field(default=Role.STAFF, sa_type=_enum_column(Role))
     status: MemberStatus = Field(default=MemberStatus.PENDING, sa_type=_enum_column(MemberStatus))
     language: str | None = Field(default=None, max_length=8)
+    username: str | None = Field(default=None, max_length=32, index=True)  # lower case, without @
+    organisation: str | None = Field(default=None, max_length=NAME_MAX_LENGTH)  # industry raters
     created_at: dt.datetime = Field(default_factory=utc_now, sa_type=AwareDateTime)
     updated_at: dt.datetime = Field(default_factory=utc_now, sa_type=AwareDateTime)
 
@@ -134,3 +136,64 @@ class Period(SQLModel, table=True):
     kind: PeriodKind = Field(sa_type=_enum_column(PeriodKind))
     starts_on: dt.date
     ends_on: dt.date
+
+
+class InviteKind(enum.StrEnum):
+    MEMBER = "member"  # joins a section as staff or head
+    INDUSTRY = "industry"  # an external enterprise; belongs to no section
+    PERSONAL = "personal"  # for one person on the imported roster
+
+
+class Invite(SQLModel, table=True):
+    """An invitation deep link: an unguessable token with an expiry and a maximum number of uses."""
+
+    __tablename__ = "invite"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token: str = Field(max_length=32, sa_column_kwargs={"unique": True})
+    kind: InviteKind = Field(sa_type=_enum_column(InviteKind))
+    role: Role = Field(sa_type=_enum_column(Role))
+    section_id: int | None = Field(default=None, foreign_key="section.id", ondelete="RESTRICT")
+    member_id: int | None = Field(default=None, foreign_key="member.id", ondelete="CASCADE")
+    created_by_id: int | None = Field(default=None, foreign_key="member.id", ondelete="SET NULL")
+    expires_at: dt.datetime = Field(sa_type=AwareDateTime)
+    max_uses: int
+    uses: int = 0
+    revoked_at: dt.datetime | None = Field(default=None, sa_type=AwareDateTime)
+    created_at: dt.datetime = Field(default_factory=utc_now, sa_type=AwareDateTime)
+
+
+class CampaignGroup(SQLModel, table=True):
+    """The group chat where snapshots and nudges are posted; at most one is bound."""
+
+    __tablename__ = "campaign_group"
+
+    id: int | None = Field(default=None, primary_key=True)
+    chat_id: int = Field(sa_type=sa.BigInteger, sa_column_kwargs={"unique": True})
+    title: str = Field(max_length=128)
+    bound_by_id: int | None = Field(default=None, foreign_key="member.id", ondelete="SET NULL")
+    bound_at: dt.datetime = Field(default_factory=utc_now, sa_type=AwareDateTime)
+
+
+class Dialog(SQLModel, table=True):
+    """What the bot is waiting for a user to type (a name, say); kept here so a restart loses nothing."""
+
+    __tablename__ = "dialog"
+
+    telegram_id: int = Field(sa_type=sa.BigInteger, primary_key=True, sa_column_kwargs={"autoincrement": False})
+    step: str = Field(max_length=32)
+    data: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+    updated_at: dt.datetime = Field(default_factory=utc_now, sa_type=AwareDateTime)
+
+
+class AuditEntry(SQLModel, table=True):
+    """Who did what to whom: approvals, role changes, deactivations, invites, bindings."""
+
+    __tablename__ = "audit_entry"
+
+    id: int | None = Field(default=None, primary_key=True)
+    actor_id: int | None = Field(default=None, foreign_key="member.id", ondelete="SET NULL")
+    action: str = Field(max_length=32)
+    subject: str = Field(max_length=64)
+    detail: str = Field(default="", max_length=500)
+    at: dt.datetime = Field(default_factory=utc_now, sa_type=AwareDateTime, index=True)

@@ -1,0 +1,366 @@
+"""/members: admins look people up and change their role or section, or deactivate them.
+
+A deactivated member keeps their history but is no longer rated or reminded, and loses their menu. The member is
+told of every change, and their command menu follows their new role.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+from telegram import InlineKeyboardMarkup, Update
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
+
+from bot.access import ADMIN_ONLY, PRIVATE, CommandSpec, audience_of
+from bot.callbacks import CallbackData
+from bot.context import BotContext
+from bot.i18n import N_, Translator, escape, pick_language, translator
+from handlers.common import (
+    Refusal,
+    Replies,
+    Viewer,
+    button,
+    chat_type,
+    load_viewer,
+    navigation_row,
+    paged_buttons,
+    require,
+    require_admin,
+    role_name,
+    sender,
+)
+from storage import audit, members, sections
+from storage.models import Member, MemberStatus, Role, Section
+
+MEMBERS_COMMAND = CommandSpec("members", N_("Find members; change their role, section or status"), ADMIN_ONLY, PRIVATE)
+COMMANDS = (MEMBERS_COMMAND,)
+PER_PAGE = 8
+STAFF_ROLES = (Role.STAFF, Role.HEAD, Role.LEADER, Role.ADMIN)
+STATUS_NAMES = {
+    MemberStatus.ACTIVE: N_("active"),
+    MemberStatus.PENDING: N_("waiting for approval"),
+    MemberStatus.REJECTED: N_("rejected"),
+    MemberStatus.INACTIVE: N_("deactivated"),
+}
+
+
+@dataclass(frozen=True)
+class MembersPage(CallbackData):
+    PREFIX = "memp"
+    page: int
+
+
+@dataclass(frozen=True)
+class OpenMember(CallbackData):
+    PREFIX = "memo"
+    member_id: int
+
+
+@dataclass(frozen=True)
+class SetRole(CallbackData):
+    PREFIX = "memr"
+    member_id: int
+    role: Role
+
+
+@dataclass(frozen=True)
+class MoveChoices(CallbackData):
+    PREFIX = "memm"
+    member_id: int
+    page: int
+
+
+@dataclass(frozen=True)
+class MoveTo(CallbackData):
+    PREFIX = "memt"
+    member_id: int
+    section_id: int
+
+
+@dataclass(frozen=True)
+class SetActive(CallbackData):
+    PREFIX = "mema"
+    member_id: int
+    active: bool
+
+
+def render_card(tr: Translator, member: Member, section: Section | None) -> str:
+    lines = [
+        f"<b>{escape(member.display_name)}</b>",
+        tr.gettext("Role: {role}", role=role_name(tr, member.role)),
+        tr.gettext("Section: {section}", section=section.name if section else "—"),
+        tr.gettext("Status: {status}", status=tr.gettext(STATUS_NAMES[member.status])),
+    ]
+    if member.organisation:
+        lines.append(tr.gettext("Organisation: {name}", name=member.organisation))
+    if member.telegram_id is None:
+        lines.append(tr.gettext("Has not started the bot yet."))
+    elif member.username:
+        lines.append(f"@{escape(member.username)}")
+    return "\n".join(lines)
+
+
+def card_keyboard(tr: Translator, member: Member) -> InlineKeyboardMarkup:
+    member_id = member.id or 0
+    rows = []
+    if member.role != Role.INDUSTRY and member.status == MemberStatus.ACTIVE:
+        rows.append(
+            [
+                button(("✓ " if member.role == role else "") + role_name(tr, role), SetRole(member_id, role).pack())
+                for role in STAFF_ROLES
+            ]
+        )
+        rows.append([button(tr.gettext("Move to another section"), MoveChoices(member_id, 0).pack())])
+    if member.status == MemberStatus.ACTIVE:
+        rows.append([button(tr.gettext("Deactivate"), SetActive(member_id, False).pack())])
+    elif member.status == MemberStatus.INACTIVE:
+        rows.append([button(tr.gettext("Reactivate"), SetActive(member_id, True).pack())])
+    rows.append([button(tr.gettext("‹ All members"), MembersPage(0).pack())])
+    return InlineKeyboardMarkup(rows)
+
+
+async def list_page(session: AsyncSession, tr: Translator, page: int) -> tuple[str, InlineKeyboardMarkup]:
+    """One page of members, read from the database a page at a time."""
+    total = await members.count_members(session=session)
+    pages = max(1, math.ceil(total / PER_PAGE))
+    page = min(max(page, 0), pages - 1)
+    found = await members.list_members(session=session, offset=page * PER_PAGE, limit=PER_PAGE)
+    names = {
+        section.id: section.name for section in await sections.list_sections(session=session, include_archived=True)
+    }
+    rows = [
+        [
+            button(
+                f"{member.display_name} · {names.get(member.section_id, '—')} · {role_name(tr, member.role)}",
+                OpenMember(member.id or 0).pack(),
+            )
+        ]
+        for member in found
+    ]
+    if pages > 1:
+        rows.append(navigation_row(tr, page, pages, lambda number: MembersPage(number).pack()))
+    text = tr.ngettext("{n} member. Choose one:", "{n} members. Choose one:", total)
+    return text, InlineKeyboardMarkup(rows)
+
+
+async def cmd_members(update: Update, context: BotContext) -> None:
+    """Lists the members, paged; `/members NAME` finds by part of the name."""
+    replies = Replies()
+    async with context.db.transaction() as session:
+        viewer = await load_viewer(session=session, context=context, user=sender(update))
+        require(viewer, MEMBERS_COMMAND, chat_type(update))
+        query = " ".join(context.args or [])[:64]
+        if query:
+            found = await members.find_members(session=session, name_part=query)
+            if not found:
+                replies.reply(context.tr.gettext("Nobody's name contains “{query}”.", query=query))
+            else:
+                rows = [[button(member.display_name, OpenMember(member.id or 0).pack())] for member in found[:20]]
+                replies.reply(context.tr.gettext("Found:"), InlineKeyboardMarkup(rows))
+        else:
+            replies.reply(*await list_page(session, context.tr, 0))
+    await replies.deliver(update, context)
+
+
+async def press_page(update: Update, context: BotContext) -> None:
+    press = MembersPage.parse(_data(update))
+    replies = Replies()
+    async with context.db.transaction() as session:
+        await _admin(session, context, update)
+        replies.edit(*await list_page(session, context.tr, press.page if press else 0))
+    await replies.deliver(update, context)
+
+
+async def press_open(update: Update, context: BotContext) -> None:
+    press = OpenMember.parse(_data(update))
+    replies = Replies()
+    async with context.db.transaction() as session:
+        await _admin(session, context, update)
+        member = await _member(session, press.member_id if press else 0)
+        await _show_card(session, context.tr, member, replies)
+    await replies.deliver(update, context)
+
+
+async def press_role(update: Update, context: BotContext) -> None:
+    """Gives a member another role; they are told and their menu follows."""
+    press = SetRole.parse(_data(update))
+    replies = Replies()
+    async with context.db.transaction() as session:
+        viewer = await _admin(session, context, update)
+        member = await _member(session, press.member_id if press else 0)
+        assert press is not None
+        if press.role not in STAFF_ROLES or member.role == Role.INDUSTRY or member.status != MemberStatus.ACTIVE:
+            raise Refusal(N_("That change is not possible for this member."))
+        if member.id == viewer.member_id and press.role != Role.ADMIN:
+            raise Refusal(N_("You can't take away your own admin role; ask another administrator."))
+        if press.role == Role.HEAD and member.section_id is None:
+            raise Refusal(N_("A head needs a section: move the member to a section first."))
+        if member.role != press.role:
+            old = member.role
+            member.role = press.role
+            await members.save_member(session=session, member=member)
+            await audit.record_audit(
+                session=session,
+                actor_id=viewer.member_id,
+                action="member.role",
+                subject=f"member:{member.id}",
+                detail=f"{old.value} → {member.role.value}",
+            )
+            _tell(
+                context,
+                member,
+                replies,
+                N_("An administrator changed your role: you are now {role}. Send /help to see what you can do."),
+                role_key=member.role,
+            )
+        replies.toast(context.tr.gettext("Saved."))
+        await _show_card(session, context.tr, member, replies)
+    await replies.deliver(update, context)
+
+
+async def press_move_choices(update: Update, context: BotContext) -> None:
+    press = MoveChoices.parse(_data(update))
+    replies = Replies()
+    async with context.db.transaction() as session:
+        await _admin(session, context, update)
+        member = await _member(session, press.member_id if press else 0)
+        assert press is not None
+        choices = [
+            section for section in await sections.list_sections(session=session) if section.id != member.section_id
+        ]
+        if not choices:
+            raise Refusal(N_("There is no other section to move to."))
+        items = [(section.name, MoveTo(member.id or 0, section.id or 0).pack()) for section in choices]
+        rows = paged_buttons(context.tr, items, press.page, lambda number: MoveChoices(member.id or 0, number).pack())
+        rows.append([button(context.tr.gettext("‹ Back"), OpenMember(member.id or 0).pack())])
+        replies.edit(
+            context.tr.gettext("Move {name} to which section?", name=member.display_name), InlineKeyboardMarkup(rows)
+        )
+    await replies.deliver(update, context)
+
+
+async def press_move(update: Update, context: BotContext) -> None:
+    """Moves a member to another section; they are told."""
+    press = MoveTo.parse(_data(update))
+    replies = Replies()
+    async with context.db.transaction() as session:
+        viewer = await _admin(session, context, update)
+        member = await _member(session, press.member_id if press else 0)
+        assert press is not None
+        section = await sections.get_section(session=session, section_id=press.section_id)
+        if section is None or section.archived_at is not None or member.role == Role.INDUSTRY:
+            raise Refusal(N_("That change is not possible for this member."))
+        if member.section_id != section.id:
+            member.section_id = section.id
+            await members.save_member(session=session, member=member)
+            await audit.record_audit(
+                session=session,
+                actor_id=viewer.member_id,
+                action="member.section",
+                subject=f"member:{member.id}",
+                detail=section.name,
+            )
+            _tell(
+                context,
+                member,
+                replies,
+                N_("An administrator moved you to the section {section}."),
+                section=section.name,
+            )
+        replies.toast(context.tr.gettext("Saved."))
+        await _show_card(session, context.tr, member, replies)
+    await replies.deliver(update, context)
+
+
+async def press_active(update: Update, context: BotContext) -> None:
+    """Deactivates a member (history kept; no longer rated or reminded), or reactivates them."""
+    press = SetActive.parse(_data(update))
+    replies = Replies()
+    async with context.db.transaction() as session:
+        viewer = await _admin(session, context, update)
+        member = await _member(session, press.member_id if press else 0)
+        assert press is not None
+        if member.id == viewer.member_id:
+            raise Refusal(N_("You can't deactivate yourself; ask another administrator."))
+        wanted = MemberStatus.ACTIVE if press.active else MemberStatus.INACTIVE
+        if member.status not in (MemberStatus.ACTIVE, MemberStatus.INACTIVE):
+            raise Refusal(N_("That change is not possible for this member."))
+        if member.status != wanted:
+            member.status = wanted
+            await members.save_member(session=session, member=member)
+            await audit.record_audit(
+                session=session,
+                actor_id=viewer.member_id,
+                action="member.reactivated" if press.active else "member.deactivated",
+                subject=f"member:{member.id}",
+            )
+            if press.active:
+                _tell(
+                    context,
+                    member,
+                    replies,
+                    N_("An administrator reactivated your membership. Send /help to see what you can do."),
+                )
+            else:
+                _tell(
+                    context,
+                    member,
+                    replies,
+                    N_("An administrator deactivated your membership of the campaign. Your history is kept."),
+                )
+        replies.toast(context.tr.gettext("Saved."))
+        await _show_card(session, context.tr, member, replies)
+    await replies.deliver(update, context)
+
+
+def _tell(
+    context: BotContext, member: Member, replies: Replies, msgid: str, role_key: Role | None = None, **params: str
+) -> None:
+    """Tells the member in their language, and gives them the menu of their new role."""
+    if member.telegram_id is None:
+        return
+    tr = translator(pick_language(chosen=member.language, telegram=None, default=context.settings.bot.default_language))
+    if role_key is not None:
+        params["role"] = role_name(tr, role_key)
+    replies.send(member.telegram_id, tr.gettext(msgid, **params))
+    replies.menu_for(
+        member,
+        audience_of(member, member.telegram_id, context.settings.bot.admins),
+        context.settings.bot.default_language,
+    )
+
+
+async def _show_card(session: AsyncSession, tr: Translator, member: Member, replies: Replies) -> None:
+    section = await sections.get_section(session=session, section_id=member.section_id) if member.section_id else None
+    replies.edit(render_card(tr, member, section), card_keyboard(tr, member))
+
+
+def _data(update: Update) -> str | None:
+    return update.callback_query.data if update.callback_query else None
+
+
+async def _admin(session: AsyncSession, context: BotContext, update: Update) -> Viewer:
+    viewer = await load_viewer(session=session, context=context, user=sender(update))
+    require_admin(viewer)
+    return viewer
+
+
+async def _member(session: AsyncSession, member_id: int) -> Member:
+    member = await members.get_member(session=session, member_id=member_id)
+    if member is None:
+        raise Refusal(N_("That member does not exist. Send /members again."))
+    return member
+
+
+def handlers() -> list[BaseHandler[Update, BotContext, None]]:
+    return [
+        CommandHandler(MEMBERS_COMMAND.name, cmd_members),
+        CallbackQueryHandler(press_page, pattern=MembersPage.pattern()),
+        CallbackQueryHandler(press_open, pattern=OpenMember.pattern()),
+        CallbackQueryHandler(press_role, pattern=SetRole.pattern()),
+        CallbackQueryHandler(press_move_choices, pattern=MoveChoices.pattern()),
+        CallbackQueryHandler(press_move, pattern=MoveTo.pattern()),
+        CallbackQueryHandler(press_active, pattern=SetActive.pattern()),
+    ]

@@ -1,0 +1,276 @@
+"""/invite and /invites: invitation deep links for a section and a role, or for an industry rater.
+
+Admins invite to any section (staff or head) and invite industry raters; heads invite to their own section.
+A link carries an unguessable token stored in the database, with an expiry and a maximum number of uses, and
+can be revoked. Following it is handled by registration.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+from telegram import InlineKeyboardMarkup, Update
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
+
+from bot.access import ADMINS_AND_HEADS, PRIVATE, Audience, CommandSpec
+from bot.callbacks import CallbackData
+from bot.context import BotContext
+from bot.i18n import N_, Translator
+from handlers.common import (
+    Refusal,
+    Replies,
+    Viewer,
+    button,
+    chat_type,
+    load_viewer,
+    paged_buttons,
+    require,
+    role_name,
+    sender,
+)
+from storage import audit, invites, sections
+from storage.models import Invite, InviteKind, Role, Section
+
+INVITE = CommandSpec("invite", N_("Create an invitation link"), ADMINS_AND_HEADS, PRIVATE)
+INVITES = CommandSpec("invites", N_("Your open invitation links"), ADMINS_AND_HEADS, PRIVATE)
+COMMANDS = (INVITE, INVITES)
+INVITE_ROLES = (Role.STAFF, Role.HEAD, Role.INDUSTRY)
+
+
+@dataclass(frozen=True)
+class ChooseRole(CallbackData):
+    PREFIX = "invk"
+    role: Role
+
+
+@dataclass(frozen=True)
+class SectionPage(CallbackData):
+    PREFIX = "invp"
+    role: Role
+    page: int
+
+
+@dataclass(frozen=True)
+class ForSection(CallbackData):
+    PREFIX = "invs"
+    role: Role
+    section_id: int
+
+
+@dataclass(frozen=True)
+class Revoke(CallbackData):
+    PREFIX = "invr"
+    invite_id: int
+
+
+def invite_link(bot_username: str, invite: Invite) -> str:
+    return f"https://t.me/{bot_username}?start=i_{invite.token}"
+
+
+def render_invite(tr: Translator, invite: Invite, section: Section | None, link: str, tz: dt.tzinfo) -> str:
+    if invite.role == Role.INDUSTRY:
+        who = tr.gettext("an industry rater")
+    else:
+        who = tr.gettext(
+            "{role} of {section}", role=role_name(tr, invite.role), section=section.name if section else "—"
+        )
+    return tr.ngettext(
+        "Invitation for {who}:\n{link}\n\nValid until {until}, for {n} person. Forward it to them.",
+        "Invitation for {who}:\n{link}\n\nValid until {until}, for up to {n} people. Forward it to them.",
+        invite.max_uses - invite.uses,
+        who=who,
+        link=link,
+        until=invite.expires_at.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
+    )
+
+
+def render_invite_line(
+    tr: Translator, invite: Invite, section: Section | None, bot_username: str, tz: dt.tzinfo
+) -> str:
+    who = (
+        tr.gettext("industry rater")
+        if invite.role == Role.INDUSTRY
+        else tr.gettext(
+            "{role} of {section}", role=role_name(tr, invite.role), section=section.name if section else "—"
+        )
+    )
+    return tr.gettext(
+        "#{id} {who}: used {uses} of {max_uses}, valid until {until}\n{link}",
+        id=invite.id,
+        who=who,
+        uses=invite.uses,
+        max_uses=invite.max_uses,
+        until=invite.expires_at.astimezone(tz).strftime("%Y-%m-%d"),
+        link=invite_link(bot_username, invite),
+    )
+
+
+def role_keyboard(tr: Translator, viewer: Viewer) -> InlineKeyboardMarkup:
+    roles = INVITE_ROLES if viewer.audience == Audience.ADMIN else (Role.STAFF, Role.HEAD)
+    labels = {
+        Role.STAFF: tr.gettext("Staff of a section"),
+        Role.HEAD: tr.gettext("Head of a section"),
+        Role.INDUSTRY: tr.gettext("Industry rater"),
+    }
+    return InlineKeyboardMarkup([[button(labels[role], ChooseRole(role).pack())] for role in roles])
+
+
+async def cmd_invite(update: Update, context: BotContext) -> None:
+    """Asks whom the invitation is for."""
+    replies = Replies()
+    async with context.db.transaction() as session:
+        viewer = await load_viewer(session=session, context=context, user=sender(update))
+        require(viewer, INVITE, chat_type(update))
+        replies.reply(context.tr.gettext("Whom is the invitation for?"), role_keyboard(context.tr, viewer))
+    await replies.deliver(update, context)
+
+
+async def press_role(update: Update, context: BotContext) -> None:
+    """Industry raters get their link at once; staff and heads need a section (a head's own, for heads)."""
+    press = ChooseRole.parse(_data(update))
+    replies = Replies()
+    async with context.db.transaction() as session:
+        viewer = await _inviter(session, context, update)
+        if press is None or press.role not in INVITE_ROLES:
+            raise Refusal(N_("This button has expired. Send /invite again."))
+        if press.role == Role.INDUSTRY:
+            await _create(session, context, viewer, Role.INDUSTRY, None, replies)
+        elif viewer.audience == Audience.HEAD:
+            assert viewer.member is not None
+            await _create(session, context, viewer, press.role, viewer.member.section_id, replies)
+        else:
+            await _offer_sections(session, context, press.role, 0, replies)
+    await replies.deliver(update, context)
+
+
+async def press_section_page(update: Update, context: BotContext) -> None:
+    press = SectionPage.parse(_data(update))
+    replies = Replies()
+    async with context.db.transaction() as session:
+        viewer = await _inviter(session, context, update)
+        if press is None or viewer.audience != Audience.ADMIN:
+            raise Refusal(N_("This button has expired. Send /invite again."))
+        await _offer_sections(session, context, press.role, press.page, replies)
+    await replies.deliver(update, context)
+
+
+async def press_section(update: Update, context: BotContext) -> None:
+    press = ForSection.parse(_data(update))
+    replies = Replies()
+    async with context.db.transaction() as session:
+        viewer = await _inviter(session, context, update)
+        if press is None or press.role not in (Role.STAFF, Role.HEAD):
+            raise Refusal(N_("This button has expired. Send /invite again."))
+        await _create(session, context, viewer, press.role, press.section_id, replies)
+    await replies.deliver(update, context)
+
+
+async def _offer_sections(session: AsyncSession, context: BotContext, role: Role, page: int, replies: Replies) -> None:
+    tr = context.tr
+    choices = await sections.list_sections(session=session)
+    if not choices:
+        raise Refusal(N_("There are no sections yet. Add one with /sections first."))
+    items = [(section.name, ForSection(role, section.id or 0).pack()) for section in choices]
+    rows = paged_buttons(tr, items, page, lambda number: SectionPage(role, number).pack())
+    replies.edit(tr.gettext("For which section?"), InlineKeyboardMarkup(rows))
+
+
+async def _create(
+    session: AsyncSession, context: BotContext, viewer: Viewer, role: Role, section_id: int | None, replies: Replies
+) -> None:
+    """Checks the inviter may invite there, then makes the link."""
+    section = None
+    if role != Role.INDUSTRY:
+        section = await sections.get_section(session=session, section_id=section_id or 0)
+        if section is None or section.archived_at is not None:
+            raise Refusal(N_("That section is not open. Send /invite again."))
+        if viewer.audience == Audience.HEAD and (viewer.member is None or viewer.member.section_id != section.id):
+            raise Refusal(N_("Heads can invite only to their own section."))
+    settings = context.settings.invites
+    invite = await invites.create_invite(
+        session=session,
+        kind=InviteKind.INDUSTRY if role == Role.INDUSTRY else InviteKind.MEMBER,
+        role=role,
+        section_id=section.id if section else None,
+        created_by_id=viewer.member_id,
+        expires_at=context.now() + dt.timedelta(days=settings.valid_days),
+        max_uses=settings.max_uses if role == Role.STAFF else 1,
+    )
+    await audit.record_audit(
+        session=session,
+        actor_id=viewer.member_id,
+        action="invite.created",
+        subject=f"invite:{invite.id}",
+        detail=f"{role.value} {section.name if section else ''}",
+    )
+    link = invite_link(context.bot.username, invite)
+    keyboard = InlineKeyboardMarkup([[button(context.tr.gettext("Revoke this link"), Revoke(invite.id or 0).pack())]])
+    replies.edit(render_invite(context.tr, invite, section, link, context.settings.tz), keyboard)
+
+
+async def cmd_invites(update: Update, context: BotContext) -> None:
+    """Lists the open invitation links (admins: all; heads: their own), each with a Revoke button."""
+    replies = Replies()
+    async with context.db.transaction() as session:
+        viewer = await load_viewer(session=session, context=context, user=sender(update))
+        require(viewer, INVITES, chat_type(update))
+        mine = None if viewer.audience == Audience.ADMIN else viewer.member_id
+        open_invites = await invites.list_open_invites(session=session, now=context.now(), created_by_id=mine)
+        tr = context.tr
+        if not open_invites:
+            replies.reply(tr.gettext("There are no open invitation links. Create one with /invite."))
+        else:
+            shown = open_invites[:20]
+            lines: list[str] = [tr.gettext("<b>Open invitation links</b>")]
+            for invite in shown:
+                section = await sections.get_section(session=session, section_id=invite.section_id or 0)
+                lines.append(render_invite_line(tr, invite, section, context.bot.username, context.settings.tz))
+            rows = [
+                [button(tr.gettext("Revoke #{id}", id=invite.id), Revoke(invite.id or 0).pack())] for invite in shown
+            ]
+            replies.reply("\n\n".join(lines), InlineKeyboardMarkup(rows))
+    await replies.deliver(update, context)
+
+
+async def press_revoke(update: Update, context: BotContext) -> None:
+    """Revokes a link: admins any, heads their own. Nothing else changes."""
+    press = Revoke.parse(_data(update))
+    replies = Replies()
+    async with context.db.transaction() as session:
+        viewer = await _inviter(session, context, update)
+        invite = await invites.get_invite(session=session, invite_id=press.invite_id) if press else None
+        if invite is None or invite.kind == InviteKind.PERSONAL:
+            raise Refusal(N_("That invitation link does not exist."))
+        if viewer.audience != Audience.ADMIN and invite.created_by_id != viewer.member_id:
+            raise Refusal(N_("You can revoke only the links you made."))
+        await invites.revoke_invite(session=session, invite=invite, now=context.now())
+        await audit.record_audit(
+            session=session, actor_id=viewer.member_id, action="invite.revoked", subject=f"invite:{invite.id}"
+        )
+        replies.toast(context.tr.gettext("Revoked: the link no longer works."), alert=True)
+        replies.edit(context.tr.gettext("Invitation #{id} was revoked; its link no longer works.", id=invite.id))
+    await replies.deliver(update, context)
+
+
+def _data(update: Update) -> str | None:
+    return update.callback_query.data if update.callback_query else None
+
+
+async def _inviter(session: AsyncSession, context: BotContext, update: Update) -> Viewer:
+    viewer = await load_viewer(session=session, context=context, user=sender(update))
+    if viewer.audience not in ADMINS_AND_HEADS:
+        raise Refusal(N_("Only administrators and section heads can do that."))
+    return viewer
+
+
+def handlers() -> list[BaseHandler[Update, BotContext, None]]:
+    return [
+        CommandHandler(INVITE.name, cmd_invite),
+        CommandHandler(INVITES.name, cmd_invites),
+        CallbackQueryHandler(press_role, pattern=ChooseRole.pattern()),
+        CallbackQueryHandler(press_section_page, pattern=SectionPage.pattern()),
+        CallbackQueryHandler(press_section, pattern=ForSection.pattern()),
+        CallbackQueryHandler(press_revoke, pattern=Revoke.pattern()),
+    ]

@@ -1,0 +1,292 @@
+"""/sections: the office sections (科室) and grassroots stations (站所), with their heads and member counts.
+
+Admins add, rename, archive and restore them from the same list. An archived section keeps its members and
+history but leaves registration, ratings and the ranking.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+from telegram import InlineKeyboardMarkup, Update
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
+
+from bot.access import ADMIN_ONLY, ANY_CHAT, MEMBERS, CommandSpec
+from bot.callbacks import CallbackData
+from bot.context import BotContext
+from bot.i18n import N_, Translator
+from handlers.common import (
+    Refusal,
+    Replies,
+    Viewer,
+    button,
+    chat_type,
+    clean_name,
+    load_viewer,
+    paged_buttons,
+    require,
+    require_admin,
+    sender,
+)
+from storage import audit, dialogs, sections
+from storage.models import Dialog, Section, SectionKind
+from storage.sections import DuplicateSectionName, SectionRow
+
+SECTIONS = CommandSpec("sections", N_("The sections and stations, their heads and members"), MEMBERS, ANY_CHAT)
+COMMANDS = (SECTIONS,)
+STEP_NEW = "section.new"
+STEP_RENAME = "section.rename"
+KIND_NAMES = {SectionKind.OFFICE: N_("Office sections (科室)"), SectionKind.STATION: N_("Stations (站所)")}
+KIND_BUTTONS = {SectionKind.OFFICE: N_("Office section (科室)"), SectionKind.STATION: N_("Station (站所)")}
+
+
+@dataclass(frozen=True)
+class ManagePage(CallbackData):
+    PREFIX = "secp"
+    page: int
+
+
+@dataclass(frozen=True)
+class OpenSection(CallbackData):
+    PREFIX = "seco"
+    section_id: int
+
+
+@dataclass(frozen=True)
+class AddSection(CallbackData):
+    PREFIX = "seca"
+    kind: str  # "" to choose the kind, else a SectionKind value
+
+
+@dataclass(frozen=True)
+class RenameSection(CallbackData):
+    PREFIX = "secr"
+    section_id: int
+
+
+@dataclass(frozen=True)
+class ArchiveSection(CallbackData):
+    PREFIX = "secx"
+    section_id: int
+    archived: bool
+
+
+def render_overview(tr: Translator, rows: list[SectionRow]) -> str:
+    if not rows:
+        return tr.gettext("No sections have been set up yet.")
+    lines: list[str] = []
+    for kind in SectionKind:
+        of_kind = [row for row in rows if row.kind == kind and not row.archived]
+        if of_kind:
+            lines.append(f"\n<b>{tr.gettext(KIND_NAMES[kind])}</b>")
+            lines += [render_row(tr, row) for row in of_kind]
+    archived = [row for row in rows if row.archived]
+    if archived:
+        lines.append("\n<b>" + tr.gettext("Archived") + "</b>")
+        lines += [render_row(tr, row) for row in archived]
+    return "\n".join(lines).strip()
+
+
+def render_row(tr: Translator, row: SectionRow) -> str:
+    heads = ", ".join(row.heads) if row.heads else tr.gettext("no head yet")
+    return tr.ngettext(
+        "• {name} — {heads} — {n} member", "• {name} — {heads} — {n} members", row.members, name=row.name, heads=heads
+    )
+
+
+def manage_keyboard(tr: Translator, rows: list[SectionRow], page: int) -> InlineKeyboardMarkup:
+    items = [(("🗄 " if row.archived else "✎ ") + row.name, OpenSection(row.id).pack()) for row in rows]
+    keyboard = [[button(tr.gettext("➕ Add a section"), AddSection("").pack())]]
+    keyboard += paged_buttons(tr, items, page, lambda number: ManagePage(number).pack())
+    return InlineKeyboardMarkup(keyboard)
+
+
+def section_card(tr: Translator, section: Section) -> tuple[str, InlineKeyboardMarkup]:
+    archived = section.archived_at is not None
+    text: str = tr.gettext("<b>{name}</b>\n{kind}", name=section.name, kind=tr.gettext(KIND_BUTTONS[section.kind]))
+    if archived:
+        text += "\n" + tr.gettext("Archived: not offered for registration, ratings or the ranking.")
+    keyboard = InlineKeyboardMarkup(
+        [
+            [button(tr.gettext("Rename"), RenameSection(section.id or 0).pack())],
+            [
+                button(
+                    tr.gettext("Restore") if archived else tr.gettext("Archive"),
+                    ArchiveSection(section.id or 0, not archived).pack(),
+                )
+            ],
+            [button(tr.gettext("‹ All sections"), ManagePage(0).pack())],
+        ]
+    )
+    return text, keyboard
+
+
+async def cmd_sections(update: Update, context: BotContext) -> None:
+    """Lists the sections; admins in private also get the buttons to manage them."""
+    replies = Replies()
+    async with context.db.transaction() as session:
+        viewer = await load_viewer(session=session, context=context, user=sender(update))
+        require(viewer, SECTIONS, chat_type(update))
+        managing = viewer.audience in ADMIN_ONLY and chat_type(update) == "private"
+        rows = await sections.section_overview(session=session, include_archived=managing)
+        markup = manage_keyboard(context.tr, rows, 0) if managing else None
+        replies.reply(render_overview(context.tr, rows), markup)
+    await replies.deliver(update, context)
+
+
+async def press_manage_page(update: Update, context: BotContext) -> None:
+    """Admin: the list of sections again, at a page."""
+    press = ManagePage.parse(_data(update))
+    replies = Replies()
+    async with context.db.transaction() as session:
+        await _admin(session, context, update)
+        rows = await sections.section_overview(session=session, include_archived=True)
+        replies.edit(render_overview(context.tr, rows), manage_keyboard(context.tr, rows, press.page if press else 0))
+    await replies.deliver(update, context)
+
+
+async def press_open(update: Update, context: BotContext) -> None:
+    """Admin: one section's card with what can be done to it."""
+    press = OpenSection.parse(_data(update))
+    replies = Replies()
+    async with context.db.transaction() as session:
+        await _admin(session, context, update)
+        section = await _section(session, press.section_id if press else 0)
+        replies.edit(*section_card(context.tr, section))
+    await replies.deliver(update, context)
+
+
+async def press_add(update: Update, context: BotContext) -> None:
+    """Admin: add a section, first its kind, then its name (typed)."""
+    press = AddSection.parse(_data(update))
+    replies = Replies()
+    async with context.db.transaction() as session:
+        viewer = await _admin(session, context, update)
+        tr = context.tr
+        if press is None or press.kind not in {"", *SectionKind}:
+            raise Refusal(N_("This button has expired. Send /sections again."))
+        if not press.kind:
+            kinds = [[button(tr.gettext(KIND_BUTTONS[kind]), AddSection(kind.value).pack())] for kind in SectionKind]
+            replies.edit(tr.gettext("What kind of section?"), InlineKeyboardMarkup(kinds))
+        else:
+            await dialogs.set_dialog(
+                session=session, telegram_id=viewer.user.id, step=STEP_NEW, data={"kind": press.kind}, now=context.now()
+            )
+            replies.edit(tr.gettext("Type the name of the new section (or /cancel)."))
+    await replies.deliver(update, context)
+
+
+async def ask_new_name(
+    session: AsyncSession, context: BotContext, viewer: Viewer, dialog: Dialog, text: str, replies: Replies
+) -> None:
+    """Admin typed the name of a new section."""
+    require_admin(viewer)
+    name = clean_name(text)
+    try:
+        section = await sections.create_section(session=session, name=name, kind=SectionKind(dialog.data["kind"]))
+    except DuplicateSectionName:
+        raise Refusal(N_("There is already a section called {name}. Type another name."), name=name) from None
+    await dialogs.clear_dialog(session=session, telegram_id=viewer.user.id)
+    await audit.record_audit(
+        session=session,
+        actor_id=viewer.member_id,
+        action="section.created",
+        subject=f"section:{section.id}",
+        detail=section.name,
+    )
+    text, markup = section_card(context.tr, section)
+    replies.reply(context.tr.gettext("Section added.") + "\n\n" + text, markup)
+
+
+async def press_rename(update: Update, context: BotContext) -> None:
+    """Admin: rename a section; the new name is typed."""
+    press = RenameSection.parse(_data(update))
+    replies = Replies()
+    async with context.db.transaction() as session:
+        viewer = await _admin(session, context, update)
+        section = await _section(session, press.section_id if press else 0)
+        await dialogs.set_dialog(
+            session=session,
+            telegram_id=viewer.user.id,
+            step=STEP_RENAME,
+            data={"section_id": section.id},
+            now=context.now(),
+        )
+        replies.edit(context.tr.gettext("Type the new name of {name} (or /cancel).", name=section.name))
+    await replies.deliver(update, context)
+
+
+async def ask_rename(
+    session: AsyncSession, context: BotContext, viewer: Viewer, dialog: Dialog, text: str, replies: Replies
+) -> None:
+    """Admin typed a section's new name."""
+    require_admin(viewer)
+    section = await _section(session, int(dialog.data.get("section_id", 0)))
+    old_name, name = section.name, clean_name(text)
+    try:
+        await sections.rename_section(session=session, section=section, name=name)
+    except DuplicateSectionName:
+        raise Refusal(N_("There is already a section called {name}. Type another name."), name=name) from None
+    await dialogs.clear_dialog(session=session, telegram_id=viewer.user.id)
+    await audit.record_audit(
+        session=session,
+        actor_id=viewer.member_id,
+        action="section.renamed",
+        subject=f"section:{section.id}",
+        detail=f"{old_name} → {section.name}",
+    )
+    text, markup = section_card(context.tr, section)
+    replies.reply(context.tr.gettext("Renamed.") + "\n\n" + text, markup)
+
+
+async def press_archive(update: Update, context: BotContext) -> None:
+    """Admin: archive a section (or restore it)."""
+    press = ArchiveSection.parse(_data(update))
+    replies = Replies()
+    async with context.db.transaction() as session:
+        viewer = await _admin(session, context, update)
+        section = await _section(session, press.section_id if press else 0)
+        assert press is not None
+        await sections.set_archived(session=session, section=section, archived=press.archived, now=context.now())
+        await audit.record_audit(
+            session=session,
+            actor_id=viewer.member_id,
+            action="section.archived" if press.archived else "section.restored",
+            subject=f"section:{section.id}",
+            detail=section.name,
+        )
+        replies.toast(context.tr.gettext("Archived.") if press.archived else context.tr.gettext("Restored."))
+        replies.edit(*section_card(context.tr, section))
+    await replies.deliver(update, context)
+
+
+def _data(update: Update) -> str | None:
+    return update.callback_query.data if update.callback_query else None
+
+
+async def _admin(session: AsyncSession, context: BotContext, update: Update) -> Viewer:
+    viewer = await load_viewer(session=session, context=context, user=sender(update))
+    require_admin(viewer)
+    return viewer
+
+
+async def _section(session: AsyncSession, section_id: int) -> Section:
+    section = await sections.get_section(session=session, section_id=section_id)
+    if section is None:
+        raise Refusal(N_("That section does not exist. Send /sections again."))
+    return section
+
+
+TEXT_STEPS = {STEP_NEW: ask_new_name, STEP_RENAME: ask_rename}
+
+
+def handlers() -> list[BaseHandler[Update, BotContext, None]]:
+    return [
+        CommandHandler(SECTIONS.name, cmd_sections),
+        CallbackQueryHandler(press_manage_page, pattern=ManagePage.pattern()),
+        CallbackQueryHandler(press_open, pattern=OpenSection.pattern()),
+        CallbackQueryHandler(press_add, pattern=AddSection.pattern()),
+        CallbackQueryHandler(press_rename, pattern=RenameSection.pattern()),
+        CallbackQueryHandler(press_archive, pattern=ArchiveSection.pattern()),
+    ]

@@ -1,0 +1,39 @@
+"""What the bot waits for a user to type next. Kept in the database so that a restart loses nothing."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.models import Dialog
+
+DIALOG_LIFETIME = dt.timedelta(hours=24)
+
+
+async def get_dialog(*, session: AsyncSession, telegram_id: int, now: dt.datetime) -> Dialog | None:
+    """The user's open dialog, unless it was left alone for more than a day."""
+    dialog = await session.get(Dialog, telegram_id)
+    if dialog is None or now - dialog.updated_at > DIALOG_LIFETIME:
+        return None
+    return dialog
+
+
+async def set_dialog(
+    *, session: AsyncSession, telegram_id: int, step: str, data: dict[str, Any], now: dt.datetime
+) -> None:
+    dialog = await session.get(Dialog, telegram_id)
+    if dialog is None:
+        dialog = Dialog(telegram_id=telegram_id, step=step, data=data, updated_at=now)
+    else:
+        dialog.step, dialog.data, dialog.updated_at = step, dict(data), now
+    session.add(dialog)
+    await session.flush()
+
+
+async def clear_dialog(*, session: AsyncSession, telegram_id: int) -> None:
+    dialog = await session.get(Dialog, telegram_id)
+    if dialog is not None:
+        await session.delete(dialog)
+        await session.flush()
