@@ -4,20 +4,24 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import csv
 import hashlib
 import logging
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlparse
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
-from telegram import Update
+from telegram import Bot, Update
 from telegram.error import InvalidToken, TelegramError
 
 from bot.app import build_application, configure_logging
 from bot.config import ConfigError, Settings, load_settings
 from bot.console import run_console
+from bot.roster import RosterError, read_roster
+from storage import roster
 from storage.migrate import DatabaseTooNewError, upgrade_database
 from storage.session import Database
 
@@ -58,6 +62,20 @@ def build_parser() -> argparse.ArgumentParser:
         description="Runs the bot on an in-process Bot API and talks to it as one or more users. "
         "Reads standard input too: printf '/start\\n/help\\n' | python -m bot console",
     )
+    staff = commands.add_parser(
+        "import-staff",
+        help="create or update sections and members from a CSV roster",
+        description="Reads a UTF-8 CSV with a header: name, section, role (staff, head, leader, admin), "
+        "and optionally telegram (@username or numeric id) and kind (office or station). Everything is "
+        "imported in one transaction, or nothing: the first bad row is reported with its line number. Running "
+        "it again updates the same people. Members without Telegram get a personal invitation link each, "
+        "written to --out.",
+    )
+    staff.add_argument("file", type=Path, help="the roster, a UTF-8 CSV file")
+    staff.add_argument("--out", type=Path, default=Path("invites.csv"), help="where the invitation links go")
+    staff.add_argument("--bot-username", help="the bot's @username, for the links (else asked from Telegram)")
+    staff.add_argument("--valid-days", type=int, default=30, help="how long the personal links work (30)")
+
     commands.add_parser(
         "migrate",
         help="upgrade the database schema to this version",
@@ -79,6 +97,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if command == "migrate":
             asyncio.run(migrate(settings))
+        elif command == "import-staff":
+            return asyncio.run(import_staff(settings, args))
         elif command == "console":
             asyncio.run(run_console(settings))
         elif settings.bot_token is None:
@@ -87,6 +107,9 @@ def main(argv: list[str] | None = None) -> int:
             asyncio.run(run_console(settings))
         else:
             run_bot(settings, args)
+    except RosterError as error:
+        print(f"{args.file}: {error}. Nothing was imported.", file=sys.stderr)
+        return EXIT_FAILURE
     except DatabaseTooNewError as error:
         print(f"database error: {error}", file=sys.stderr)
         return EXIT_BAD_CONFIG
@@ -115,6 +138,63 @@ async def migrate(settings: Settings) -> None:
         await db.close()
     if before == after:
         logger.info("The database is up to date (schema %s).", after)
+
+
+async def import_staff(settings: Settings, args: argparse.Namespace) -> int:
+    """`import-staff`: the roster into the database in one transaction, the personal links into a CSV."""
+    try:
+        data = args.file.read_bytes()
+    except OSError as error:
+        print(f"{args.file}: cannot read it ({error.strerror})", file=sys.stderr)
+        return EXIT_FAILURE
+    rows = read_roster(data)
+    needs_links = any(row.telegram_id is None and row.username is None for row in rows)
+    username = args.bot_username.lstrip("@") if args.bot_username else None
+    if needs_links and username is None:
+        username = await bot_username(settings)
+    db = Database(settings.database_url)
+    try:
+        await upgrade_database(db.engine)
+        async with db.transaction() as session:
+            report = await roster.import_roster(
+                session=session, entries=list(rows), now=datetime.now(UTC), invite_days=args.valid_days
+            )
+    finally:
+        await db.close()
+    if report.invites:
+        write_invites(args.out, report.invites, username or "")
+    print(render_report(report, args.out))
+    return 0
+
+
+async def bot_username(settings: Settings) -> str:
+    if settings.bot_token is None:
+        raise RosterError(
+            "the links of members without Telegram need the bot's username: pass --bot-username NAME (or set BOT_TOKEN)"
+        )
+    base_url = settings.telegram_base_url or "https://api.telegram.org/bot"
+    async with Bot(settings.bot_token.get_secret_value(), base_url=base_url) as bot:
+        return bot.username
+
+
+def write_invites(path: Path, invites: list[roster.PersonalInvite], username: str) -> None:
+    with path.open("w", encoding="utf-8-sig", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["name", "section", "role", "link"])
+        for invite in invites:
+            writer.writerow(
+                [invite.name, invite.section, invite.role.value, f"https://t.me/{username}?start=i_{invite.token}"]
+            )
+
+
+def render_report(report: roster.ImportReport, out: Path) -> str:
+    text = (
+        f"Imported {report.created + report.updated} members ({report.created} new, {report.updated} updated) "
+        f"and {report.sections_created} new sections."
+    )
+    if report.invites:
+        text += f" {len(report.invites)} members have no Telegram account yet: their personal links are in {out}."
+    return text
 
 
 def run_bot(settings: Settings, args: argparse.Namespace) -> None:

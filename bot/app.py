@@ -57,11 +57,18 @@ APOLOGY = N_("Sorry, something went wrong on my side. It has been logged; please
 TELEGRAM_APOLOGY = N_("Sorry, Telegram did not take my answer just now. Please send that again.")
 
 
+FIRST_COMMANDS = ("start", "help")
+
+
 def all_commands() -> tuple[CommandSpec, ...]:
+    """Every feature's commands, /start and /help first, then in the order of FEATURES."""
     specs: list[CommandSpec] = []
     for module in FEATURES:
         specs.extend(module.COMMANDS)
-    return tuple(specs)
+    names = [spec.name for spec in specs]
+    if len(set(names)) != len(names):
+        raise RuntimeError(f"two features declare the same command: {names}")
+    return tuple(sorted(specs, key=lambda spec: spec.name not in FIRST_COMMANDS))
 
 
 def all_text_steps() -> dict[str, Any]:

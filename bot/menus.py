@@ -8,13 +8,14 @@ from collections.abc import Iterable
 from telegram import (
     Bot,
     BotCommand,
+    BotCommandScopeAllChatAdministrators,
     BotCommandScopeAllGroupChats,
     BotCommandScopeAllPrivateChats,
     BotCommandScopeChat,
 )
 from telegram.error import BadRequest, Forbidden
 
-from bot.access import MEMBERS, Audience, CommandSpec, commands_for
+from bot.access import Audience, CommandSpec, commands_for
 from bot.i18n import CHINESE, ENGLISH, translator
 
 logger = logging.getLogger(__name__)
@@ -28,28 +29,16 @@ def bot_commands(specs: Iterable[CommandSpec], language: str) -> list[BotCommand
     return [BotCommand(spec.name, tr.gettext(spec.description)) for spec in specs]
 
 
-def group_specs(specs: Iterable[CommandSpec]) -> list[CommandSpec]:
-    """Commands a member may use in the campaign group, whatever their role, each once."""
-    chosen: dict[str, CommandSpec] = {}
-    for audience in sorted(MEMBERS):
-        for spec in commands_for(specs, audience, "group", menu_only=True):
-            chosen.setdefault(spec.name, spec)
-    return list(chosen.values())
-
-
 async def set_default_menus(bot: Bot, specs: tuple[CommandSpec, ...], default_language: str) -> None:
-    """The menus of newcomers (private chats) and of groups, in each language."""
-    private = commands_for(specs, Audience.OUTSIDER, "private", menu_only=True)
-    groups = group_specs(specs)
+    """The menus of newcomers (private chats), of groups, and of group administrators, in each language."""
+    menus = (
+        (BotCommandScopeAllPrivateChats(), commands_for(specs, Audience.OUTSIDER, "private", menu_only=True)),
+        (BotCommandScopeAllGroupChats(), commands_for(specs, Audience.STAFF, "group", menu_only=True)),
+        (BotCommandScopeAllChatAdministrators(), commands_for(specs, Audience.ADMIN, "group", menu_only=True)),
+    )
     for code, language in (("", default_language), *MENU_LANGUAGE_CODES.items()):
-        await bot.set_my_commands(
-            bot_commands(private, language),
-            scope=BotCommandScopeAllPrivateChats(),
-            language_code=code or None,
-        )
-        await bot.set_my_commands(
-            bot_commands(groups, language), scope=BotCommandScopeAllGroupChats(), language_code=code or None
-        )
+        for scope, chosen in menus:
+            await bot.set_my_commands(bot_commands(chosen, language), scope=scope, language_code=code or None)
 
 
 async def set_member_menu(

@@ -194,7 +194,7 @@ async def greet(session: AsyncSession, context: BotContext, viewer: Viewer, repl
     member = viewer.member
     if viewer.audience == Audience.ADMIN and (member is None or member.status != MemberStatus.ACTIVE):
         member = await members.ensure_config_admin(
-            session=session, telegram_id=viewer.user.id, display_name=viewer.user.full_name
+            session=session, telegram_id=viewer.user.id, display_name=viewer.user.full_name, language=context.language
         )
         replies.menu_for(member, Audience.ADMIN, settings.bot.default_language)
     elif viewer.audience == Audience.OUTSIDER and viewer.user.username:
@@ -223,7 +223,7 @@ async def bind_roster_member(
     if member is None or viewer.member is not None:
         return None
     member.telegram_id = viewer.user.id
-    member.language = member.language or None
+    member.language = member.language or context.language
     await members.save_member(session=session, member=member)
     await audit.record_audit(
         session=session, actor_id=member.id, action="roster.matched", subject=f"member:{member.id}"
@@ -572,8 +572,9 @@ async def join_by_invite(
         replies.reply(tr.gettext(INVITE_PROBLEMS[InviteProblem.USED_UP]))
         return
     member = await _member_for_invite(session, viewer, invite)
-    member.status, member.role = MemberStatus.ACTIVE, invite.role
-    member.section_id = invite.section_id if invite.kind != InviteKind.PERSONAL else member.section_id
+    member.status = MemberStatus.ACTIVE
+    if invite.kind != InviteKind.PERSONAL:  # a roster entry keeps the role and section of the roster
+        member.role, member.section_id = invite.role, invite.section_id
     member.organisation = organisation if invite.kind == InviteKind.INDUSTRY else member.organisation
     member.language = member.language or context.language
     await members.save_member(session=session, member=member)
@@ -630,7 +631,10 @@ async def cmd_whoami(update: Update, context: BotContext) -> None:
             viewer = Viewer(
                 viewer.user,
                 await members.ensure_config_admin(
-                    session=session, telegram_id=viewer.user.id, display_name=viewer.user.full_name
+                    session=session,
+                    telegram_id=viewer.user.id,
+                    display_name=viewer.user.full_name,
+                    language=context.language,
                 ),
                 Audience.ADMIN,
             )

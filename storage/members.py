@@ -72,7 +72,9 @@ async def save_member(*, session: AsyncSession, member: Member) -> Member:
     return member
 
 
-async def ensure_config_admin(*, session: AsyncSession, telegram_id: int, display_name: str) -> Member:
+async def ensure_config_admin(
+    *, session: AsyncSession, telegram_id: int, display_name: str, language: str | None = None
+) -> Member:
     """The admins named in config.toml become active admin members the first time they appear."""
     member = await get_member_by_telegram_id(session=session, telegram_id=telegram_id)
     if member is None:
@@ -82,6 +84,7 @@ async def ensure_config_admin(*, session: AsyncSession, telegram_id: int, displa
             display_name=display_name,
             role=Role.ADMIN,
             status=MemberStatus.ACTIVE,
+            language=language,
         )
     if member.role != Role.ADMIN or member.status != MemberStatus.ACTIVE:
         member.role, member.status = Role.ADMIN, MemberStatus.ACTIVE

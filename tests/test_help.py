@@ -3,38 +3,8 @@
 from __future__ import annotations
 
 from bot.access import Audience
-from storage import members
 from storage.models import MemberStatus, Role
-from tests.conftest import ADMIN_ID, Bot
-
-
-async def test_newcomer_start_gets_welcome_and_next_step(bot: Bot) -> None:
-    alice = bot.tg.private_user("Alice")
-
-    sent = await alice.send("/start")
-
-    assert len(sent.messages) == 1
-    text = sent.texts[0]
-    assert "Welcome to Shuangyou" in text
-    assert "争创优质服务科室" in text  # the campaign's name from the config
-    assert "not registered yet" in text and "invitation link" in text
-
-
-async def test_newcomer_start_changes_nothing_in_the_database(bot: Bot) -> None:
-    alice = bot.tg.private_user("Alice")
-
-    await alice.send("/start")
-
-    async with bot.db.transaction() as session:
-        assert await members.get_member_by_telegram_id(session=session, telegram_id=alice.id) is None
-
-
-async def test_chinese_user_is_answered_in_chinese(bot: Bot) -> None:
-    li = bot.tg.private_user("李雷", language="zh-hans")
-
-    await li.send("/start")
-
-    assert "欢迎使用双优助手" in li.last_text()
+from tests.conftest import Bot
 
 
 async def test_user_with_other_language_gets_configured_default(bot: Bot) -> None:
@@ -52,41 +22,12 @@ async def test_newcomer_help_lists_start_and_help(bot: Bot) -> None:
 
     lines = alice.last_text().splitlines()
     assert lines[0] == "What you can do here"
-    assert "/start — Welcome and your next step" in lines
-    assert "/help — What you can do here" in lines
-    assert "Ask an administrator for an invitation link" in alice.last_text()
-
-
-async def test_configured_admin_becomes_admin_member_on_first_start(bot: Bot) -> None:
-    boss = bot.tg.private_user("Boss", user_id=ADMIN_ID)
-
-    await boss.send("/start")
-
-    assert "You are registered as Boss, administrator" in boss.last_text()
-    async with bot.db.transaction() as session:
-        member = await members.get_member_by_telegram_id(session=session, telegram_id=ADMIN_ID)
-    assert member is not None
-    assert (member.role, member.status, member.display_name) == (Role.ADMIN, MemberStatus.ACTIVE, "Boss")
-    assert bot.api.commands_for("chat", chat_id=ADMIN_ID) == ["start", "help"]
-
-
-async def test_configured_admin_second_start_does_not_duplicate(bot: Bot) -> None:
-    boss = bot.tg.private_user("Boss", user_id=ADMIN_ID)
-
-    await boss.send("/start")
-    await boss.send("/start")
-
-    assert "You are registered as Boss, administrator" in boss.last_text()
-    assert len(bot.api.calls_to("setMyCommands")) == 6 + 1  # the defaults at start-up, then one menu for Boss
-
-
-async def test_html_in_a_name_is_shown_as_text(bot: Bot) -> None:
-    mallory = bot.tg.private_user("<b>Mal</b> & <script>", user_id=ADMIN_ID)
-
-    await mallory.send("/start")
-
-    assert "You are registered as <b>Mal</b> & <script>, administrator" in mallory.last_text()
-    assert "&lt;b&gt;Mal&lt;/b&gt; &amp; &lt;script&gt;" in mallory.last_message().html
+    assert lines[1:4] == [
+        "/start — Welcome and your next step",
+        "/help — What you can do here",
+        "/cancel — Stop what you are doing",
+    ]
+    assert "Send /start to register" in alice.last_text()
 
 
 async def test_unknown_command_in_private_points_to_help(bot: Bot) -> None:
@@ -172,7 +113,8 @@ async def test_menus_are_set_at_start_in_each_language(bot: Bot) -> None:
     assert bot.api.commands_for("all_private_chats", "en") == ["start", "help"]
     assert bot.api.commands_for("all_private_chats", "zh") == ["start", "help"]
     assert bot.api.commands_for("all_private_chats") == ["start", "help"]
-    assert bot.api.commands_for("all_group_chats", "en") == ["start", "help"]
+    assert bot.api.commands_for("all_group_chats", "en") == ["start", "help", "sections"]
+    assert bot.api.commands_for("all_chat_administrators", "en") == ["start", "help", "sections", "bindgroup"]
     descriptions = {
         (key, language): [command["description"] for command in commands]
         for (key, language), commands in bot.api.commands.items()
@@ -180,35 +122,6 @@ async def test_menus_are_set_at_start_in_each_language(bot: Bot) -> None:
     assert descriptions[("all_private_chats", "zh")] == ["欢迎信息和下一步", "你可以在这里做的事"]
     assert descriptions[("all_private_chats", "")] == ["欢迎信息和下一步", "你可以在这里做的事"]
     assert descriptions[("all_private_chats", "en")] == ["Welcome and your next step", "What you can do here"]
-
-
-async def test_pending_member_start_says_approval_is_awaited(bot: Bot) -> None:
-    alice = bot.tg.private_user("Alice")
-    async with bot.db.transaction() as session:
-        await members.create_member(
-            session=session, telegram_id=alice.id, display_name="Alice", role=Role.STAFF, status=MemberStatus.PENDING
-        )
-
-    await alice.send("/start")
-
-    assert "waiting for an administrator's approval" in alice.last_text()
-
-
-async def test_member_language_choice_wins_over_telegram_language(bot: Bot) -> None:
-    alice = bot.tg.private_user("Alice", language="en")
-    async with bot.db.transaction() as session:
-        await members.create_member(
-            session=session,
-            telegram_id=alice.id,
-            display_name="Alice",
-            role=Role.HEAD,
-            status=MemberStatus.ACTIVE,
-            language="zh_CN",
-        )
-
-    await alice.send("/start")
-
-    assert "你已注册为 Alice（科室负责人）" in alice.last_text()
 
 
 def test_audience_of_rejected_member_is_outsider() -> None:

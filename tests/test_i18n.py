@@ -24,7 +24,7 @@ def code_msgids() -> set[str]:
         for _filename, _line, message, _comments, _context in extract_from_dir(
             ROOT / folder, method_map=[("**.py", "python")], keywords=KEYWORDS
         ):
-            found.update([message] if isinstance(message, str) else [part for part in message if part])
+            found.add(message if isinstance(message, str) else message[0])  # plurals are keyed by the singular
     return found
 
 

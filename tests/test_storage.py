@@ -17,7 +17,17 @@ from storage.migrate import DatabaseTooNewError, current_revision, downgrade_dat
 from storage.models import Campaign, Member, MemberStatus, Period, PeriodKind, Role, Section, SectionKind
 from storage.session import Database
 
-TABLES = {"section", "member", "campaign", "period", "alembic_version"}
+TABLES = {
+    "section",
+    "member",
+    "campaign",
+    "period",
+    "invite",
+    "campaign_group",
+    "dialog",
+    "audit_entry",
+    "alembic_version",
+}
 
 
 async def test_migrations_create_every_table(db: Database) -> None:
