@@ -60,7 +60,7 @@ def test_no_command_means_run(workdir: Path) -> None:
     assert "@BotFather" in result.stderr and "欢迎使用双优助手" in result.stdout
 
 
-@pytest.mark.parametrize("command", [[], ["run"], ["console"], ["migrate"]])
+@pytest.mark.parametrize("command", [[], ["run"], ["console"], ["migrate"], ["import-staff"]])
 def test_every_command_has_help(workdir: Path, command: list[str]) -> None:
     result = run_cli(*command, "--help", cwd=workdir) if command else run_cli("--help", cwd=workdir)
 
@@ -107,3 +107,28 @@ def test_bad_token_shape_is_a_config_error(workdir: Path) -> None:
         result.stderr.strip()
         == "config error: environment: BOT_TOKEN: the token from @BotFather, shaped like 123456789:AAE..."
     )
+
+
+def test_import_staff_with_a_bad_row_says_nothing_was_imported(workdir: Path) -> None:
+    (workdir / "roster.csv").write_text("name,section,role\n张三,办公室,staff\n李四,办公室,boss\n", encoding="utf-8")
+
+    result = run_cli("import-staff", "roster.csv", "--bot-username", "ShuangyouBot", cwd=workdir)
+
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1] == (
+        "roster.csv: line 3: unknown role “boss” (expected staff, head, leader or admin). Nothing was imported."
+    )
+    assert not (workdir / "shuangyou.db").exists(), "the file is checked before the database is touched"
+
+
+def test_import_staff_writes_the_personal_links(workdir: Path) -> None:
+    (workdir / "roster.csv").write_text("name,section,role\n张三,办公室,staff\n", encoding="utf-8")
+
+    result = run_cli("import-staff", "roster.csv", "--bot-username", "ShuangyouBot", "--out", "links.csv", cwd=workdir)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == (
+        "Imported 1 members (1 new, 0 updated) and 1 new sections. "
+        "1 members have no Telegram account yet: their personal links are in links.csv."
+    )
+    assert "start=i_" in (workdir / "links.csv").read_text(encoding="utf-8-sig")

@@ -1,0 +1,101 @@
+"""The campaign group: bound by an admin, followed when it becomes a supergroup, dropped when the bot leaves."""
+
+from __future__ import annotations
+
+from storage import groups
+from storage.models import CampaignGroup
+from tests.conftest import ADMIN_ID, Bot
+from tests.factories import make_member
+
+
+async def bound_group(bot: Bot) -> CampaignGroup | None:
+    async with bot.db.transaction() as session:
+        return await groups.get_campaign_group(session=session)
+
+
+async def test_admin_binds_the_campaign_group(bot: Bot) -> None:
+    boss = bot.tg.private_user("Boss", user_id=ADMIN_ID)
+    group = bot.tg.group("双优活动群")
+    group.add(boss)
+
+    await boss.send("/bindgroup", chat=group)
+
+    assert group.last_text().startswith("This group is now the campaign group")
+    bound = await bound_group(bot)
+    assert bound is not None and (bound.chat_id, bound.title) == (group.id, "双优活动群")
+
+
+async def test_staff_cannot_bind_a_group(bot: Bot) -> None:
+    staff = bot.tg.private_user("Staff")
+    await make_member(bot.db, staff.id, "Staff")
+    group = bot.tg.group()
+    group.add(staff)
+
+    await staff.send("/bindgroup@ShuangyouBot", chat=group)
+
+    assert group.last_text() == "You can't use /bindgroup. Send /help to see the commands you can use."
+    assert await bound_group(bot) is None
+
+
+async def test_bindgroup_in_private_points_to_the_group(bot: Bot) -> None:
+    boss = bot.tg.private_user("Boss", user_id=ADMIN_ID)
+
+    await boss.send("/bindgroup")
+
+    assert boss.last_text() == "Send /bindgroup in the campaign group itself, not here."
+
+
+async def test_group_that_migrates_to_a_supergroup_keeps_its_binding(bot: Bot) -> None:
+    boss = bot.tg.private_user("Boss", user_id=ADMIN_ID)
+    group = bot.tg.group("Old", chat_id=-5001)
+    group.add(boss)
+    await boss.send("/bindgroup", chat=group)
+    bot.api.fail_next("sendMessage", migrate_to=-100_5001, chat_id=-5001)
+
+    await bot.app.bot.send_message(-5001, "snapshot")
+
+    bound = await bound_group(bot)
+    assert bound is not None and bound.chat_id == -100_5001
+    assert [m.text for m in bot.api.chats[-100_5001].messages.values() if m.from_bot][-1] == "snapshot"
+
+
+async def test_migrate_service_message_moves_the_binding(bot: Bot) -> None:
+    boss = bot.tg.private_user("Boss", user_id=ADMIN_ID)
+    group = bot.tg.group("Old", chat_id=-6001)
+    group.add(boss)
+    await boss.send("/bindgroup", chat=group)
+
+    await boss.send_update("message", {"migrate_to_chat_id": -100_6001}, chat=group)
+
+    bound = await bound_group(bot)
+    assert bound is not None and bound.chat_id == -100_6001
+
+
+async def test_bot_removed_from_the_group_drops_the_binding_and_tells_admins(bot: Bot) -> None:
+    boss = bot.tg.private_user("Boss", user_id=ADMIN_ID, language="en")
+    await boss.send("/start")
+    group = bot.tg.group("双优活动群")
+    group.add(boss)
+    await boss.send("/bindgroup", chat=group)
+
+    await bot.tg.deliver({"my_chat_member": {
+        "chat": group.chat.as_dict(), "from": boss.user, "date": 0,
+        "old_chat_member": {"status": "member", "user": bot.api.bot_user},
+        "new_chat_member": {"status": "kicked", "user": bot.api.bot_user, "until_date": 0},
+    }})  # fmt: skip
+
+    assert await bound_group(bot) is None
+    assert boss.last_text().startswith("I was removed from the campaign group “双优活动群”")
+
+
+async def test_bot_added_to_a_group_says_how_to_bind_it(bot: Bot) -> None:
+    boss = bot.tg.private_user("Boss", user_id=ADMIN_ID)
+    group = bot.tg.group("New group")
+
+    await bot.tg.deliver({"my_chat_member": {
+        "chat": group.chat.as_dict(), "from": boss.user, "date": 0,
+        "old_chat_member": {"status": "left", "user": bot.api.bot_user},
+        "new_chat_member": {"status": "member", "user": bot.api.bot_user},
+    }})  # fmt: skip
+
+    assert "/bindgroup" in group.last_text()
