@@ -108,7 +108,9 @@ def main(argv: list[str] | None = None) -> int:
         else:
             run_bot(settings, args)
     except RosterError as error:
-        print(f"{args.file}: {error}. Nothing was imported.", file=sys.stderr)
+        for problem in str(error).splitlines():
+            print(f"{args.file}: {problem}", file=sys.stderr)
+        print("Nothing was imported.", file=sys.stderr)
         return EXIT_FAILURE
     except DatabaseTooNewError as error:
         print(f"database error: {error}", file=sys.stderr)
@@ -188,13 +190,19 @@ def write_invites(path: Path, invites: list[roster.PersonalInvite], username: st
 
 
 def render_report(report: roster.ImportReport, out: Path) -> str:
+    total = report.created + report.updated
     text = (
-        f"Imported {report.created + report.updated} members ({report.created} new, {report.updated} updated) "
-        f"and {report.sections_created} new sections."
+        f"Imported {_count(total, 'member')} ({report.created} new, {report.updated} updated) "
+        f"and {_count(report.sections_created, 'new section')}."
     )
     if report.invites:
-        text += f" {len(report.invites)} members have no Telegram account yet: their personal links are in {out}."
+        waiting = len(report.invites)
+        text += f" {_count(waiting, 'member')} without Telegram yet: their personal links are in {out}."
     return text
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" + ("" if number == 1 else "s")
 
 
 def run_bot(settings: Settings, args: argparse.Namespace) -> None:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import holidays
 from pydantic import (
     AliasChoices,
     BaseModel,
@@ -27,6 +28,8 @@ from pydantic import (
     model_validator,
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from bot.workdays import WorkCalendar
 
 DEFAULT_CONFIG_PATH = Path("config.toml")
 CONFIG_PATH_VARIABLE = "SHUANGYOU_CONFIG"
@@ -150,6 +153,7 @@ class ScoringSettings(_Section):
 
 class ReminderSettings(_Section):
     days_before: tuple[int, ...] = Field(default=(3, 1))
+    digest_days_ahead: int = Field(default=7, ge=1, le=60)
     on_due_day: bool = True
     every_working_day_overdue: bool = True
     digest_time: ClockTime = dt.time(9, 0)
@@ -182,12 +186,28 @@ class WorkingHours(_Section):
         return self
 
 
+class CalendarSettings(_Section):
+    country: str = Field(default="CN", pattern=r"^[A-Z]{2}$")
+    extra_holidays: tuple[dt.date, ...] = ()
+    extra_workdays: tuple[dt.date, ...] = ()
+
+    @field_validator("country")
+    @classmethod
+    def _known_country(cls, value: str) -> str:
+        if value not in holidays.list_supported_countries():
+            raise ValueError(f"a country code the holidays library knows, such as CN, not {value!r}")
+        return value
+
+    def work_calendar(self) -> WorkCalendar:
+        return WorkCalendar(self.country, extra_holidays=self.extra_holidays, extra_workdays=self.extra_workdays)
+
+
 class InviteSettings(_Section):
     valid_days: int = Field(default=7, ge=1, le=365)
     max_uses: int = Field(default=30, ge=1, le=10_000)
 
 
-CONFIG_SECTIONS = ("bot", "campaign", "scoring", "reminders", "snapshots", "working_hours", "invites")
+CONFIG_SECTIONS = ("bot", "campaign", "scoring", "reminders", "snapshots", "working_hours", "invites", "calendar")
 
 
 class Settings(BaseSettings):
@@ -213,6 +233,7 @@ class Settings(BaseSettings):
     snapshots: SnapshotSettings = SnapshotSettings()
     working_hours: WorkingHours = WorkingHours()
     invites: InviteSettings = InviteSettings()
+    calendar: CalendarSettings = CalendarSettings()
 
     @field_validator("database_url")
     @classmethod

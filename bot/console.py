@@ -12,6 +12,7 @@ import asyncio
 import re
 import shlex
 import sys
+import zlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TextIO
@@ -29,7 +30,7 @@ Type as a Telegram user would: /start, /help, or any text. Console commands star
   :1, :2 ...                  press a button of the bot's last message (buttons are shown as [1] [2] ...)
   :press LABEL                press the button with that label
   :user NAME [id=N] [lang=en|zh]
-                              become another user (created on first use; ids start at 10001)
+                              become another user (created on first use; the same name keeps its id)
   :users                      list the users
   :group [TITLE]              talk in a group chat (created on first use; the current user joins it)
   :private                    back to the current user's private chat with the bot
@@ -58,7 +59,7 @@ class Console:
         self.world = FakeTelegram(application, api)
         self.out = out
         self.echo = echo
-        first = self.world.private_user("You", language=None)
+        first = self.world.private_user("You", language=None, user_id=stable_id("you"))
         self.state = ConsoleState(user=first, users={"you": first})
         api.add_listener(self._show)
         self._commands: dict[str, Callable[[list[str]], Awaitable[None]]] = {
@@ -134,7 +135,7 @@ class Console:
         key = args[0].lower()
         user = self.state.users.get(key)
         if user is None:
-            user_id = int(options["id"]) if options.get("id", "").isdigit() else None
+            user_id = int(options["id"]) if options.get("id", "").isdigit() else stable_id(args[0])
             user = self.world.private_user(args[0][:64], language=options.get("lang"), user_id=user_id)
             self.state.users[key] = user
             self._print(f"(you are now {user.name}, a new Telegram user with id {user.id})")
@@ -192,6 +193,9 @@ class Console:
             self._collect_buttons()
             if message.reply_markup:
                 self._print(_indent(self._render_buttons(message), first=True))
+        elif message.reply_markup:
+            labels = "  ".join(f"[{label}]" for row in message.button_labels() for label in row)
+            self._print(_indent(f"{labels}   (switch to that user to press them)", first=True))
 
     def _collect_buttons(self) -> None:
         """Numbers the buttons of the newest message with buttons in the current chat."""
@@ -223,6 +227,11 @@ class Console:
 
     def _print(self, text: str) -> None:
         print(text, file=self.out, flush=True)
+
+
+def stable_id(name: str) -> int:
+    """The same Telegram id for the same console name in every run, so a user finds their account again."""
+    return 100_000 + zlib.crc32(name.strip().lower().encode()) % 900_000_000
 
 
 def _indent(text: str, *, first: bool = False) -> str:

@@ -31,10 +31,11 @@ KINDS = {"office": SectionKind.OFFICE, "科室": SectionKind.OFFICE, "station": 
          "站所": SectionKind.STATION, "站": SectionKind.STATION}  # fmt: skip
 USERNAME = re.compile(r"@?([A-Za-z][A-Za-z0-9_]{3,31})")
 TELEGRAM_ID = re.compile(r"\d{1,15}")
+MAX_PROBLEMS = 30
 
 
 class RosterError(Exception):
-    """A problem in the file; the message names the line."""
+    """Problems in the file, one a line, each naming its line in the file."""
 
 
 @dataclass(frozen=True)
@@ -57,17 +58,25 @@ def read_roster(data: bytes) -> list[RosterRow]:
         raise RosterError("line 1: the file is empty; it needs a header row (name, section, role, telegram)") from None
     positions = _columns(header)
     rows: list[RosterRow] = []
+    problems: list[str] = []
     seen: dict[object, int] = {}
     for cells in reader:
         line = reader.line_num
         if not any(cell.strip() for cell in cells):
             continue
-        row = _row(line, cells, positions)
+        try:
+            row = _row(line, cells, positions)
+        except RosterError as problem:
+            problems.append(str(problem))
+            continue
         for key in _identities(row):
             if key in seen:
-                raise RosterError(f"line {line}: the same person as on line {seen[key]}")
+                problems.append(f"line {line}: the same person as on line {seen[key]}")
+                break
             seen[key] = line
         rows.append(row)
+    if problems:
+        raise RosterError("\n".join(problems[:MAX_PROBLEMS]))
     if not rows:
         raise RosterError("line 2: there are no people in the file, only the header")
     return rows

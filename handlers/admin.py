@@ -31,6 +31,7 @@ from handlers.common import (
     role_name,
     sender,
 )
+from handlers.registration import Decide
 from storage import audit, members, sections
 from storage.models import Member, MemberStatus, Role, Section
 
@@ -113,12 +114,26 @@ def card_keyboard(tr: Translator, member: Member) -> InlineKeyboardMarkup:
             ]
         )
         rows.append([button(tr.gettext("Move to another section"), MoveChoices(member_id, 0).pack())])
+    if member.status == MemberStatus.PENDING:
+        rows.append(
+            [
+                button(tr.gettext("Approve"), Decide(member_id, True).pack()),
+                button(tr.gettext("Reject"), Decide(member_id, False).pack()),
+            ]
+        )
     if member.status == MemberStatus.ACTIVE:
         rows.append([button(tr.gettext("Deactivate"), SetActive(member_id, False).pack())])
     elif member.status == MemberStatus.INACTIVE:
         rows.append([button(tr.gettext("Reactivate"), SetActive(member_id, True).pack())])
     rows.append([button(tr.gettext("‹ All members"), MembersPage(0).pack())])
     return InlineKeyboardMarkup(rows)
+
+
+def member_label(tr: Translator, member: Member, section_name: str) -> str:
+    state = (
+        role_name(tr, member.role) if member.status == MemberStatus.ACTIVE else tr.gettext(STATUS_NAMES[member.status])
+    )
+    return f"{member.display_name} · {section_name} · {state}"
 
 
 async def list_page(session: AsyncSession, tr: Translator, page: int) -> tuple[str, InlineKeyboardMarkup]:
@@ -133,7 +148,7 @@ async def list_page(session: AsyncSession, tr: Translator, page: int) -> tuple[s
     rows = [
         [
             button(
-                f"{member.display_name} · {names.get(member.section_id, '—')} · {role_name(tr, member.role)}",
+                member_label(tr, member, names.get(member.section_id, "—")),
                 OpenMember(member.id or 0).pack(),
             )
         ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import math
+import unicodedata
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -17,11 +18,16 @@ from bot.context import BotContext
 from bot.i18n import N_, Translator, pick_language
 from bot.menus import set_member_menu
 from storage import members
-from storage.models import Dialog, Member, Role
+from storage.models import Dialog, Member, MemberStatus, Role
 
 logger = logging.getLogger(__name__)
 
 NAME_LIMIT = 64
+INVISIBLE = {"Cc", "Cf", "Co", "Cs", "Cn"}  # control, format (zero-width), private use, surrogates, unassigned
+N_TOO_LONG = N_("A name has at most {limit} characters; this one has {length}. Please send a shorter one.")
+N_ORGANISATION_TOO_LONG = N_(
+    "An organisation's name has at most {limit} characters; this one has {length}. Please send a shorter one."
+)
 PAGE_SIZE = 8
 
 
@@ -61,6 +67,8 @@ async def load_viewer(*, session: AsyncSession, context: BotContext, user: User)
 def require(viewer: Viewer, spec: CommandSpec, chat_type: str) -> None:
     """Refuses a command to a user or in a chat the command is not for."""
     if viewer.audience not in spec.audiences:
+        if viewer.member is not None and viewer.member.status == MemberStatus.INACTIVE:
+            raise Refusal(N_DEACTIVATED)
         if viewer.audience == Audience.OUTSIDER:
             raise Refusal(N_("/{command} is for registered members. Send /start to register."), command=spec.name)
         if viewer.audience == Audience.PENDING:
@@ -92,19 +100,21 @@ def chat_type(update: Update) -> str:
     return update.effective_chat.type if update.effective_chat else "private"
 
 
-def clean_name(text: str) -> str:
-    """A name as typed: one line, runs of space made one. Refuses empty and overlong names."""
-    name = " ".join(text.split())
-    if not name or name.startswith("/"):
-        raise Refusal(N_("Please send a name (a command is not a name)."))
+def clean_name(text: str, *, too_long: str = N_TOO_LONG) -> str:
+    """A name as typed: one line, runs of space made one, invisible characters dropped. Refuses names that are
+    empty, invisible, commands, or longer than the column."""
+    visible = "".join(char for char in text if unicodedata.category(char) not in INVISIBLE)
+    name = " ".join(visible.split())
+    if not name or name.startswith("/") or not any(unicodedata.category(char)[0] in "LN" for char in name):
+        raise Refusal(N_("Please send a name with letters or digits (a command is not a name)."))
     if len(name) > NAME_LIMIT:
-        raise Refusal(
-            N_("A name has at most {limit} characters; this one has {length}. Please send a shorter one."),
-            limit=NAME_LIMIT,
-            length=len(name),
-        )
+        raise Refusal(too_long, limit=NAME_LIMIT, length=len(name))
     return name
 
+
+N_DEACTIVATED = N_(
+    "An administrator deactivated your membership of the campaign. If this is a mistake, ask them to reactivate it."
+)
 
 ROLE_NAMES = {
     Role.STAFF: N_("staff member"),
@@ -165,11 +175,17 @@ class Replies:
             self.menus.append(_Menu(member.telegram_id, audience, language))
 
     async def deliver(self, update: Update, context: BotContext) -> None:
+        """The answer in this chat first, then the messages to other people (one unreachable person does not
+        stop the rest), then the menus."""
         query = update.callback_query
         if query is not None:
             await query.answer(self.answer, show_alert=self.alert)
         for outgoing in self.messages:
-            await self._deliver_one(update, context, outgoing)
+            if outgoing.chat_id is None:
+                await self._deliver_one(update, context, outgoing)
+        for outgoing in self.messages:
+            if outgoing.chat_id is not None:
+                await self._deliver_one(update, context, outgoing)
         for menu in self.menus:
             await set_member_menu(
                 context.bot, context.services.commands, menu.telegram_id, menu.audience, menu.language
@@ -181,8 +197,8 @@ class Replies:
         if outgoing.chat_id is not None:
             try:
                 await context.bot.send_message(outgoing.chat_id, outgoing.text, reply_markup=outgoing.markup)
-            except Forbidden as error:
-                logger.info("Could not reach chat %s: %s", outgoing.chat_id, error.message)
+            except (Forbidden, BadRequest) as error:
+                logger.warning("Could not reach chat %s: %s", outgoing.chat_id, error.message)
             return
         if outgoing.edit and query is not None and query.message is not None:
             try:

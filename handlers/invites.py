@@ -30,13 +30,14 @@ from handlers.common import (
     role_name,
     sender,
 )
-from storage import audit, invites, sections
+from storage import audit, invites, members, sections
 from storage.models import Invite, InviteKind, Role, Section
 
 INVITE = CommandSpec("invite", N_("Create an invitation link"), ADMINS_AND_HEADS, PRIVATE)
 INVITES = CommandSpec("invites", N_("Your open invitation links"), ADMINS_AND_HEADS, PRIVATE)
 COMMANDS = (INVITE, INVITES)
 INVITE_ROLES = (Role.STAFF, Role.HEAD, Role.INDUSTRY)
+LIST_LIMIT = 15
 
 
 @dataclass(frozen=True)
@@ -86,16 +87,7 @@ def render_invite(tr: Translator, invite: Invite, section: Section | None, link:
     )
 
 
-def render_invite_line(
-    tr: Translator, invite: Invite, section: Section | None, bot_username: str, tz: dt.tzinfo
-) -> str:
-    who = (
-        tr.gettext("industry rater")
-        if invite.role == Role.INDUSTRY
-        else tr.gettext(
-            "{role} of {section}", role=role_name(tr, invite.role), section=section.name if section else "—"
-        )
-    )
+def render_invite_line(tr: Translator, invite: Invite, who: str, bot_username: str, tz: dt.tzinfo) -> str:
     return tr.gettext(
         "#{id} {who}: used {uses} of {max_uses}, valid until {until}\n{link}",
         id=invite.id,
@@ -107,8 +99,19 @@ def render_invite_line(
     )
 
 
+async def describe_invite(session: AsyncSession, tr: Translator, invite: Invite) -> str:
+    """Whom the link is for: an industry rater, a role in a section, or one person of the roster."""
+    if invite.kind == InviteKind.PERSONAL:
+        person = await members.get_member(session=session, member_id=invite.member_id or 0)
+        return tr.gettext("personal link of {name}", name=person.display_name if person else "?")
+    if invite.role == Role.INDUSTRY:
+        return tr.gettext("industry rater")
+    section = await sections.get_section(session=session, section_id=invite.section_id or 0)
+    return tr.gettext("{role} of {section}", role=role_name(tr, invite.role), section=section.name if section else "—")
+
+
 def role_keyboard(tr: Translator, viewer: Viewer) -> InlineKeyboardMarkup:
-    roles = INVITE_ROLES if viewer.audience == Audience.ADMIN else (Role.STAFF, Role.HEAD)
+    roles = INVITE_ROLES if viewer.audience == Audience.ADMIN else (Role.STAFF,)
     labels = {
         Role.STAFF: tr.gettext("Staff of a section"),
         Role.HEAD: tr.gettext("Head of a section"),
@@ -135,6 +138,8 @@ async def press_role(update: Update, context: BotContext) -> None:
         viewer = await _inviter(session, context, update)
         if press is None or press.role not in INVITE_ROLES:
             raise Refusal(N_("This button has expired. Send /invite again."))
+        if viewer.audience != Audience.ADMIN and press.role != Role.STAFF:
+            raise Refusal(N_("Section heads can invite staff to their own section; ask an administrator for more."))
         if press.role == Role.INDUSTRY:
             await _create(session, context, viewer, Role.INDUSTRY, None, replies)
         elif viewer.audience == Audience.HEAD:
@@ -163,6 +168,8 @@ async def press_section(update: Update, context: BotContext) -> None:
         viewer = await _inviter(session, context, update)
         if press is None or press.role not in (Role.STAFF, Role.HEAD):
             raise Refusal(N_("This button has expired. Send /invite again."))
+        if viewer.audience != Audience.ADMIN and press.role != Role.STAFF:
+            raise Refusal(N_("Section heads can invite staff to their own section; ask an administrator for more."))
         await _create(session, context, viewer, press.role, press.section_id, replies)
     await replies.deliver(update, context)
 
@@ -222,11 +229,13 @@ async def cmd_invites(update: Update, context: BotContext) -> None:
         if not open_invites:
             replies.reply(tr.gettext("There are no open invitation links. Create one with /invite."))
         else:
-            shown = open_invites[:20]
+            shown = open_invites[:LIST_LIMIT]
             lines: list[str] = [tr.gettext("<b>Open invitation links</b>")]
             for invite in shown:
-                section = await sections.get_section(session=session, section_id=invite.section_id or 0)
-                lines.append(render_invite_line(tr, invite, section, context.bot.username, context.settings.tz))
+                who = await describe_invite(session, tr, invite)
+                lines.append(render_invite_line(tr, invite, who, context.bot.username, context.settings.tz))
+            if len(open_invites) > LIST_LIMIT:
+                lines.append(tr.gettext("… and {n} more.", n=len(open_invites) - LIST_LIMIT))
             rows = [
                 [button(tr.gettext("Revoke #{id}", id=invite.id), Revoke(invite.id or 0).pack())] for invite in shown
             ]
@@ -241,7 +250,7 @@ async def press_revoke(update: Update, context: BotContext) -> None:
     async with context.db.transaction() as session:
         viewer = await _inviter(session, context, update)
         invite = await invites.get_invite(session=session, invite_id=press.invite_id) if press else None
-        if invite is None or invite.kind == InviteKind.PERSONAL:
+        if invite is None or (invite.kind == InviteKind.PERSONAL and viewer.audience != Audience.ADMIN):
             raise Refusal(N_("That invitation link does not exist."))
         if viewer.audience != Audience.ADMIN and invite.created_by_id != viewer.member_id:
             raise Refusal(N_("You can revoke only the links you made."))

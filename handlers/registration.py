@@ -20,6 +20,8 @@ from bot.callbacks import CallbackData
 from bot.context import BotContext
 from bot.i18n import N_, Translator, pick_language, translator
 from handlers.common import (
+    N_DEACTIVATED,
+    N_ORGANISATION_TOO_LONG,
     Refusal,
     Replies,
     Viewer,
@@ -43,15 +45,18 @@ WHOAMI = CommandSpec("whoami", N_("Your profile: name, section and role"), MEMBE
 CANCEL = CommandSpec("cancel", N_("Stop what you are doing"), EVERYONE, PRIVATE, in_menu=False)
 COMMANDS = (START, WHOAMI, CANCEL)
 
-INVITE_PAYLOAD = re.compile(r"^i_([A-Za-z0-9_-]{10,40})$")
+INVITE_PAYLOAD = re.compile(r"^i_(.*)$")
+TOKEN_SHAPE = re.compile(r"^[A-Za-z0-9_-]{10,40}$")
 STEP_NAME = "register.name"
 STEP_CONFIRM = "register.confirm"
 STEP_ORGANISATION = "invite.organisation"
+STEP_PROFILE_NAME = "profile.name"
 
+N_RENAME_HINT = N_("To change the name colleagues see, send /whoami.")
 INVITE_PROBLEMS = {
     InviteProblem.UNKNOWN: N_("This invitation link is not valid. Ask whoever sent it for a new one."),
     InviteProblem.EXPIRED: N_("This invitation link has expired. Ask whoever sent it for a new one."),
-    InviteProblem.USED_UP: N_("This invitation link has been used as often as it may be. Ask for a new one."),
+    InviteProblem.USED_UP: N_("This invitation link has already been used up. Ask whoever sent it for a new one."),
     InviteProblem.REVOKED: N_("This invitation link was withdrawn. Ask whoever sent it for a new one."),
 }
 
@@ -81,6 +86,11 @@ class SendRequest(CallbackData):
 @dataclass(frozen=True)
 class StopRegistration(CallbackData):
     PREFIX = "regx"
+
+
+@dataclass(frozen=True)
+class ChangeName(CallbackData):
+    PREFIX = "myname"
 
 
 @dataclass(frozen=True)
@@ -189,29 +199,35 @@ async def cmd_start(update: Update, context: BotContext) -> None:
 
 
 async def greet(session: AsyncSession, context: BotContext, viewer: Viewer, replies: Replies) -> None:
+    """Members get where they stand; newcomers get the introduction and the sections to choose from."""
     tr, settings = context.tr, context.settings
-    intro = render_intro(tr, settings.campaign.name)
     member = viewer.member
     if viewer.audience == Audience.ADMIN and (member is None or member.status != MemberStatus.ACTIVE):
         member = await members.ensure_config_admin(
             session=session, telegram_id=viewer.user.id, display_name=viewer.user.full_name, language=context.language
         )
         replies.menu_for(member, Audience.ADMIN, settings.bot.default_language)
-    elif viewer.audience == Audience.OUTSIDER and viewer.user.username:
-        member = await bind_roster_member(session, context, viewer, replies) or member
-    if member is not None and member.status == MemberStatus.ACTIVE:
-        section = await _section_of(session, member)
-        replies.reply(f"{intro}\n\n{render_member(tr, member, section)}")
+        replies.reply(render_intro(tr, settings.campaign.name) + "\n\n" + render_member(tr, member, None))
+        return
+    if viewer.audience == Audience.OUTSIDER and member is None and viewer.user.username:
+        member = await bind_roster_member(session, context, viewer, replies)
+        if member is not None:
+            section = await _section_of(session, member)
+            replies.reply(render_intro(tr, settings.campaign.name) + "\n\n" + render_member(tr, member, section))
+            return
+    if member is not None and member.status == MemberStatus.INACTIVE:
+        replies.reply(tr.gettext(N_DEACTIVATED))
+    elif member is not None and member.status == MemberStatus.ACTIVE:
+        replies.reply(render_member(tr, member, await _section_of(session, member)))
     elif viewer.audience == Audience.PENDING:
         replies.reply(
-            f"{intro}\n\n"
-            + tr.gettext(
+            tr.gettext(
                 "Your registration is waiting for an administrator's approval. I will tell you here as soon "
                 "as it is decided."
             )
         )
     else:
-        await offer_sections(session, context, replies, intro=intro)
+        await offer_sections(session, context, replies, intro=render_intro(tr, settings.campaign.name))
 
 
 async def bind_roster_member(
@@ -220,7 +236,7 @@ async def bind_roster_member(
     """A member of the imported roster, recognised by username, is linked to this Telegram account."""
     assert viewer.user.username is not None
     member = await members.get_unbound_member_by_username(session=session, username=viewer.user.username)
-    if member is None or viewer.member is not None:
+    if member is None:
         return None
     member.telegram_id = viewer.user.id
     member.language = member.language or context.language
@@ -389,11 +405,12 @@ async def press_send_request(update: Update, context: BotContext) -> None:
 
 
 def render_request(tr: Translator, member: Member, section: Section) -> str:
+    telegram = f"@{member.username}" if member.username else tr.gettext("id {id} (no username)", id=member.telegram_id)
     return tr.gettext(
         "<b>New registration</b>\nName: {name}\nSection: {section}\nTelegram: {telegram}",
         name=member.display_name,
         section=section.name,
-        telegram=f"@{member.username}" if member.username else str(member.telegram_id),
+        telegram=telegram,
     )
 
 
@@ -514,7 +531,10 @@ async def follow_invite(
 ) -> None:
     """`/start i_<token>`: registers straight away (industry raters first give their organisation)."""
     tr = context.tr
-    invite = await invites.find_invite(session=session, token=token)
+    if viewer.member is not None and viewer.member.status == MemberStatus.INACTIVE:
+        replies.reply(tr.gettext(N_DEACTIVATED))
+        return
+    invite = await invites.find_invite(session=session, token=token) if TOKEN_SHAPE.match(token) else None
     problem = invites.invite_problem(invite, context.now())
     if problem is not None:
         replies.reply(tr.gettext(INVITE_PROBLEMS[problem]))
@@ -547,7 +567,7 @@ async def ask_organisation(
     session: AsyncSession, context: BotContext, viewer: Viewer, dialog: Dialog, text: str, replies: Replies
 ) -> None:
     """An invited industry rater typed their organisation's name."""
-    organisation = clean_name(text)
+    organisation = clean_name(text, too_long=N_ORGANISATION_TOO_LONG)
     invite = await invites.get_invite(session=session, invite_id=int(dialog.data.get("invite_id", 0)))
     problem = invites.invite_problem(invite, context.now())
     if problem is not None:
@@ -587,7 +607,9 @@ async def join_by_invite(
         detail=f"invite:{invite.id}",
     )
     section = await _section_of(session, member)
-    replies.reply(render_intro(tr, context.settings.campaign.name) + "\n\n" + render_member(tr, member, section))
+    intro = "" if organisation else render_intro(tr, context.settings.campaign.name) + "\n\n"
+    rename = "" if invite.kind == InviteKind.PERSONAL else "\n" + tr.gettext(N_RENAME_HINT)
+    replies.reply(intro + render_member(tr, member, section) + rename)
     replies.menu_for(member, Audience(member.role.value), context.settings.bot.default_language)
 
 
@@ -640,8 +662,38 @@ async def cmd_whoami(update: Update, context: BotContext) -> None:
             )
         assert viewer.member is not None
         section = await _section_of(session, viewer.member)
-        replies.reply(render_profile(context.tr, viewer, section))
+        keyboard = None
+        if viewer.member.status == MemberStatus.ACTIVE:
+            keyboard = InlineKeyboardMarkup([[button(context.tr.gettext("Change my name"), ChangeName().pack())]])
+        replies.reply(render_profile(context.tr, viewer, section), keyboard)
     await replies.deliver(update, context)
+
+
+async def press_change_name(update: Update, context: BotContext) -> None:
+    """A member changes the name colleagues see; it is typed next."""
+    replies = Replies()
+    async with context.db.transaction() as session:
+        viewer = await load_viewer(session=session, context=context, user=sender(update))
+        if viewer.member is None or viewer.member.status != MemberStatus.ACTIVE:
+            raise Refusal(N_("This button has expired. Send /start to begin again."))
+        await dialogs.set_dialog(
+            session=session, telegram_id=viewer.user.id, step=STEP_PROFILE_NAME, data={}, now=context.now()
+        )
+        replies.edit(context.tr.gettext("Type the name your colleagues should see (or /cancel)."))
+    await replies.deliver(update, context)
+
+
+async def ask_profile_name(
+    session: AsyncSession, context: BotContext, viewer: Viewer, dialog: Dialog, text: str, replies: Replies
+) -> None:
+    """A member typed their new display name."""
+    name = clean_name(text)
+    if viewer.member is None or viewer.member.status != MemberStatus.ACTIVE:
+        raise Refusal(N_("/{command} is for registered members. Send /start to register."), command="whoami")
+    viewer.member.display_name = name
+    await members.save_member(session=session, member=viewer.member)
+    await dialogs.clear_dialog(session=session, telegram_id=viewer.user.id)
+    replies.reply(context.tr.gettext("Done: your colleagues now see you as {name}.", name=name))
 
 
 def render_profile(tr: Translator, viewer: Viewer, section: Section | None) -> str:
@@ -655,7 +707,8 @@ def render_profile(tr: Translator, viewer: Viewer, section: Section | None) -> s
     ]
     if member.organisation:
         lines.append(tr.gettext("Organisation: {name}", name=member.organisation))
-    lines.append(tr.gettext("Section: {section}", section=section.name if section else "—"))
+    if member.role != Role.INDUSTRY:
+        lines.append(tr.gettext("Section: {section}", section=section.name if section else "—"))
     if viewer.audience == Audience.PENDING:
         lines.append(tr.gettext("Status: waiting for an administrator's approval"))
     return "\n".join(lines)
@@ -676,7 +729,7 @@ async def cmd_cancel(update: Update, context: BotContext) -> None:
     await replies.deliver(update, context)
 
 
-TEXT_STEPS = {STEP_NAME: ask_name, STEP_ORGANISATION: ask_organisation}
+TEXT_STEPS = {STEP_NAME: ask_name, STEP_ORGANISATION: ask_organisation, STEP_PROFILE_NAME: ask_profile_name}
 
 
 def handlers() -> list[BaseHandler[Update, BotContext, None]]:
@@ -690,4 +743,5 @@ def handlers() -> list[BaseHandler[Update, BotContext, None]]:
         CallbackQueryHandler(press_send_request, pattern=SendRequest.pattern()),
         CallbackQueryHandler(press_stop, pattern=StopRegistration.pattern()),
         CallbackQueryHandler(press_decide, pattern=Decide.pattern()),
+        CallbackQueryHandler(press_change_name, pattern=ChangeName.pattern()),
     ]

@@ -101,12 +101,11 @@ async def revoke_invite(*, session: AsyncSession, invite: Invite, now: dt.dateti
 async def list_open_invites(
     *, session: AsyncSession, now: dt.datetime, created_by_id: int | None = None
 ) -> list[Invite]:
-    """Invitations that can still be used, newest first (personal roster invites are left out)."""
+    """Invitations that can still be used, newest first (the personal links of the roster included)."""
     query = select(Invite).where(
         col(Invite.revoked_at).is_(None),
         col(Invite.expires_at) > now,
         col(Invite.uses) < col(Invite.max_uses),
-        Invite.kind != InviteKind.PERSONAL,
     )
     if created_by_id is not None:
         query = query.where(Invite.created_by_id == created_by_id)

@@ -108,6 +108,8 @@ class Member(SQLModel, table=True):
     language: str | None = Field(default=None, max_length=8)
     username: str | None = Field(default=None, max_length=32, index=True)  # lower case, without @
     organisation: str | None = Field(default=None, max_length=NAME_MAX_LENGTH)  # industry raters
+    away_until: dt.date | None = None  # reminders go to the other heads, or the leaders, until then
+    reachable: bool = Field(default=True, sa_column_kwargs={"server_default": sa.true()})  # False: blocked the bot
     created_at: dt.datetime = Field(default_factory=utc_now, sa_type=AwareDateTime)
     updated_at: dt.datetime = Field(default_factory=utc_now, sa_type=AwareDateTime)
 
@@ -197,3 +199,84 @@ class AuditEntry(SQLModel, table=True):
     subject: str = Field(max_length=64)
     detail: str = Field(default="", max_length=500)
     at: dt.datetime = Field(default_factory=utc_now, sa_type=AwareDateTime, index=True)
+
+
+class Commitment(SQLModel, table=True):
+    """A section's public service commitment (服务承诺), e.g. "every enquiry answered within one working day"."""
+
+    __tablename__ = "commitment"
+
+    id: int | None = Field(default=None, primary_key=True)
+    section_id: int = Field(foreign_key="section.id", ondelete="CASCADE", index=True)
+    text: str = Field(max_length=300)
+    created_by_id: int | None = Field(default=None, foreign_key="member.id", ondelete="SET NULL")
+    created_at: dt.datetime = Field(default_factory=utc_now, sa_type=AwareDateTime)
+    removed_at: dt.datetime | None = Field(default=None, sa_type=AwareDateTime)
+
+
+class TaskStatus(enum.StrEnum):
+    OPEN = "open"
+    DONE = "done"
+    CANCELLED = "cancelled"
+
+
+class Task(SQLModel, table=True):
+    """A matter the section must finish by a date (限时办结)."""
+
+    __tablename__ = "task"
+
+    id: int | None = Field(default=None, primary_key=True)
+    section_id: int = Field(foreign_key="section.id", ondelete="RESTRICT", index=True)
+    title: str = Field(max_length=200)
+    responsible_id: int | None = Field(default=None, foreign_key="member.id", ondelete="SET NULL")
+    due_on: dt.date = Field(index=True)
+    status: TaskStatus = Field(default=TaskStatus.OPEN, sa_type=_enum_column(TaskStatus), index=True)
+    extensions: int = 0
+    overdue_days: int = 0  # working days overdue, as last counted; the scoring deducts them
+    escalated_at: dt.datetime | None = Field(default=None, sa_type=AwareDateTime)
+    note: str = Field(default="", max_length=500)
+    created_by_id: int | None = Field(default=None, foreign_key="member.id", ondelete="SET NULL")
+    created_at: dt.datetime = Field(default_factory=utc_now, sa_type=AwareDateTime)
+    closed_at: dt.datetime | None = Field(default=None, sa_type=AwareDateTime)
+
+
+class TaskEvent(SQLModel, table=True):
+    """The history of a task: created, extended, done, cancelled."""
+
+    __tablename__ = "task_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    task_id: int = Field(foreign_key="task.id", ondelete="CASCADE", index=True)
+    actor_id: int | None = Field(default=None, foreign_key="member.id", ondelete="SET NULL")
+    kind: str = Field(max_length=16)
+    detail: str = Field(default="", max_length=500)
+    at: dt.datetime = Field(default_factory=utc_now, sa_type=AwareDateTime)
+
+
+class ReminderStatus(enum.StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    SKIPPED = "skipped"  # its moment passed before it could go out
+    FAILED = "failed"
+
+
+class Reminder(SQLModel, table=True):
+    """One message to send: planned by a sweep under a unique key, delivered by the outbox exactly once."""
+
+    __tablename__ = "reminder"
+    __table_args__ = (sa.Index("ix_reminder_status_next_attempt_at", "status", "next_attempt_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=120, sa_column_kwargs={"unique": True})
+    kind: str = Field(max_length=16)
+    task_id: int | None = Field(default=None, foreign_key="task.id", ondelete="CASCADE", index=True)
+    member_id: int = Field(foreign_key="member.id", ondelete="CASCADE", index=True)
+    day: dt.date
+    status: ReminderStatus = Field(default=ReminderStatus.PENDING, sa_type=_enum_column(ReminderStatus))
+    next_attempt_at: dt.datetime = Field(sa_type=AwareDateTime)
+    expires_at: dt.datetime = Field(sa_type=AwareDateTime)
+    attempts: int = 0
+    claimed_until: dt.datetime | None = Field(default=None, sa_type=AwareDateTime)
+    sent_at: dt.datetime | None = Field(default=None, sa_type=AwareDateTime)
+    error: str = Field(default="", max_length=200)

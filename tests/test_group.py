@@ -99,3 +99,28 @@ async def test_bot_added_to_a_group_says_how_to_bind_it(bot: Bot) -> None:
     }})  # fmt: skip
 
     assert "/bindgroup" in group.last_text()
+
+
+async def test_binding_another_group_says_which_it_replaces(bot: Bot) -> None:
+    boss = bot.tg.private_user("Boss", user_id=ADMIN_ID)
+    first, second = bot.tg.group("First"), bot.tg.group("Second")
+    first.add(boss)
+    second.add(boss)
+    await boss.send("/bindgroup", chat=first)
+
+    await boss.send("/bindgroup", chat=first)
+    assert first.last_text() == "This group already is the campaign group."
+    await boss.send("/bindgroup", chat=second)
+
+    assert second.last_text().endswith("It replaces “First”.")
+    bound = await bound_group(bot)
+    assert bound is not None and bound.chat_id == second.id
+
+
+async def test_staff_asking_bindgroup_in_private_is_refused(bot: Bot) -> None:
+    carol = bot.tg.private_user("Carol")
+    await make_member(bot.db, carol.id, "Carol")
+
+    await carol.send("/bindgroup")
+
+    assert carol.last_text() == "You can't use /bindgroup. Send /help to see the commands you can use."

@@ -70,7 +70,7 @@ async def test_unknown_and_used_up_links_are_refused(bot: Bot) -> None:
     await second.send(f"/start i_{invite.token}")
 
     assert "You are registered as First, staff member" in first.last_text()
-    assert second.last_text() == "This invitation link has been used as often as it may be. Ask for a new one."
+    assert second.last_text() == "This invitation link has already been used up. Ask whoever sent it for a new one."
     assert await member_of(bot.db, second.id) is None
 
 
@@ -97,12 +97,16 @@ async def test_head_invites_only_to_own_section(bot: Bot) -> None:
     await make_member(bot.db, head.id, "Head", role=Role.HEAD, section=own)
 
     await head.send("/invite")
-    assert head.buttons() == [["Staff of a section"], ["Head of a section"]]
+    assert head.buttons() == [["Staff of a section"]]
     await head.press("Staff of a section")
     assert "staff member of 办公室" in head.last_text()
     forged = await head.press_data(f"invs:staff:{other.id}", message=head.last_message())
+    forged_rater = await head.press_data("invk:industry", message=head.last_message())
+    forged_head = await head.press_data("invk:head", message=head.last_message())
 
     assert forged.answer == "Heads can invite only to their own section."
+    refusal = "Section heads can invite staff to their own section; ask an administrator for more."
+    assert forged_rater.answer == forged_head.answer == refusal
 
 
 async def test_staff_cannot_invite(bot: Bot) -> None:
@@ -169,3 +173,67 @@ def test_tokens_are_unguessable() -> None:
     tokens = {invites.new_token() for _ in range(1000)}
     assert len(tokens) == 1000
     assert all(len(token) == 22 for token in tokens)
+
+
+async def test_deactivated_member_cannot_come_back_through_a_link(bot: Bot) -> None:
+    section = await make_section(bot.db)
+    frank = bot.tg.private_user("Frank")
+    await make_member(bot.db, frank.id, "Frank", section=section, status=MemberStatus.INACTIVE)
+    async with bot.db.transaction() as session:
+        invite = await invites.create_invite(
+            session=session, kind=InviteKind.MEMBER, role=Role.STAFF, section_id=section.id,
+            expires_at=bot.clock.now() + dt.timedelta(days=1), max_uses=5,
+        )  # fmt: skip
+
+    await frank.send(f"/start i_{invite.token}")
+
+    assert frank.last_text().startswith("An administrator deactivated your membership")
+    member = await member_of(bot.db, frank.id)
+    assert member is not None and member.status == MemberStatus.INACTIVE
+
+
+async def test_malformed_link_is_called_invalid(bot: Bot) -> None:
+    await make_section(bot.db)
+    dave = bot.tg.private_user("Dave")
+
+    await dave.send("/start i_madeup")
+
+    assert dave.last_text() == "This invitation link is not valid. Ask whoever sent it for a new one."
+
+
+async def test_admin_sees_and_revokes_personal_roster_links(bot: Bot) -> None:
+    section = await make_section(bot.db, "办公室")
+    person = await make_member(bot.db, None, "张三", section=section)
+    async with bot.db.transaction() as session:
+        invite = await invites.create_invite(
+            session=session, kind=InviteKind.PERSONAL, role=Role.STAFF, section_id=section.id, member_id=person.id,
+            expires_at=bot.clock.now() + dt.timedelta(days=30), max_uses=1,
+        )  # fmt: skip
+    boss = await admin(bot)
+
+    await boss.send("/invites")
+    assert "personal link of 张三" in boss.last_text()
+    await boss.press(f"Revoke #{invite.id}")
+    zhang = bot.tg.private_user("Zhang")
+    await zhang.send(f"/start i_{invite.token}")
+
+    assert zhang.last_text() == "This invitation link was withdrawn. Ask whoever sent it for a new one."
+
+
+async def test_joiner_by_link_may_change_the_name_colleagues_see(bot: Bot) -> None:
+    await make_section(bot.db, "办公室")
+    boss = await admin(bot)
+    await boss.send("/invite")
+    await boss.press("Staff of a section")
+    await boss.press("办公室")
+    gina = bot.tg.private_user("Gina")
+    await gina.send(f"/start i_{token_of(boss.last_text())}")
+    assert "To change the name colleagues see, send /whoami." in gina.last_text()
+
+    await gina.send("/whoami")
+    await gina.press("Change my name")
+    await gina.send("Gina Wang")
+
+    assert gina.last_text() == "Done: your colleagues now see you as Gina Wang."
+    member = await member_of(bot.db, gina.id)
+    assert member is not None and member.display_name == "Gina Wang"

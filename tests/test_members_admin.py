@@ -49,7 +49,9 @@ async def test_admin_moves_and_deactivates_a_member(bot: Bot) -> None:
     assert "deactivated your membership" in alice.last_text()
     assert bot.api.commands_for("chat", chat_id=alice.id) == ["start", "help"]
     await alice.send("/whoami")
-    assert alice.last_text() == "/whoami is for registered members. Send /start to register."
+    assert alice.last_text().startswith("An administrator deactivated your membership")
+    await alice.send("/start")
+    assert alice.last_text().startswith("An administrator deactivated your membership")
 
 
 async def test_admin_cannot_remove_own_admin_role(bot: Bot) -> None:
@@ -98,3 +100,17 @@ async def test_members_list_is_paged_from_the_database(bot: Bot) -> None:
     await boss.press("Next ›")
 
     assert boss.buttons() == [[f"Member {n} · — · staff member"] for n in (15, 16, 17, 18)] + [["‹ Previous", "3/3"]]
+
+
+async def test_admin_decides_a_pending_request_from_the_member_card(bot: Bot) -> None:
+    section = await make_section(bot.db, "办公室")
+    alice = bot.tg.private_user("Alice")
+    pending = await make_member(bot.db, alice.id, "Alice", section=section, status=MemberStatus.PENDING, language="en")
+    boss = await admin(bot)
+
+    await boss.send("/members")
+    await boss.press("Alice · 办公室 · waiting for approval")
+    await boss.press("Approve")
+
+    assert (await reload_member(bot.db, pending.id)).status == MemberStatus.ACTIVE
+    assert alice.last_text().startswith("Your registration was approved.")

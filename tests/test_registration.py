@@ -242,18 +242,17 @@ async def test_menus_differ_per_role(bot: Bot) -> None:
     boss = bot.tg.private_user("Boss", user_id=ADMIN_ID)
     await boss.send("/start")
     staff = bot.tg.private_user("Staff")
-    await make_member(bot.db, staff.id, "Staff", section=section, status=MemberStatus.PENDING)
-    applicant = await member_of(bot.db, staff.id)
-    assert applicant is not None
-    await boss.send("/members")
-    await boss.press("Staff · 行政审批科 · staff member")
-    await boss.send("/help")
+    await make_member(bot.db, staff.id, "Staff", section=section, language="en")
+    head = bot.tg.private_user("Head")
+    await make_member(bot.db, head.id, "Head", role=Role.HEAD, section=section, language="en")
 
+    admin_help = (await boss.send("/help")).texts[0]
     staff_help = (await staff.send("/help")).texts[0]
-    admin_help = boss.last_text()
+    head_help = (await head.send("/help")).texts[0]
 
     assert "/members" in admin_help and "/invite" in admin_help
-    assert "/members" not in staff_help and "pending" not in staff_help
+    assert "/invite" in head_help and "/members" not in head_help
+    assert "/invite" not in staff_help and "/members" not in staff_help and "/whoami" in staff_help
     assert bot.api.commands_for("chat", chat_id=ADMIN_ID) != bot.api.commands_for("all_private_chats")
 
 
@@ -282,7 +281,7 @@ async def test_member_language_choice_wins_over_telegram_language(bot: Bot) -> N
 
     await alice.send("/start")
 
-    assert "你已注册为 Alice（办公室，科室负责人）" in alice.last_text()
+    assert "你已注册为 Alice（办公室，负责人）" in alice.last_text()
 
 
 async def test_chinese_newcomer_is_answered_in_chinese(bot: Bot) -> None:
@@ -321,3 +320,43 @@ async def test_archived_sections_are_not_offered(bot: Bot) -> None:
 
     assert alice.buttons() == [["办公室"], ["Cancel"]]
     assert sent.answer == "That section is no longer open for registration. Send /start to choose again."
+
+
+async def test_invisible_names_are_refused(bot: Bot) -> None:
+    await make_section(bot.db)
+    alice = bot.tg.private_user("Alice")
+    await alice.send("/start")
+    await alice.press("行政审批科")
+
+    await alice.send("\u200b\u200b")
+
+    assert alice.last_text() == "Please send a name with letters or digits (a command is not a name)."
+
+
+async def test_request_reaches_the_admins_that_can_be_reached(bot: Bot, settings: object) -> None:
+    """An admin named in the config who never opened the bot cannot be written to; the others still are."""
+    await make_section(bot.db)
+    deputy = bot.tg.private_user("Deputy", language="en")
+    await make_member(bot.db, deputy.id, "Deputy", role=Role.ADMIN, language="en")
+    bot.api.fail_next("sendMessage", status=400, chat_id=ADMIN_ID)  # "chat not found"
+    alice = bot.tg.private_user("Alice")
+    await alice.send("/start")
+    await alice.press("行政审批科")
+    await alice.send("Alice")
+
+    sent = await alice.press("Send the request")
+
+    assert sent.edited[-1].text.startswith("Your request has been sent to the administrators.")
+    assert deputy.last_text().startswith("New registration")
+
+
+async def test_members_are_greeted_briefly(bot: Bot) -> None:
+    section = await make_section(bot.db, "办公室")
+    alice = bot.tg.private_user("Alice")
+    await make_member(bot.db, alice.id, "Alice", section=section)
+
+    await alice.send("/start")
+
+    assert (
+        alice.last_text() == "You are registered as Alice, staff member of 办公室. Send /help to see what you can do."
+    )

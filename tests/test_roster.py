@@ -122,3 +122,16 @@ def test_chinese_headers_and_a_byte_order_mark_are_accepted() -> None:
     assert [(row.name, row.section, row.role, row.username) for row in rows] == [
         ("张三", "办公室", Role.STAFF, "zhang_san")
     ]
+
+
+def test_every_bad_row_is_reported_at_once() -> None:
+    content = HEADER + "张三,办公室,boss,,\n,办公室,staff,,\n李四,办公室,staff,,\n李四,办公室,staff,,\n"
+
+    with pytest.raises(RosterError) as caught:
+        read_roster(content.encode())
+
+    assert str(caught.value).splitlines() == [
+        "line 2: unknown role “boss” (expected staff, head, leader or admin)",
+        "line 3: the name is empty",
+        "line 5: the same person as on line 4",
+    ]

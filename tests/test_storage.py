@@ -18,15 +18,8 @@ from storage.models import Campaign, Member, MemberStatus, Period, PeriodKind, R
 from storage.session import Database
 
 TABLES = {
-    "section",
-    "member",
-    "campaign",
-    "period",
-    "invite",
-    "campaign_group",
-    "dialog",
-    "audit_entry",
-    "alembic_version",
+    *("section", "member", "campaign", "period", "invite", "campaign_group", "dialog", "audit_entry"),
+    *("commitment", "task", "task_event", "reminder", "alembic_version"),
 }
 
 

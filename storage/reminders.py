@@ -1,0 +1,103 @@
+"""Reminder rows: planned under unique keys (so a sweep that runs twice, or on two instances, plans each once),
+claimed by one outbox at a time, and marked with how their delivery ended."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass
+
+from sqlalchemy import and_, or_
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import col, select, update
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.models import Member, Reminder, ReminderStatus
+
+
+@dataclass(frozen=True)
+class PlannedReminder:
+    key: str
+    kind: str
+    member_id: int
+    day: dt.date
+    next_attempt_at: dt.datetime
+    expires_at: dt.datetime
+    task_id: int | None = None
+
+
+async def add_reminders(*, session: AsyncSession, planned: list[PlannedReminder]) -> int:
+    """Inserts the reminders whose key is new; returns how many were new."""
+    if not planned:
+        return 0
+    connection = await session.connection()
+    insert = sqlite_insert if connection.dialect.name == "sqlite" else postgresql_insert
+    rows = [{**asdict(item), "status": ReminderStatus.PENDING.value, "attempts": 0, "error": ""} for item in planned]
+    statement = insert(Reminder).values(rows).on_conflict_do_nothing(index_elements=["key"])
+    result = await session.exec(statement)
+    return int(result.rowcount or 0)
+
+
+async def claim_due_reminders(
+    *, session: AsyncSession, now: dt.datetime, limit: int, lease: dt.timedelta
+) -> list[Reminder]:
+    """Takes up to `limit` reminders that are due (or whose earlier claim lapsed) for this outbox alone.
+
+    On PostgreSQL, FOR UPDATE SKIP LOCKED keeps two outboxes apart; on SQLite the transaction holds the write
+    lock (BEGIN IMMEDIATE), which does the same.
+    """
+    due = or_(
+        col(Reminder.status) == ReminderStatus.PENDING,
+        and_(col(Reminder.status) == ReminderStatus.SENDING, col(Reminder.claimed_until) < now),
+    )
+    query = (
+        select(Reminder)
+        .where(due, col(Reminder.next_attempt_at) <= now)
+        .order_by(col(Reminder.next_attempt_at), col(Reminder.id))
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    claimed = list((await session.exec(query)).all())
+    for reminder in claimed:
+        reminder.status, reminder.claimed_until = ReminderStatus.SENDING, now + lease
+        reminder.attempts += 1
+        session.add(reminder)
+    await session.flush()
+    return claimed
+
+
+async def get_reminder(*, session: AsyncSession, reminder_id: int) -> Reminder | None:
+    return await session.get(Reminder, reminder_id)
+
+
+async def finish_reminder(
+    *,
+    session: AsyncSession,
+    reminder_id: int,
+    status: ReminderStatus,
+    now: dt.datetime,
+    error: str = "",
+    retry_at: dt.datetime | None = None,
+) -> None:
+    """Records how a delivery ended: sent, skipped, failed, or pending again (retry_at)."""
+    values: dict[str, object] = {"status": status, "error": error[:200], "claimed_until": None}
+    if status == ReminderStatus.SENT:
+        values["sent_at"] = now
+    if retry_at is not None:
+        values["next_attempt_at"] = retry_at
+    await session.exec(update(Reminder).where(col(Reminder.id) == reminder_id).values(**values))
+
+
+async def set_reachable(*, session: AsyncSession, member_id: int, reachable: bool) -> None:
+    await session.exec(
+        update(Member)
+        .where(col(Member.id) == member_id, col(Member.reachable) != reachable)
+        .values(reachable=reachable)
+    )
+
+
+async def list_reminders(*, session: AsyncSession, task_id: int | None = None) -> list[Reminder]:
+    query = select(Reminder).order_by(col(Reminder.id))
+    if task_id is not None:
+        query = query.where(Reminder.task_id == task_id)
+    return list((await session.exec(query)).all())

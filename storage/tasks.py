@@ -1,0 +1,102 @@
+"""Deadline tasks (限时办结) and their history."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.models import Member, MemberStatus, Role, Task, TaskEvent, TaskStatus
+
+
+async def create_task(
+    *,
+    session: AsyncSession,
+    section_id: int,
+    title: str,
+    due_on: dt.date,
+    responsible_id: int | None,
+    created_by_id: int | None,
+) -> Task:
+    task = Task(
+        section_id=section_id, title=title, due_on=due_on, responsible_id=responsible_id, created_by_id=created_by_id
+    )
+    session.add(task)
+    await session.flush()
+    await record_event(session=session, task=task, actor_id=created_by_id, kind="created", detail=due_on.isoformat())
+    return task
+
+
+async def get_task(*, session: AsyncSession, task_id: int) -> Task | None:
+    return await session.get(Task, task_id)
+
+
+async def list_open_tasks(
+    *, session: AsyncSession, section_id: int | None = None, limit: int | None = None
+) -> list[Task]:
+    query = select(Task).where(Task.status == TaskStatus.OPEN).order_by(col(Task.due_on), col(Task.id))
+    if section_id is not None:
+        query = query.where(Task.section_id == section_id)
+    if limit is not None:
+        query = query.limit(limit)
+    return list((await session.exec(query)).all())
+
+
+async def record_event(*, session: AsyncSession, task: Task, actor_id: int | None, kind: str, detail: str = "") -> None:
+    assert task.id is not None
+    session.add(TaskEvent(task_id=task.id, actor_id=actor_id, kind=kind, detail=detail[:500]))
+    await session.flush()
+
+
+async def list_events(*, session: AsyncSession, task_id: int) -> list[TaskEvent]:
+    query = select(TaskEvent).where(TaskEvent.task_id == task_id).order_by(col(TaskEvent.id))
+    return list((await session.exec(query)).all())
+
+
+async def close_task(
+    *, session: AsyncSession, task: Task, status: TaskStatus, actor_id: int | None, note: str, now: dt.datetime
+) -> Task:
+    task.status, task.closed_at, task.note = status, now, note[:500]
+    session.add(task)
+    await session.flush()
+    await record_event(session=session, task=task, actor_id=actor_id, kind=status.value, detail=note)
+    return task
+
+
+async def extend_task(*, session: AsyncSession, task: Task, due_on: dt.date, reason: str, actor_id: int | None) -> Task:
+    old = task.due_on
+    task.due_on, task.extensions, task.escalated_at = due_on, task.extensions + 1, None
+    session.add(task)
+    await session.flush()
+    await record_event(
+        session=session,
+        task=task,
+        actor_id=actor_id,
+        kind="extended",
+        detail=f"{old.isoformat()} → {due_on.isoformat()}: {reason}",
+    )
+    return task
+
+
+async def save_task(*, session: AsyncSession, task: Task) -> Task:
+    session.add(task)
+    await session.flush()
+    return task
+
+
+async def section_heads(*, session: AsyncSession, section_id: int) -> list[Member]:
+    query = select(Member).where(
+        Member.section_id == section_id, Member.role == Role.HEAD, Member.status == MemberStatus.ACTIVE
+    )
+    return list((await session.exec(query.order_by(col(Member.id)))).all())
+
+
+async def leaders(*, session: AsyncSession) -> list[Member]:
+    query = select(Member).where(Member.role == Role.LEADER, Member.status == MemberStatus.ACTIVE)
+    return list((await session.exec(query.order_by(col(Member.id)))).all())
+
+
+async def list_section_members(*, session: AsyncSession, section_id: int) -> list[Member]:
+    query = select(Member).where(Member.section_id == section_id, Member.status == MemberStatus.ACTIVE)
+    return list((await session.exec(query.order_by(col(Member.display_name)))).all())
