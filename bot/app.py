@@ -21,6 +21,7 @@ import handlers.help
 import handlers.invites
 import handlers.registration
 import handlers.sections
+import handlers.tasks
 import jobs
 from bot.access import CommandSpec
 from bot.clock import Clock
@@ -42,6 +43,7 @@ FEATURES: tuple[ModuleType, ...] = (
     handlers.invites,
     handlers.admin,
     handlers.group,
+    handlers.tasks,
     handlers.help,
     handlers.fallback,  # unknown commands, typed answers to dialogs, stale buttons: always last
 )

@@ -11,9 +11,13 @@ from typing import Any
 
 from telegram.ext import Application
 
-JOB_MODULES: tuple[Callable[[Application[Any, Any, Any, Any, Any, Any]], None], ...] = ()
-
 
 def schedule_all(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    for schedule in JOB_MODULES:
+    from jobs import outbox, reminders  # the job modules use the handlers' keyboards; bot/app imports this first
+
+    schedules: tuple[Callable[[Application[Any, Any, Any, Any, Any, Any]], None], ...] = (
+        reminders.schedule,
+        outbox.schedule,
+    )
+    for schedule in schedules:
         schedule(application)

@@ -100,3 +100,22 @@ async def leaders(*, session: AsyncSession) -> list[Member]:
 async def list_section_members(*, session: AsyncSession, section_id: int) -> list[Member]:
     query = select(Member).where(Member.section_id == section_id, Member.status == MemberStatus.ACTIVE)
     return list((await session.exec(query.order_by(col(Member.display_name)))).all())
+
+
+async def unreachable_heads(*, session: AsyncSession) -> list[Member]:
+    """Heads whose reminders cannot be delivered: they blocked the bot."""
+    query = select(Member).where(
+        Member.role == Role.HEAD, Member.status == MemberStatus.ACTIVE, col(Member.reachable).is_(False)
+    )
+    return list((await session.exec(query.order_by(col(Member.display_name)))).all())
+
+
+async def list_tasks_due_by(*, session: AsyncSession, section_id: int, due_by: dt.date) -> list[Task]:
+    """The section's open tasks due by a date (overdue ones included), soonest first."""
+    query = select(Task).where(Task.section_id == section_id, Task.status == TaskStatus.OPEN, Task.due_on <= due_by)
+    return list((await session.exec(query.order_by(col(Task.due_on), col(Task.id)))).all())
+
+
+async def list_overdue_tasks(*, session: AsyncSession, today: dt.date) -> list[Task]:
+    query = select(Task).where(Task.status == TaskStatus.OPEN, Task.due_on < today)
+    return list((await session.exec(query.order_by(col(Task.section_id), col(Task.due_on)))).all())

@@ -1,0 +1,706 @@
+"""Deadline tasks (限时办结): /task creates one in a short dialogue, /tasks lists them with Done, Extend and Cancel,
+/away hands one's reminders to others for a while. The buttons on reminders (Done, Snooze, Details) are here too.
+
+Heads manage their own section's tasks; leaders and admins every section's; a task's responsible member may
+mark it done. Every press is checked against the database.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+from telegram import InlineKeyboardMarkup, Update
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
+
+from bot.access import MEMBERS, PRIVATE, Audience, CommandSpec
+from bot.callbacks import CallbackData
+from bot.context import BotContext
+from bot.dates import DateProblem, parse_due_date
+from bot.i18n import N_, Translator, escape
+from handlers.common import (
+    Refusal,
+    Replies,
+    Viewer,
+    button,
+    chat_type,
+    load_viewer,
+    paged_buttons,
+    require,
+    sender,
+)
+from jobs.reminders import morning_of
+from storage import dialogs, members, reminders, sections, tasks
+from storage.models import Dialog, Member, Section, Task, TaskStatus
+
+MANAGERS = frozenset({Audience.HEAD, Audience.LEADER, Audience.ADMIN})
+OVERSEERS = frozenset({Audience.LEADER, Audience.ADMIN})
+TASK = CommandSpec("task", N_("Add a task with a deadline"), MANAGERS, PRIVATE)
+TASKS = CommandSpec("tasks", N_("Open tasks and their deadlines"), MEMBERS - {Audience.INDUSTRY}, PRIVATE)
+AWAY = CommandSpec("away", N_("Away until a date: your reminders go to others"), MEMBERS - {Audience.INDUSTRY}, PRIVATE)
+COMMANDS = (TASK, TASKS, AWAY)
+
+TITLE_LIMIT = 200
+NOTE_LIMIT = 500
+STEP_TITLE = "task.title"
+STEP_DUE = "task.due"
+STEP_RESPONSIBLE = "task.responsible"  # answered with a button, not typed
+STEP_NOTE = "task.note"
+STEP_NEW_DUE = "task.extend"
+STEP_REASON = "task.reason"
+DATE_EXAMPLES = N_("For example: 2026-12-05, 12-05, 5 Dec, 明天, +3d (days) or +5wd (working days).")
+DATE_PROBLEMS = {
+    "unreadable": N_("I can't read “{text}” as a date."),
+    "past": N_("{text} is in the past; a deadline must be today or later."),
+    "far": N_("{text} is more than three years away."),
+}
+
+
+@dataclass(frozen=True)
+class NewTaskSection(CallbackData):
+    PREFIX = "tkns"
+    section_id: int
+
+
+@dataclass(frozen=True)
+class NewTaskPage(CallbackData):
+    PREFIX = "tknp"
+    page: int
+
+
+@dataclass(frozen=True)
+class NewTaskResponsible(CallbackData):
+    PREFIX = "tknr"
+    member_id: int  # 0: nobody in particular
+
+
+@dataclass(frozen=True)
+class TaskPage(CallbackData):
+    PREFIX = "tkl"
+    page: int
+
+
+@dataclass(frozen=True)
+class OpenTask(CallbackData):
+    PREFIX = "tk"
+    task_id: int
+
+
+@dataclass(frozen=True)
+class FinishTask(CallbackData):
+    PREFIX = "tkd"
+    task_id: int
+    now: bool  # True: without a note
+
+
+@dataclass(frozen=True)
+class ExtendTask(CallbackData):
+    PREFIX = "tke"
+    task_id: int
+
+
+@dataclass(frozen=True)
+class CancelTask(CallbackData):
+    PREFIX = "tkc"
+    task_id: int
+
+
+@dataclass(frozen=True)
+class Snooze(CallbackData):
+    PREFIX = "rmz"
+    reminder_id: int
+
+
+# --- who may do what ---------------------------------------------------------------------------------------------
+
+
+def manages(viewer: Viewer, task: Task) -> bool:
+    if viewer.audience in OVERSEERS:
+        return True
+    return (
+        viewer.audience == Audience.HEAD and viewer.member is not None and viewer.member.section_id == task.section_id
+    )
+
+
+def may_finish(viewer: Viewer, task: Task) -> bool:
+    return manages(viewer, task) or (viewer.member is not None and viewer.member.id == task.responsible_id)
+
+
+def may_see(viewer: Viewer, task: Task) -> bool:
+    return may_finish(viewer, task) or (viewer.member is not None and viewer.member.section_id == task.section_id)
+
+
+# --- texts -------------------------------------------------------------------------------------------------------
+
+
+def render_due(tr: Translator, task: Task, today: dt.date, working_days: int) -> str:
+    """ "due 2026-12-05 (in 3 working days)", "due today", "overdue by 2 working days"."""
+    day = task.due_on.isoformat()
+    if task.due_on == today:
+        return tr.gettext("due today ({day})", day=day)
+    if task.due_on > today:
+        return tr.ngettext("due {day} (in {n} working day)", "due {day} (in {n} working days)", working_days, day=day)
+    return tr.ngettext(
+        "due {day}, overdue by {n} working day", "due {day}, overdue by {n} working days", -working_days, day=day
+    )
+
+
+def render_card(
+    tr: Translator, task: Task, section: Section | None, responsible: Member | None, due: str, *, overseer: bool
+) -> str:
+    lines = [
+        f"<b>{escape(task.title)}</b>",
+        tr.gettext("Section: {section}", section=section.name if section else "—"),
+        tr.gettext("Responsible: {name}", name=responsible.display_name if responsible else tr.gettext("the section")),
+        due,
+    ]
+    if task.status != TaskStatus.OPEN:
+        lines.append(tr.gettext("Done.") if task.status == TaskStatus.DONE else tr.gettext("Cancelled."))
+        if task.note:
+            lines.append(tr.gettext("Note: {note}", note=task.note))
+    if overseer and task.extensions:
+        lines.append(tr.ngettext("Extended {n} time.", "Extended {n} times.", task.extensions))
+    return "\n".join(lines)
+
+
+def card_keyboard(tr: Translator, viewer: Viewer, task: Task) -> InlineKeyboardMarkup:
+    task_id = task.id or 0
+    rows = []
+    if task.status == TaskStatus.OPEN:
+        actions = []
+        if may_finish(viewer, task):
+            actions.append(button(tr.gettext("✅ Done"), FinishTask(task_id, False).pack()))
+        if manages(viewer, task):
+            actions.append(button(tr.gettext("📅 Extend"), ExtendTask(task_id).pack()))
+        if viewer.audience in OVERSEERS:
+            actions.append(button(tr.gettext("✖ Cancel"), CancelTask(task_id).pack()))
+        if actions:
+            rows.append(actions)
+    rows.append([button(tr.gettext("‹ All tasks"), TaskPage(0).pack())])
+    return InlineKeyboardMarkup(rows)
+
+
+def reminder_keyboard(tr: Translator, task_id: int, reminder_id: int) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [
+            [
+                button(tr.gettext("✅ Done"), FinishTask(task_id, False).pack()),
+                button(tr.gettext("⏰ Snooze"), Snooze(reminder_id).pack()),
+                button(tr.gettext("Details"), OpenTask(task_id).pack()),
+            ]
+        ]
+    )
+
+
+async def task_card(
+    session: AsyncSession, context: BotContext, viewer: Viewer, task: Task
+) -> tuple[str, InlineKeyboardMarkup]:
+    section = await sections.get_section(session=session, section_id=task.section_id)
+    responsible = await members.get_member(session=session, member_id=task.responsible_id or 0)
+    today = context.now().astimezone(context.settings.tz).date()
+    calendar = context.settings.calendar.work_calendar()
+    due = render_due(context.tr, task, today, calendar.working_days_between(today, task.due_on))
+    text = render_card(context.tr, task, section, responsible, due, overseer=viewer.audience in OVERSEERS)
+    return text, card_keyboard(context.tr, viewer, task)
+
+
+def _today(context: BotContext) -> dt.date:
+    return context.now().astimezone(context.settings.tz).date()
+
+
+def read_due_date(context: BotContext, text: str) -> dt.date:
+    try:
+        return parse_due_date(text, today=_today(context), calendar=context.settings.calendar.work_calendar())
+    except DateProblem as problem:
+        raise Refusal(
+            N_("{problem} {examples}"),
+            problem=context.tr.gettext(DATE_PROBLEMS[problem.reason], text=text.strip()[:40]),
+            examples=context.tr.gettext(DATE_EXAMPLES),
+        ) from None
+
+
+def short_text(text: str, limit: int, refusal: str) -> str:
+    cleaned = " ".join(text.split())
+    if not cleaned or cleaned.startswith("/"):
+        raise Refusal(N_("Please type it as text, or send /cancel to stop."))
+    if len(cleaned) > limit:
+        raise Refusal(refusal, limit=limit, length=len(cleaned))
+    return cleaned
+
+
+# --- /task: a new task in a short dialogue -----------------------------------------------------------------------
+
+
+async def cmd_task(update: Update, context: BotContext) -> None:
+    """Heads add to their own section; leaders and admins first choose the section."""
+    replies = Replies()
+    async with context.db.transaction() as session:
+        viewer = await load_viewer(session=session, context=context, user=sender(update))
+        require(viewer, TASK, chat_type(update))
+        if viewer.audience == Audience.HEAD:
+            assert viewer.member is not None
+            section = await _open_section(session, viewer.member.section_id or 0)
+            await _ask_title(session, context, viewer, section, replies)
+        else:
+            await _offer_sections(session, context, 0, replies)
+    await replies.deliver(update, context)
+
+
+async def _offer_sections(session: AsyncSession, context: BotContext, page: int, replies: Replies) -> None:
+    choices = await sections.list_sections(session=session)
+    if not choices:
+        raise Refusal(N_("There are no sections yet. Add one with /sections first."))
+    items = [(section.name, NewTaskSection(section.id or 0).pack()) for section in choices]
+    rows = paged_buttons(context.tr, items, page, lambda number: NewTaskPage(number).pack())
+    replies.edit(context.tr.gettext("A task for which section?"), InlineKeyboardMarkup(rows))
+
+
+async def press_new_task_page(update: Update, context: BotContext) -> None:
+    press = NewTaskPage.parse(_data(update))
+    replies = Replies()
+    async with context.db.transaction() as session:
+        viewer = await _viewer(session, context, update)
+        if press is None or viewer.audience not in OVERSEERS:
+            raise Refusal(N_("This button has expired. Send /task again."))
+        await _offer_sections(session, context, press.page, replies)
+    await replies.deliver(update, context)
+
+
+async def press_new_task_section(update: Update, context: BotContext) -> None:
+    press = NewTaskSection.parse(_data(update))
+    replies = Replies()
+    async with context.db.transaction() as session:
+        viewer = await _viewer(session, context, update)
+        if press is None or viewer.audience not in OVERSEERS:
+            raise Refusal(N_("This button has expired. Send /task again."))
+        section = await _open_section(session, press.section_id)
+        await _ask_title(session, context, viewer, section, replies)
+    await replies.deliver(update, context)
+
+
+async def _ask_title(
+    session: AsyncSession, context: BotContext, viewer: Viewer, section: Section, replies: Replies
+) -> None:
+    await dialogs.set_dialog(
+        session=session, telegram_id=viewer.user.id, step=STEP_TITLE, data={"section_id": section.id}, now=context.now()
+    )
+    replies.edit(context.tr.gettext("New task for {section}. Type its title (or /cancel).", section=section.name))
+
+
+async def ask_title(
+    session: AsyncSession, context: BotContext, viewer: Viewer, dialog: Dialog, text: str, replies: Replies
+) -> None:
+    title = short_text(text, TITLE_LIMIT, N_("A title has at most {limit} characters; this one has {length}."))
+    await dialogs.set_dialog(
+        session=session,
+        telegram_id=viewer.user.id,
+        step=STEP_DUE,
+        data={**dialog.data, "title": title},
+        now=context.now(),
+    )
+    replies.reply(context.tr.gettext("When is it due?") + " " + context.tr.gettext(DATE_EXAMPLES))
+
+
+async def ask_due(
+    session: AsyncSession, context: BotContext, viewer: Viewer, dialog: Dialog, text: str, replies: Replies
+) -> None:
+    due_on = read_due_date(context, text)
+    section = await _open_section(session, int(dialog.data.get("section_id", 0)))
+    await dialogs.set_dialog(
+        session=session,
+        telegram_id=viewer.user.id,
+        step=STEP_RESPONSIBLE,
+        data={**dialog.data, "due_on": due_on.isoformat()},
+        now=context.now(),
+    )
+    people = await tasks.list_section_members(session=session, section_id=section.id or 0)
+    rows = [[button(person.display_name, NewTaskResponsible(person.id or 0).pack())] for person in people[:20]]
+    rows.append([button(context.tr.gettext("Nobody in particular"), NewTaskResponsible(0).pack())])
+    replies.reply(context.tr.gettext("Who is responsible for it?"), InlineKeyboardMarkup(rows))
+
+
+async def press_responsible(update: Update, context: BotContext) -> None:
+    """The last step: the task is created."""
+    press = NewTaskResponsible.parse(_data(update))
+    replies = Replies()
+    async with context.db.transaction() as session:
+        viewer = await _viewer(session, context, update)
+        dialog = await dialogs.get_dialog(session=session, telegram_id=viewer.user.id, now=context.now())
+        if press is None or dialog is None or dialog.step != STEP_RESPONSIBLE or viewer.audience not in MANAGERS:
+            raise Refusal(N_("This button has expired. Send /task again."))
+        section = await _open_section(session, int(dialog.data["section_id"]))
+        if viewer.audience == Audience.HEAD and (viewer.member is None or viewer.member.section_id != section.id):
+            raise Refusal(N_("Heads add tasks to their own section only."))
+        responsible = await members.get_member(session=session, member_id=press.member_id) if press.member_id else None
+        if press.member_id and (responsible is None or responsible.section_id != section.id):
+            raise Refusal(N_("That person is not in the section. Send /task again."))
+        task = await tasks.create_task(
+            session=session,
+            section_id=section.id or 0,
+            title=str(dialog.data["title"]),
+            due_on=dt.date.fromisoformat(str(dialog.data["due_on"])),
+            responsible_id=responsible.id if responsible else None,
+            created_by_id=viewer.member_id,
+        )
+        await dialogs.clear_dialog(session=session, telegram_id=viewer.user.id)
+        text, keyboard = await task_card(session, context, viewer, task)
+        replies.edit(context.tr.gettext("Task added.") + "\n\n" + text, keyboard)
+    await replies.deliver(update, context)
+
+
+# --- /tasks and the task card ------------------------------------------------------------------------------------
+
+
+async def cmd_tasks(update: Update, context: BotContext) -> None:
+    """The open tasks: one's own section's, or every section's for leaders and admins."""
+    replies = Replies()
+    async with context.db.transaction() as session:
+        viewer = await load_viewer(session=session, context=context, user=sender(update))
+        require(viewer, TASKS, chat_type(update))
+        replies.reply(*await task_list(session, context, viewer, 0))
+    await replies.deliver(update, context)
+
+
+async def task_list(
+    session: AsyncSession, context: BotContext, viewer: Viewer, page: int
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    tr = context.tr
+    everything = viewer.audience in OVERSEERS
+    section_id = None if everything else (viewer.member.section_id if viewer.member else None)
+    if not everything and section_id is None:
+        return tr.gettext("You belong to no section, so there are no tasks to show."), None
+    open_tasks = await tasks.list_open_tasks(session=session, section_id=section_id)
+    if not open_tasks:
+        return tr.gettext("There are no open tasks."), None
+    names = {
+        section.id: section.name for section in await sections.list_sections(session=session, include_archived=True)
+    }
+    today = _today(context)
+    items = []
+    for task in open_tasks:
+        mark = "⚠️ " if task.due_on < today else ""
+        where = f"{names.get(task.section_id, '?')} · " if everything else ""
+        items.append((f"{mark}{task.due_on:%m-%d} · {where}{task.title}"[:60], OpenTask(task.id or 0).pack()))
+    overdue = sum(task.due_on < today for task in open_tasks)
+    text: str = tr.ngettext("{n} open task", "{n} open tasks", len(open_tasks))
+    if overdue:
+        text += tr.ngettext(", {n} overdue", ", {n} overdue", overdue)
+    return text + tr.gettext(". Choose one:"), InlineKeyboardMarkup(
+        paged_buttons(tr, items, page, lambda number: TaskPage(number).pack())
+    )
+
+
+async def press_task_page(update: Update, context: BotContext) -> None:
+    press = TaskPage.parse(_data(update))
+    replies = Replies()
+    async with context.db.transaction() as session:
+        viewer = await _viewer(session, context, update)
+        require(viewer, TASKS, "private")
+        text, keyboard = await task_list(session, context, viewer, press.page if press else 0)
+        replies.edit(text, keyboard)
+    await replies.deliver(update, context)
+
+
+async def press_open_task(update: Update, context: BotContext) -> None:
+    press = OpenTask.parse(_data(update))
+    replies = Replies()
+    async with context.db.transaction() as session:
+        viewer = await _viewer(session, context, update)
+        task = await _task(session, press.task_id if press else 0)
+        if not may_see(viewer, task):
+            raise Refusal(N_("This task belongs to another section."))
+        text, keyboard = await task_card(session, context, viewer, task)
+        if update.callback_query and update.callback_query.message and _is_reminder(update):
+            replies.reply(text, keyboard)  # the reminder itself stays as it was
+        else:
+            replies.edit(text, keyboard)
+    await replies.deliver(update, context)
+
+
+def _is_reminder(update: Update) -> bool:
+    message = update.callback_query.message if update.callback_query else None
+    markup = getattr(message, "reply_markup", None)
+    if markup is None:
+        return False
+    return any(
+        str(button_.callback_data or "").startswith(f"{Snooze.PREFIX}:")
+        for row in markup.inline_keyboard
+        for button_ in row
+    )
+
+
+async def press_finish(update: Update, context: BotContext) -> None:
+    """Done: with a note typed next, or at once."""
+    press = FinishTask.parse(_data(update))
+    replies = Replies()
+    async with context.db.transaction() as session:
+        viewer = await _viewer(session, context, update)
+        task = await _task(session, press.task_id if press else 0)
+        assert press is not None
+        if not may_finish(viewer, task):
+            raise Refusal(N_("Only the section's head, the person responsible, leaders and admins can do that."))
+        if task.status != TaskStatus.OPEN:
+            replies.toast(_closed_text(context.tr, task), alert=True)
+        elif press.now:
+            await _finish(session, context, viewer, task, "", replies)
+        else:
+            await dialogs.set_dialog(
+                session=session,
+                telegram_id=viewer.user.id,
+                step=STEP_NOTE,
+                data={"task_id": task.id},
+                now=context.now(),
+            )
+            keyboard = InlineKeyboardMarkup(
+                [[button(context.tr.gettext("Done, without a note"), FinishTask(task.id or 0, True).pack())]]
+            )
+            replies.reply(
+                context.tr.gettext("“{title}”: type a short note on how it was done, or skip it.", title=task.title),
+                keyboard,
+            )
+    await replies.deliver(update, context)
+
+
+async def ask_note(
+    session: AsyncSession, context: BotContext, viewer: Viewer, dialog: Dialog, text: str, replies: Replies
+) -> None:
+    note = short_text(text, NOTE_LIMIT, N_("A note has at most {limit} characters; this one has {length}."))
+    task = await _task(session, int(dialog.data.get("task_id", 0)))
+    if not may_finish(viewer, task):
+        raise Refusal(N_("Only the section's head, the person responsible, leaders and admins can do that."))
+    if task.status != TaskStatus.OPEN:
+        await dialogs.clear_dialog(session=session, telegram_id=viewer.user.id)
+        replies.reply(_closed_text(context.tr, task))
+        return
+    await _finish(session, context, viewer, task, note, replies)
+
+
+async def _finish(
+    session: AsyncSession, context: BotContext, viewer: Viewer, task: Task, note: str, replies: Replies
+) -> None:
+    await tasks.close_task(
+        session=session, task=task, status=TaskStatus.DONE, actor_id=viewer.member_id, note=note, now=context.now()
+    )
+    await dialogs.clear_dialog(session=session, telegram_id=viewer.user.id)
+    replies.toast(context.tr.gettext("Marked as done."))
+    replies.reply(context.tr.gettext("✅ “{title}” is done. Thank you!", title=task.title))
+
+
+def _closed_text(tr: Translator, task: Task) -> str:
+    if task.status == TaskStatus.DONE:
+        return tr.gettext("“{title}” is already done.", title=task.title)
+    return tr.gettext("“{title}” was cancelled.", title=task.title)
+
+
+async def press_extend(update: Update, context: BotContext) -> None:
+    """Extend: the new due date and then the reason are typed."""
+    press = ExtendTask.parse(_data(update))
+    replies = Replies()
+    async with context.db.transaction() as session:
+        viewer = await _viewer(session, context, update)
+        task = await _task(session, press.task_id if press else 0)
+        if not manages(viewer, task):
+            raise Refusal(N_("Only the section's head, leaders and admins can do that."))
+        if task.status != TaskStatus.OPEN:
+            raise Refusal(N_("This task is closed."))
+        await dialogs.set_dialog(
+            session=session, telegram_id=viewer.user.id, step=STEP_NEW_DUE, data={"task_id": task.id}, now=context.now()
+        )
+        replies.reply(
+            context.tr.gettext(
+                "“{title}” is due {day}. What is the new due date?", title=task.title, day=task.due_on.isoformat()
+            )
+            + " "
+            + context.tr.gettext(DATE_EXAMPLES)
+        )
+    await replies.deliver(update, context)
+
+
+async def ask_new_due(
+    session: AsyncSession, context: BotContext, viewer: Viewer, dialog: Dialog, text: str, replies: Replies
+) -> None:
+    due_on = read_due_date(context, text)
+    task = await _task(session, int(dialog.data.get("task_id", 0)))
+    if due_on <= task.due_on:
+        raise Refusal(N_("The new date must be after the current one, {day}."), day=task.due_on.isoformat())
+    await dialogs.set_dialog(
+        session=session,
+        telegram_id=viewer.user.id,
+        step=STEP_REASON,
+        data={**dialog.data, "due_on": due_on.isoformat()},
+        now=context.now(),
+    )
+    replies.reply(context.tr.gettext("Why does it need more time? (The leaders see the reason.)"))
+
+
+async def ask_reason(
+    session: AsyncSession, context: BotContext, viewer: Viewer, dialog: Dialog, text: str, replies: Replies
+) -> None:
+    reason = short_text(text, NOTE_LIMIT, N_("A note has at most {limit} characters; this one has {length}."))
+    task = await _task(session, int(dialog.data.get("task_id", 0)))
+    if not manages(viewer, task) or task.status != TaskStatus.OPEN:
+        raise Refusal(N_("Only the section's head, leaders and admins can do that."))
+    due_on = dt.date.fromisoformat(str(dialog.data["due_on"]))
+    await tasks.extend_task(session=session, task=task, due_on=due_on, reason=reason, actor_id=viewer.member_id)
+    await dialogs.clear_dialog(session=session, telegram_id=viewer.user.id)
+    text_, keyboard = await task_card(session, context, viewer, task)
+    replies.reply(context.tr.gettext("Extended.") + "\n\n" + text_, keyboard)
+
+
+async def press_cancel(update: Update, context: BotContext) -> None:
+    """Leaders and admins cancel a task that is no longer needed."""
+    press = CancelTask.parse(_data(update))
+    replies = Replies()
+    async with context.db.transaction() as session:
+        viewer = await _viewer(session, context, update)
+        task = await _task(session, press.task_id if press else 0)
+        if viewer.audience not in OVERSEERS:
+            raise Refusal(N_("Only leaders and admins can cancel a task."))
+        if task.status != TaskStatus.OPEN:
+            raise Refusal(N_("This task is closed."))
+        await tasks.close_task(
+            session=session,
+            task=task,
+            status=TaskStatus.CANCELLED,
+            actor_id=viewer.member_id,
+            note="",
+            now=context.now(),
+        )
+        text, keyboard = await task_card(session, context, viewer, task)
+        replies.toast(context.tr.gettext("Cancelled."))
+        replies.edit(text, keyboard)
+    await replies.deliver(update, context)
+
+
+async def press_snooze(update: Update, context: BotContext) -> None:
+    """Snooze: the same reminder again on the next working morning."""
+    press = Snooze.parse(_data(update))
+    replies = Replies()
+    async with context.db.transaction() as session:
+        viewer = await _viewer(session, context, update)
+        reminder = await reminders.get_reminder(session=session, reminder_id=press.reminder_id) if press else None
+        if reminder is None or viewer.member is None or reminder.member_id != viewer.member.id:
+            raise Refusal(N_("This button has expired. Send /tasks to see the open tasks."))
+        task = await _task(session, reminder.task_id or 0)
+        if task.status != TaskStatus.OPEN:
+            replies.toast(_closed_text(context.tr, task), alert=True)
+        else:
+            when = await snooze_reminder(session, context, reminder.id or 0)
+            replies.toast(context.tr.gettext("I will remind you again on {day}.", day=when.isoformat()), alert=True)
+    await replies.deliver(update, context)
+
+
+async def snooze_reminder(session: AsyncSession, context: BotContext, reminder_id: int) -> dt.date:
+    """Plans a copy of the reminder for the next working morning (once: a second press changes nothing)."""
+    reminder = await reminders.get_reminder(session=session, reminder_id=reminder_id)
+    assert reminder is not None
+    settings = context.settings
+    day = settings.calendar.work_calendar().next_working_day(_today(context))
+    send_at, expires_at = morning_of(day, settings)
+    await reminders.add_reminders(
+        session=session,
+        planned=[
+            reminders.PlannedReminder(
+                key=f"snooze:{reminder.id}",
+                kind=reminder.kind,
+                member_id=reminder.member_id,
+                day=day,
+                next_attempt_at=send_at,
+                expires_at=expires_at,
+                task_id=reminder.task_id,
+            )
+        ],
+    )
+    return day
+
+
+# --- /away -------------------------------------------------------------------------------------------------------
+
+
+async def cmd_away(update: Update, context: BotContext) -> None:
+    """`/away DATE` hands one's reminders to the other heads (or the leaders) until then; `/away off` ends it."""
+    replies = Replies()
+    async with context.db.transaction() as session:
+        viewer = await load_viewer(session=session, context=context, user=sender(update))
+        require(viewer, AWAY, chat_type(update))
+        assert viewer.member is not None
+        text = " ".join(context.args or [])
+        tr = context.tr
+        if not text:
+            current = viewer.member.away_until
+            state = (
+                tr.gettext("You are away until {day}.", day=current.isoformat())
+                if current and current >= _today(context)
+                else tr.gettext("You are not marked away.")
+            )
+            replies.reply(state + "\n" + tr.gettext("Send /away DATE to be away until then, or /away off."))
+        elif text.lower() in {"off", "back", "回来", "取消"}:
+            viewer.member.away_until = None
+            await members.save_member(session=session, member=viewer.member)
+            replies.reply(tr.gettext("Welcome back: your reminders come to you again."))
+        else:
+            viewer.member.away_until = read_due_date(context, text)
+            await members.save_member(session=session, member=viewer.member)
+            replies.reply(
+                tr.gettext(
+                    "You are away until {day}: your reminders go to the other heads of your section, or to the "
+                    "leaders, until then.",
+                    day=viewer.member.away_until.isoformat(),
+                )
+            )
+    await replies.deliver(update, context)
+
+
+# --- helpers -----------------------------------------------------------------------------------------------------
+
+
+def _data(update: Update) -> str | None:
+    return update.callback_query.data if update.callback_query else None
+
+
+async def _viewer(session: AsyncSession, context: BotContext, update: Update) -> Viewer:
+    viewer = await load_viewer(session=session, context=context, user=sender(update))
+    if viewer.member is None or viewer.audience not in MEMBERS:
+        raise Refusal(N_("This button has expired. Send /start to begin again."))
+    return viewer
+
+
+async def _task(session: AsyncSession, task_id: int) -> Task:
+    task = await tasks.get_task(session=session, task_id=task_id)
+    if task is None:
+        raise Refusal(N_("That task does not exist. Send /tasks again."))
+    return task
+
+
+async def _open_section(session: AsyncSession, section_id: int) -> Section:
+    section = await sections.get_section(session=session, section_id=section_id)
+    if section is None or section.archived_at is not None:
+        raise Refusal(N_("That section is not open. Send /task again."))
+    return section
+
+
+TEXT_STEPS = {
+    STEP_TITLE: ask_title,
+    STEP_DUE: ask_due,
+    STEP_NOTE: ask_note,
+    STEP_NEW_DUE: ask_new_due,
+    STEP_REASON: ask_reason,
+}
+
+
+def handlers() -> list[BaseHandler[Update, BotContext, None]]:
+    return [
+        CommandHandler(TASK.name, cmd_task),
+        CommandHandler(TASKS.name, cmd_tasks),
+        CommandHandler(AWAY.name, cmd_away),
+        CallbackQueryHandler(press_new_task_page, pattern=NewTaskPage.pattern()),
+        CallbackQueryHandler(press_new_task_section, pattern=NewTaskSection.pattern()),
+        CallbackQueryHandler(press_responsible, pattern=NewTaskResponsible.pattern()),
+        CallbackQueryHandler(press_task_page, pattern=TaskPage.pattern()),
+        CallbackQueryHandler(press_open_task, pattern=OpenTask.pattern()),
+        CallbackQueryHandler(press_finish, pattern=FinishTask.pattern()),
+        CallbackQueryHandler(press_extend, pattern=ExtendTask.pattern()),
+        CallbackQueryHandler(press_cancel, pattern=CancelTask.pattern()),
+        CallbackQueryHandler(press_snooze, pattern=Snooze.pattern()),
+    ]

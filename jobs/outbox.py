@@ -1,0 +1,251 @@
+"""The outbox: delivers planned reminders through the rate-limited bot, once each.
+
+A delivery claims a batch of due rows (FOR UPDATE SKIP LOCKED on PostgreSQL), composes each message from the
+current state of the database in the recipient's language, sends it, and records the outcome: sent; skipped when
+its moment has passed or its task is closed; retried later on 429, 5xx and timeouts; failed after too many tries,
+or at once when the member blocked the bot (who is then marked unreachable, for the leaders' summary).
+A crash between sending and recording sends that one reminder again after its claim lapses; nothing else doubles.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+from telegram import Bot, InlineKeyboardMarkup
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
+from telegram.ext import Application
+
+from bot.config import Settings
+from bot.context import BotContext, Services
+from bot.i18n import Translator, pick_language, translator
+from handlers.tasks import reminder_keyboard
+from storage import members, reminders, sections, tasks
+from storage.models import Member, MemberStatus, Reminder, ReminderStatus, Task, TaskStatus
+
+logger = logging.getLogger(__name__)
+
+JOB_NAME = "outbox.deliver"
+INTERVAL_SECONDS = 5
+BATCH = 50
+LEASE = dt.timedelta(minutes=2)
+MAX_ATTEMPTS = 6
+FIRST_BACKOFF = dt.timedelta(seconds=30)
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    chat_id: int
+    text: str
+    markup: InlineKeyboardMarkup | None
+
+
+async def sweep_outbox(context: BotContext) -> None:
+    await deliver_due(context.services, context.bot)
+
+
+def in_working_hours(settings: Settings, now: dt.datetime) -> bool:
+    local = now.astimezone(settings.tz)
+    hours = settings.working_hours
+    calendar = settings.calendar.work_calendar()
+    return calendar.is_working_day(local.date()) and hours.starts <= local.time() < hours.ends
+
+
+async def deliver_due(services: Services, bot: Bot) -> int:
+    """Delivers what is due now, inside working hours only; returns how many were sent."""
+    now = services.clock.now()
+    if not in_working_hours(services.settings, now):
+        return 0
+    async with services.db.transaction() as session:
+        claimed = [
+            r.id for r in await reminders.claim_due_reminders(session=session, now=now, limit=BATCH, lease=LEASE)
+        ]
+    sent = 0
+    for reminder_id in claimed:
+        assert reminder_id is not None
+        sent += await deliver_one(services, bot, reminder_id)
+    return sent
+
+
+async def deliver_one(services: Services, bot: Bot, reminder_id: int) -> int:
+    now = services.clock.now()
+    async with services.db.transaction() as session:
+        reminder = await reminders.get_reminder(session=session, reminder_id=reminder_id)
+        assert reminder is not None
+        if reminder.expires_at <= now:
+            await _finish(session, reminder, ReminderStatus.SKIPPED, now, "its moment passed")
+            return 0
+        outgoing = await compose(session, services.settings, reminder, now)
+        if outgoing is None:
+            await _finish(session, reminder, ReminderStatus.SKIPPED, now, "nothing to say any more")
+            return 0
+        member_id, attempts = reminder.member_id, reminder.attempts
+    status, error, retry_at, reachable = await _send(bot, outgoing, attempts, now)
+    async with services.db.transaction() as session:
+        await reminders.finish_reminder(
+            session=session,
+            reminder_id=reminder_id,
+            status=status,
+            now=services.clock.now(),
+            error=error,
+            retry_at=retry_at,
+        )
+        if reachable is not None:
+            await reminders.set_reachable(session=session, member_id=member_id, reachable=reachable)
+    return int(status == ReminderStatus.SENT)
+
+
+async def _send(
+    bot: Bot, outgoing: Outgoing, attempts: int, now: dt.datetime
+) -> tuple[ReminderStatus, str, dt.datetime | None, bool | None]:
+    """(status, error, when to retry, whether the member is reachable) of one attempt."""
+    try:
+        await bot.send_message(outgoing.chat_id, outgoing.text, reply_markup=outgoing.markup)
+    except Forbidden as error:
+        logger.info("Reminder to %s not delivered: %s", outgoing.chat_id, error.message)
+        return ReminderStatus.FAILED, error.message, None, False
+    except RetryAfter as error:
+        wait = (
+            error.retry_after
+            if isinstance(error.retry_after, dt.timedelta)
+            else dt.timedelta(seconds=error.retry_after)
+        )
+        return ReminderStatus.PENDING, "flood control", now + wait, None
+    except BadRequest as error:
+        logger.warning("Reminder to %s refused: %s", outgoing.chat_id, error.message)
+        return ReminderStatus.FAILED, error.message, None, None
+    except NetworkError as error:  # 5xx and timeouts
+        if attempts >= MAX_ATTEMPTS:
+            return ReminderStatus.FAILED, str(error), None, None
+        return ReminderStatus.PENDING, str(error), now + FIRST_BACKOFF * 2 ** (attempts - 1), None
+    return ReminderStatus.SENT, "", None, True
+
+
+async def _finish(
+    session: AsyncSession, reminder: Reminder, status: ReminderStatus, now: dt.datetime, why: str
+) -> None:
+    assert reminder.id is not None
+    await reminders.finish_reminder(session=session, reminder_id=reminder.id, status=status, now=now, error=why)
+
+
+# --- composing -----------------------------------------------------------------------------------------------------
+
+
+async def compose(session: AsyncSession, settings: Settings, reminder: Reminder, now: dt.datetime) -> Outgoing | None:
+    """The message as of now, in the member's language; None when there is nothing to say any more."""
+    member = await members.get_member(session=session, member_id=reminder.member_id)
+    if member is None or member.status != MemberStatus.ACTIVE or member.telegram_id is None:
+        return None
+    tr = translator(pick_language(chosen=member.language, telegram=None, default=settings.bot.default_language))
+    today = now.astimezone(settings.tz).date()
+    if reminder.kind == "digest":
+        text = await _digest(session, settings, tr, member, today)
+        return Outgoing(member.telegram_id, text, None) if text else None
+    if reminder.kind == "summary":
+        text = await _summary(session, settings, tr, today)
+        return Outgoing(member.telegram_id, text, None) if text else None
+    task = await tasks.get_task(session=session, task_id=reminder.task_id or 0)
+    if task is None or task.status != TaskStatus.OPEN:
+        return None
+    text = await _task_text(session, settings, tr, reminder.kind, task, today)
+    return Outgoing(member.telegram_id, text, reminder_keyboard(tr, task.id or 0, reminder.id or 0))
+
+
+async def _task_text(
+    session: AsyncSession, settings: Settings, tr: Translator, kind: str, task: Task, today: dt.date
+) -> str:
+    section = await sections.get_section(session=session, section_id=task.section_id)
+    where = section.name if section else "?"
+    days = settings.calendar.work_calendar().working_days_between(today, task.due_on)
+    day = task.due_on.isoformat()
+    if kind == "escalation":
+        return tr.ngettext(
+            "🚨 Escalated: “{title}” of {section} is {n} working day overdue (due {day}, extended {times} times).",
+            "🚨 Escalated: “{title}” of {section} is {n} working days overdue (due {day}, extended {times} times).",
+            -days,
+            title=task.title,
+            section=where,
+            day=day,
+            times=task.extensions,
+        )
+    if days > 0:
+        return tr.ngettext(
+            "⏰ Reminder: “{title}” ({section}) is due in {n} working day, on {day}.",
+            "⏰ Reminder: “{title}” ({section}) is due in {n} working days, on {day}.",
+            days,
+            title=task.title,
+            section=where,
+            day=day,
+        )
+    if days == 0 and task.due_on >= today:
+        return tr.gettext("⏰ Due today: “{title}” ({section}).", title=task.title, section=where)
+    return tr.ngettext(
+        "⚠️ Overdue: “{title}” ({section}) was due on {day}, {n} working day ago.",
+        "⚠️ Overdue: “{title}” ({section}) was due on {day}, {n} working days ago.",
+        -days,
+        title=task.title,
+        section=where,
+        day=day,
+    )
+
+
+async def _digest(session: AsyncSession, settings: Settings, tr: Translator, head: Member, today: dt.date) -> str:
+    if head.section_id is None:
+        return ""
+    calendar = settings.calendar.work_calendar()
+    horizon = calendar.add_working_days(today, settings.reminders.digest_days_ahead)
+    due = await tasks.list_tasks_due_by(session=session, section_id=head.section_id, due_by=horizon)
+    if not due:
+        return ""
+    section = await sections.get_section(session=session, section_id=head.section_id)
+    lines = [tr.gettext("<b>Good morning! The tasks of {section}:</b>", section=section.name if section else "?")]
+    for task in due:
+        days = calendar.working_days_between(today, task.due_on)
+        state = (
+            tr.ngettext("overdue by {n} working day", "overdue by {n} working days", -days)
+            if task.due_on < today
+            else tr.gettext("due {day}", day=task.due_on.isoformat())
+        )
+        lines.append(tr.gettext("• {title} — {state}", title=task.title, state=state))
+    lines.append(tr.gettext("Send /tasks to act on them."))
+    return "\n".join(lines)
+
+
+async def _summary(session: AsyncSession, settings: Settings, tr: Translator, today: dt.date) -> str:
+    overdue = await tasks.list_overdue_tasks(session=session, today=today)
+    unreachable = await tasks.unreachable_heads(session=session)
+    if not overdue and not unreachable:
+        return ""
+    calendar = settings.calendar.work_calendar()
+    names = {s.id: s.name for s in await sections.list_sections(session=session, include_archived=True)}
+    lines = [tr.gettext("<b>Overdue tasks today</b>")]
+    for task in overdue:
+        days = calendar.working_days_between(task.due_on, today)
+        lines.append(
+            tr.ngettext(
+                "• {section}: {title} — {n} working day overdue",
+                "• {section}: {title} — {n} working days overdue",
+                days,
+                section=names.get(task.section_id, "?"),
+                title=task.title,
+            )
+        )
+    if not overdue:
+        lines.append(tr.gettext("None."))
+    if unreachable:
+        lines.append(
+            tr.gettext(
+                "Heads who blocked the bot and get no reminders: {names}",
+                names=", ".join(head.display_name for head in unreachable),
+            )
+        )
+    return "\n".join(lines)
+
+
+def schedule(application: Application) -> None:  # type: ignore[type-arg]
+    assert application.job_queue is not None
+    application.job_queue.run_repeating(
+        sweep_outbox, interval=INTERVAL_SECONDS, first=2, name=JOB_NAME, job_kwargs={"misfire_grace_time": 30}
+    )
