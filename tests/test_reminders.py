@@ -70,7 +70,7 @@ def texts_to(bot: Bot, chat_id: int, prefix: str = "") -> list[str]:
 
 
 async def test_reminders_across_a_weekend_and_the_national_day_holidays(bot: Bot) -> None:
-    section, head, leader = await setup(bot)
+    section, _, _ = await setup(bot)
     await add_task(bot, section)
 
     day = dt.date(2026, 9, 26)
@@ -162,7 +162,7 @@ async def test_snooze_sends_it_again_on_the_next_working_morning(bot: Bot) -> No
 
 
 async def test_an_away_head_hands_reminders_to_the_leaders(bot: Bot) -> None:
-    section, head, _ = await setup(bot)
+    section, _, _ = await setup(bot)
     await add_task(bot, section)
     away_head = bot.tg.private_user("Head", user_id=501)
     await away_head.send("/away 2026-10-20")
@@ -202,7 +202,7 @@ async def test_fan_out_survives_429_5xx_timeouts_and_a_blocked_head(bot: Bot) ->
 
 
 async def test_unreachable_heads_are_listed_for_the_leaders(bot: Bot) -> None:
-    section, head, _ = await setup(bot)
+    section, _, _ = await setup(bot)
     await add_task(bot, section, due=DUE - dt.timedelta(days=1))
     bot.api.fail_next("sendMessage", blocked=True, chat_id=501, times=5)
 
