@@ -15,6 +15,7 @@ from telegram.ext import AIORateLimiter, ApplicationBuilder, ContextTypes, Defau
 from telegram.request import BaseRequest, HTTPXRequest
 
 import handlers.admin
+import handlers.commitments
 import handlers.fallback
 import handlers.group
 import handlers.help
@@ -43,6 +44,7 @@ FEATURES: tuple[ModuleType, ...] = (
     handlers.invites,
     handlers.admin,
     handlers.group,
+    handlers.commitments,
     handlers.tasks,
     handlers.help,
     handlers.fallback,  # unknown commands, typed answers to dialogs, stale buttons: always last

@@ -30,3 +30,18 @@ class ManualClock(Clock):
 
     def advance(self, delta: dt.timedelta) -> None:
         self._now += delta
+
+
+class ShiftedClock(Clock):
+    """The real time moved by an offset: the console's way to travel to a deadline and see the reminders."""
+
+    def __init__(self) -> None:
+        self._offset = dt.timedelta()
+
+    def now(self) -> dt.datetime:
+        return dt.datetime.now(dt.UTC) + self._offset
+
+    def set(self, moment: dt.datetime) -> None:
+        if moment.tzinfo is None:
+            raise ValueError("ShiftedClock needs an aware datetime")
+        self._offset = moment - dt.datetime.now(dt.UTC)

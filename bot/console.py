@@ -9,6 +9,7 @@ replies are printed with their inline buttons numbered, so `:2` presses the seco
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import re
 import shlex
 import sys
@@ -18,10 +19,13 @@ from dataclasses import dataclass, field
 from typing import TextIO
 
 from bot.app import build_application, on_start
+from bot.clock import ShiftedClock
 from bot.config import Settings
-from bot.context import BotApplication
+from bot.context import SERVICES_KEY, BotApplication
 from bot.fake_api import FakeBotApi, StoredMessage
 from bot.fake_users import FakeGroup, FakeTelegram, FakeUser, NoSuchButton
+from jobs.outbox import deliver_due
+from jobs.reminders import plan_reminders
 from storage.migrate import upgrade_database
 from storage.session import Database
 
@@ -34,6 +38,8 @@ Type as a Telegram user would: /start, /help, or any text. Console commands star
   :users                      list the users
   :group [TITLE]              talk in a group chat (created on first use; the current user joins it)
   :private                    back to the current user's private chat with the bot
+  :time [YYYY-MM-DD HH:MM]     show the bot's time, or travel to that moment (local time of config.toml)
+                              and run the reminder sweep and the outbox there
   :help                       this list
   :quit                       leave (end of input or Ctrl-D does too)
 The admins named in config.toml (bot.admins) are admins here too: `:user Boss id=<their id>`."""
@@ -69,6 +75,7 @@ class Console:
             "group": self._switch_group,
             "private": self._switch_private,
             "help": self._help,
+            "time": self._time,
         }
 
     # --- input --------------------------------------------------------------------------------------------------
@@ -171,6 +178,24 @@ class Console:
     async def _help(self, args: list[str]) -> None:
         self._print(CONSOLE_HELP)
 
+    async def _time(self, args: list[str]) -> None:
+        services = self.application.bot_data[SERVICES_KEY]
+        tz = services.settings.tz
+        if args:
+            try:
+                moment = dt.datetime.strptime(" ".join(args), "%Y-%m-%d %H:%M").replace(tzinfo=tz)
+            except ValueError:
+                self._print("(say the moment as :time YYYY-MM-DD HH:MM)")
+                return
+            if not isinstance(services.clock, ShiftedClock):
+                self._print("(this console's clock cannot travel)")
+                return
+            services.clock.set(moment)
+            planned = await plan_reminders(services, services.clock.now())
+            sent = await deliver_due(services, self.application.bot)
+            self._print(f"(the reminder sweep planned {planned} and the outbox sent {sent})")
+        self._print(f"(it is {services.clock.now().astimezone(tz):%Y-%m-%d %H:%M %A} here)")
+
     # --- output -------------------------------------------------------------------------------------------------
 
     def _current_chat_id(self) -> int:
@@ -246,7 +271,7 @@ async def run_console(settings: Settings, *, source: TextIO = sys.stdin, out: Te
     db = Database(settings.database_url)
     await upgrade_database(db.engine)
     api = FakeBotApi()
-    application = build_application(settings, db=db, request=api)
+    application = build_application(settings, db=db, request=api, clock=ShiftedClock())
     interactive = source.isatty()
     try:
         await _talk(application, api, source, out, interactive=interactive)

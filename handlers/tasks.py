@@ -138,11 +138,11 @@ def render_due(tr: Translator, task: Task, today: dt.date, working_days: int) ->
     """ "due 2026-12-05 (in 3 working days)", "due today", "overdue by 2 working days"."""
     day = task.due_on.isoformat()
     if task.due_on == today:
-        return tr.gettext("due today ({day})", day=day)
+        return tr.gettext("Due today ({day})", day=day)
     if task.due_on > today:
-        return tr.ngettext("due {day} (in {n} working day)", "due {day} (in {n} working days)", working_days, day=day)
+        return tr.ngettext("Due {day} (in {n} working day)", "Due {day} (in {n} working days)", working_days, day=day)
     return tr.ngettext(
-        "due {day}, overdue by {n} working day", "due {day}, overdue by {n} working days", -working_days, day=day
+        "Due {day}, overdue by {n} working day", "Due {day}, overdue by {n} working days", -working_days, day=day
     )
 
 

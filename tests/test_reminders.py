@@ -178,7 +178,9 @@ async def test_fan_out_survives_429_5xx_timeouts_and_a_blocked_head(bot: Bot) ->
     heads = []
     for number in range(12):
         section = await make_section(bot.db, f"科室{number:02d}")
-        heads.append(await make_member(bot.db, 700 + number, f"Head {number}", role=Role.HEAD, section=section))
+        heads.append(
+            await make_member(bot.db, 700 + number, f"Head {number}", role=Role.HEAD, section=section, language="en")
+        )
         bot.tg.private_user(f"Head {number}", user_id=700 + number)
         await add_task(bot, section, title=f"Task {number}")
     bot.api.fail_next("sendMessage", retry_after=1, chat_id=700)

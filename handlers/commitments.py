@@ -1,0 +1,268 @@
+"""/commitments: each section's public service commitments (服务承诺), kept by its head or an admin."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+from telegram import InlineKeyboardMarkup, Update
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
+
+from bot.access import ANY_CHAT, MEMBERS, Audience, CommandSpec
+from bot.callbacks import CallbackData
+from bot.context import BotContext
+from bot.i18n import N_, Translator, escape
+from handlers.common import Refusal, Replies, Viewer, button, chat_type, load_viewer, paged_buttons, require, sender
+from storage import commitments, dialogs, sections
+from storage.models import Commitment, Dialog, Section
+
+COMMITMENTS = CommandSpec("commitments", N_("The sections' service commitments"), MEMBERS, ANY_CHAT)
+COMMANDS = (COMMITMENTS,)
+TEXT_LIMIT = 300
+STEP_NEW = "commitment.new"
+STEP_EDIT = "commitment.edit"
+
+
+@dataclass(frozen=True)
+class ShowSection(CallbackData):
+    PREFIX = "cms"
+    section_id: int
+
+
+@dataclass(frozen=True)
+class SectionPage(CallbackData):
+    PREFIX = "cmp"
+    page: int
+
+
+@dataclass(frozen=True)
+class AddCommitment(CallbackData):
+    PREFIX = "cma"
+    section_id: int
+
+
+@dataclass(frozen=True)
+class EditCommitment(CallbackData):
+    PREFIX = "cme"
+    commitment_id: int
+
+
+@dataclass(frozen=True)
+class RemoveCommitment(CallbackData):
+    PREFIX = "cmr"
+    commitment_id: int
+
+
+def keeps(viewer: Viewer, section_id: int) -> bool:
+    """Heads keep their own section's commitments; admins every section's."""
+    if viewer.audience == Audience.ADMIN:
+        return True
+    return viewer.audience == Audience.HEAD and viewer.member is not None and viewer.member.section_id == section_id
+
+
+def render_list(tr: Translator, section: Section, items: list[Commitment]) -> str:
+    if not items:
+        return tr.gettext("{section} has not published any service commitments yet.", section=section.name)
+    lines: list[str] = [tr.gettext("<b>Service commitments of {section}</b>", section=section.name)]
+    lines += [f"{number}. {escape(item.text)}" for number, item in enumerate(items, start=1)]
+    return "\n".join(lines)
+
+
+def list_keyboard(tr: Translator, section: Section, items: list[Commitment]) -> InlineKeyboardMarkup:
+    rows = [[button(tr.gettext("➕ Add a commitment"), AddCommitment(section.id or 0).pack())]]
+    for number, item in enumerate(items, start=1):
+        rows.append(
+            [
+                button(tr.gettext("✎ {number}", number=number), EditCommitment(item.id or 0).pack()),
+                button(tr.gettext("🗑 {number}", number=number), RemoveCommitment(item.id or 0).pack()),
+            ]
+        )
+    return InlineKeyboardMarkup(rows)
+
+
+async def show(
+    session: AsyncSession, context: BotContext, viewer: Viewer, section: Section, replies: Replies, where: str
+) -> None:
+    items = await commitments.list_commitments(session=session, section_id=section.id or 0)
+    markup = (
+        list_keyboard(context.tr, section, items) if keeps(viewer, section.id or 0) and where == "private" else None
+    )
+    replies.edit(render_list(context.tr, section, items), markup)
+
+
+async def cmd_commitments(update: Update, context: BotContext) -> None:
+    """`/commitments` shows one's own section's; `/commitments NAME` another's; without a section, a choice."""
+    replies = Replies()
+    async with context.db.transaction() as session:
+        viewer = await load_viewer(session=session, context=context, user=sender(update))
+        require(viewer, COMMITMENTS, chat_type(update))
+        wanted = " ".join(context.args or [])[:64]
+        section = await _find(session, wanted) if wanted else None
+        if wanted and section is None:
+            raise Refusal(N_("There is no section called “{name}”. Send /sections to see them."), name=wanted)
+        if section is None and viewer.member is not None and viewer.member.section_id is not None:
+            section = await sections.get_section(session=session, section_id=viewer.member.section_id)
+        if section is None:
+            await _offer_sections(session, context, 0, replies)
+        else:
+            await show(session, context, viewer, section, replies, chat_type(update))
+    await replies.deliver(update, context)
+
+
+async def _find(session: AsyncSession, wanted: str) -> Section | None:
+    matches = [s for s in await sections.list_sections(session=session) if wanted.lower() in s.name.lower()]
+    exact = [s for s in matches if s.name.lower() == wanted.lower()]
+    found = exact or matches
+    return found[0] if found else None
+
+
+async def _offer_sections(session: AsyncSession, context: BotContext, page: int, replies: Replies) -> None:
+    choices = await sections.list_sections(session=session)
+    if not choices:
+        raise Refusal(N_("There are no sections yet. Add one with /sections first."))
+    items = [(section.name, ShowSection(section.id or 0).pack()) for section in choices]
+    rows = paged_buttons(context.tr, items, page, lambda number: SectionPage(number).pack())
+    replies.edit(context.tr.gettext("Whose commitments?"), InlineKeyboardMarkup(rows))
+
+
+async def press_section_page(update: Update, context: BotContext) -> None:
+    press = SectionPage.parse(_data(update))
+    replies = Replies()
+    async with context.db.transaction() as session:
+        viewer = await load_viewer(session=session, context=context, user=sender(update))
+        require(viewer, COMMITMENTS, chat_type(update))
+        await _offer_sections(session, context, press.page if press else 0, replies)
+    await replies.deliver(update, context)
+
+
+async def press_show(update: Update, context: BotContext) -> None:
+    press = ShowSection.parse(_data(update))
+    replies = Replies()
+    async with context.db.transaction() as session:
+        viewer = await load_viewer(session=session, context=context, user=sender(update))
+        require(viewer, COMMITMENTS, chat_type(update))
+        section = await _section(session, press.section_id if press else 0)
+        await show(session, context, viewer, section, replies, chat_type(update))
+    await replies.deliver(update, context)
+
+
+async def press_add(update: Update, context: BotContext) -> None:
+    press = AddCommitment.parse(_data(update))
+    replies = Replies()
+    async with context.db.transaction() as session:
+        viewer = await load_viewer(session=session, context=context, user=sender(update))
+        section = await _section(session, press.section_id if press else 0)
+        _require_keeper(viewer, section.id or 0)
+        await dialogs.set_dialog(
+            session=session,
+            telegram_id=viewer.user.id,
+            step=STEP_NEW,
+            data={"section_id": section.id},
+            now=context.now(),
+        )
+        replies.reply(context.tr.gettext("Type the new commitment, in one or two sentences (or /cancel)."))
+    await replies.deliver(update, context)
+
+
+async def press_edit(update: Update, context: BotContext) -> None:
+    press = EditCommitment.parse(_data(update))
+    replies = Replies()
+    async with context.db.transaction() as session:
+        viewer = await load_viewer(session=session, context=context, user=sender(update))
+        item = await _commitment(session, press.commitment_id if press else 0)
+        _require_keeper(viewer, item.section_id)
+        await dialogs.set_dialog(
+            session=session,
+            telegram_id=viewer.user.id,
+            step=STEP_EDIT,
+            data={"commitment_id": item.id},
+            now=context.now(),
+        )
+        replies.reply(context.tr.gettext("Now it reads:\n{text}\n\nType the new wording (or /cancel).", text=item.text))
+    await replies.deliver(update, context)
+
+
+async def press_remove(update: Update, context: BotContext) -> None:
+    press = RemoveCommitment.parse(_data(update))
+    replies = Replies()
+    async with context.db.transaction() as session:
+        viewer = await load_viewer(session=session, context=context, user=sender(update))
+        item = await _commitment(session, press.commitment_id if press else 0)
+        _require_keeper(viewer, item.section_id)
+        await commitments.remove_commitment(session=session, commitment=item, now=context.now())
+        section = await _section(session, item.section_id)
+        replies.toast(context.tr.gettext("Removed."))
+        await show(session, context, viewer, section, replies, "private")
+    await replies.deliver(update, context)
+
+
+async def ask_new(
+    session: AsyncSession, context: BotContext, viewer: Viewer, dialog: Dialog, text: str, replies: Replies
+) -> None:
+    section = await _section(session, int(dialog.data.get("section_id", 0)))
+    _require_keeper(viewer, section.id or 0)
+    await commitments.add_commitment(
+        session=session, section_id=section.id or 0, text=_clean(text), created_by_id=viewer.member_id
+    )
+    await dialogs.clear_dialog(session=session, telegram_id=viewer.user.id)
+    await show(session, context, viewer, section, replies, "private")
+
+
+async def ask_edit(
+    session: AsyncSession, context: BotContext, viewer: Viewer, dialog: Dialog, text: str, replies: Replies
+) -> None:
+    item = await _commitment(session, int(dialog.data.get("commitment_id", 0)))
+    _require_keeper(viewer, item.section_id)
+    await commitments.edit_commitment(session=session, commitment=item, text=_clean(text))
+    await dialogs.clear_dialog(session=session, telegram_id=viewer.user.id)
+    await show(session, context, viewer, await _section(session, item.section_id), replies, "private")
+
+
+def _clean(text: str) -> str:
+    cleaned = " ".join(text.split())
+    if not cleaned or cleaned.startswith("/"):
+        raise Refusal(N_("Please type it as text, or send /cancel to stop."))
+    if len(cleaned) > TEXT_LIMIT:
+        raise Refusal(
+            N_("A commitment has at most {limit} characters; this one has {length}."),
+            limit=TEXT_LIMIT,
+            length=len(cleaned),
+        )
+    return cleaned
+
+
+def _require_keeper(viewer: Viewer, section_id: int) -> None:
+    if not keeps(viewer, section_id):
+        raise Refusal(N_("Only the section's head and admins can change its commitments."))
+
+
+def _data(update: Update) -> str | None:
+    return update.callback_query.data if update.callback_query else None
+
+
+async def _section(session: AsyncSession, section_id: int) -> Section:
+    section = await sections.get_section(session=session, section_id=section_id)
+    if section is None:
+        raise Refusal(N_("That section does not exist. Send /sections again."))
+    return section
+
+
+async def _commitment(session: AsyncSession, commitment_id: int) -> Commitment:
+    item = await commitments.get_commitment(session=session, commitment_id=commitment_id)
+    if item is None:
+        raise Refusal(N_("That commitment no longer exists. Send /commitments again."))
+    return item
+
+
+TEXT_STEPS = {STEP_NEW: ask_new, STEP_EDIT: ask_edit}
+
+
+def handlers() -> list[BaseHandler[Update, BotContext, None]]:
+    return [
+        CommandHandler(COMMITMENTS.name, cmd_commitments),
+        CallbackQueryHandler(press_section_page, pattern=SectionPage.pattern()),
+        CallbackQueryHandler(press_show, pattern=ShowSection.pattern()),
+        CallbackQueryHandler(press_add, pattern=AddCommitment.pattern()),
+        CallbackQueryHandler(press_edit, pattern=EditCommitment.pattern()),
+        CallbackQueryHandler(press_remove, pattern=RemoveCommitment.pattern()),
+    ]

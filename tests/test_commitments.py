@@ -1,0 +1,70 @@
+"""/commitments: everyone registered reads them; a section's head and admins keep them."""
+
+from __future__ import annotations
+
+from storage import commitments
+from storage.models import Role
+from tests.conftest import Bot
+from tests.factories import make_member, make_section
+
+
+async def test_head_adds_edits_and_removes_commitments(bot: Bot) -> None:
+    section = await make_section(bot.db, "行政审批科")
+    head = bot.tg.private_user("Head")
+    await make_member(bot.db, head.id, "Head", role=Role.HEAD, section=section, language="en")
+
+    await head.send("/commitments")
+    assert head.last_text() == "行政审批科 has not published any service commitments yet."
+    await head.press("➕ Add a commitment")
+    await head.send("每件咨询一个工作日内答复")
+    await head.press("➕ Add a commitment")
+    await head.send("一次性告知所需材料 <全部>")
+    assert (
+        head.last_text()
+        == "Service commitments of 行政审批科\n1. 每件咨询一个工作日内答复\n2. 一次性告知所需材料 <全部>"
+    )
+    await head.press("✎ 1")
+    await head.send("每件咨询半个工作日内答复")
+    await head.press("🗑 2")
+
+    assert head.last_text() == "Service commitments of 行政审批科\n1. 每件咨询半个工作日内答复"
+
+
+async def test_staff_read_other_sections_but_cannot_change_them(bot: Bot) -> None:
+    own, other = await make_section(bot.db, "办公室"), await make_section(bot.db, "行政审批科")
+    async with bot.db.transaction() as session:
+        item = await commitments.add_commitment(
+            session=session, section_id=other.id or 0, text="承诺", created_by_id=None
+        )
+    staff = bot.tg.private_user("Staff")
+    await make_member(bot.db, staff.id, "Staff", section=own, language="en")
+
+    await staff.send("/commitments 审批")
+    assert staff.last_text() == "Service commitments of 行政审批科\n1. 承诺"
+    assert staff.buttons() == []
+    forged = await staff.press_data(f"cmr:{item.id}", message=staff.last_message())
+
+    assert forged.answer == "Only the section's head and admins can change its commitments."
+    async with bot.db.transaction() as session:
+        assert len(await commitments.list_commitments(session=session, section_id=other.id or 0)) == 1
+
+
+async def test_unknown_section_name_is_refused(bot: Bot) -> None:
+    section = await make_section(bot.db)
+    staff = bot.tg.private_user("Staff")
+    await make_member(bot.db, staff.id, "Staff", section=section, language="en")
+
+    await staff.send("/commitments 不存在")
+
+    assert staff.last_text() == "There is no section called “不存在”. Send /sections to see them."
+
+
+async def test_leader_without_section_chooses_one(bot: Bot) -> None:
+    await make_section(bot.db, "办公室")
+    leader = bot.tg.private_user("Leader")
+    await make_member(bot.db, leader.id, "Leader", role=Role.LEADER, language="en")
+
+    await leader.send("/commitments")
+    await leader.press("办公室")
+
+    assert leader.last_text() == "办公室 has not published any service commitments yet."

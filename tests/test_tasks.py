@@ -1,0 +1,204 @@
+"""/task, /tasks and a task's card: the dialogue, dates typed as people type them, Done, Extend, Cancel, and the
+refusals for other sections' tasks."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from storage import tasks
+from storage.models import Role, Section, TaskStatus
+from tests.conftest import Bot
+from tests.factories import make_member, make_section
+
+TODAY = dt.date(2026, 6, 10)  # the test clock's day (a Wednesday)
+
+
+async def head_of(bot: Bot, section: Section, user_id: int = 501, name: str = "Head"):  # type: ignore[no-untyped-def]
+    await make_member(bot.db, user_id, name, role=Role.HEAD, section=section, language="en")
+    return bot.tg.private_user(name, user_id=user_id)
+
+
+async def only_task(bot: Bot):  # type: ignore[no-untyped-def]
+    async with bot.db.transaction() as session:
+        (task,) = await tasks.list_open_tasks(session=session)
+    return task
+
+
+async def test_head_adds_a_task_in_a_short_dialogue(bot: Bot) -> None:
+    section = await make_section(bot.db, "办公室")
+    head = await head_of(bot, section)
+    await make_member(bot.db, 502, "小王", section=section)
+
+    await head.send("/task")
+    assert head.last_text() == "New task for 办公室. Type its title (or /cancel)."
+    await head.send("回复 <企业> 投诉")
+    assert head.last_text().startswith("When is it due? For example:")
+    await head.send("+3wd")
+    assert head.buttons() == [["Head"], ["小王"], ["Nobody in particular"]]
+    await head.press("小王")
+
+    assert head.last_text().startswith("Task added.\n\n回复 <企业> 投诉\nSection: 办公室\nResponsible: 小王\n")
+    assert "Due 2026-06-15 (in 3 working days)" in head.last_text()
+    task = await only_task(bot)
+    assert (task.title, task.due_on, task.status) == ("回复 <企业> 投诉", dt.date(2026, 6, 15), TaskStatus.OPEN)
+
+
+async def test_bad_dates_get_examples_and_the_dialogue_waits(bot: Bot) -> None:
+    section = await make_section(bot.db)
+    head = await head_of(bot, section)
+    await head.send("/task")
+    await head.send("Title")
+
+    await head.send("someday")
+    assert head.last_text() == (
+        "I can't read “someday” as a date. For example: 2026-12-05, 12-05, 5 Dec, 明天, +3d (days) or +5wd "
+        "(working days)."
+    )
+    await head.send("2026-06-01")
+    assert head.last_text().startswith("2026-06-01 is in the past; a deadline must be today or later.")
+    await head.send("明天")
+
+    assert head.last_text() == "Who is responsible for it?"
+    async with bot.db.transaction() as session:
+        assert await tasks.list_open_tasks(session=session) == []
+
+
+async def test_leader_chooses_the_section_first(bot: Bot) -> None:
+    await make_section(bot.db, "办公室")
+    await make_section(bot.db, "财务科")
+    leader = bot.tg.private_user("Leader")
+    await make_member(bot.db, leader.id, "Leader", role=Role.LEADER, language="en")
+
+    await leader.send("/task")
+    await leader.press("财务科")
+    await leader.send("年度预算")
+    await leader.send("2026-07-01")
+    await leader.press("Nobody in particular")
+
+    task = await only_task(bot)
+    assert (task.title, task.due_on) == ("年度预算", dt.date(2026, 7, 1))
+
+
+async def test_staff_cannot_add_tasks(bot: Bot) -> None:
+    section = await make_section(bot.db)
+    staff = bot.tg.private_user("Staff")
+    await make_member(bot.db, staff.id, "Staff", section=section, language="en")
+
+    await staff.send("/task")
+
+    assert staff.last_text() == "You can't use /task. Send /help to see the commands you can use."
+
+
+async def test_extend_asks_date_and_reason_and_counts_extensions(bot: Bot) -> None:
+    section = await make_section(bot.db)
+    head = await head_of(bot, section)
+    async with bot.db.transaction() as session:
+        await tasks.create_task(
+            session=session,
+            section_id=section.id or 0,
+            title="Report",
+            due_on=TODAY + dt.timedelta(days=2),
+            responsible_id=None,
+            created_by_id=None,
+        )
+    await head.send("/tasks")
+    await head.press("06-12 · Report")
+
+    await head.press("📅 Extend")
+    await head.send("2026-06-11")
+    assert head.last_text() == "The new date must be after the current one, 2026-06-12."
+    await head.send("2026-06-19")
+    await head.send("等待企业补充材料")
+
+    task = await only_task(bot)
+    assert (task.due_on, task.extensions) == (dt.date(2026, 6, 19), 1)
+    async with bot.db.transaction() as session:
+        events = [(e.kind, e.detail) for e in await tasks.list_events(session=session, task_id=task.id or 0)]
+    assert events[-1] == ("extended", "2026-06-12 → 2026-06-19: 等待企业补充材料")
+
+
+async def test_leaders_see_extensions_and_cancel(bot: Bot) -> None:
+    section = await make_section(bot.db, "办公室")
+    leader = bot.tg.private_user("Leader")
+    await make_member(bot.db, leader.id, "Leader", role=Role.LEADER, language="en")
+    async with bot.db.transaction() as session:
+        task = await tasks.create_task(
+            session=session,
+            section_id=section.id or 0,
+            title="Report",
+            due_on=TODAY,
+            responsible_id=None,
+            created_by_id=None,
+        )
+        await tasks.extend_task(
+            session=session, task=task, due_on=TODAY + dt.timedelta(days=5), reason="r", actor_id=None
+        )
+
+    await leader.send("/tasks")
+    await leader.press("06-15 · 办公室 · Report")
+    assert "Extended 1 time." in leader.last_text()
+    await leader.press("✖ Cancel")
+
+    async with bot.db.transaction() as session:
+        stored = await tasks.get_task(session=session, task_id=task.id or 0)
+    assert stored is not None and stored.status == TaskStatus.CANCELLED
+    assert "Cancelled." in leader.last_text()
+
+
+async def test_heads_cannot_touch_another_sections_tasks(bot: Bot) -> None:
+    own, other = await make_section(bot.db, "办公室"), await make_section(bot.db, "财务科")
+    head = await head_of(bot, own)
+    async with bot.db.transaction() as session:
+        foreign = await tasks.create_task(
+            session=session,
+            section_id=other.id or 0,
+            title="Secret",
+            due_on=TODAY,
+            responsible_id=None,
+            created_by_id=None,
+        )
+    await head.send("/tasks")
+    assert head.last_text() == "There are no open tasks."
+
+    for data in (f"tk:{foreign.id}", f"tkd:{foreign.id}:1", f"tke:{foreign.id}", f"tkc:{foreign.id}"):
+        sent = await head.press_data(data, message=head.last_message())
+        assert sent.answer and "Secret" not in sent.answer, data
+
+    stored = await only_task(bot)
+    assert stored.status == TaskStatus.OPEN and stored.extensions == 0
+
+
+async def test_responsible_staff_may_mark_done_with_a_note(bot: Bot) -> None:
+    section = await make_section(bot.db)
+    staff = bot.tg.private_user("Staff")
+    member = await make_member(bot.db, staff.id, "Staff", section=section, language="en")
+    async with bot.db.transaction() as session:
+        await tasks.create_task(
+            session=session,
+            section_id=section.id or 0,
+            title="Reply",
+            due_on=TODAY,
+            responsible_id=member.id,
+            created_by_id=None,
+        )
+
+    await staff.send("/tasks")
+    await staff.press("06-10 · Reply")
+    assert staff.buttons()[0] == ["✅ Done"]
+    await staff.press("✅ Done")
+    await staff.send("已答复")
+
+    assert staff.last_text() == "✅ “Reply” is done. Thank you!"
+    async with bot.db.transaction() as session:
+        assert await tasks.list_open_tasks(session=session) == []
+
+
+async def test_away_with_a_bad_date_changes_nothing(bot: Bot) -> None:
+    section = await make_section(bot.db)
+    head = await head_of(bot, section)
+
+    await head.send("/away yesterday-ish")
+    await head.send("/away")
+
+    assert head.bot_messages()[0].text.startswith("I can't read “yesterday-ish” as a date.")
+    assert head.last_text().startswith("You are not marked away.")
