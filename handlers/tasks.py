@@ -37,7 +37,9 @@ from storage.models import Dialog, Member, Section, Task, TaskStatus
 MANAGERS = frozenset({Audience.HEAD, Audience.LEADER, Audience.ADMIN})
 OVERSEERS = frozenset({Audience.LEADER, Audience.ADMIN})
 TASK = CommandSpec("task", N_("Add a task with a deadline"), MANAGERS, PRIVATE)
-TASKS = CommandSpec("tasks", N_("Open tasks and their deadlines"), MEMBERS - {Audience.INDUSTRY}, PRIVATE)
+TASKS = CommandSpec(
+    "tasks", N_("Open tasks and their deadlines (leaders: /tasks SECTION)"), MEMBERS - {Audience.INDUSTRY}, PRIVATE
+)
 AWAY = CommandSpec("away", N_("Away until a date: your reminders go to others"), MEMBERS - {Audience.INDUSTRY}, PRIVATE)
 COMMANDS = (TASK, TASKS, AWAY)
 
@@ -358,24 +360,27 @@ async def cmd_tasks(update: Update, context: BotContext) -> None:
     async with context.db.transaction() as session:
         viewer = await load_viewer(session=session, context=context, user=sender(update))
         require(viewer, TASKS, chat_type(update))
-        replies.reply(*await task_list(session, context, viewer, 0))
+        replies.reply(*await task_list(session, context, viewer, 0, " ".join(context.args or [])[:64]))
     await replies.deliver(update, context)
 
 
 async def task_list(
-    session: AsyncSession, context: BotContext, viewer: Viewer, page: int
+    session: AsyncSession, context: BotContext, viewer: Viewer, page: int, section_filter: str = ""
 ) -> tuple[str, InlineKeyboardMarkup | None]:
+    """The open tasks: one's section's; for leaders and admins every section's, or those whose name matches."""
     tr = context.tr
     everything = viewer.audience in OVERSEERS
     section_id = None if everything else (viewer.member.section_id if viewer.member else None)
     if not everything and section_id is None:
         return tr.gettext("You belong to no section, so there are no tasks to show."), None
     open_tasks = await tasks.list_open_tasks(session=session, section_id=section_id)
-    if not open_tasks:
-        return tr.gettext("There are no open tasks."), None
     names = {
         section.id: section.name for section in await sections.list_sections(session=session, include_archived=True)
     }
+    if everything and section_filter:
+        open_tasks = [task for task in open_tasks if section_filter.lower() in names.get(task.section_id, "").lower()]
+    if not open_tasks:
+        return tr.gettext("There are no open tasks."), None
     today = _today(context)
     items = []
     for task in open_tasks:

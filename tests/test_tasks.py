@@ -202,3 +202,23 @@ async def test_away_with_a_bad_date_changes_nothing(bot: Bot) -> None:
 
     assert head.bot_messages()[0].text.startswith("I can't read “yesterday-ish” as a date.")
     assert head.last_text().startswith("You are not marked away.")
+
+
+async def test_leaders_filter_tasks_by_section(bot: Bot) -> None:
+    office, finance = await make_section(bot.db, "办公室"), await make_section(bot.db, "财务科")
+    leader = bot.tg.private_user("Leader")
+    await make_member(bot.db, leader.id, "Leader", role=Role.LEADER, language="en")
+    async with bot.db.transaction() as session:
+        for section, title in ((office, "A"), (finance, "B")):
+            await tasks.create_task(
+                session=session,
+                section_id=section.id or 0,
+                title=title,
+                due_on=TODAY,
+                responsible_id=None,
+                created_by_id=None,
+            )
+
+    await leader.send("/tasks 财务")
+
+    assert leader.buttons() == [["06-10 · 财务科 · B"]]
