@@ -16,18 +16,19 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 from bot.access import ADMIN_ONLY, PRIVATE, CommandSpec, audience_of
 from bot.callbacks import CallbackData
 from bot.context import BotContext
-from bot.i18n import N_, Translator, escape, pick_language, translator
+from bot.i18n import N_, Translator, escape
 from handlers.common import (
     Refusal,
     Replies,
-    Viewer,
+    admin_viewer,
     button,
+    callback_data,
     chat_type,
     load_viewer,
+    member_translator,
     navigation_row,
     paged_buttons,
     require,
-    require_admin,
     role_name,
     sender,
 )
@@ -180,19 +181,19 @@ async def cmd_members(update: Update, context: BotContext) -> None:
 
 
 async def press_page(update: Update, context: BotContext) -> None:
-    press = MembersPage.parse(_data(update))
+    press = MembersPage.parse(callback_data(update))
     replies = Replies()
     async with context.db.transaction() as session:
-        await _admin(session, context, update)
+        await admin_viewer(session, context, update)
         replies.edit(*await list_page(session, context.tr, press.page if press else 0))
     await replies.deliver(update, context)
 
 
 async def press_open(update: Update, context: BotContext) -> None:
-    press = OpenMember.parse(_data(update))
+    press = OpenMember.parse(callback_data(update))
     replies = Replies()
     async with context.db.transaction() as session:
-        await _admin(session, context, update)
+        await admin_viewer(session, context, update)
         member = await _member(session, press.member_id if press else 0)
         await _show_card(session, context.tr, member, replies)
     await replies.deliver(update, context)
@@ -200,10 +201,10 @@ async def press_open(update: Update, context: BotContext) -> None:
 
 async def press_role(update: Update, context: BotContext) -> None:
     """Gives a member another role; they are told and their menu follows."""
-    press = SetRole.parse(_data(update))
+    press = SetRole.parse(callback_data(update))
     replies = Replies()
     async with context.db.transaction() as session:
-        viewer = await _admin(session, context, update)
+        viewer = await admin_viewer(session, context, update)
         member = await _member(session, press.member_id if press else 0)
         assert press is not None
         if press.role not in STAFF_ROLES or member.role == Role.INDUSTRY or member.status != MemberStatus.ACTIVE:
@@ -236,10 +237,10 @@ async def press_role(update: Update, context: BotContext) -> None:
 
 
 async def press_move_choices(update: Update, context: BotContext) -> None:
-    press = MoveChoices.parse(_data(update))
+    press = MoveChoices.parse(callback_data(update))
     replies = Replies()
     async with context.db.transaction() as session:
-        await _admin(session, context, update)
+        await admin_viewer(session, context, update)
         member = await _member(session, press.member_id if press else 0)
         assert press is not None
         choices = [
@@ -258,10 +259,10 @@ async def press_move_choices(update: Update, context: BotContext) -> None:
 
 async def press_move(update: Update, context: BotContext) -> None:
     """Moves a member to another section; they are told."""
-    press = MoveTo.parse(_data(update))
+    press = MoveTo.parse(callback_data(update))
     replies = Replies()
     async with context.db.transaction() as session:
-        viewer = await _admin(session, context, update)
+        viewer = await admin_viewer(session, context, update)
         member = await _member(session, press.member_id if press else 0)
         assert press is not None
         section = await sections.get_section(session=session, section_id=press.section_id)
@@ -291,10 +292,10 @@ async def press_move(update: Update, context: BotContext) -> None:
 
 async def press_active(update: Update, context: BotContext) -> None:
     """Deactivates a member (history kept; no longer rated or reminded), or reactivates them."""
-    press = SetActive.parse(_data(update))
+    press = SetActive.parse(callback_data(update))
     replies = Replies()
     async with context.db.transaction() as session:
-        viewer = await _admin(session, context, update)
+        viewer = await admin_viewer(session, context, update)
         member = await _member(session, press.member_id if press else 0)
         assert press is not None
         if member.id == viewer.member_id:
@@ -336,7 +337,7 @@ def _tell(
     """Tells the member in their language, and gives them the menu of their new role."""
     if member.telegram_id is None:
         return
-    tr = translator(pick_language(chosen=member.language, telegram=None, default=context.settings.bot.default_language))
+    tr = member_translator(context.settings, member)
     if role_key is not None:
         params["role"] = role_name(tr, role_key)
     replies.send(member.telegram_id, tr.gettext(msgid, **params))
@@ -350,16 +351,6 @@ def _tell(
 async def _show_card(session: AsyncSession, tr: Translator, member: Member, replies: Replies) -> None:
     section = await sections.get_section(session=session, section_id=member.section_id) if member.section_id else None
     replies.edit(render_card(tr, member, section), card_keyboard(tr, member))
-
-
-def _data(update: Update) -> str | None:
-    return update.callback_query.data if update.callback_query else None
-
-
-async def _admin(session: AsyncSession, context: BotContext, update: Update) -> Viewer:
-    viewer = await load_viewer(session=session, context=context, user=sender(update))
-    require_admin(viewer)
-    return viewer
 
 
 async def _member(session: AsyncSession, member_id: int) -> Member:

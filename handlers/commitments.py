@@ -12,7 +12,19 @@ from bot.access import ANY_CHAT, MEMBERS, Audience, CommandSpec
 from bot.callbacks import CallbackData
 from bot.context import BotContext
 from bot.i18n import N_, Translator, escape
-from handlers.common import Refusal, Replies, Viewer, button, chat_type, load_viewer, paged_buttons, require, sender
+from handlers.common import (
+    Refusal,
+    Replies,
+    Viewer,
+    button,
+    callback_data,
+    chat_type,
+    existing_section,
+    load_viewer,
+    paged_buttons,
+    require,
+    sender,
+)
 from storage import commitments, dialogs, sections
 from storage.models import Commitment, Dialog, Section
 
@@ -126,7 +138,7 @@ async def _offer_sections(session: AsyncSession, context: BotContext, page: int,
 
 
 async def press_section_page(update: Update, context: BotContext) -> None:
-    press = SectionPage.parse(_data(update))
+    press = SectionPage.parse(callback_data(update))
     replies = Replies()
     async with context.db.transaction() as session:
         viewer = await load_viewer(session=session, context=context, user=sender(update))
@@ -136,22 +148,22 @@ async def press_section_page(update: Update, context: BotContext) -> None:
 
 
 async def press_show(update: Update, context: BotContext) -> None:
-    press = ShowSection.parse(_data(update))
+    press = ShowSection.parse(callback_data(update))
     replies = Replies()
     async with context.db.transaction() as session:
         viewer = await load_viewer(session=session, context=context, user=sender(update))
         require(viewer, COMMITMENTS, chat_type(update))
-        section = await _section(session, press.section_id if press else 0)
+        section = await existing_section(session, press.section_id if press else 0)
         await show(session, context, viewer, section, replies, chat_type(update))
     await replies.deliver(update, context)
 
 
 async def press_add(update: Update, context: BotContext) -> None:
-    press = AddCommitment.parse(_data(update))
+    press = AddCommitment.parse(callback_data(update))
     replies = Replies()
     async with context.db.transaction() as session:
         viewer = await load_viewer(session=session, context=context, user=sender(update))
-        section = await _section(session, press.section_id if press else 0)
+        section = await existing_section(session, press.section_id if press else 0)
         _require_keeper(viewer, section.id or 0)
         await dialogs.set_dialog(
             session=session,
@@ -165,7 +177,7 @@ async def press_add(update: Update, context: BotContext) -> None:
 
 
 async def press_edit(update: Update, context: BotContext) -> None:
-    press = EditCommitment.parse(_data(update))
+    press = EditCommitment.parse(callback_data(update))
     replies = Replies()
     async with context.db.transaction() as session:
         viewer = await load_viewer(session=session, context=context, user=sender(update))
@@ -183,14 +195,14 @@ async def press_edit(update: Update, context: BotContext) -> None:
 
 
 async def press_remove(update: Update, context: BotContext) -> None:
-    press = RemoveCommitment.parse(_data(update))
+    press = RemoveCommitment.parse(callback_data(update))
     replies = Replies()
     async with context.db.transaction() as session:
         viewer = await load_viewer(session=session, context=context, user=sender(update))
         item = await _commitment(session, press.commitment_id if press else 0)
         _require_keeper(viewer, item.section_id)
         await commitments.remove_commitment(session=session, commitment=item, now=context.now())
-        section = await _section(session, item.section_id)
+        section = await existing_section(session, item.section_id)
         replies.toast(context.tr.gettext("Removed."))
         await show(session, context, viewer, section, replies, "private")
     await replies.deliver(update, context)
@@ -199,7 +211,7 @@ async def press_remove(update: Update, context: BotContext) -> None:
 async def ask_new(
     session: AsyncSession, context: BotContext, viewer: Viewer, dialog: Dialog, text: str, replies: Replies
 ) -> None:
-    section = await _section(session, int(dialog.data.get("section_id", 0)))
+    section = await existing_section(session, int(dialog.data.get("section_id", 0)))
     _require_keeper(viewer, section.id or 0)
     await commitments.add_commitment(
         session=session, section_id=section.id or 0, text=_clean(text), created_by_id=viewer.member_id
@@ -215,7 +227,7 @@ async def ask_edit(
     _require_keeper(viewer, item.section_id)
     await commitments.edit_commitment(session=session, commitment=item, text=_clean(text))
     await dialogs.clear_dialog(session=session, telegram_id=viewer.user.id)
-    await show(session, context, viewer, await _section(session, item.section_id), replies, "private")
+    await show(session, context, viewer, await existing_section(session, item.section_id), replies, "private")
 
 
 def _clean(text: str) -> str:
@@ -234,17 +246,6 @@ def _clean(text: str) -> str:
 def _require_keeper(viewer: Viewer, section_id: int) -> None:
     if not keeps(viewer, section_id):
         raise Refusal(N_("Only the section's head and admins can change its commitments."))
-
-
-def _data(update: Update) -> str | None:
-    return update.callback_query.data if update.callback_query else None
-
-
-async def _section(session: AsyncSession, section_id: int) -> Section:
-    section = await sections.get_section(session=session, section_id=section_id)
-    if section is None:
-        raise Refusal(N_("That section does not exist. Send /sections again."))
-    return section
 
 
 async def _commitment(session: AsyncSession, commitment_id: int) -> Commitment:

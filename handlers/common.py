@@ -14,11 +14,12 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update, User
 from telegram.error import BadRequest, Forbidden
 
 from bot.access import Audience, CommandSpec, audience_of
+from bot.config import Settings
 from bot.context import BotContext
-from bot.i18n import N_, Translator, pick_language
+from bot.i18n import N_, Translator, pick_language, translator
 from bot.menus import set_member_menu
-from storage import members
-from storage.models import Dialog, Member, MemberStatus, Role
+from storage import members, sections
+from storage.models import Dialog, Member, MemberStatus, Role, Section
 
 logger = logging.getLogger(__name__)
 
@@ -86,6 +87,31 @@ def require(viewer: Viewer, spec: CommandSpec, chat_type: str) -> None:
 def require_admin(viewer: Viewer) -> None:
     if viewer.audience != Audience.ADMIN:
         raise Refusal(N_("Only administrators can do that."))
+
+
+def callback_data(update: Update) -> str | None:
+    """The data of the pressed button (parsed, and checked against the database, by each feature)."""
+    return update.callback_query.data if update.callback_query else None
+
+
+async def admin_viewer(session: AsyncSession, context: BotContext, update: Update) -> Viewer:
+    """The user behind a button only admins may press."""
+    viewer = await load_viewer(session=session, context=context, user=sender(update))
+    require_admin(viewer)
+    return viewer
+
+
+async def existing_section(session: AsyncSession, section_id: int) -> Section:
+    section = await sections.get_section(session=session, section_id=section_id)
+    if section is None:
+        raise Refusal(N_("That section does not exist. Send /sections again."))
+    return section
+
+
+def member_translator(settings: Settings, member: Member | None) -> Translator:
+    """The texts for someone the bot writes to unasked (a notice, a reminder), in their language."""
+    chosen = member.language if member is not None else None
+    return translator(pick_language(chosen=chosen, telegram=None, default=settings.bot.default_language))
 
 
 def sender(update: Update) -> User:

@@ -11,8 +11,8 @@ from telegram.ext import BaseHandler, ChatMemberHandler, CommandHandler, Message
 
 from bot.access import ADMIN_ONLY, GROUPS, CommandSpec
 from bot.context import BotContext, Services
-from bot.i18n import N_, pick_language, translator
-from handlers.common import Replies, chat_type, load_viewer, require, sender
+from bot.i18n import N_
+from handlers.common import Replies, chat_type, load_viewer, member_translator, require, sender
 from storage import audit, groups, members
 
 logger = logging.getLogger(__name__)
@@ -111,11 +111,7 @@ def _was_gone(change: ChatMemberUpdated) -> bool:
 async def _tell_admins(session: AsyncSession, context: BotContext, change: ChatMemberUpdated, replies: Replies) -> None:
     for chat_id in await members.list_admin_chat_ids(session=session, config_admins=context.settings.bot.admins):
         admin = await members.get_member_by_telegram_id(session=session, telegram_id=chat_id)
-        tr = translator(
-            pick_language(
-                chosen=admin.language if admin else None, telegram=None, default=context.settings.bot.default_language
-            )
-        )
+        tr = member_translator(context.settings, admin)
         replies.send(
             chat_id,
             tr.gettext(

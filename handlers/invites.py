@@ -23,6 +23,7 @@ from handlers.common import (
     Replies,
     Viewer,
     button,
+    callback_data,
     chat_type,
     load_viewer,
     paged_buttons,
@@ -132,7 +133,7 @@ async def cmd_invite(update: Update, context: BotContext) -> None:
 
 async def press_role(update: Update, context: BotContext) -> None:
     """Industry raters get their link at once; staff and heads need a section (a head's own, for heads)."""
-    press = ChooseRole.parse(_data(update))
+    press = ChooseRole.parse(callback_data(update))
     replies = Replies()
     async with context.db.transaction() as session:
         viewer = await _inviter(session, context, update)
@@ -151,7 +152,7 @@ async def press_role(update: Update, context: BotContext) -> None:
 
 
 async def press_section_page(update: Update, context: BotContext) -> None:
-    press = SectionPage.parse(_data(update))
+    press = SectionPage.parse(callback_data(update))
     replies = Replies()
     async with context.db.transaction() as session:
         viewer = await _inviter(session, context, update)
@@ -162,7 +163,7 @@ async def press_section_page(update: Update, context: BotContext) -> None:
 
 
 async def press_section(update: Update, context: BotContext) -> None:
-    press = ForSection.parse(_data(update))
+    press = ForSection.parse(callback_data(update))
     replies = Replies()
     async with context.db.transaction() as session:
         viewer = await _inviter(session, context, update)
@@ -245,7 +246,7 @@ async def cmd_invites(update: Update, context: BotContext) -> None:
 
 async def press_revoke(update: Update, context: BotContext) -> None:
     """Revokes a link: admins any, heads their own. Nothing else changes."""
-    press = Revoke.parse(_data(update))
+    press = Revoke.parse(callback_data(update))
     replies = Replies()
     async with context.db.transaction() as session:
         viewer = await _inviter(session, context, update)
@@ -261,10 +262,6 @@ async def press_revoke(update: Update, context: BotContext) -> None:
         replies.toast(context.tr.gettext("Revoked: the link no longer works."), alert=True)
         replies.edit(context.tr.gettext("Invitation #{id} was revoked; its link no longer works.", id=invite.id))
     await replies.deliver(update, context)
-
-
-def _data(update: Update) -> str | None:
-    return update.callback_query.data if update.callback_query else None
 
 
 async def _inviter(session: AsyncSession, context: BotContext, update: Update) -> Viewer:

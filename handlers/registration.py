@@ -18,7 +18,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filt
 from bot.access import ANY_CHAT, EVERYONE, MEMBERS, PRIVATE, Audience, CommandSpec
 from bot.callbacks import CallbackData
 from bot.context import BotContext
-from bot.i18n import N_, Translator, pick_language, translator
+from bot.i18n import N_, Translator
 from handlers.common import (
     N_DEACTIVATED,
     N_ORGANISATION_TOO_LONG,
@@ -29,6 +29,7 @@ from handlers.common import (
     chat_type,
     clean_name,
     load_viewer,
+    member_translator,
     paged_buttons,
     require,
     require_admin,
@@ -390,7 +391,7 @@ async def press_send_request(update: Update, context: BotContext) -> None:
         admins = await members.list_admin_chat_ids(session=session, config_admins=context.settings.bot.admins)
         for admin_chat_id in admins:
             admin = await members.get_member_by_telegram_id(session=session, telegram_id=admin_chat_id)
-            tr = _translator_for(context, admin)
+            tr = member_translator(context.settings, admin)
             replies.send(admin_chat_id, render_request(tr, member, section), decision_keyboard(tr, member.id or 0))
         replies.edit(
             context.tr.gettext(
@@ -465,7 +466,7 @@ async def decide(
     replies.edit(render_decided(context.tr, applicant, section, by=viewer.user.full_name))
     if applicant.telegram_id is None:
         return
-    tr = _translator_for(context, applicant)
+    tr = member_translator(context.settings, applicant)
     if approve:
         text = tr.gettext(
             "Your registration was approved. Welcome to the campaign, {name}! Send /help to see what you can do.",
@@ -495,11 +496,6 @@ def render_decided(tr: Translator, applicant: Member, section: Section | None, b
         name=applicant.display_name,
         section=section.name if section else "—",
     )
-
-
-def _translator_for(context: BotContext, member: Member | None) -> Translator:
-    chosen = member.language if member else None
-    return translator(pick_language(chosen=chosen, telegram=None, default=context.settings.bot.default_language))
 
 
 def _require_applicant(viewer: Viewer) -> None:

@@ -20,9 +20,12 @@ from handlers.common import (
     Refusal,
     Replies,
     Viewer,
+    admin_viewer,
     button,
+    callback_data,
     chat_type,
     clean_name,
+    existing_section,
     load_viewer,
     paged_buttons,
     require,
@@ -137,10 +140,10 @@ async def cmd_sections(update: Update, context: BotContext) -> None:
 
 async def press_manage_page(update: Update, context: BotContext) -> None:
     """Admin: the list of sections again, at a page."""
-    press = ManagePage.parse(_data(update))
+    press = ManagePage.parse(callback_data(update))
     replies = Replies()
     async with context.db.transaction() as session:
-        await _admin(session, context, update)
+        await admin_viewer(session, context, update)
         rows = await sections.section_overview(session=session, include_archived=True)
         replies.edit(render_overview(context.tr, rows), manage_keyboard(context.tr, rows, press.page if press else 0))
     await replies.deliver(update, context)
@@ -148,21 +151,21 @@ async def press_manage_page(update: Update, context: BotContext) -> None:
 
 async def press_open(update: Update, context: BotContext) -> None:
     """Admin: one section's card with what can be done to it."""
-    press = OpenSection.parse(_data(update))
+    press = OpenSection.parse(callback_data(update))
     replies = Replies()
     async with context.db.transaction() as session:
-        await _admin(session, context, update)
-        section = await _section(session, press.section_id if press else 0)
+        await admin_viewer(session, context, update)
+        section = await existing_section(session, press.section_id if press else 0)
         replies.edit(*section_card(context.tr, section))
     await replies.deliver(update, context)
 
 
 async def press_add(update: Update, context: BotContext) -> None:
     """Admin: add a section, first its kind, then its name (typed)."""
-    press = AddSection.parse(_data(update))
+    press = AddSection.parse(callback_data(update))
     replies = Replies()
     async with context.db.transaction() as session:
-        viewer = await _admin(session, context, update)
+        viewer = await admin_viewer(session, context, update)
         tr = context.tr
         if press is None or press.kind not in {"", *SectionKind}:
             raise Refusal(N_("This button has expired. Send /sections again."))
@@ -201,11 +204,11 @@ async def ask_new_name(
 
 async def press_rename(update: Update, context: BotContext) -> None:
     """Admin: rename a section; the new name is typed."""
-    press = RenameSection.parse(_data(update))
+    press = RenameSection.parse(callback_data(update))
     replies = Replies()
     async with context.db.transaction() as session:
-        viewer = await _admin(session, context, update)
-        section = await _section(session, press.section_id if press else 0)
+        viewer = await admin_viewer(session, context, update)
+        section = await existing_section(session, press.section_id if press else 0)
         await dialogs.set_dialog(
             session=session,
             telegram_id=viewer.user.id,
@@ -222,7 +225,7 @@ async def ask_rename(
 ) -> None:
     """Admin typed a section's new name."""
     require_admin(viewer)
-    section = await _section(session, int(dialog.data.get("section_id", 0)))
+    section = await existing_section(session, int(dialog.data.get("section_id", 0)))
     old_name, name = section.name, clean_name(text)
     try:
         await sections.rename_section(session=session, section=section, name=name)
@@ -242,11 +245,11 @@ async def ask_rename(
 
 async def press_archive(update: Update, context: BotContext) -> None:
     """Admin: archive a section (or restore it)."""
-    press = ArchiveSection.parse(_data(update))
+    press = ArchiveSection.parse(callback_data(update))
     replies = Replies()
     async with context.db.transaction() as session:
-        viewer = await _admin(session, context, update)
-        section = await _section(session, press.section_id if press else 0)
+        viewer = await admin_viewer(session, context, update)
+        section = await existing_section(session, press.section_id if press else 0)
         assert press is not None
         await sections.set_archived(session=session, section=section, archived=press.archived, now=context.now())
         await audit.record_audit(
@@ -259,23 +262,6 @@ async def press_archive(update: Update, context: BotContext) -> None:
         replies.toast(context.tr.gettext("Archived.") if press.archived else context.tr.gettext("Restored."))
         replies.edit(*section_card(context.tr, section))
     await replies.deliver(update, context)
-
-
-def _data(update: Update) -> str | None:
-    return update.callback_query.data if update.callback_query else None
-
-
-async def _admin(session: AsyncSession, context: BotContext, update: Update) -> Viewer:
-    viewer = await load_viewer(session=session, context=context, user=sender(update))
-    require_admin(viewer)
-    return viewer
-
-
-async def _section(session: AsyncSession, section_id: int) -> Section:
-    section = await sections.get_section(session=session, section_id=section_id)
-    if section is None:
-        raise Refusal(N_("That section does not exist. Send /sections again."))
-    return section
 
 
 TEXT_STEPS = {STEP_NEW: ask_new_name, STEP_RENAME: ask_rename}

@@ -24,6 +24,7 @@ from handlers.common import (
     Replies,
     Viewer,
     button,
+    callback_data,
     chat_type,
     load_viewer,
     paged_buttons,
@@ -259,7 +260,7 @@ async def _offer_sections(session: AsyncSession, context: BotContext, page: int,
 
 
 async def press_new_task_page(update: Update, context: BotContext) -> None:
-    press = NewTaskPage.parse(_data(update))
+    press = NewTaskPage.parse(callback_data(update))
     replies = Replies()
     async with context.db.transaction() as session:
         viewer = await _viewer(session, context, update)
@@ -270,7 +271,7 @@ async def press_new_task_page(update: Update, context: BotContext) -> None:
 
 
 async def press_new_task_section(update: Update, context: BotContext) -> None:
-    press = NewTaskSection.parse(_data(update))
+    press = NewTaskSection.parse(callback_data(update))
     replies = Replies()
     async with context.db.transaction() as session:
         viewer = await _viewer(session, context, update)
@@ -324,7 +325,7 @@ async def ask_due(
 
 async def press_responsible(update: Update, context: BotContext) -> None:
     """The last step: the task is created."""
-    press = NewTaskResponsible.parse(_data(update))
+    press = NewTaskResponsible.parse(callback_data(update))
     replies = Replies()
     async with context.db.transaction() as session:
         viewer = await _viewer(session, context, update)
@@ -397,7 +398,7 @@ async def task_list(
 
 
 async def press_task_page(update: Update, context: BotContext) -> None:
-    press = TaskPage.parse(_data(update))
+    press = TaskPage.parse(callback_data(update))
     replies = Replies()
     async with context.db.transaction() as session:
         viewer = await _viewer(session, context, update)
@@ -408,7 +409,7 @@ async def press_task_page(update: Update, context: BotContext) -> None:
 
 
 async def press_open_task(update: Update, context: BotContext) -> None:
-    press = OpenTask.parse(_data(update))
+    press = OpenTask.parse(callback_data(update))
     replies = Replies()
     async with context.db.transaction() as session:
         viewer = await _viewer(session, context, update)
@@ -437,7 +438,7 @@ def _is_reminder(update: Update) -> bool:
 
 async def press_finish(update: Update, context: BotContext) -> None:
     """Done: with a note typed next, or at once."""
-    press = FinishTask.parse(_data(update))
+    press = FinishTask.parse(callback_data(update))
     replies = Replies()
     async with context.db.transaction() as session:
         viewer = await _viewer(session, context, update)
@@ -500,7 +501,7 @@ def _closed_text(tr: Translator, task: Task) -> str:
 
 async def press_extend(update: Update, context: BotContext) -> None:
     """Extend: the new due date and then the reason are typed."""
-    press = ExtendTask.parse(_data(update))
+    press = ExtendTask.parse(callback_data(update))
     replies = Replies()
     async with context.db.transaction() as session:
         viewer = await _viewer(session, context, update)
@@ -555,7 +556,7 @@ async def ask_reason(
 
 async def press_cancel(update: Update, context: BotContext) -> None:
     """Leaders and admins cancel a task that is no longer needed."""
-    press = CancelTask.parse(_data(update))
+    press = CancelTask.parse(callback_data(update))
     replies = Replies()
     async with context.db.transaction() as session:
         viewer = await _viewer(session, context, update)
@@ -580,7 +581,7 @@ async def press_cancel(update: Update, context: BotContext) -> None:
 
 async def press_snooze(update: Update, context: BotContext) -> None:
     """Snooze: the same reminder again on the next working morning."""
-    press = Snooze.parse(_data(update))
+    press = Snooze.parse(callback_data(update))
     replies = Replies()
     async with context.db.transaction() as session:
         viewer = await _viewer(session, context, update)
@@ -658,10 +659,6 @@ async def cmd_away(update: Update, context: BotContext) -> None:
 
 
 # --- helpers -----------------------------------------------------------------------------------------------------
-
-
-def _data(update: Update) -> str | None:
-    return update.callback_query.data if update.callback_query else None
 
 
 async def _viewer(session: AsyncSession, context: BotContext, update: Update) -> Viewer:

@@ -20,7 +20,8 @@ from telegram.ext import Application
 
 from bot.config import Settings
 from bot.context import BotContext, Services
-from bot.i18n import Translator, pick_language, translator
+from bot.i18n import Translator
+from handlers.common import member_translator
 from handlers.tasks import reminder_keyboard
 from storage import members, reminders, sections, tasks
 from storage.models import Member, MemberStatus, Reminder, ReminderStatus, Task, TaskStatus
@@ -138,7 +139,7 @@ async def compose(session: AsyncSession, settings: Settings, reminder: Reminder,
     member = await members.get_member(session=session, member_id=reminder.member_id)
     if member is None or member.status != MemberStatus.ACTIVE or member.telegram_id is None:
         return None
-    tr = translator(pick_language(chosen=member.language, telegram=None, default=settings.bot.default_language))
+    tr = member_translator(settings, member)
     today = now.astimezone(settings.tz).date()
     if reminder.kind == "digest":
         text = await _digest(session, settings, tr, member, today)
