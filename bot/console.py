@@ -26,6 +26,7 @@ from bot.fake_api import FakeBotApi, StoredMessage
 from bot.fake_users import FakeGroup, FakeTelegram, FakeUser, NoSuchButton
 from jobs.outbox import deliver_due
 from jobs.reminders import plan_reminders
+from storage import members
 from storage.migrate import upgrade_database
 from storage.session import Database
 
@@ -79,6 +80,14 @@ class Console:
         }
 
     # --- input --------------------------------------------------------------------------------------------------
+
+    def know(self, name: str, telegram_id: int, language: str | None) -> None:
+        """A member from the database: their chat exists, so what the bot sends them is shown."""
+        key = name.lower()
+        if key in self.state.users or any(user.id == telegram_id for user in self.state.users.values()):
+            return
+        code = None if language is None else language.split("_")[0]
+        self.state.users[key] = self.world.private_user(name[:64], language=code, user_id=telegram_id)
 
     def prompt(self) -> str:
         where = f" in {self.state.group.chat.title}" if self.state.group else ""
@@ -147,6 +156,8 @@ class Console:
             self.state.users[key] = user
             self._print(f"(you are now {user.name}, a new Telegram user with id {user.id})")
         else:
+            if "lang" in options:
+                user.user["language_code"] = options["lang"]
             self._print(f"(you are now {user.name}, id {user.id})")
         self.state.user = user
         if self.state.group is not None:
@@ -286,6 +297,10 @@ async def _talk(
         await on_start(application)
         await application.start()
         console = Console(application, api, out, echo=not interactive)
+        async with application.bot_data[SERVICES_KEY].db.transaction() as session:
+            for member in await members.list_members_on_telegram(session=session):
+                assert member.telegram_id is not None
+                console.know(member.display_name, member.telegram_id, member.language)
         if interactive:
             print(CONSOLE_HELP.split("\n", 1)[0] + " Type :help for more.", file=out)
         try:

@@ -27,13 +27,14 @@ from handlers.common import (
     callback_data,
     chat_type,
     load_viewer,
+    member_translator,
     paged_buttons,
     require,
     sender,
 )
 from jobs.reminders import morning_of
 from storage import dialogs, members, reminders, sections, tasks
-from storage.models import Dialog, Member, Section, Task, TaskStatus
+from storage.models import Dialog, Member, MemberStatus, Section, Task, TaskStatus
 
 MANAGERS = frozenset({Audience.HEAD, Audience.LEADER, Audience.ADMIN})
 OVERSEERS = frozenset({Audience.LEADER, Audience.ADMIN})
@@ -107,6 +108,7 @@ class ExtendTask(CallbackData):
 class CancelTask(CallbackData):
     PREFIX = "tkc"
     task_id: int
+    confirmed: bool
 
 
 @dataclass(frozen=True)
@@ -140,6 +142,8 @@ def may_see(viewer: Viewer, task: Task) -> bool:
 def render_due(tr: Translator, task: Task, today: dt.date, working_days: int) -> str:
     """ "due 2026-12-05 (in 3 working days)", "due today", "overdue by 2 working days"."""
     day = task.due_on.isoformat()
+    if task.status != TaskStatus.OPEN:
+        return tr.gettext("Was due {day}", day=day)
     if task.due_on == today:
         return tr.gettext("Due today ({day})", day=day)
     if task.due_on > today:
@@ -150,7 +154,14 @@ def render_due(tr: Translator, task: Task, today: dt.date, working_days: int) ->
 
 
 def render_card(
-    tr: Translator, task: Task, section: Section | None, responsible: Member | None, due: str, *, overseer: bool
+    tr: Translator,
+    task: Task,
+    section: Section | None,
+    responsible: Member | None,
+    due: str,
+    *,
+    overseer: bool,
+    last_extension: str = "",
 ) -> str:
     lines = [
         f"<b>{escape(task.title)}</b>",
@@ -164,6 +175,8 @@ def render_card(
             lines.append(tr.gettext("Note: {note}", note=task.note))
     if overseer and task.extensions:
         lines.append(tr.ngettext("Extended {n} time.", "Extended {n} times.", task.extensions))
+        if last_extension:
+            lines.append(tr.gettext("Last extension: {detail}", detail=last_extension))
     return "\n".join(lines)
 
 
@@ -177,7 +190,7 @@ def card_keyboard(tr: Translator, viewer: Viewer, task: Task) -> InlineKeyboardM
         if manages(viewer, task):
             actions.append(button(tr.gettext("📅 Extend"), ExtendTask(task_id).pack()))
         if viewer.audience in OVERSEERS:
-            actions.append(button(tr.gettext("✖ Cancel"), CancelTask(task_id).pack()))
+            actions.append(button(tr.gettext("✖ Cancel"), CancelTask(task_id, False).pack()))
         if actions:
             rows.append(actions)
     rows.append([button(tr.gettext("‹ All tasks"), TaskPage(0).pack())])
@@ -204,7 +217,12 @@ async def task_card(
     today = context.now().astimezone(context.settings.tz).date()
     calendar = context.settings.calendar.work_calendar()
     due = render_due(context.tr, task, today, calendar.working_days_between(today, task.due_on))
-    text = render_card(context.tr, task, section, responsible, due, overseer=viewer.audience in OVERSEERS)
+    overseer = viewer.audience in OVERSEERS
+    extensions = [
+        e.detail for e in await tasks.list_events(session=session, task_id=task.id or 0) if e.kind == "extended"
+    ]
+    last = extensions[-1] if overseer and extensions else ""
+    text = render_card(context.tr, task, section, responsible, due, overseer=overseer, last_extension=last)
     return text, card_keyboard(context.tr, viewer, task)
 
 
@@ -213,14 +231,40 @@ def _today(context: BotContext) -> dt.date:
 
 
 def read_due_date(context: BotContext, text: str) -> dt.date:
+    """The typed date; a deadline that falls on a day off moves to the next working day, as deadlines do."""
+    calendar = context.settings.calendar.work_calendar()
     try:
-        return parse_due_date(text, today=_today(context), calendar=context.settings.calendar.work_calendar())
+        day = parse_due_date(text, today=_today(context), calendar=calendar)
     except DateProblem as problem:
         raise Refusal(
             N_("{problem} {examples}"),
             problem=context.tr.gettext(DATE_PROBLEMS[problem.reason], text=text.strip()[:40]),
             examples=context.tr.gettext(DATE_EXAMPLES),
         ) from None
+    return day if calendar.is_working_day(day) else calendar.next_working_day(day)
+
+
+def render_chosen_date(context: BotContext, typed: str, day: dt.date) -> str:
+    """What the typed date was read as, so that a surprise (next year, a day off moved) shows before saving."""
+    calendar = context.settings.calendar.work_calendar()
+    today = _today(context)
+    days = calendar.working_days_between(today, day)
+    due: str = context.tr.ngettext(
+        "Due {day} (in {n} working day).", "Due {day} (in {n} working days).", days, day=day.isoformat()
+    )
+    try:
+        typed_day = parse_due_date(typed, today=today, calendar=calendar)
+    except DateProblem:
+        typed_day = day
+    if typed_day != day:
+        due = (
+            context.tr.gettext(
+                "{typed} is not a working day, so the deadline is the next working day.", typed=typed_day.isoformat()
+            )
+            + " "
+            + due
+        )
+    return due
 
 
 def short_text(text: str, limit: int, refusal: str) -> str:
@@ -230,6 +274,31 @@ def short_text(text: str, limit: int, refusal: str) -> str:
     if len(cleaned) > limit:
         raise Refusal(refusal, limit=limit, length=len(cleaned))
     return cleaned
+
+
+async def tell_task_people(
+    session: AsyncSession,
+    context: BotContext,
+    task: Task,
+    actor: Viewer,
+    replies: Replies,
+    msgid: str,
+    **params: object,
+) -> None:
+    """Tells the section's heads and the responsible member what someone else did to the task."""
+    people = await tasks.section_heads(session=session, section_id=task.section_id)
+    if task.responsible_id is not None and all(person.id != task.responsible_id for person in people):
+        responsible = await members.get_member(session=session, member_id=task.responsible_id)
+        people += [responsible] if responsible is not None else []
+    for person in people:
+        if person.id == actor.member_id or person.telegram_id is None or person.status != MemberStatus.ACTIVE:
+            continue
+        tr = member_translator(context.settings, person)
+        replies.send(person.telegram_id, tr.gettext(msgid, title=task.title, name=actor_name(actor), **params))
+
+
+def actor_name(viewer: Viewer) -> str:
+    return viewer.member.display_name if viewer.member is not None else viewer.user.full_name
 
 
 # --- /task: a new task in a short dialogue -----------------------------------------------------------------------
@@ -302,7 +371,7 @@ async def ask_title(
         data={**dialog.data, "title": title},
         now=context.now(),
     )
-    replies.reply(context.tr.gettext("When is it due?") + " " + context.tr.gettext(DATE_EXAMPLES))
+    replies.reply(context.tr.gettext("When is it due? {examples}", examples=context.tr.gettext(DATE_EXAMPLES)))
 
 
 async def ask_due(
@@ -317,10 +386,20 @@ async def ask_due(
         data={**dialog.data, "due_on": due_on.isoformat()},
         now=context.now(),
     )
-    people = await tasks.list_section_members(session=session, section_id=section.id or 0)
+    people = await tasks.list_section_staff(session=session, section_id=section.id or 0)
     rows = [[button(person.display_name, NewTaskResponsible(person.id or 0).pack())] for person in people[:20]]
     rows.append([button(context.tr.gettext("Nobody in particular"), NewTaskResponsible(0).pack())])
-    replies.reply(context.tr.gettext("Who is responsible for it?"), InlineKeyboardMarkup(rows))
+    replies.reply(
+        render_chosen_date(context, text, due_on) + "\n" + context.tr.gettext("Who is responsible for it?"),
+        InlineKeyboardMarkup(rows),
+    )
+
+
+async def ask_responsible_by_button(
+    session: AsyncSession, context: BotContext, viewer: Viewer, dialog: Dialog, text: str, replies: Replies
+) -> None:
+    """Typed text where a button is expected."""
+    replies.reply(context.tr.gettext("Please choose with the buttons above, or send /cancel to stop."))
 
 
 async def press_responsible(update: Update, context: BotContext) -> None:
@@ -349,6 +428,17 @@ async def press_responsible(update: Update, context: BotContext) -> None:
         await dialogs.clear_dialog(session=session, telegram_id=viewer.user.id)
         text, keyboard = await task_card(session, context, viewer, task)
         replies.edit(context.tr.gettext("Task added.") + "\n\n" + text, keyboard)
+        if responsible is not None and responsible.telegram_id and responsible.id != viewer.member_id:
+            tr = member_translator(context.settings, responsible)
+            replies.send(
+                responsible.telegram_id,
+                tr.gettext(
+                    "📋 {name} gave you a task: “{title}”, due {day}. Send /tasks to see it.",
+                    name=actor_name(viewer),
+                    title=task.title,
+                    day=task.due_on.isoformat(),
+                ),
+            )
     await replies.deliver(update, context)
 
 
@@ -380,6 +470,8 @@ async def task_list(
     }
     if everything and section_filter:
         open_tasks = [task for task in open_tasks if section_filter.lower() in names.get(task.section_id, "").lower()]
+        if not open_tasks:
+            return tr.gettext("No open tasks in a section whose name contains “{name}”.", name=section_filter), None
     if not open_tasks:
         return tr.gettext("There are no open tasks."), None
     today = _today(context)
@@ -387,7 +479,7 @@ async def task_list(
     for task in open_tasks:
         mark = "⚠️ " if task.due_on < today else ""
         where = f"{names.get(task.section_id, '?')} · " if everything else ""
-        items.append((f"{mark}{task.due_on:%m-%d} · {where}{task.title}"[:60], OpenTask(task.id or 0).pack()))
+        items.append((f"{mark}{task.due_on.isoformat()} · {where}{task.title}"[:64], OpenTask(task.id or 0).pack()))
     overdue = sum(task.due_on < today for task in open_tasks)
     text: str = tr.ngettext("{n} open task", "{n} open tasks", len(open_tasks))
     if overdue:
@@ -489,6 +581,7 @@ async def _finish(
         session=session, task=task, status=TaskStatus.DONE, actor_id=viewer.member_id, note=note, now=context.now()
     )
     await dialogs.clear_dialog(session=session, telegram_id=viewer.user.id)
+    await tell_task_people(session, context, task, viewer, replies, N_("✅ {name} marked “{title}” as done."))
     replies.toast(context.tr.gettext("Marked as done."))
     replies.reply(context.tr.gettext("✅ “{title}” is done. Thank you!", title=task.title))
 
@@ -543,39 +636,61 @@ async def ask_new_due(
 async def ask_reason(
     session: AsyncSession, context: BotContext, viewer: Viewer, dialog: Dialog, text: str, replies: Replies
 ) -> None:
-    reason = short_text(text, NOTE_LIMIT, N_("A note has at most {limit} characters; this one has {length}."))
+    reason = short_text(text, NOTE_LIMIT, N_("A reason has at most {limit} characters; this one has {length}."))
     task = await _task(session, int(dialog.data.get("task_id", 0)))
     if not manages(viewer, task) or task.status != TaskStatus.OPEN:
         raise Refusal(N_("Only the section's head, leaders and admins can do that."))
     due_on = dt.date.fromisoformat(str(dialog.data["due_on"]))
     await tasks.extend_task(session=session, task=task, due_on=due_on, reason=reason, actor_id=viewer.member_id)
     await dialogs.clear_dialog(session=session, telegram_id=viewer.user.id)
+    await tell_task_people(
+        session,
+        context,
+        task,
+        viewer,
+        replies,
+        N_("📅 {name} extended “{title}” to {day}: {reason}"),
+        day=due_on.isoformat(),
+        reason=reason,
+    )
     text_, keyboard = await task_card(session, context, viewer, task)
     replies.reply(context.tr.gettext("Extended.") + "\n\n" + text_, keyboard)
 
 
 async def press_cancel(update: Update, context: BotContext) -> None:
-    """Leaders and admins cancel a task that is no longer needed."""
+    """Leaders and admins cancel a task that is no longer needed, after confirming."""
     press = CancelTask.parse(callback_data(update))
     replies = Replies()
     async with context.db.transaction() as session:
         viewer = await _viewer(session, context, update)
         task = await _task(session, press.task_id if press else 0)
+        assert press is not None
         if viewer.audience not in OVERSEERS:
             raise Refusal(N_("Only leaders and admins can cancel a task."))
         if task.status != TaskStatus.OPEN:
             raise Refusal(N_("This task is closed."))
-        await tasks.close_task(
-            session=session,
-            task=task,
-            status=TaskStatus.CANCELLED,
-            actor_id=viewer.member_id,
-            note="",
-            now=context.now(),
-        )
-        text, keyboard = await task_card(session, context, viewer, task)
-        replies.toast(context.tr.gettext("Cancelled."))
-        replies.edit(text, keyboard)
+        if not press.confirmed:
+            text, _ = await task_card(session, context, viewer, task)
+            keyboard = InlineKeyboardMarkup(
+                [
+                    [button(context.tr.gettext("Yes, cancel it"), CancelTask(task.id or 0, True).pack())],
+                    [button(context.tr.gettext("No, keep it"), OpenTask(task.id or 0).pack())],
+                ]
+            )
+            replies.edit(text + "\n\n" + context.tr.gettext("Cancel this task?"), keyboard)
+        else:
+            await tasks.close_task(
+                session=session,
+                task=task,
+                status=TaskStatus.CANCELLED,
+                actor_id=viewer.member_id,
+                note="",
+                now=context.now(),
+            )
+            await tell_task_people(session, context, task, viewer, replies, N_("✖ {name} cancelled “{title}”."))
+            text, keyboard = await task_card(session, context, viewer, task)
+            replies.toast(context.tr.gettext("Cancelled."))
+            replies.edit(text, keyboard)
     await replies.deliver(update, context)
 
 
@@ -625,37 +740,60 @@ async def snooze_reminder(session: AsyncSession, context: BotContext, reminder_i
 
 
 async def cmd_away(update: Update, context: BotContext) -> None:
-    """`/away DATE` hands one's reminders to the other heads (or the leaders) until then; `/away off` ends it."""
+    """`/away DATE`: no reminders until that day (included); a head's go to the other heads or the leaders."""
     replies = Replies()
     async with context.db.transaction() as session:
         viewer = await load_viewer(session=session, context=context, user=sender(update))
         require(viewer, AWAY, chat_type(update))
         assert viewer.member is not None
+        member, tr = viewer.member, context.tr
         text = " ".join(context.args or [])
-        tr = context.tr
+        away = member.away_until is not None and member.away_until >= _today(context)
         if not text:
-            current = viewer.member.away_until
             state = (
-                tr.gettext("You are away until {day}.", day=current.isoformat())
-                if current and current >= _today(context)
+                tr.gettext("You are away until {day} (that day included).", day=member.away_until.isoformat())
+                if away and member.away_until
                 else tr.gettext("You are not marked away.")
             )
-            replies.reply(state + "\n" + tr.gettext("Send /away DATE to be away until then, or /away off."))
+            usage = tr.gettext("Send /away off to be back.") if away else tr.gettext("Send /away DATE to be away.")
+            replies.reply(f"{state}\n{usage}")
         elif text.lower() in {"off", "back", "回来", "取消"}:
-            viewer.member.away_until = None
-            await members.save_member(session=session, member=viewer.member)
-            replies.reply(tr.gettext("Welcome back: your reminders come to you again."))
+            member.away_until = None
+            await members.save_member(session=session, member=member)
+            replies.reply(
+                tr.gettext("Welcome back: your reminders come to you again.")
+                if away
+                else tr.gettext("You were not marked away.")
+            )
         else:
-            viewer.member.away_until = read_due_date(context, text)
-            await members.save_member(session=session, member=viewer.member)
+            member.away_until = read_away_date(context, text)
+            await members.save_member(session=session, member=member)
+            day = member.away_until.isoformat()
             replies.reply(
                 tr.gettext(
-                    "You are away until {day}: your reminders go to the other heads of your section, or to the "
-                    "leaders, until then.",
-                    day=viewer.member.away_until.isoformat(),
+                    "You are away until {day} (that day included): your reminders go to the other heads of your "
+                    "section, or to the leaders.",
+                    day=day,
                 )
+                if viewer.audience == Audience.HEAD
+                else tr.gettext("You are away until {day} (that day included): no reminders reach you.", day=day)
             )
     await replies.deliver(update, context)
+
+
+def read_away_date(context: BotContext, text: str) -> dt.date:
+    try:
+        return parse_due_date(text, today=_today(context), calendar=context.settings.calendar.work_calendar())
+    except DateProblem as problem:
+        if problem.reason == "past":
+            raise Refusal(
+                N_("{text} is in the past; say until when you will be away."), text=text.strip()[:40]
+            ) from None
+        raise Refusal(
+            N_("{problem} {examples}"),
+            problem=context.tr.gettext(DATE_PROBLEMS[problem.reason], text=text.strip()[:40]),
+            examples=context.tr.gettext(DATE_EXAMPLES),
+        ) from None
 
 
 # --- helpers -----------------------------------------------------------------------------------------------------
@@ -688,6 +826,7 @@ TEXT_STEPS = {
     STEP_NOTE: ask_note,
     STEP_NEW_DUE: ask_new_due,
     STEP_REASON: ask_reason,
+    STEP_RESPONSIBLE: ask_responsible_by_button,
 }
 
 

@@ -78,6 +78,13 @@ async def deliver_one(services: Services, bot: Bot, reminder_id: int) -> int:
         if reminder.expires_at <= now:
             await _finish(session, reminder, ReminderStatus.SKIPPED, now, "its moment passed")
             return 0
+        if (
+            reminder.kind != reminders.ESCALATION
+            and reminder.task_id is not None
+            and await _reminded_anyway(session, reminder)
+        ):
+            await _finish(session, reminder, ReminderStatus.SKIPPED, now, "reminded that day anyway")
+            return 0
         outgoing = await compose(session, services.settings, reminder, now)
         if outgoing is None:
             await _finish(session, reminder, ReminderStatus.SKIPPED, now, "nothing to say any more")
@@ -124,6 +131,17 @@ async def _send(
     return ReminderStatus.SENT, "", None, True
 
 
+async def _reminded_anyway(session: AsyncSession, reminder: Reminder) -> bool:
+    """A snoozed copy is not needed when the day brings its own reminder of the task; nor is anything sent twice
+    about one task to one member on one day."""
+    if await reminders.has_twin(session=session, reminder=reminder, statuses=(ReminderStatus.SENT,)):
+        return True
+    pending = (ReminderStatus.PENDING, ReminderStatus.SENDING)
+    return reminder.key.startswith("snooze:") and await reminders.has_twin(
+        session=session, reminder=reminder, statuses=pending
+    )
+
+
 async def _finish(
     session: AsyncSession, reminder: Reminder, status: ReminderStatus, now: dt.datetime, why: str
 ) -> None:
@@ -163,14 +181,13 @@ async def _task_text(
     day = task.due_on.isoformat()
     if kind == "escalation":
         return tr.ngettext(
-            "🚨 Escalated: “{title}” of {section} is {n} working day overdue (due {day}, extended {times} times).",
-            "🚨 Escalated: “{title}” of {section} is {n} working days overdue (due {day}, extended {times} times).",
+            "🚨 Escalated: “{title}” of {section} is {n} working day overdue (it was due {day}).",
+            "🚨 Escalated: “{title}” of {section} is {n} working days overdue (it was due {day}).",
             -days,
             title=task.title,
             section=where,
             day=day,
-            times=task.extensions,
-        )
+        ) + (" " + tr.ngettext("Extended {n} time.", "Extended {n} times.", task.extensions) if task.extensions else "")
     if days > 0:
         return tr.ngettext(
             "⏰ Reminder: “{title}” ({section}) is due in {n} working day, on {day}.",
@@ -201,7 +218,7 @@ async def _digest(session: AsyncSession, settings: Settings, tr: Translator, hea
     if not due:
         return ""
     section = await sections.get_section(session=session, section_id=head.section_id)
-    lines = [tr.gettext("<b>Good morning! The tasks of {section}:</b>", section=section.name if section else "?")]
+    lines = [tr.gettext("<b>Coming up in {section}:</b>", section=section.name if section else "?")]
     for task in due:
         days = calendar.working_days_between(today, task.due_on)
         state = (
@@ -215,11 +232,16 @@ async def _digest(session: AsyncSession, settings: Settings, tr: Translator, hea
 
 
 async def _summary(session: AsyncSession, settings: Settings, tr: Translator, today: dt.date) -> str:
-    overdue = await tasks.list_overdue_tasks(session=session, today=today)
+    calendar = settings.calendar.work_calendar()
+    escalated = settings.reminders.escalate_after_working_days
+    overdue = [
+        task
+        for task in await tasks.list_overdue_tasks(session=session, today=today)
+        if calendar.working_days_between(task.due_on, today) >= escalated
+    ]
     unreachable = await tasks.unreachable_heads(session=session)
     if not overdue and not unreachable:
         return ""
-    calendar = settings.calendar.work_calendar()
     names = {s.id: s.name for s in await sections.list_sections(session=session, include_archived=True)}
     lines = [tr.gettext("<b>Overdue tasks today</b>")]
     for task in overdue:

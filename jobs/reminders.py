@@ -65,7 +65,8 @@ class _Planner:
         self.send_at, self.expires_at = morning_of(today, settings)
         self.planned: list[PlannedReminder] = []
         self.digest_heads: set[int] = set()
-        self.any_overdue = False
+        self.reminded: set[tuple[int, int]] = set()  # (member, task) reminded one by one today
+        self.summary_news = False  # an overdue task the leaders are not being told about one by one today
         self._leaders: list[Member] | None = None
 
     async def leaders(self) -> list[Member]:
@@ -96,9 +97,15 @@ class _Planner:
         for member in recipients:
             if kind is not None:
                 self.add(f"{kind}:{task.id}:{self.today}:{member.id}", kind, member, task)
+                self.reminded.add((member.id or 0, task.id or 0))
         horizon = self.calendar.add_working_days(self.today, rules.digest_days_ahead)
         if task.due_on <= horizon:
-            self.digest_heads.update(member.id for member in recipients if member.role == Role.HEAD and member.id)
+            # The digest is for what is coming and gets no reminder of its own today.
+            self.digest_heads.update(
+                member.id
+                for member in recipients
+                if member.role == Role.HEAD and member.id and (member.id, task.id or 0) not in self.reminded
+            )
         if task.due_on < self.today:
             await self.record_overdue(task)
 
@@ -113,7 +120,6 @@ class _Planner:
 
     async def record_overdue(self, task: Task) -> None:
         """Counts the working days overdue (the scoring deducts them) and escalates once past the limit."""
-        self.any_overdue = True
         days = self.calendar.working_days_between(task.due_on, self.today)
         if days > task.overdue_days:
             task.overdue_days = days
@@ -124,6 +130,8 @@ class _Planner:
             for leader in await self.leaders():
                 expires = self.send_at + ESCALATION_LIFETIME
                 self.add(f"escalation:{task.id}:{task.due_on}:{leader.id}", "escalation", leader, task, expires)
+        elif days >= self.settings.reminders.escalate_after_working_days:
+            self.summary_news = True
 
     async def recipients(self, task: Task) -> list[Member]:
         """The section's heads who are here, and the responsible member; the leaders when no head is here."""
@@ -146,7 +154,7 @@ class _Planner:
             member = await self.session.get(Member, member_id)
             if member is not None:
                 self.add(f"digest:{self.today}:{member_id}", "digest", member, None)
-        if self.any_overdue or await tasks.unreachable_heads(session=self.session):
+        if self.summary_news or await tasks.unreachable_heads(session=self.session):
             for leader in await self.leaders():
                 self.add(f"summary:{self.today}:{leader.id}", "summary", leader, None)
 

@@ -155,3 +155,9 @@ async def count_members(*, session: AsyncSession, section_id: int | None = None)
     if section_id is not None:
         query = query.where(Member.section_id == section_id)
     return int((await session.exec(query)).one())
+
+
+async def list_members_on_telegram(*, session: AsyncSession) -> list[Member]:
+    """Everyone the bot can write to: members with a Telegram account."""
+    query = select(Member).where(col(Member.telegram_id).is_not(None)).order_by(col(Member.id))
+    return list((await session.exec(query)).all())

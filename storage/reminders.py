@@ -14,6 +14,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import Member, Reminder, ReminderStatus
 
+ESCALATION = "escalation"  # news for the leaders, never folded into a head's daily reminder
+
 
 @dataclass(frozen=True)
 class PlannedReminder:
@@ -101,3 +103,16 @@ async def list_reminders(*, session: AsyncSession, task_id: int | None = None) -
     if task_id is not None:
         query = query.where(Reminder.task_id == task_id)
     return list((await session.exec(query)).all())
+
+
+async def has_twin(*, session: AsyncSession, reminder: Reminder, statuses: tuple[ReminderStatus, ...]) -> bool:
+    """Whether the member has another reminder of the same task that day in one of `statuses`."""
+    query = select(Reminder.id).where(
+        Reminder.task_id == reminder.task_id,
+        Reminder.member_id == reminder.member_id,
+        Reminder.day == reminder.day,
+        col(Reminder.id) != reminder.id,
+        col(Reminder.kind) != ESCALATION,
+        col(Reminder.status).in_(statuses),
+    )
+    return (await session.exec(query)).first() is not None

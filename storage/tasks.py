@@ -97,8 +97,13 @@ async def leaders(*, session: AsyncSession) -> list[Member]:
     return list((await session.exec(query.order_by(col(Member.id)))).all())
 
 
-async def list_section_members(*, session: AsyncSession, section_id: int) -> list[Member]:
-    query = select(Member).where(Member.section_id == section_id, Member.status == MemberStatus.ACTIVE)
+async def list_section_staff(*, session: AsyncSession, section_id: int) -> list[Member]:
+    """The section's active staff and heads: those a task can be given to."""
+    query = select(Member).where(
+        Member.section_id == section_id,
+        Member.status == MemberStatus.ACTIVE,
+        col(Member.role).in_([Role.STAFF, Role.HEAD]),
+    )
     return list((await session.exec(query.order_by(col(Member.display_name)))).all())
 
 

@@ -78,7 +78,7 @@ async def test_reminders_across_a_weekend_and_the_national_day_holidays(bot: Bot
         await run_day(bot, day)
         day += dt.timedelta(days=1)
 
-    task_reminders = [text for text in texts_to(bot, 501) if not text.startswith("Good morning")]
+    task_reminders = [text for text in texts_to(bot, 501) if not text.startswith("Coming up")]
     assert task_reminders == [
         "⏰ Reminder: “回复企业投诉” (行政审批科) is due in 3 working days, on 2026-10-09.",  # Tue 29 Sep
         "⏰ Reminder: “回复企业投诉” (行政审批科) is due in 1 working day, on 2026-10-09.",  # Thu 8 Oct
@@ -88,11 +88,12 @@ async def test_reminders_across_a_weekend_and_the_national_day_holidays(bot: Bot
         "⚠️ Overdue: “回复企业投诉” (行政审批科) was due on 2026-10-09, 3 working days ago.",  # Tue 13 Oct
     ]
     assert texts_to(bot, 601, "🚨") == [
-        "🚨 Escalated: “回复企业投诉” of 行政审批科 is 2 working days overdue (due 2026-10-09, extended 0 times)."
+        "🚨 Escalated: “回复企业投诉” of 行政审批科 is 2 working days overdue (it was due 2026-10-09)."
     ]
+    # The summary starts the day after the escalation: before, the head is reminded and the escalation is news.
     assert [t.splitlines()[1] for t in texts_to(bot, 601, "Overdue tasks today")] == [
-        f"• 行政审批科: 回复企业投诉 — {n} working day{'s' if n > 1 else ''} overdue" for n in (1, 2, 3)
-    ]  # Sat 10, Mon 12, Tue 13 Oct
+        "• 行政审批科: 回复企业投诉 — 3 working days overdue"
+    ]
     async with bot.db.transaction() as session:
         (task,) = await tasks.list_open_tasks(session=session)
     assert task.overdue_days == 3
@@ -140,7 +141,26 @@ async def test_done_from_a_reminder_closes_the_task_and_stops_reminders(bot: Bot
     assert again.answer == "“回复企业投诉” is already done."
 
 
-async def test_snooze_sends_it_again_on_the_next_working_morning(bot: Bot) -> None:
+async def test_snooze_never_doubles_the_next_days_reminder(bot: Bot) -> None:
+    section, _, _ = await setup(bot)
+    await add_task(bot, section, due=dt.date(2026, 10, 13))  # Tue: 2 working days after Sat 10 (a make-up day)
+    head = bot.tg.private_user("Head", user_id=501)
+    await run_day(bot, dt.date(2026, 10, 12))  # Mon: due in 1 working day
+    reminder = last_reminder(head)
+
+    await head.press("⏰ Snooze", message_id=reminder.message_id)
+    await run_day(bot, dt.date(2026, 10, 13))
+    await head.press("⏰ Snooze", message_id=last_reminder(head).message_id)
+    await run_day(bot, dt.date(2026, 10, 14))
+
+    assert texts_to(bot, 501, "⏰ Reminder") == [reminder.text]
+    assert texts_to(bot, 501, "⏰ Due today") == ["⏰ Due today: “回复企业投诉” (行政审批科)."]
+    assert texts_to(bot, 501, "⚠️") == [
+        "⚠️ Overdue: “回复企业投诉” (行政审批科) was due on 2026-10-13, 1 working day ago."
+    ]
+
+
+async def test_snooze_is_folded_into_the_next_days_own_reminder(bot: Bot) -> None:
     section, _, _ = await setup(bot)
     await add_task(bot, section, due=dt.date(2026, 10, 12))
     head = bot.tg.private_user("Head", user_id=501)
@@ -155,10 +175,7 @@ async def test_snooze_sends_it_again_on_the_next_working_morning(bot: Bot) -> No
     await run_day(bot, dt.date(2026, 10, 12))
 
     assert texts_to(bot, 501, "⏰ Reminder") == [reminder.text]
-    assert texts_to(bot, 501, "⏰ Due today") == [
-        "⏰ Due today: “回复企业投诉” (行政审批科).",
-        "⏰ Due today: “回复企业投诉” (行政审批科).",
-    ]
+    assert texts_to(bot, 501, "⏰ Due today") == ["⏰ Due today: “回复企业投诉” (行政审批科)."], "not twice"
 
 
 async def test_an_away_head_hands_reminders_to_the_leaders(bot: Bot) -> None:
@@ -265,3 +282,20 @@ async def test_two_instances_on_one_postgresql_send_each_reminder_once(bot: Bot)
     sent = [c for api in (bot.api, other_api) for c in api.calls_to("sendMessage") if c.ok]
     due = sorted(c.params["text"] for c in sent if c.params["text"].startswith("⏰"))
     assert len(due) == 20 and len(set(due)) == 20
+
+
+async def test_snooze_brings_the_reminder_back_on_a_day_without_one(bot: Bot) -> None:
+    section, _, _ = await setup(bot)
+    await add_task(bot, section, due=dt.date(2026, 10, 15))  # Thu
+    head = bot.tg.private_user("Head", user_id=501)
+    await run_day(bot, dt.date(2026, 10, 12))  # Mon: due in 3 working days
+    first = last_reminder(head)
+
+    sent = await head.press("⏰ Snooze", message_id=first.message_id)
+    await run_day(bot, dt.date(2026, 10, 13))  # Tue: 2 working days, no reminder of its own by default
+
+    assert sent.answer == "I will remind you again on 2026-10-13."
+    assert texts_to(bot, 501, "⏰ Reminder") == [
+        "⏰ Reminder: “回复企业投诉” (行政审批科) is due in 3 working days, on 2026-10-15.",
+        "⏰ Reminder: “回复企业投诉” (行政审批科) is due in 2 working days, on 2026-10-15.",
+    ]

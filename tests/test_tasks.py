@@ -58,7 +58,7 @@ async def test_bad_dates_get_examples_and_the_dialogue_waits(bot: Bot) -> None:
     assert head.last_text().startswith("2026-06-01 is in the past; a deadline must be today or later.")
     await head.send("明天")
 
-    assert head.last_text() == "Who is responsible for it?"
+    assert head.last_text() == "Due 2026-06-11 (in 1 working day).\nWho is responsible for it?"
     async with bot.db.transaction() as session:
         assert await tasks.list_open_tasks(session=session) == []
 
@@ -102,19 +102,19 @@ async def test_extend_asks_date_and_reason_and_counts_extensions(bot: Bot) -> No
             created_by_id=None,
         )
     await head.send("/tasks")
-    await head.press("06-12 · Report")
+    await head.press("2026-06-12 · Report")
 
     await head.press("📅 Extend")
     await head.send("2026-06-11")
     assert head.last_text() == "The new date must be after the current one, 2026-06-12."
-    await head.send("2026-06-19")
+    await head.send("2026-06-18")
     await head.send("等待企业补充材料")
 
     task = await only_task(bot)
-    assert (task.due_on, task.extensions) == (dt.date(2026, 6, 19), 1)
+    assert (task.due_on, task.extensions) == (dt.date(2026, 6, 18), 1)
     async with bot.db.transaction() as session:
         events = [(e.kind, e.detail) for e in await tasks.list_events(session=session, task_id=task.id or 0)]
-    assert events[-1] == ("extended", "2026-06-12 → 2026-06-19: 等待企业补充材料")
+    assert events[-1] == ("extended", "2026-06-12 → 2026-06-18: 等待企业补充材料")
 
 
 async def test_leaders_see_extensions_and_cancel(bot: Bot) -> None:
@@ -135,9 +135,11 @@ async def test_leaders_see_extensions_and_cancel(bot: Bot) -> None:
         )
 
     await leader.send("/tasks")
-    await leader.press("06-15 · 办公室 · Report")
+    await leader.press("2026-06-15 · 办公室 · Report")
     assert "Extended 1 time." in leader.last_text()
     await leader.press("✖ Cancel")
+    assert leader.last_text().endswith("Cancel this task?")
+    await leader.press("Yes, cancel it")
 
     async with bot.db.transaction() as session:
         stored = await tasks.get_task(session=session, task_id=task.id or 0)
@@ -183,7 +185,7 @@ async def test_responsible_staff_may_mark_done_with_a_note(bot: Bot) -> None:
         )
 
     await staff.send("/tasks")
-    await staff.press("06-10 · Reply")
+    await staff.press("2026-06-10 · Reply")
     assert staff.buttons()[0] == ["✅ Done"]
     await staff.press("✅ Done")
     await staff.send("已答复")
@@ -221,4 +223,66 @@ async def test_leaders_filter_tasks_by_section(bot: Bot) -> None:
 
     await leader.send("/tasks 财务")
 
-    assert leader.buttons() == [["06-10 · 财务科 · B"]]
+    assert leader.buttons() == [["2026-06-10 · 财务科 · B"]]
+
+
+async def test_people_of_the_task_are_told_what_others_did(bot: Bot) -> None:
+    section = await make_section(bot.db, "办公室")
+    head = await head_of(bot, section)
+    staff = bot.tg.private_user("Staff")
+    await make_member(bot.db, staff.id, "小王", section=section, language="en")
+    leader = bot.tg.private_user("Leader")
+    await make_member(bot.db, leader.id, "Leader", role=Role.LEADER, language="en")
+
+    await head.send("/task")
+    await head.send("Report")
+    await head.send("2026-06-12")
+    await head.press("小王")
+    assert staff.last_text() == "📋 Head gave you a task: “Report”, due 2026-06-12. Send /tasks to see it."
+    await leader.send("/tasks")
+    await leader.press("2026-06-12 · 办公室 · Report")
+    await leader.press("📅 Extend")
+    await leader.send("2026-06-17")
+    await leader.send("材料未齐")
+
+    assert head.last_text() == "📅 Leader extended “Report” to 2026-06-17: 材料未齐"
+    assert staff.last_text() == "📅 Leader extended “Report” to 2026-06-17: 材料未齐"
+    await leader.send("/tasks")
+    await leader.press("2026-06-17 · 办公室 · Report")
+    assert "Last extension: 2026-06-12 → 2026-06-17: 材料未齐" in leader.last_text()
+
+
+async def test_a_deadline_on_a_day_off_moves_to_the_next_working_day(bot: Bot) -> None:
+    section = await make_section(bot.db)
+    head = await head_of(bot, section)
+    await head.send("/task")
+    await head.send("Report")
+
+    await head.send("2026-06-13")  # a Saturday
+
+    assert head.last_text().startswith(
+        "2026-06-13 is not a working day, so the deadline is the next working day. Due 2026-06-15 (in 3 working days)."
+    )
+
+
+async def test_away_says_what_happens_to_a_staff_members_reminders(bot: Bot) -> None:
+    section = await make_section(bot.db)
+    staff = bot.tg.private_user("Staff")
+    await make_member(bot.db, staff.id, "Staff", section=section, language="en")
+
+    await staff.send("/away off")
+    assert staff.last_text() == "You were not marked away."
+    await staff.send("/away 2026-06-01")
+    assert staff.last_text() == "2026-06-01 is in the past; say until when you will be away."
+    await staff.send("/away 2026-06-20")
+
+    assert staff.last_text() == "You are away until 2026-06-20 (that day included): no reminders reach you."
+
+
+async def test_leader_filter_without_a_match_says_so(bot: Bot) -> None:
+    leader = bot.tg.private_user("Leader")
+    await make_member(bot.db, leader.id, "Leader", role=Role.LEADER, language="en")
+
+    await leader.send("/tasks 火星")
+
+    assert leader.last_text() == "No open tasks in a section whose name contains “火星”."
