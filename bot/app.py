@@ -20,6 +20,7 @@ import handlers.fallback
 import handlers.group
 import handlers.help
 import handlers.invites
+import handlers.ratings
 import handlers.registration
 import handlers.sections
 import handlers.tasks
@@ -46,6 +47,7 @@ FEATURES: tuple[ModuleType, ...] = (
     handlers.group,
     handlers.commitments,
     handlers.tasks,
+    handlers.ratings,
     handlers.help,
     handlers.fallback,  # unknown commands, typed answers to dialogs, stale buttons: always last
 )

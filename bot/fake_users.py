@@ -39,7 +39,6 @@ class FakeTelegram:
         self.api = api
         self._user_ids = itertools.count(10_001)
         self._group_ids = itertools.count(-1_001)
-        self._query_ids = itertools.count(1)
 
     def private_user(
         self,
@@ -70,7 +69,8 @@ class FakeTelegram:
         await self.application.process_update(Update.de_json(update, self.application.bot))
 
     def next_query_id(self) -> str:
-        return str(next(self._query_ids))
+        """Unique across every FakeTelegram on this API, as Telegram's are (a restarted bot meets new ones)."""
+        return f"q{self.api.next_update_id()}"
 
 
 class FakeGroup:

@@ -280,3 +280,60 @@ class Reminder(SQLModel, table=True):
     claimed_until: dt.datetime | None = Field(default=None, sa_type=AwareDateTime)
     sent_at: dt.datetime | None = Field(default=None, sa_type=AwareDateTime)
     error: str = Field(default="", max_length=200)
+
+
+class TargetKind(enum.StrEnum):
+    SECTION = "section"
+    MEMBER = "member"
+
+
+class RaterGroup(enum.StrEnum):
+    INTERNAL = "internal"
+    INDUSTRY = "industry"
+    PUBLIC = "public"
+
+
+class FormStatus(enum.StrEnum):
+    OPEN = "open"
+    CONFIRMED = "confirmed"
+    CANCELLED = "cancelled"
+
+
+class RatingForm(SQLModel, table=True):
+    """A rating being filled in: kept here so that a restart in the middle loses nothing. Nothing counts until
+    it is confirmed and becomes a Rating."""
+
+    __tablename__ = "rating_form"
+
+    id: int | None = Field(default=None, primary_key=True)
+    rater_id: int = Field(foreign_key="member.id", ondelete="CASCADE", index=True)
+    target_kind: TargetKind = Field(sa_type=_enum_column(TargetKind))
+    target_id: int
+    period_id: int = Field(foreign_key="period.id", ondelete="CASCADE")
+    scores: dict[str, int] = Field(default_factory=dict, sa_type=sa.JSON)
+    comment: str = Field(default="", max_length=500)
+    stage: str = Field(default="scores", max_length=16)  # scores → comment → confirm
+    status: FormStatus = Field(default=FormStatus.OPEN, sa_type=_enum_column(FormStatus))
+    created_at: dt.datetime = Field(default_factory=utc_now, sa_type=AwareDateTime)
+    updated_at: dt.datetime = Field(default_factory=utc_now, sa_type=AwareDateTime)
+
+
+class Rating(SQLModel, table=True):
+    """One rater's confirmed rating of a section or a colleague for a period. Never deleted; voided with a reason."""
+
+    __tablename__ = "rating"
+    __table_args__ = (sa.UniqueConstraint("rater_id", "target_kind", "target_id", "period_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    rater_id: int = Field(foreign_key="member.id", ondelete="RESTRICT")
+    rater_group: RaterGroup = Field(sa_type=_enum_column(RaterGroup))
+    target_kind: TargetKind = Field(sa_type=_enum_column(TargetKind))
+    target_id: int = Field(index=True)
+    period_id: int = Field(foreign_key="period.id", ondelete="RESTRICT", index=True)
+    scores: dict[str, int] = Field(default_factory=dict, sa_type=sa.JSON)
+    value: float  # the weighted mean of the scores, 1–5
+    comment: str = Field(default="", max_length=500)
+    created_at: dt.datetime = Field(default_factory=utc_now, sa_type=AwareDateTime)
+    updated_at: dt.datetime = Field(default_factory=utc_now, sa_type=AwareDateTime)
+    voided_at: dt.datetime | None = Field(default=None, sa_type=AwareDateTime)
+    void_reason: str = Field(default="", max_length=300)

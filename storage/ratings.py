@@ -1,0 +1,146 @@
+"""Ratings and the forms they are filled in on."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy.orm.attributes import flag_modified
+from sqlmodel import col, select, update
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.models import (
+    Campaign,
+    FormStatus,
+    Member,
+    MemberStatus,
+    Period,
+    PeriodKind,
+    RaterGroup,
+    Rating,
+    RatingForm,
+    Role,
+    Section,
+    TargetKind,
+    utc_now,
+)
+
+
+async def current_period(*, session: AsyncSession, kind: PeriodKind, today: dt.date) -> Period | None:
+    """The rating period that contains today, inside the campaign's dates only."""
+    query = (
+        select(Period)
+        .join(Campaign, col(Campaign.id) == col(Period.campaign_id))
+        .where(Period.kind == kind, col(Period.starts_on) <= today, col(Period.ends_on) >= today)
+    )
+    return (await session.exec(query)).first()
+
+
+async def get_period(*, session: AsyncSession, period_id: int) -> Period | None:
+    return await session.get(Period, period_id)
+
+
+async def rateable_sections(*, session: AsyncSession, own_section_id: int | None) -> list[Section]:
+    query = select(Section).where(col(Section.archived_at).is_(None)).order_by(col(Section.name))
+    if own_section_id is not None:
+        query = query.where(col(Section.id) != own_section_id)
+    return list((await session.exec(query)).all())
+
+
+async def rateable_colleagues(*, session: AsyncSession, rater_id: int) -> list[Member]:
+    """Active staff, heads and leaders with a section, the rater excepted."""
+    query = (
+        select(Member)
+        .join(Section, col(Section.id) == col(Member.section_id))
+        .where(
+            Member.status == MemberStatus.ACTIVE,
+            col(Member.id) != rater_id,
+            col(Member.role).in_([Role.STAFF, Role.HEAD, Role.LEADER]),
+            col(Section.archived_at).is_(None),
+        )
+        .order_by(col(Member.display_name))
+    )
+    return list((await session.exec(query)).all())
+
+
+async def open_form(
+    *, session: AsyncSession, rater_id: int, target_kind: TargetKind, target_id: int, period_id: int
+) -> RatingForm:
+    """A fresh form; the rater's other open forms are cancelled (one rating at a time)."""
+    await session.exec(
+        update(RatingForm)
+        .where(col(RatingForm.rater_id) == rater_id, col(RatingForm.status) == FormStatus.OPEN)
+        .values(status=FormStatus.CANCELLED, updated_at=utc_now())
+    )
+    form = RatingForm(rater_id=rater_id, target_kind=target_kind, target_id=target_id, period_id=period_id)
+    session.add(form)
+    await session.flush()
+    return form
+
+
+async def get_form(*, session: AsyncSession, form_id: int) -> RatingForm | None:
+    return await session.get(RatingForm, form_id)
+
+
+async def save_form(*, session: AsyncSession, form: RatingForm) -> RatingForm:
+    form.updated_at = utc_now()
+    flag_modified(form, "scores")  # changed in place: JSON columns do not notice that by themselves
+    session.add(form)
+    await session.flush()
+    return form
+
+
+async def get_rating(
+    *, session: AsyncSession, rater_id: int, target_kind: TargetKind, target_id: int, period_id: int
+) -> Rating | None:
+    query = select(Rating).where(
+        Rating.rater_id == rater_id,
+        Rating.target_kind == target_kind,
+        Rating.target_id == target_id,
+        Rating.period_id == period_id,
+        col(Rating.voided_at).is_(None),
+    )
+    return (await session.exec(query)).first()
+
+
+async def confirm_form(
+    *, session: AsyncSession, form: RatingForm, rater_group: RaterGroup, value: float
+) -> Rating | None:
+    """Turns the form into the rating (replacing the rater's earlier one for that target and period).
+
+    Returns None when the form was confirmed or cancelled meanwhile: of two Confirm presses at once, the
+    conditional UPDATE lets exactly one through.
+    """
+    taken = await session.exec(
+        update(RatingForm)
+        .where(col(RatingForm.id) == form.id, col(RatingForm.status) == FormStatus.OPEN)
+        .values(status=FormStatus.CONFIRMED, updated_at=utc_now())
+    )
+    if taken.rowcount != 1:
+        return None
+    rating = await get_rating(
+        session=session,
+        rater_id=form.rater_id,
+        target_kind=form.target_kind,
+        target_id=form.target_id,
+        period_id=form.period_id,
+    )
+    if rating is None:
+        rating = Rating(
+            rater_id=form.rater_id,
+            rater_group=rater_group,
+            target_kind=form.target_kind,
+            target_id=form.target_id,
+            period_id=form.period_id,
+            value=value,
+        )
+    rating.scores, rating.comment, rating.value, rating.updated_at = dict(form.scores), form.comment, value, utc_now()
+    session.add(rating)
+    await session.flush()
+    return rating
+
+
+async def list_ratings(*, session: AsyncSession, target_kind: TargetKind | None = None) -> list[Rating]:
+    query = select(Rating).order_by(col(Rating.id))
+    if target_kind is not None:
+        query = query.where(Rating.target_kind == target_kind)
+    return list((await session.exec(query)).all())

@@ -1,0 +1,263 @@
+"""/rate: the whole form with Back and Cancel, replacing, refusals forced with forged buttons, double Confirm,
+a restart in the middle, industry raters, and random presses that never store a rating without Confirm."""
+
+from __future__ import annotations
+
+import asyncio
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlmodel import select
+
+from bot.app import build_application, on_start
+from bot.fake_users import FakeTelegram, FakeUser
+from storage import members, ratings
+from storage.models import Member, RaterGroup, Rating, RatingForm, Role, TargetKind
+from tests.conftest import Bot
+from tests.factories import make_member, make_section
+
+SCORES = ("①4", "②5", "③3", "④4", "⑤5")  # value 0.2 × (4 + 5 + 3 + 4 + 5) = 4.2
+
+
+async def rater(bot: Bot, role: Role = Role.STAFF) -> tuple[FakeUser, Member]:
+    own = await make_section(bot.db, "办公室")
+    await make_section(bot.db, "行政审批科")
+    user = bot.tg.private_user("Rater")
+    member = await make_member(
+        bot.db, user.id, "Rater", role=role, section=own if role != Role.INDUSTRY else None, language="en"
+    )
+    return user, member
+
+
+async def stored(bot: Bot) -> list[Rating]:
+    async with bot.db.transaction() as session:
+        return await ratings.list_ratings(session=session)
+
+
+async def fill(user: FakeUser, target: str = "行政审批科") -> None:
+    await user.send("/rate")
+    await user.press("A section or station")
+    await user.press(target)
+    for label in SCORES:
+        await user.press(label)
+
+
+async def test_a_full_rating_with_back_and_a_comment(bot: Bot) -> None:
+    user, member = await rater(bot)
+
+    await fill(user)
+    assert user.last_text().endswith(
+        "Add a comment? Type it (they will read it without your name), or choose No comment."
+    )
+    await user.press("‹ Back")
+    await user.press("①2")
+    await user.press("No comment")
+    await user.press("‹ Back")
+    await user.press("①4")
+    await user.send("窗口服务 <很> 热情")
+    assert "Comment: 窗口服务 <很> 热情" in user.last_text()
+    assert await stored(bot) == [], "nothing counts before Confirm"
+    await user.press("✅ Confirm")
+
+    assert user.last_text() == "Thank you! Your rating of 行政审批科 is saved. It stays anonymous."
+    (rating,) = await stored(bot)
+    assert (rating.rater_id, rating.rater_group, rating.target_kind) == (
+        member.id,
+        RaterGroup.INTERNAL,
+        TargetKind.SECTION,
+    )
+    assert rating.scores == {"service": 4, "efficiency": 5, "innovation": 3, "rules": 4, "satisfaction": 5}
+    assert rating.value == 4.2 and rating.comment == "窗口服务 <很> 热情"
+
+
+async def test_cancel_saves_nothing(bot: Bot) -> None:
+    user, _ = await rater(bot)
+    await fill(user)
+
+    await user.press("Cancel")
+
+    assert user.last_text() == "Rating cancelled; nothing was saved."
+    assert await stored(bot) == []
+
+
+async def test_rating_again_shows_the_earlier_one_and_replaces_it(bot: Bot) -> None:
+    user, _ = await rater(bot)
+    await fill(user)
+    await user.press("No comment")
+    await user.press("✅ Confirm")
+
+    await user.send("/rate")
+    await user.press("A section or station")
+    await user.press("行政审批科")
+    assert user.last_text() == "You already rated 行政审批科 in this period: ①4 ②5 ③3 ④4 ⑤5. Replace that rating?"
+    await user.press("Rate again, replacing it")
+    for label in ("①1", "②1", "③1", "④1", "⑤1"):
+        await user.press(label)
+    await user.press("No comment")
+    await user.press("✅ Confirm")
+
+    (rating,) = await stored(bot)
+    assert rating.value == 1.0
+
+
+async def test_own_section_and_self_are_not_offered_and_refused_when_forced(bot: Bot) -> None:
+    user, member = await rater(bot)
+    await make_member(bot.db, 9001, "Colleague", section=None)
+    await user.send("/rate")
+    await user.press("A section or station")
+    assert user.buttons() == [["行政审批科"]]
+    own_section = member.section_id
+
+    forged_section = await user.press_data(f"rtt:section:{own_section}:0", message=user.last_message())
+    forged_self = await user.press_data(f"rtt:member:{member.id}:0", message=user.last_message())
+
+    assert forged_section.answer == "Nobody rates their own section."
+    assert forged_self.answer == "Nobody rates themselves."
+    async with bot.db.transaction() as session:
+        assert (await session.exec(select(RatingForm))).all() == []
+
+
+async def test_a_forged_press_on_another_users_form_changes_nothing(bot: Bot) -> None:
+    user, _ = await rater(bot)
+    await fill(user)
+    mallory = bot.tg.private_user("Mallory")
+    await make_member(bot.db, mallory.id, "Mallory", section=None, language="en")
+    await mallory.send("/help")
+    async with bot.db.transaction() as session:
+        (form,) = (await session.exec(select(RatingForm))).all()
+
+    sent = await mallory.press_data(f"rtf:{form.id}:confirm", message=mallory.last_message())
+    scored = await mallory.press_data(f"rts:{form.id}:0:1", message=mallory.last_message())
+
+    assert sent.answer == scored.answer == "This rating form is not yours. Send /rate to start your own."
+    assert await stored(bot) == []
+
+
+async def test_two_confirm_presses_at_once_store_one_rating(bot: Bot) -> None:
+    user, _ = await rater(bot)
+    await fill(user)
+    await user.press("No comment")
+    message, data = user.find_button("✅ Confirm")
+
+    first, second = await asyncio.gather(user.press_data(data, message=message), user.press_data(data, message=message))
+
+    assert len(await stored(bot)) == 1
+    assert "This rating is already saved." in {first.answer, second.answer}
+
+
+async def test_a_restart_in_the_middle_loses_nothing(bot: Bot) -> None:
+    user, _ = await rater(bot)
+    await user.send("/rate")
+    await user.press("A section or station")
+    await user.press("行政审批科")
+    await user.press("①4")
+    await user.press("②5")
+
+    settings_ = bot.app.bot_data["shuangyou.services"].settings
+    fresh = build_application(settings_, db=bot.db, request=bot.api, clock=bot.clock)
+    async with fresh:
+        await on_start(fresh)
+        again = FakeTelegram(fresh, bot.api).private_user("Rater", user_id=user.id)
+        for label in ("③3", "④4", "⑤5"):
+            await again.press(label)
+        await again.press("No comment")
+        await again.press("✅ Confirm")
+
+    (rating,) = await stored(bot)
+    assert rating.value == 4.2
+
+
+async def test_industry_raters_rate_sections_only(bot: Bot) -> None:
+    user, _ = await rater(bot, Role.INDUSTRY)
+
+    await user.send("/rate")
+    assert user.buttons() == [["办公室"], ["行政审批科"]]
+    forged = await user.press_data("rtk:member", message=user.last_message())
+    await user.press("行政审批科")
+    for label in SCORES:
+        await user.press(label)
+    await user.press("No comment")
+    await user.press("✅ Confirm")
+
+    assert forged.answer == "Industry raters rate sections only."
+    (rating,) = await stored(bot)
+    assert rating.rater_group == RaterGroup.INDUSTRY
+
+
+async def test_colleagues_are_rated_and_narrowed_by_typing(bot: Bot) -> None:
+    user, _ = await rater(bot)
+    section = await make_section(bot.db, "财务科")
+    for name in ("张三", "张四", "李五"):
+        await make_member(bot.db, None, name, section=section)
+    await user.send("/rate")
+    await user.press("A colleague")
+
+    await user.send("张")
+
+    assert user.buttons() == [["张三"], ["张四"]]
+    await user.press("张四")
+    assert user.last_text().startswith("Rating 张四")
+
+
+async def test_rate_in_the_group_points_to_private(bot: Bot) -> None:
+    user, _ = await rater(bot)
+    group = bot.tg.group()
+    group.add(user)
+
+    await user.send("/rate", chat=group)
+
+    assert group.last_text() == "Ratings are made in private, never in the group."
+    assert group.bot_messages()[-1].button_rows()[0][0]["url"] == "https://t.me/ShuangyouBot?start=rate"
+
+
+async def test_outsiders_cannot_rate(bot: Bot) -> None:
+    stranger = bot.tg.private_user("Stranger")
+
+    await stranger.send("/rate")
+
+    assert stranger.last_text() == "/rate is for registered members. Send /start to register."
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    presses=st.lists(
+        st.one_of(
+            st.builds(lambda i, s: f"rts:1:{i}:{s}", st.integers(-2, 7), st.integers(-1, 7)),
+            st.sampled_from(
+                [
+                    "rtf:1:skip",
+                    "rtf:1:back",
+                    "rtf:1:cancel",
+                    "rtf:2:confirm",
+                    "rtt:section:2:0",
+                    "rtt:member:1:1",
+                    "rtk:section",
+                    "rtk:member",
+                    "rtp:section:9",
+                ]
+            ),
+            st.text(max_size=64).filter(lambda t: len(t.encode()) <= 64),
+        ),
+        max_size=12,
+    )
+)
+async def test_random_presses_never_store_a_rating_without_confirm(bot: Bot, presses: list[str]) -> None:
+    """The same bot serves every example, so the rater and the sections are made once."""
+    user = bot.tg.private_user("Fuzzer", user_id=424242)
+    if not await _member(bot, 424242):
+        await make_section(bot.db, "办公室")
+        await make_section(bot.db, "财务科")
+        await make_member(bot.db, 424242, "Fuzzer", language="en")
+    before = len(await stored(bot))
+    await user.send("/rate")
+    for data in presses:
+        await user.press_data(data, message=user.last_message())
+
+    assert not bot.errors.records
+    if not any(press.endswith(":confirm") for press in presses):
+        assert len(await stored(bot)) == before
+
+
+async def _member(bot: Bot, telegram_id: int) -> bool:
+    async with bot.db.transaction() as session:
+        return await members.get_member_by_telegram_id(session=session, telegram_id=telegram_id) is not None
