@@ -22,6 +22,7 @@ import handlers.help
 import handlers.invites
 import handlers.ratings
 import handlers.registration
+import handlers.reviews
 import handlers.sections
 import handlers.tasks
 import jobs
@@ -48,6 +49,7 @@ FEATURES: tuple[ModuleType, ...] = (
     handlers.commitments,
     handlers.tasks,
     handlers.ratings,
+    handlers.reviews,
     handlers.help,
     handlers.fallback,  # unknown commands, typed answers to dialogs, stale buttons: always last
 )

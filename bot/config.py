@@ -202,12 +202,34 @@ class CalendarSettings(_Section):
         return WorkCalendar(self.country, extra_holidays=self.extra_holidays, extra_workdays=self.extra_workdays)
 
 
+class ReviewSettings(_Section):
+    bad_reason_tags: tuple[str, ...] = Field(
+        default=(
+            "态度不好 Unfriendly",
+            "办事拖延 Slow",
+            "材料要求不清 Unclear requirements",
+            "多次跑腿 Came back again",
+        ),
+        max_length=8,
+    )
+    rectify_working_days: int = Field(default=5, ge=1, le=60)
+
+    @field_validator("bad_reason_tags")
+    @classmethod
+    def _short_tags(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if any(not 1 <= len(tag) <= 40 for tag in value):
+            raise ValueError("tags of 1 to 40 characters")
+        return value
+
+
 class InviteSettings(_Section):
     valid_days: int = Field(default=7, ge=1, le=365)
     max_uses: int = Field(default=30, ge=1, le=10_000)
 
 
-CONFIG_SECTIONS = ("bot", "campaign", "scoring", "reminders", "snapshots", "working_hours", "invites", "calendar")
+CONFIG_SECTIONS = (
+    *("bot", "campaign", "scoring", "reminders", "snapshots", "working_hours", "invites", "calendar", "reviews"),
+)
 
 
 class Settings(BaseSettings):
@@ -234,6 +256,7 @@ class Settings(BaseSettings):
     working_hours: WorkingHours = WorkingHours()
     invites: InviteSettings = InviteSettings()
     calendar: CalendarSettings = CalendarSettings()
+    reviews: ReviewSettings = ReviewSettings()
 
     @field_validator("database_url")
     @classmethod

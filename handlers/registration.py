@@ -19,7 +19,7 @@ from bot.access import ANY_CHAT, EVERYONE, MEMBERS, PRIVATE, Audience, CommandSp
 from bot.callbacks import CallbackData
 from bot.context import BotContext
 from bot.i18n import N_, Translator
-from handlers import ratings
+from handlers import ratings, reviews
 from handlers.common import (
     N_DEACTIVATED,
     N_ORGANISATION_TOO_LONG,
@@ -195,6 +195,8 @@ async def cmd_start(update: Update, context: BotContext) -> None:
         payload = context.args[0] if context.args else ""
         if match := INVITE_PAYLOAD.match(payload):
             await follow_invite(session, context, viewer, match.group(1), replies)
+        elif match := reviews.REVIEW_PAYLOAD.match(payload):
+            await reviews.begin_review(session, context, viewer, match.group(1), replies)
         elif payload == ratings.DEEP_LINK and viewer.audience in MEMBERS:
             await ratings.begin(session, context, viewer, replies)
         else:

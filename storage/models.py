@@ -91,6 +91,7 @@ class Section(SQLModel, table=True):
     name: str = Field(max_length=NAME_MAX_LENGTH, sa_column_kwargs={"unique": True})
     kind: SectionKind = Field(sa_type=_enum_column(SectionKind))
     archived_at: dt.datetime | None = Field(default=None, sa_type=AwareDateTime)
+    review_token: str | None = Field(default=None, max_length=32, sa_column_kwargs={"unique": True})
     created_at: dt.datetime = Field(default_factory=utc_now, sa_type=AwareDateTime)
 
 
@@ -337,3 +338,23 @@ class Rating(SQLModel, table=True):
     updated_at: dt.datetime = Field(default_factory=utc_now, sa_type=AwareDateTime)
     voided_at: dt.datetime | None = Field(default=None, sa_type=AwareDateTime)
     void_reason: str = Field(default="", max_length=300)
+
+
+class PublicReview(SQLModel, table=True):
+    """A good/bad review (好差评) by someone the section served, from the section's review link: five levels, 5 =
+    very satisfied … 1 = very dissatisfied. The two lowest need a reason and open a rectification task."""
+
+    __tablename__ = "public_review"
+    __table_args__ = (sa.UniqueConstraint("section_id", "reviewer_telegram_id", "day"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    section_id: int = Field(foreign_key="section.id", ondelete="RESTRICT", index=True)
+    reviewer_telegram_id: int = Field(sa_type=sa.BigInteger)
+    level: int
+    tags: list[str] = Field(default_factory=list, sa_type=sa.JSON)
+    reason: str = Field(default="", max_length=500)
+    comment: str = Field(default="", max_length=500)
+    day: dt.date
+    complete: bool = False  # a bad review is complete once its reason is given
+    task_id: int | None = Field(default=None, foreign_key="task.id", ondelete="SET NULL")
+    created_at: dt.datetime = Field(default_factory=utc_now, sa_type=AwareDateTime)

@@ -1,0 +1,427 @@
+"""The public's good/bad reviews (好差评): a section's review link and QR code (/ratinglink) for the service counter;
+anyone served follows it and chooses one of five levels. The two lowest need a reason (tags or text) and open a
+rectification task for the section, whose heads are told at once. One review per person, section and day.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import io
+import re
+from dataclasses import dataclass
+
+import segno
+from sqlmodel.ext.asyncio.session import AsyncSession
+from telegram import InlineKeyboardMarkup, Update
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
+
+from bot.access import ADMINS_AND_HEADS, PRIVATE, Audience, CommandSpec
+from bot.callbacks import CallbackData
+from bot.context import BotContext
+from bot.i18n import N_, Translator
+from handlers.common import (
+    Refusal,
+    Replies,
+    Viewer,
+    button,
+    callback_data,
+    chat_type,
+    load_viewer,
+    member_translator,
+    paged_buttons,
+    require,
+    sender,
+)
+from storage import dialogs, reviews, sections, tasks
+from storage.models import Dialog, MemberStatus, PublicReview, Section
+
+RATINGLINK = CommandSpec("ratinglink", N_("Your section's review link and QR code"), ADMINS_AND_HEADS, PRIVATE)
+COMMANDS = (RATINGLINK,)
+REVIEW_PAYLOAD = re.compile(r"^r_(.*)$")
+STEP_REASON = "review.reason"
+STEP_COMMENT = "review.comment"
+TEXT_LIMIT = 500
+BAD = 2  # levels up to this need a reason
+LEVELS = {
+    5: N_("非常满意 · Very satisfied"),
+    4: N_("满意 · Satisfied"),
+    3: N_("基本满意 · Fairly satisfied"),
+    2: N_("不满意 · Dissatisfied"),
+    1: N_("非常不满意 · Very dissatisfied"),
+}
+
+
+@dataclass(frozen=True)
+class Level(CallbackData):
+    PREFIX = "rvl"
+    section_id: int
+    level: int
+
+
+@dataclass(frozen=True)
+class Tag(CallbackData):
+    PREFIX = "rvt"
+    review_id: int
+    index: int
+
+
+@dataclass(frozen=True)
+class Finish(CallbackData):
+    PREFIX = "rvd"
+    review_id: int
+
+
+@dataclass(frozen=True)
+class LinkFor(CallbackData):
+    PREFIX = "rvs"
+    section_id: int
+
+
+@dataclass(frozen=True)
+class LinkPage(CallbackData):
+    PREFIX = "rvp"
+    page: int
+
+
+def review_link(bot_username: str, token: str) -> str:
+    return f"https://t.me/{bot_username}?start=r_{token}"
+
+
+def qr_png(link: str) -> bytes:
+    buffer = io.BytesIO()
+    segno.make(link, error="m").save(buffer, kind="png", scale=10, border=3)
+    return buffer.getvalue()
+
+
+def levels_keyboard(tr: Translator, section_id: int) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [[button(tr.gettext(LEVELS[level]), Level(section_id, level).pack())] for level in LEVELS]
+    )
+
+
+def tags_keyboard(tr: Translator, tags: tuple[str, ...], review: PublicReview) -> InlineKeyboardMarkup:
+    rows = [
+        [button(("✓ " if tag in review.tags else "") + tag, Tag(review.id or 0, index).pack())]
+        for index, tag in enumerate(tags)
+    ]
+    rows.append([button(tr.gettext("Done"), Finish(review.id or 0).pack())])
+    return InlineKeyboardMarkup(rows)
+
+
+# --- the reviewer ------------------------------------------------------------------------------------------------
+
+
+async def begin_review(
+    session: AsyncSession, context: BotContext, viewer: Viewer, token: str, replies: Replies
+) -> None:
+    """`/start r_<token>`: anyone, registered or not, is asked how satisfied they are."""
+    section = await reviews.section_by_review_token(session=session, token=token) if token else None
+    if section is None or section.archived_at is not None:
+        replies.reply(
+            context.tr.gettext("This review link is not valid. Ask at the service counter for the current one.")
+        )
+        return
+    _not_own_section(viewer, section)
+    earlier = await reviews.todays_review(
+        session=session, section_id=section.id or 0, reviewer_telegram_id=viewer.user.id, day=_today(context)
+    )
+    if earlier is not None and earlier.complete:
+        replies.reply(
+            context.tr.gettext(
+                "You already reviewed {section} today. Thank you! You can review again tomorrow.", section=section.name
+            )
+        )
+        return
+    if earlier is not None:
+        await _ask_reason(session, context, viewer, earlier, replies)
+        return
+    replies.reply(
+        context.tr.gettext("How satisfied are you with the service of <b>{section}</b>?", section=section.name),
+        levels_keyboard(context.tr, section.id or 0),
+    )
+
+
+async def press_level(update: Update, context: BotContext) -> None:
+    press = Level.parse(callback_data(update))
+    replies = Replies()
+    async with context.db.transaction() as session:
+        viewer = await load_viewer(session=session, context=context, user=sender(update))
+        section = await sections.get_section(session=session, section_id=press.section_id) if press else None
+        if press is None or section is None or section.archived_at is not None or press.level not in LEVELS:
+            raise Refusal(N_("This button has expired. Open the review link again."))
+        _not_own_section(viewer, section)
+        if await reviews.todays_review(
+            session=session, section_id=section.id or 0, reviewer_telegram_id=viewer.user.id, day=_today(context)
+        ):
+            raise Refusal(
+                N_("You already reviewed {section} today. Thank you! You can review again tomorrow."),
+                section=section.name,
+            )
+        review = await reviews.add_review(
+            session=session,
+            section_id=section.id or 0,
+            reviewer_telegram_id=viewer.user.id,
+            level=press.level,
+            day=_today(context),
+        )
+        if press.level <= BAD:
+            await _ask_reason(session, context, viewer, review, replies)
+        else:
+            await dialogs.set_dialog(
+                session=session,
+                telegram_id=viewer.user.id,
+                step=STEP_COMMENT,
+                data={"review_id": review.id},
+                now=context.now(),
+            )
+            replies.edit(
+                context.tr.gettext(
+                    "Thank you for your review of {section}: {level}. If you like, type a comment; it goes to the "
+                    "section without your name.",
+                    section=section.name,
+                    level=context.tr.gettext(LEVELS[press.level]),
+                )
+            )
+    await replies.deliver(update, context)
+
+
+async def _ask_reason(
+    session: AsyncSession, context: BotContext, viewer: Viewer, review: PublicReview, replies: Replies
+) -> None:
+    await dialogs.set_dialog(
+        session=session, telegram_id=viewer.user.id, step=STEP_REASON, data={"review_id": review.id}, now=context.now()
+    )
+    replies.edit(
+        context.tr.gettext(
+            "We are sorry. What went wrong? Choose one or more reasons and press Done, or type it in your own words."
+        ),
+        tags_keyboard(context.tr, context.settings.reviews.bad_reason_tags, review),
+    )
+
+
+async def press_tag(update: Update, context: BotContext) -> None:
+    press = Tag.parse(callback_data(update))
+    replies = Replies()
+    async with context.db.transaction() as session:
+        viewer = await load_viewer(session=session, context=context, user=sender(update))
+        review = await _own_open_review(session, viewer, press.review_id if press else 0)
+        tags = context.settings.reviews.bad_reason_tags
+        assert press is not None
+        if not 0 <= press.index < len(tags):
+            raise Refusal(N_("This button has expired. Open the review link again."))
+        tag = tags[press.index]
+        review.tags = [t for t in review.tags if t != tag] if tag in review.tags else [*review.tags, tag]
+        await reviews.save_review(session=session, review=review)
+        replies.edit(
+            context.tr.gettext(
+                "We are sorry. What went wrong? Choose one or more reasons and press Done, or type it "
+                "in your own words."
+            ),
+            tags_keyboard(context.tr, tags, review),
+        )
+    await replies.deliver(update, context)
+
+
+async def press_finish(update: Update, context: BotContext) -> None:
+    press = Finish.parse(callback_data(update))
+    replies = Replies()
+    async with context.db.transaction() as session:
+        viewer = await load_viewer(session=session, context=context, user=sender(update))
+        review = await _own_open_review(session, viewer, press.review_id if press else 0)
+        if not review.tags:
+            raise Refusal(N_("Choose at least one reason, or type it in your own words."))
+        await complete_bad_review(session, context, viewer, review, replies)
+    await replies.deliver(update, context)
+
+
+async def ask_reason(
+    session: AsyncSession, context: BotContext, viewer: Viewer, dialog: Dialog, text: str, replies: Replies
+) -> None:
+    """The reviewer typed the reason of a bad review."""
+    review = await _own_open_review(session, viewer, int(dialog.data.get("review_id", 0)))
+    review.reason = _clean(text)
+    await complete_bad_review(session, context, viewer, review, replies)
+
+
+async def ask_comment(
+    session: AsyncSession, context: BotContext, viewer: Viewer, dialog: Dialog, text: str, replies: Replies
+) -> None:
+    """The reviewer typed a comment to a good review."""
+    review = await reviews.get_review(session=session, review_id=int(dialog.data.get("review_id", 0)))
+    if review is None or review.reviewer_telegram_id != viewer.user.id:
+        raise Refusal(N_("This button has expired. Open the review link again."))
+    review.comment = _clean(text)
+    await reviews.save_review(session=session, review=review)
+    await dialogs.clear_dialog(session=session, telegram_id=viewer.user.id)
+    replies.reply(context.tr.gettext("Thank you, your comment is recorded."))
+
+
+async def complete_bad_review(
+    session: AsyncSession, context: BotContext, viewer: Viewer, review: PublicReview, replies: Replies
+) -> None:
+    """The reason is in: the section gets a rectification task, and its heads are told at once."""
+    settings = context.settings
+    section = await sections.get_section(session=session, section_id=review.section_id)
+    assert section is not None
+    calendar = settings.calendar.work_calendar()
+    due = calendar.add_working_days(_today(context), settings.reviews.rectify_working_days)
+    why = "; ".join([*review.tags, review.reason] if review.reason else review.tags)
+    heads = await tasks.section_heads(session=session, section_id=section.id or 0)
+    title_tr = member_translator(settings, None)
+    task = await tasks.create_task(
+        session=session,
+        section_id=section.id or 0,
+        due_on=due,
+        responsible_id=None,
+        created_by_id=None,
+        title=title_tr.gettext("Rectify a bad review: {why}", why=why)[:200],
+    )
+    review.complete, review.task_id = True, task.id
+    await reviews.save_review(session=session, review=review)
+    await dialogs.clear_dialog(session=session, telegram_id=viewer.user.id)
+    for head in heads:
+        if head.telegram_id is None or head.status != MemberStatus.ACTIVE:
+            continue
+        tr = member_translator(settings, head)
+        replies.send(
+            head.telegram_id,
+            tr.gettext(
+                "⚠️ A bad review of {section}: {level}. Reason: {why}. A rectification task is open until {day}; "
+                "send /tasks.",
+                section=section.name,
+                level=tr.gettext(LEVELS[review.level]),
+                why=why,
+                day=due.isoformat(),
+            ),
+        )
+    replies.edit(
+        context.tr.gettext(
+            "Thank you. Your review is recorded and {section} must look into it by {day}.",
+            section=section.name,
+            day=due.isoformat(),
+        )
+    )
+
+
+def _clean(text: str) -> str:
+    cleaned = " ".join(text.split())
+    if not cleaned or cleaned.startswith("/"):
+        raise Refusal(N_("Please type it as text, or send /cancel to stop."))
+    if len(cleaned) > TEXT_LIMIT:
+        raise Refusal(
+            N_("A comment has at most {limit} characters; this one has {length}."),
+            limit=TEXT_LIMIT,
+            length=len(cleaned),
+        )
+    return cleaned
+
+
+def _not_own_section(viewer: Viewer, section: Section) -> None:
+    member = viewer.member
+    if member is not None and member.status == MemberStatus.ACTIVE and member.section_id == section.id:
+        raise Refusal(N_("Nobody reviews their own section."))
+
+
+async def _own_open_review(session: AsyncSession, viewer: Viewer, review_id: int) -> PublicReview:
+    review = await reviews.get_review(session=session, review_id=review_id)
+    if review is None or review.reviewer_telegram_id != viewer.user.id:
+        raise Refusal(N_("This button has expired. Open the review link again."))
+    if review.complete:
+        raise Refusal(N_("Your review is already recorded. Thank you!"))
+    return review
+
+
+def _today(context: BotContext) -> dt.date:
+    return context.now().astimezone(context.settings.tz).date()
+
+
+# --- the section's link ------------------------------------------------------------------------------------------
+
+
+async def cmd_ratinglink(update: Update, context: BotContext) -> None:
+    """Heads get their own section's link and QR code; admins choose the section."""
+    replies = Replies()
+    png: bytes | None = None
+    async with context.db.transaction() as session:
+        viewer = await load_viewer(session=session, context=context, user=sender(update))
+        require(viewer, RATINGLINK, chat_type(update))
+        if viewer.audience == Audience.HEAD and viewer.member is not None:
+            section = await sections.get_section(session=session, section_id=viewer.member.section_id or 0)
+            if section is None:
+                raise Refusal(N_("You belong to no section."))
+            png = await _link(session, context, section, replies)
+        else:
+            await _offer_sections(session, context, 0, replies)
+    await replies.deliver(update, context)
+    if png is not None:
+        await _send_qr(update, context, png)
+
+
+async def press_link_for(update: Update, context: BotContext) -> None:
+    press = LinkFor.parse(callback_data(update))
+    replies = Replies()
+    async with context.db.transaction() as session:
+        viewer = await load_viewer(session=session, context=context, user=sender(update))
+        if viewer.audience != Audience.ADMIN:
+            raise Refusal(N_("Only administrators can do that."))
+        section = await sections.get_section(session=session, section_id=press.section_id if press else 0)
+        if section is None or section.archived_at is not None:
+            raise Refusal(N_("That section does not exist. Send /sections again."))
+        png = await _link(session, context, section, replies)
+    await replies.deliver(update, context)
+    await _send_qr(update, context, png)
+
+
+async def press_link_page(update: Update, context: BotContext) -> None:
+    press = LinkPage.parse(callback_data(update))
+    replies = Replies()
+    async with context.db.transaction() as session:
+        viewer = await load_viewer(session=session, context=context, user=sender(update))
+        if viewer.audience != Audience.ADMIN:
+            raise Refusal(N_("Only administrators can do that."))
+        await _offer_sections(session, context, press.page if press else 0, replies)
+    await replies.deliver(update, context)
+
+
+async def _offer_sections(session: AsyncSession, context: BotContext, page: int, replies: Replies) -> None:
+    choices = await sections.list_sections(session=session)
+    if not choices:
+        raise Refusal(N_("There are no sections yet. Add one with /sections first."))
+    items = [(section.name, LinkFor(section.id or 0).pack()) for section in choices]
+    rows = paged_buttons(context.tr, items, page, lambda number: LinkPage(number).pack())
+    replies.edit(context.tr.gettext("The review link of which section?"), InlineKeyboardMarkup(rows))
+
+
+async def _link(session: AsyncSession, context: BotContext, section: Section, replies: Replies) -> bytes:
+    token = await reviews.review_token(session=session, section=section)
+    link = review_link(context.bot.username, token)
+    replies.edit(
+        context.tr.gettext(
+            "The review link of {section}:\n{link}\n\nPrint the QR code below and put it at the service counter: "
+            "whoever is served scans it and leaves a review.",
+            section=section.name,
+            link=link,
+        )
+    )
+    return await asyncio.to_thread(qr_png, link)
+
+
+async def _send_qr(update: Update, context: BotContext, png: bytes) -> None:
+    chat = update.effective_chat
+    assert chat is not None
+    await context.bot.send_photo(chat.id, png, caption=context.tr.gettext("Scan to review the service"))
+
+
+TEXT_STEPS = {STEP_REASON: ask_reason, STEP_COMMENT: ask_comment}
+
+
+def handlers() -> list[BaseHandler[Update, BotContext, None]]:
+    return [
+        CommandHandler(RATINGLINK.name, cmd_ratinglink),
+        CallbackQueryHandler(press_level, pattern=Level.pattern()),
+        CallbackQueryHandler(press_tag, pattern=Tag.pattern()),
+        CallbackQueryHandler(press_finish, pattern=Finish.pattern()),
+        CallbackQueryHandler(press_link_for, pattern=LinkFor.pattern()),
+        CallbackQueryHandler(press_link_page, pattern=LinkPage.pattern()),
+    ]

@@ -1,0 +1,60 @@
+"""Public good/bad reviews (好差评) and the sections' review links."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+
+from sqlalchemy.orm.attributes import flag_modified
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.models import PublicReview, Section
+
+TOKEN_BYTES = 12
+
+
+async def review_token(*, session: AsyncSession, section: Section) -> str:
+    """The section's review link token, made the first time it is asked for."""
+    if section.review_token is None:
+        section.review_token = secrets.token_urlsafe(TOKEN_BYTES)
+        session.add(section)
+        await session.flush()
+    return section.review_token
+
+
+async def section_by_review_token(*, session: AsyncSession, token: str) -> Section | None:
+    return (await session.exec(select(Section).where(Section.review_token == token))).first()
+
+
+async def todays_review(
+    *, session: AsyncSession, section_id: int, reviewer_telegram_id: int, day: dt.date
+) -> PublicReview | None:
+    query = select(PublicReview).where(
+        PublicReview.section_id == section_id,
+        PublicReview.reviewer_telegram_id == reviewer_telegram_id,
+        PublicReview.day == day,
+    )
+    return (await session.exec(query)).first()
+
+
+async def add_review(
+    *, session: AsyncSession, section_id: int, reviewer_telegram_id: int, level: int, day: dt.date
+) -> PublicReview:
+    review = PublicReview(
+        section_id=section_id, reviewer_telegram_id=reviewer_telegram_id, level=level, day=day, complete=level >= 3
+    )
+    session.add(review)
+    await session.flush()
+    return review
+
+
+async def get_review(*, session: AsyncSession, review_id: int) -> PublicReview | None:
+    return await session.get(PublicReview, review_id)
+
+
+async def save_review(*, session: AsyncSession, review: PublicReview) -> PublicReview:
+    flag_modified(review, "tags")
+    session.add(review)
+    await session.flush()
+    return review

@@ -1,0 +1,127 @@
+"""The public's good/bad reviews: the review link and QR code, five levels, reasons for bad reviews, the
+rectification task and the heads told at once, one review a day."""
+
+from __future__ import annotations
+
+from sqlmodel import select
+
+from storage import reviews, tasks
+from storage.models import PublicReview, Role, Section
+from tests.conftest import Bot
+from tests.factories import make_member, make_section
+
+
+async def link_of(bot: Bot, section: Section) -> str:
+    async with bot.db.transaction() as session:
+        token = await reviews.review_token(session=session, section=section)
+    return f"/start r_{token}"
+
+
+async def all_reviews(bot: Bot) -> list[PublicReview]:
+    async with bot.db.transaction() as session:
+        return list((await session.exec(select(PublicReview))).all())
+
+
+async def test_head_gets_the_link_and_a_qr_code(bot: Bot) -> None:
+    section = await make_section(bot.db, "行政审批科")
+    head = bot.tg.private_user("Head")
+    await make_member(bot.db, head.id, "Head", role=Role.HEAD, section=section, language="en")
+
+    await head.send("/ratinglink")
+
+    text, photo = head.bot_messages()[-2:]
+    assert text.text.startswith("The review link of 行政审批科:\nhttps://t.me/ShuangyouBot?start=r_")
+    assert photo.photo is not None and photo.photo.startswith(b"\x89PNG\r\n\x1a\n")
+    assert photo.text == "Scan to review the service"
+
+
+async def test_a_visitor_leaves_a_good_review_with_a_comment(bot: Bot) -> None:
+    section = await make_section(bot.db, "行政审批科")
+    visitor = bot.tg.private_user("Visitor")
+
+    await visitor.send(await link_of(bot, section))
+    assert visitor.last_text() == "How satisfied are you with the service of 行政审批科?"
+    await visitor.press("非常满意 · Very satisfied")
+    await visitor.send("窗口人员很耐心")
+
+    assert visitor.last_text() == "Thank you, your comment is recorded."
+    (review,) = await all_reviews(bot)
+    assert (review.level, review.comment, review.complete, review.task_id) == (5, "窗口人员很耐心", True, None)
+
+
+async def test_a_bad_review_needs_a_reason_and_opens_a_rectification_task(bot: Bot) -> None:
+    section = await make_section(bot.db, "行政审批科")
+    head = bot.tg.private_user("Head")
+    await make_member(bot.db, head.id, "Head", role=Role.HEAD, section=section, language="en")
+    visitor = bot.tg.private_user("Visitor")
+
+    await visitor.send(await link_of(bot, section))
+    await visitor.press("不满意 · Dissatisfied")
+    missing = await visitor.press("Done")
+    await visitor.press("办事拖延 Slow")
+    await visitor.press("多次跑腿 Came back again")
+    await visitor.press("✓ 多次跑腿 Came back again")
+    await visitor.press("Done")
+
+    assert missing.answer == "Choose at least one reason, or type it in your own words."
+    assert visitor.last_text() == "Thank you. Your review is recorded and 行政审批科 must look into it by 2026-06-17."
+    assert head.last_text() == (
+        "⚠️ A bad review of 行政审批科: 不满意 · Dissatisfied. Reason: 办事拖延 Slow. A rectification task is open "
+        "until 2026-06-17; send /tasks."
+    )
+    (review,) = await all_reviews(bot)
+    async with bot.db.transaction() as session:
+        task = await tasks.get_task(session=session, task_id=review.task_id or 0)
+    assert task is not None and task.section_id == section.id
+    assert "visitor" not in head.last_text().lower(), "the reviewer stays anonymous"
+
+
+async def test_a_typed_reason_completes_a_bad_review(bot: Bot) -> None:
+    section = await make_section(bot.db, "行政审批科")
+    visitor = bot.tg.private_user("Visitor")
+    await visitor.send(await link_of(bot, section))
+    await visitor.press("非常不满意 · Very dissatisfied")
+
+    await visitor.send("等了两个小时 <没人管>")
+
+    (review,) = await all_reviews(bot)
+    assert (review.level, review.reason, review.complete) == (1, "等了两个小时 <没人管>", True)
+
+
+async def test_one_review_per_person_section_and_day(bot: Bot) -> None:
+    section = await make_section(bot.db, "行政审批科")
+    visitor = bot.tg.private_user("Visitor")
+    link = await link_of(bot, section)
+    await visitor.send(link)
+    first_levels = visitor.last_message()
+    await visitor.press("满意 · Satisfied")
+
+    await visitor.send(link)
+    again = await visitor.press_data(f"rvl:{section.id}:5", message=first_levels)
+
+    assert "You already reviewed 行政审批科 today" in visitor.last_text()
+    assert again.answer is not None and "You already reviewed" in again.answer
+    assert len(await all_reviews(bot)) == 1
+
+
+async def test_nobody_reviews_their_own_section_and_bad_links_are_refused(bot: Bot) -> None:
+    section = await make_section(bot.db, "行政审批科")
+    staff = bot.tg.private_user("Staff")
+    await make_member(bot.db, staff.id, "Staff", section=section, language="en")
+
+    await staff.send(await link_of(bot, section))
+    await staff.send("/start r_nonsense")
+
+    assert staff.bot_messages()[0].text == "Nobody reviews their own section."
+    assert staff.last_text().startswith("This review link is not valid.")
+    assert await all_reviews(bot) == []
+
+
+async def test_staff_cannot_get_review_links(bot: Bot) -> None:
+    section = await make_section(bot.db)
+    staff = bot.tg.private_user("Staff")
+    await make_member(bot.db, staff.id, "Staff", section=section, language="en")
+
+    await staff.send("/ratinglink")
+
+    assert staff.last_text() == "You can't use /ratinglink. Send /help to see the commands you can use."
