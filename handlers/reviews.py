@@ -19,7 +19,8 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 from bot.access import ADMINS_AND_HEADS, PRIVATE, Audience, CommandSpec
 from bot.callbacks import CallbackData
 from bot.context import BotContext
-from bot.i18n import N_, Translator
+from bot.dates import DATE_EXAMPLES, DateProblem, parse_due_date
+from bot.i18n import N_, Translator, pick_language, translator
 from handlers.common import (
     Refusal,
     Replies,
@@ -34,7 +35,7 @@ from handlers.common import (
     sender,
 )
 from storage import dialogs, reviews, sections, tasks
-from storage.models import Dialog, MemberStatus, PublicReview, Section
+from storage.models import Dialog, MemberStatus, PublicReview, Section, Task, TaskStatus
 
 RATINGLINK = CommandSpec("ratinglink", N_("Your section's review link and QR code"), ADMINS_AND_HEADS, PRIVATE)
 COMMANDS = (RATINGLINK,)
@@ -164,6 +165,7 @@ async def press_level(update: Update, context: BotContext) -> None:
             reviewer_telegram_id=viewer.user.id,
             level=press.level,
             day=_today(context),
+            language=context.language,
         )
         if press.level <= BAD:
             await _ask_reason(session, context, viewer, review, replies)
@@ -413,7 +415,172 @@ async def _send_qr(update: Update, context: BotContext, png: bytes) -> None:
     await context.bot.send_photo(chat.id, png, caption=context.tr.gettext("Scan to review the service"))
 
 
-TEXT_STEPS = {STEP_REASON: ask_reason, STEP_COMMENT: ask_comment}
+# --- the section's answer, and the reviewer's follow-up (回访) ----------------------------------------------------
+
+OUTCOMES = {
+    "fixed": N_("Fixed"),
+    "scheduled": N_("Put on a schedule"),
+    "explained": N_("Explained — no fault"),
+}
+STEP_OUTCOME = "review.outcome"
+STEP_SCHEDULE = "review.schedule"
+
+
+@dataclass(frozen=True)
+class Outcome(CallbackData):
+    PREFIX = "rvo"
+    task_id: int
+    outcome: str
+
+
+@dataclass(frozen=True)
+class FollowUp(CallbackData):
+    PREFIX = "rvf"
+    review_id: int
+    satisfied: bool
+
+
+def outcome_keyboard(tr: Translator, task_id: int) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [[button(tr.gettext(label), Outcome(task_id, key).pack())] for key, label in OUTCOMES.items()]
+    )
+
+
+def may_answer(viewer: Viewer, task: Task) -> bool:
+    if viewer.audience in {Audience.LEADER, Audience.ADMIN}:
+        return True
+    return (
+        viewer.audience == Audience.HEAD and viewer.member is not None and viewer.member.section_id == task.section_id
+    )
+
+
+async def press_outcome(update: Update, context: BotContext) -> None:
+    """The head says how the bad review was dealt with; the note for the reviewer is typed next."""
+    press = Outcome.parse(callback_data(update))
+    replies = Replies()
+    async with context.db.transaction() as session:
+        viewer = await load_viewer(session=session, context=context, user=sender(update))
+        task = await tasks.get_task(session=session, task_id=press.task_id) if press else None
+        if press is None or press.outcome not in OUTCOMES or task is None:
+            raise Refusal(N_("This button has expired. Send /tasks again."))
+        if not may_answer(viewer, task):
+            raise Refusal(N_("Only the section's head, leaders and admins can do that."))
+        if (
+            task.status != TaskStatus.OPEN
+            or await reviews.review_of_task(session=session, task_id=task.id or 0) is None
+        ):
+            raise Refusal(N_("This task is closed."))
+        tr = context.tr
+        if press.outcome == "scheduled":
+            await dialogs.set_dialog(
+                session=session,
+                telegram_id=viewer.user.id,
+                step=STEP_SCHEDULE,
+                data={"task_id": task.id},
+                now=context.now(),
+            )
+            replies.reply(tr.gettext("By when will it be fixed? {examples}", examples=tr.gettext(DATE_EXAMPLES)))
+        else:
+            await dialogs.set_dialog(
+                session=session,
+                telegram_id=viewer.user.id,
+                step=STEP_OUTCOME,
+                data={"task_id": task.id, "outcome": press.outcome},
+                now=context.now(),
+            )
+            replies.reply(tr.gettext("Say briefly what was done; the reviewer will read it."))
+    await replies.deliver(update, context)
+
+
+async def ask_schedule(
+    session: AsyncSession, context: BotContext, viewer: Viewer, dialog: Dialog, text: str, replies: Replies
+) -> None:
+    calendar = context.settings.calendar.work_calendar()
+    try:
+        due = parse_due_date(text, today=_today(context), calendar=calendar)
+    except DateProblem:
+        raise Refusal(N_("I can't read “{text}” as a date."), text=text.strip()[:40]) from None
+    await dialogs.set_dialog(
+        session=session,
+        telegram_id=viewer.user.id,
+        step=STEP_OUTCOME,
+        data={**dialog.data, "outcome": "scheduled", "due": due.isoformat()},
+        now=context.now(),
+    )
+    replies.reply(context.tr.gettext("Say briefly what will be done; the reviewer will read it."))
+
+
+async def ask_outcome(
+    session: AsyncSession, context: BotContext, viewer: Viewer, dialog: Dialog, text: str, replies: Replies
+) -> None:
+    """The note is in: the review records the outcome, the task closes (or moves), the reviewer is asked."""
+    note = _clean(text)
+    task = await tasks.get_task(session=session, task_id=int(dialog.data.get("task_id", 0)))
+    review = await reviews.review_of_task(session=session, task_id=task.id or 0) if task else None
+    if task is None or review is None or task.status != TaskStatus.OPEN or not may_answer(viewer, task):
+        raise Refusal(N_("This task is closed."))
+    outcome = str(dialog.data.get("outcome"))
+    review.outcome, review.outcome_note = outcome, note
+    await reviews.save_review(session=session, review=review)
+    if outcome == "scheduled":
+        due = dt.date.fromisoformat(str(dialog.data["due"]))
+        await tasks.extend_task(session=session, task=task, due_on=due, reason=note, actor_id=viewer.member_id)
+    else:
+        await tasks.close_task(
+            session=session,
+            task=task,
+            status=TaskStatus.DONE,
+            actor_id=viewer.member_id,
+            note=f"{outcome}: {note}",
+            now=context.now(),
+        )
+    await dialogs.clear_dialog(session=session, telegram_id=viewer.user.id)
+    section = await sections.get_section(session=session, section_id=task.section_id)
+    tr = translator(pick_language(chosen=review.language, telegram=None, default=context.settings.bot.default_language))
+    answer = tr.gettext(OUTCOMES[outcome]) + (f" ({task.due_on.isoformat()})" if outcome == "scheduled" else "")
+    keyboard = InlineKeyboardMarkup(
+        [
+            [
+                button(tr.gettext("Yes, satisfied"), FollowUp(review.id or 0, True).pack()),
+                button(tr.gettext("No"), FollowUp(review.id or 0, False).pack()),
+            ]
+        ]
+    )
+    replies.send(
+        review.reviewer_telegram_id,
+        tr.gettext(
+            "About your review of {section} on {day}, the section answers: {answer}. {note}\nAre you satisfied now?",
+            section=section.name if section else "?",
+            day=review.day.isoformat(),
+            answer=answer,
+            note=note,
+        ),
+        keyboard,
+    )
+    replies.reply(context.tr.gettext("Recorded. The reviewer is told and asked whether they are satisfied now."))
+
+
+async def press_followup(update: Update, context: BotContext) -> None:
+    """The reviewer answers the follow-up (回访); the answer is recorded."""
+    press = FollowUp.parse(callback_data(update))
+    replies = Replies()
+    async with context.db.transaction() as session:
+        viewer = await load_viewer(session=session, context=context, user=sender(update))
+        review = await reviews.get_review(session=session, review_id=press.review_id) if press else None
+        if press is None or review is None or review.reviewer_telegram_id != viewer.user.id or not review.outcome:
+            raise Refusal(N_("This button has expired. Open the review link again."))
+        review.followup_satisfied = press.satisfied
+        await reviews.save_review(session=session, review=review)
+        replies.edit(context.tr.gettext("Thank you for telling us."))
+    await replies.deliver(update, context)
+
+
+TEXT_STEPS = {
+    STEP_REASON: ask_reason,
+    STEP_COMMENT: ask_comment,
+    STEP_OUTCOME: ask_outcome,
+    STEP_SCHEDULE: ask_schedule,
+}
 
 
 def handlers() -> list[BaseHandler[Update, BotContext, None]]:
@@ -424,4 +591,6 @@ def handlers() -> list[BaseHandler[Update, BotContext, None]]:
         CallbackQueryHandler(press_finish, pattern=Finish.pattern()),
         CallbackQueryHandler(press_link_for, pattern=LinkFor.pattern()),
         CallbackQueryHandler(press_link_page, pattern=LinkPage.pattern()),
+        CallbackQueryHandler(press_outcome, pattern=Outcome.pattern()),
+        CallbackQueryHandler(press_followup, pattern=FollowUp.pattern()),
     ]

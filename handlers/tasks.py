@@ -17,7 +17,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 from bot.access import MEMBERS, PRIVATE, Audience, CommandSpec
 from bot.callbacks import CallbackData
 from bot.context import BotContext
-from bot.dates import DateProblem, parse_due_date
+from bot.dates import DATE_EXAMPLES, DateProblem, parse_due_date
 from bot.i18n import N_, Translator, escape
 from handlers.common import (
     Refusal,
@@ -32,8 +32,10 @@ from handlers.common import (
     require,
     sender,
 )
+from handlers.reviews import outcome_keyboard
 from jobs.reminders import morning_of
 from storage import dialogs, members, reminders, sections, tasks
+from storage import reviews as review_store
 from storage.models import Dialog, Member, MemberStatus, Section, Task, TaskStatus
 
 MANAGERS = frozenset({Audience.HEAD, Audience.LEADER, Audience.ADMIN})
@@ -53,7 +55,6 @@ STEP_RESPONSIBLE = "task.responsible"  # answered with a button, not typed
 STEP_NOTE = "task.note"
 STEP_NEW_DUE = "task.extend"
 STEP_REASON = "task.reason"
-DATE_EXAMPLES = N_("For example: 2026-12-05, 12-05, 5 Dec, 明天, +3d (days) or +5wd (working days).")
 DATE_PROBLEMS = {
     "unreadable": N_("I can't read “{text}” as a date."),
     "past": N_("{text} is in the past; a deadline must be today or later."),
@@ -540,6 +541,13 @@ async def press_finish(update: Update, context: BotContext) -> None:
             raise Refusal(N_("Only the section's head, the person responsible, leaders and admins can do that."))
         if task.status != TaskStatus.OPEN:
             replies.toast(_closed_text(context.tr, task), alert=True)
+        elif await review_store.review_of_task(session=session, task_id=task.id or 0) is not None:
+            if not manages(viewer, task):
+                raise Refusal(N_("Only the section's head, leaders and admins can do that."))
+            replies.reply(
+                context.tr.gettext("“{title}”: how was the bad review dealt with?", title=task.title),
+                outcome_keyboard(context.tr, task.id or 0),
+            )
         elif press.now:
             await _finish(session, context, viewer, task, "", replies)
         else:

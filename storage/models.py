@@ -356,5 +356,9 @@ class PublicReview(SQLModel, table=True):
     comment: str = Field(default="", max_length=500)
     day: dt.date
     complete: bool = False  # a bad review is complete once its reason is given
-    task_id: int | None = Field(default=None, foreign_key="task.id", ondelete="SET NULL")
+    task_id: int | None = Field(default=None, foreign_key="task.id", ondelete="SET NULL", index=True)
+    outcome: str = Field(default="", max_length=16)  # fixed, scheduled or explained: the section's answer
+    outcome_note: str = Field(default="", max_length=500)
+    followup_satisfied: bool | None = None  # the reviewer's answer when told the outcome (回访)
+    language: str | None = Field(default=None, max_length=8)  # the reviewer's, for the follow-up
     created_at: dt.datetime = Field(default_factory=utc_now, sa_type=AwareDateTime)

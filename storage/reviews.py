@@ -39,10 +39,21 @@ async def todays_review(
 
 
 async def add_review(
-    *, session: AsyncSession, section_id: int, reviewer_telegram_id: int, level: int, day: dt.date
+    *,
+    session: AsyncSession,
+    section_id: int,
+    reviewer_telegram_id: int,
+    level: int,
+    day: dt.date,
+    language: str | None = None,
 ) -> PublicReview:
     review = PublicReview(
-        section_id=section_id, reviewer_telegram_id=reviewer_telegram_id, level=level, day=day, complete=level >= 3
+        section_id=section_id,
+        reviewer_telegram_id=reviewer_telegram_id,
+        level=level,
+        day=day,
+        complete=level >= 3,
+        language=language,
     )
     session.add(review)
     await session.flush()
@@ -58,3 +69,8 @@ async def save_review(*, session: AsyncSession, review: PublicReview) -> PublicR
     session.add(review)
     await session.flush()
     return review
+
+
+async def review_of_task(*, session: AsyncSession, task_id: int) -> PublicReview | None:
+    """The bad review a rectification task was opened for, if it was."""
+    return (await session.exec(select(PublicReview).where(PublicReview.task_id == task_id))).first()

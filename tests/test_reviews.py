@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from sqlmodel import select
 
+from bot.fake_users import FakeUser
 from storage import reviews, tasks
 from storage.models import PublicReview, Role, Section
 from tests.conftest import Bot
@@ -125,3 +126,74 @@ async def test_staff_cannot_get_review_links(bot: Bot) -> None:
     await staff.send("/ratinglink")
 
     assert staff.last_text() == "You can't use /ratinglink. Send /help to see the commands you can use."
+
+
+async def bad_review(bot: Bot, section: Section) -> FakeUser:
+    visitor = bot.tg.private_user("Visitor", language="en")
+    await visitor.send(await link_of(bot, section))
+    await visitor.press("不满意 · Dissatisfied")
+    await visitor.send("等了很久")
+    return visitor
+
+
+async def test_head_answers_a_bad_review_and_the_reviewer_follows_up(bot: Bot) -> None:
+    section = await make_section(bot.db, "行政审批科")
+    head = bot.tg.private_user("Head")
+    await make_member(bot.db, head.id, "Head", role=Role.HEAD, section=section, language="en")
+    visitor = await bad_review(bot, section)
+
+    await head.send("/tasks")
+    await head.press("2026-06-17 · 差评整改：等了很久")
+    await head.press("✅ Done")
+    assert head.last_text() == "“差评整改：等了很久”: how was the bad review dealt with?"
+    await head.press("Fixed")
+    await head.send("已增设取号窗口")
+
+    assert head.last_text() == "Recorded. The reviewer is told and asked whether they are satisfied now."
+    assert visitor.last_text() == (
+        "About your review of 行政审批科 on 2026-06-10, the section answers: Fixed. 已增设取号窗口\n"
+        "Are you satisfied now?"
+    )
+    await visitor.press("Yes, satisfied")
+    (review,) = await all_reviews(bot)
+    assert (review.outcome, review.outcome_note, review.followup_satisfied) == ("fixed", "已增设取号窗口", True)
+    async with bot.db.transaction() as session:
+        assert await tasks.list_open_tasks(session=session) == []
+
+
+async def test_a_rectification_put_on_a_schedule_keeps_its_task_open(bot: Bot) -> None:
+    section = await make_section(bot.db, "行政审批科")
+    head = bot.tg.private_user("Head")
+    await make_member(bot.db, head.id, "Head", role=Role.HEAD, section=section, language="en")
+    visitor = await bad_review(bot, section)
+    await head.send("/tasks")
+    await head.press("2026-06-17 · 差评整改：等了很久")
+    await head.press("✅ Done")
+
+    await head.press("Put on a schedule")
+    await head.send("2026-07-01")
+    await head.send("新系统七月上线")
+    offer = visitor.last_text()
+    await visitor.press("No")
+
+    (review,) = await all_reviews(bot)
+    assert (review.outcome, review.followup_satisfied) == ("scheduled", False)
+    assert "the section answers: Put on a schedule (2026-07-01). 新系统七月上线" in offer
+    assert visitor.last_text() == "Thank you for telling us."
+    async with bot.db.transaction() as session:
+        (task,) = await tasks.list_open_tasks(session=session)
+    assert task.due_on.isoformat() == "2026-07-01"
+
+
+async def test_staff_cannot_answer_for_the_section(bot: Bot) -> None:
+    section = await make_section(bot.db, "行政审批科")
+    staff = bot.tg.private_user("Staff")
+    await make_member(bot.db, staff.id, "Staff", section=section, language="en")
+    await bad_review(bot, section)
+    async with bot.db.transaction() as session:
+        (task,) = await tasks.list_open_tasks(session=session)
+    await staff.send("/help")
+
+    forged = await staff.press_data(f"rvo:{task.id}:fixed", message=staff.last_message())
+
+    assert forged.answer == "Only the section's head, leaders and admins can do that."

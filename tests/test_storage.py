@@ -19,7 +19,8 @@ from storage.session import Database
 
 TABLES = {
     *("section", "member", "campaign", "period", "invite", "campaign_group", "dialog", "audit_entry"),
-    *("commitment", "task", "task_event", "reminder", "rating", "rating_form", "public_review", "alembic_version"),
+    *("commitment", "task", "task_event", "reminder", "rating", "rating_form", "public_review"),
+    "alembic_version",
 }
 
 
