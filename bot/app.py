@@ -20,6 +20,7 @@ import handlers.fallback
 import handlers.group
 import handlers.help
 import handlers.invites
+import handlers.moderation
 import handlers.ratings
 import handlers.registration
 import handlers.reviews
@@ -50,6 +51,7 @@ FEATURES: tuple[ModuleType, ...] = (
     handlers.tasks,
     handlers.ratings,
     handlers.reviews,
+    handlers.moderation,
     handlers.help,
     handlers.fallback,  # unknown commands, typed answers to dialogs, stale buttons: always last
 )

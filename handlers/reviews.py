@@ -74,6 +74,14 @@ class Finish(CallbackData):
 
 
 @dataclass(frozen=True)
+class Appeal(CallbackData):
+    """A head appeals a bad review (handled in handlers/moderation.py)."""
+
+    PREFIX = "mda"
+    review_id: int
+
+
+@dataclass(frozen=True)
 class LinkFor(CallbackData):
     PREFIX = "rvs"
     section_id: int
@@ -286,6 +294,9 @@ async def complete_bad_review(
         if head.telegram_id is None or head.status != MemberStatus.ACTIVE:
             continue
         tr = member_translator(settings, head)
+        appeal = InlineKeyboardMarkup(
+            [[button(tr.gettext("Appeal: mistaken or malicious"), Appeal(review.id or 0).pack())]]
+        )
         replies.send(
             head.telegram_id,
             tr.gettext(
@@ -296,6 +307,7 @@ async def complete_bad_review(
                 why=why,
                 day=due.isoformat(),
             ),
+            appeal,
         )
     replies.edit(
         context.tr.gettext(

@@ -361,4 +361,8 @@ class PublicReview(SQLModel, table=True):
     outcome_note: str = Field(default="", max_length=500)
     followup_satisfied: bool | None = None  # the reviewer's answer when told the outcome (回访)
     language: str | None = Field(default=None, max_length=8)  # the reviewer's, for the follow-up
+    appeal_status: str = Field(default="", max_length=16)  # pending, upheld or voided
+    appeal_reason: str = Field(default="", max_length=500)
+    voided_at: dt.datetime | None = Field(default=None, sa_type=AwareDateTime)
+    void_reason: str = Field(default="", max_length=300)
     created_at: dt.datetime = Field(default_factory=utc_now, sa_type=AwareDateTime)

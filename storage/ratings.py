@@ -117,13 +117,13 @@ async def confirm_form(
     )
     if taken.rowcount != 1:
         return None
-    rating = await get_rating(
-        session=session,
-        rater_id=form.rater_id,
-        target_kind=form.target_kind,
-        target_id=form.target_id,
-        period_id=form.period_id,
+    query = select(Rating).where(
+        Rating.rater_id == form.rater_id,
+        Rating.target_kind == form.target_kind,
+        Rating.target_id == form.target_id,
+        Rating.period_id == form.period_id,
     )
+    rating = (await session.exec(query)).first()  # a voided one too: the new rating takes its place
     if rating is None:
         rating = Rating(
             rater_id=form.rater_id,
@@ -134,6 +134,7 @@ async def confirm_form(
             value=value,
         )
     rating.scores, rating.comment, rating.value, rating.updated_at = dict(form.scores), form.comment, value, utc_now()
+    rating.voided_at, rating.void_reason = None, ""
     session.add(rating)
     await session.flush()
     return rating
@@ -144,3 +145,19 @@ async def list_ratings(*, session: AsyncSession, target_kind: TargetKind | None 
     if target_kind is not None:
         query = query.where(Rating.target_kind == target_kind)
     return list((await session.exec(query)).all())
+
+
+async def list_recent_ratings(*, session: AsyncSession, limit: int = 8) -> list[Rating]:
+    query = select(Rating).where(col(Rating.voided_at).is_(None)).order_by(col(Rating.id).desc()).limit(limit)
+    return list((await session.exec(query)).all())
+
+
+async def get_rating_by_id(*, session: AsyncSession, rating_id: int) -> Rating | None:
+    return await session.get(Rating, rating_id)
+
+
+async def void_rating(*, session: AsyncSession, rating: Rating, reason: str, now: dt.datetime) -> None:
+    """Nothing is deleted: the rating is marked void with a reason, and the scores leave it out."""
+    rating.voided_at, rating.void_reason = now, reason[:300]
+    session.add(rating)
+    await session.flush()

@@ -6,7 +6,7 @@ import datetime as dt
 import secrets
 
 from sqlalchemy.orm.attributes import flag_modified
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import PublicReview, Section
@@ -74,3 +74,20 @@ async def save_review(*, session: AsyncSession, review: PublicReview) -> PublicR
 async def review_of_task(*, session: AsyncSession, task_id: int) -> PublicReview | None:
     """The bad review a rectification task was opened for, if it was."""
     return (await session.exec(select(PublicReview).where(PublicReview.task_id == task_id))).first()
+
+
+async def list_recent_reviews(*, session: AsyncSession, limit: int = 8) -> list[PublicReview]:
+    query = (
+        select(PublicReview)
+        .where(col(PublicReview.voided_at).is_(None), col(PublicReview.complete).is_(True))
+        .order_by(col(PublicReview.id).desc())
+        .limit(limit)
+    )
+    return list((await session.exec(query)).all())
+
+
+async def void_review(*, session: AsyncSession, review: PublicReview, reason: str, now: dt.datetime) -> None:
+    """Nothing is deleted: the review is marked void with a reason, and the scores leave it out."""
+    review.voided_at, review.void_reason = now, reason[:300]
+    session.add(review)
+    await session.flush()

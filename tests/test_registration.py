@@ -224,7 +224,7 @@ async def test_configured_admin_becomes_admin_member_on_first_start(bot: Bot) ->
     assert (member.role, member.status, member.display_name) == (Role.ADMIN, MemberStatus.ACTIVE, "Boss")
     assert bot.api.commands_for("chat", chat_id=ADMIN_ID) == [
         *("start", "help", "whoami", "sections", "invite", "invites", "members"),
-        *("commitments", "task", "tasks", "away", "rate", "ratinglink"),
+        *("commitments", "task", "tasks", "away", "rate", "ratinglink", "moderate"),
     ]  # fmt: skip
 
 
