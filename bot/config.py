@@ -202,6 +202,10 @@ class CalendarSettings(_Section):
         return WorkCalendar(self.country, extra_holidays=self.extra_holidays, extra_workdays=self.extra_workdays)
 
 
+class NudgeSettings(_Section):
+    last_working_days: int = Field(default=2, ge=0, le=10)  # 0: no nudges
+
+
 class ReviewSettings(_Section):
     bad_reason_tags: tuple[str, ...] = Field(
         default=(
@@ -229,6 +233,7 @@ class InviteSettings(_Section):
 
 CONFIG_SECTIONS = (
     *("bot", "campaign", "scoring", "reminders", "snapshots", "working_hours", "invites", "calendar", "reviews"),
+    "nudges",
 )
 
 
@@ -257,6 +262,7 @@ class Settings(BaseSettings):
     invites: InviteSettings = InviteSettings()
     calendar: CalendarSettings = CalendarSettings()
     reviews: ReviewSettings = ReviewSettings()
+    nudges: NudgeSettings = NudgeSettings()
 
     @field_validator("database_url")
     @classmethod

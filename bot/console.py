@@ -24,6 +24,7 @@ from bot.config import Settings
 from bot.context import SERVICES_KEY, BotApplication
 from bot.fake_api import FakeBotApi, StoredMessage
 from bot.fake_users import FakeGroup, FakeTelegram, FakeUser, NoSuchButton
+from jobs.nudges import plan_nudges
 from jobs.outbox import deliver_due
 from jobs.reminders import plan_reminders
 from storage import members
@@ -203,6 +204,7 @@ class Console:
                 return
             services.clock.set(moment)
             planned = await plan_reminders(services, services.clock.now())
+            planned += await plan_nudges(services, services.clock.now())
             sent = await deliver_due(services, self.application.bot)
             self._print(f"(the reminder sweep planned {planned} and the outbox sent {sent})")
         self._print(f"(it is {services.clock.now().astimezone(tz):%Y-%m-%d %H:%M %A} here)")

@@ -82,6 +82,16 @@ class FormStep(CallbackData):
     action: str
 
 
+@dataclass(frozen=True)
+class RateNow(CallbackData):
+    PREFIX = "rtn"
+
+
+@dataclass(frozen=True)
+class MuteNudges(CallbackData):
+    PREFIX = "rtm"
+
+
 # --- texts -------------------------------------------------------------------------------------------------------
 
 
@@ -467,6 +477,27 @@ async def confirm(
     replies.edit(context.tr.gettext("Thank you! Your rating of {name} is saved. It stays anonymous.", name=name))
 
 
+async def press_rate_now(update: Update, context: BotContext) -> None:
+    """The Rate button of a nudge."""
+    replies = Replies()
+    async with context.db.transaction() as session:
+        viewer = await _rater(session, context, update)
+        await begin(session, context, viewer, replies)
+    await replies.deliver(update, context)
+
+
+async def press_mute(update: Update, context: BotContext) -> None:
+    """No more nudges for this member."""
+    replies = Replies()
+    async with context.db.transaction() as session:
+        viewer = await _rater(session, context, update)
+        assert viewer.member is not None
+        viewer.member.mute_nudges = True
+        await members.save_member(session=session, member=viewer.member)
+        replies.edit(context.tr.gettext("You will get no more reminders to rate. /rate still works any time."))
+    await replies.deliver(update, context)
+
+
 # --- checks ------------------------------------------------------------------------------------------------------
 
 
@@ -512,4 +543,6 @@ def handlers() -> list[BaseHandler[Update, BotContext, None]]:
         CallbackQueryHandler(press_target, pattern=PickTarget.pattern()),
         CallbackQueryHandler(press_score, pattern=Score.pattern()),
         CallbackQueryHandler(press_step, pattern=FormStep.pattern()),
+        CallbackQueryHandler(press_rate_now, pattern=RateNow.pattern()),
+        CallbackQueryHandler(press_mute, pattern=MuteNudges.pattern()),
     ]

@@ -723,7 +723,7 @@ async def press_snooze(update: Update, context: BotContext) -> None:
 async def snooze_reminder(session: AsyncSession, context: BotContext, reminder_id: int) -> dt.date:
     """Plans a copy of the reminder for the next working morning (once: a second press changes nothing)."""
     reminder = await reminders.get_reminder(session=session, reminder_id=reminder_id)
-    assert reminder is not None
+    assert reminder is not None and reminder.member_id is not None
     settings = context.settings
     day = settings.calendar.work_calendar().next_working_day(_today(context))
     send_at, expires_at = morning_of(day, settings)

@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from dataclasses import dataclass
 
 from sqlmodel.ext.asyncio.session import AsyncSession
-from telegram import Bot, InlineKeyboardMarkup
+from telegram import Bot
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 from telegram.ext import Application
 
@@ -23,6 +22,8 @@ from bot.context import BotContext, Services
 from bot.i18n import Translator
 from handlers.common import member_translator
 from handlers.tasks import reminder_keyboard
+from jobs.messages import Outgoing
+from jobs.nudges import NUDGE, NUDGE_GROUP, nudge_for_group, nudge_for_member
 from storage import members, reminders, sections, tasks
 from storage.models import Member, MemberStatus, Reminder, ReminderStatus, Task, TaskStatus
 
@@ -34,13 +35,6 @@ BATCH = 50
 LEASE = dt.timedelta(minutes=2)
 MAX_ATTEMPTS = 6
 FIRST_BACKOFF = dt.timedelta(seconds=30)
-
-
-@dataclass(frozen=True)
-class Outgoing:
-    chat_id: int
-    text: str
-    markup: InlineKeyboardMarkup | None
 
 
 async def sweep_outbox(context: BotContext) -> None:
@@ -100,7 +94,7 @@ async def deliver_one(services: Services, bot: Bot, reminder_id: int) -> int:
             error=error,
             retry_at=retry_at,
         )
-        if reachable is not None:
+        if reachable is not None and member_id is not None:
             await reminders.set_reachable(session=session, member_id=member_id, reachable=reachable)
     return int(status == ReminderStatus.SENT)
 
@@ -154,7 +148,9 @@ async def _finish(
 
 async def compose(session: AsyncSession, settings: Settings, reminder: Reminder, now: dt.datetime) -> Outgoing | None:
     """The message as of now, in the member's language; None when there is nothing to say any more."""
-    member = await members.get_member(session=session, member_id=reminder.member_id)
+    if reminder.kind == NUDGE_GROUP:
+        return await nudge_for_group(session, settings, reminder, now)
+    member = await members.get_member(session=session, member_id=reminder.member_id or 0)
     if member is None or member.status != MemberStatus.ACTIVE or member.telegram_id is None:
         return None
     tr = member_translator(settings, member)
@@ -162,6 +158,8 @@ async def compose(session: AsyncSession, settings: Settings, reminder: Reminder,
     if reminder.kind == "digest":
         text = await _digest(session, settings, tr, member, today)
         return Outgoing(member.telegram_id, text, None) if text else None
+    if reminder.kind == NUDGE:
+        return await nudge_for_member(session, settings, member, now)
     if reminder.kind == "summary":
         text = await _summary(session, settings, tr, today)
         return Outgoing(member.telegram_id, text, None) if text else None

@@ -38,8 +38,11 @@ def morning_of(day: dt.date, settings: Settings) -> tuple[dt.datetime, dt.dateti
 
 
 async def sweep_reminders(context: BotContext) -> None:
-    """The JobQueue's entry point."""
+    """The JobQueue's entry point: the day's task reminders and, near a period's end, the rating nudges."""
+    from jobs.nudges import plan_nudges  # the nudges use this module's morning_of
+
     planned = await plan_reminders(context.services, context.now())
+    planned += await plan_nudges(context.services, context.now())
     if planned:
         logger.info("Planned %d reminders", planned)
 

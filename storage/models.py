@@ -111,6 +111,7 @@ class Member(SQLModel, table=True):
     organisation: str | None = Field(default=None, max_length=NAME_MAX_LENGTH)  # industry raters
     away_until: dt.date | None = None  # reminders go to the other heads, or the leaders, until then
     reachable: bool = Field(default=True, sa_column_kwargs={"server_default": sa.true()})  # False: blocked the bot
+    mute_nudges: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
     created_at: dt.datetime = Field(default_factory=utc_now, sa_type=AwareDateTime)
     updated_at: dt.datetime = Field(default_factory=utc_now, sa_type=AwareDateTime)
 
@@ -272,7 +273,8 @@ class Reminder(SQLModel, table=True):
     key: str = Field(max_length=120, sa_column_kwargs={"unique": True})
     kind: str = Field(max_length=16)
     task_id: int | None = Field(default=None, foreign_key="task.id", ondelete="CASCADE", index=True)
-    member_id: int = Field(foreign_key="member.id", ondelete="CASCADE", index=True)
+    member_id: int | None = Field(default=None, foreign_key="member.id", ondelete="CASCADE", index=True)
+    chat_id: int | None = Field(default=None, sa_type=sa.BigInteger)  # a group message has no member
     day: dt.date
     status: ReminderStatus = Field(default=ReminderStatus.PENDING, sa_type=_enum_column(ReminderStatus))
     next_attempt_at: dt.datetime = Field(sa_type=AwareDateTime)

@@ -161,3 +161,18 @@ async def void_rating(*, session: AsyncSession, rating: Rating, reason: str, now
     rating.voided_at, rating.void_reason = now, reason[:300]
     session.add(rating)
     await session.flush()
+
+
+async def members_yet_to_rate(*, session: AsyncSession, period_id: int) -> list[Member]:
+    """Active members who may rate and have not rated anything in the period."""
+    rated = select(Rating.rater_id).where(Rating.period_id == period_id, col(Rating.voided_at).is_(None))
+    query = (
+        select(Member)
+        .where(
+            Member.status == MemberStatus.ACTIVE,
+            col(Member.role).in_([Role.STAFF, Role.HEAD, Role.LEADER, Role.ADMIN, Role.INDUSTRY]),
+            col(Member.id).not_in(rated),
+        )
+        .order_by(col(Member.id))
+    )
+    return list((await session.exec(query)).all())

@@ -21,11 +21,12 @@ ESCALATION = "escalation"  # news for the leaders, never folded into a head's da
 class PlannedReminder:
     key: str
     kind: str
-    member_id: int
+    member_id: int | None
     day: dt.date
     next_attempt_at: dt.datetime
     expires_at: dt.datetime
     task_id: int | None = None
+    chat_id: int | None = None  # for a message to a group rather than a member
 
 
 async def add_reminders(*, session: AsyncSession, planned: list[PlannedReminder]) -> int:

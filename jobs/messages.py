@@ -1,0 +1,14 @@
+"""What the outbox sends: a chat, a text and its buttons, composed from the database at sending time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from telegram import InlineKeyboardMarkup
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    chat_id: int
+    text: str
+    markup: InlineKeyboardMarkup | None
