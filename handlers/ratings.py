@@ -28,12 +28,14 @@ from handlers.common import (
     callback_data,
     chat_type,
     load_viewer,
+    member_translator,
     paged_buttons,
     require,
     sender,
 )
 from storage import dialogs, members, ratings, sections
-from storage.models import Dialog, FormStatus, Period, PeriodKind, RaterGroup, RatingForm, TargetKind
+from storage import tasks as tasks_store
+from storage.models import Dialog, FormStatus, MemberStatus, Period, PeriodKind, RaterGroup, RatingForm, TargetKind
 
 RATE = CommandSpec("rate", N_("Rate a section or a colleague"), MEMBERS, ANY_CHAT)
 COMMANDS = (RATE,)
@@ -475,6 +477,36 @@ async def confirm(
         replies.toast(context.tr.gettext("This rating is already saved."), alert=True)
         return
     replies.edit(context.tr.gettext("Thank you! Your rating of {name} is saved. It stays anonymous.", name=name))
+    await pass_on_comments(session, context, form, name, replies)
+
+
+async def pass_on_comments(
+    session: AsyncSession, context: BotContext, form: RatingForm, name: str, replies: Replies
+) -> None:
+    """Comments reach the rated member (or the section's heads) without names, and only once enough people have
+    rated that nobody can tell who wrote what."""
+    raters = await ratings.count_raters(
+        session=session, target_kind=form.target_kind, target_id=form.target_id, period_id=form.period_id
+    )
+    if raters < context.settings.scoring.min_raters:
+        return
+    comments = await ratings.take_undelivered_comments(
+        session=session, target_kind=form.target_kind, target_id=form.target_id, period_id=form.period_id
+    )
+    if not comments:
+        return
+    if form.target_kind == TargetKind.MEMBER:
+        person = await members.get_member(session=session, member_id=form.target_id)
+        readers = [person] if person is not None else []
+    else:
+        readers = await tasks_store.section_heads(session=session, section_id=form.target_id)
+    for reader in readers:
+        if reader.telegram_id is None or reader.status != MemberStatus.ACTIVE:
+            continue
+        tr = member_translator(context.settings, reader)
+        lines: list[str] = [tr.gettext("💬 Comments from colleagues' ratings of {name} (without names):", name=name)]
+        lines += [f"• {escape(comment)}" for comment in comments]
+        replies.send(reader.telegram_id, "\n".join(lines))
 
 
 async def press_rate_now(update: Update, context: BotContext) -> None:

@@ -264,6 +264,19 @@ async def ask_comment(
     review.comment = _clean(text)
     await reviews.save_review(session=session, review=review)
     await dialogs.clear_dialog(session=session, telegram_id=viewer.user.id)
+    section = await sections.get_section(session=session, section_id=review.section_id)
+    for head in await tasks.section_heads(session=session, section_id=review.section_id):
+        if head.telegram_id is not None and head.status == MemberStatus.ACTIVE:
+            tr = member_translator(context.settings, head)
+            replies.send(
+                head.telegram_id,
+                tr.gettext(
+                    "💬 A comment with a review of {section} ({level}): {comment}",
+                    section=section.name if section else "?",
+                    level=tr.gettext(LEVELS[review.level]),
+                    comment=review.comment,
+                ),
+            )
     replies.reply(context.tr.gettext("Thank you, your comment is recorded."))
 
 

@@ -336,6 +336,7 @@ class Rating(SQLModel, table=True):
     scores: dict[str, int] = Field(default_factory=dict, sa_type=sa.JSON)
     value: float  # the weighted mean of the scores, 1–5
     comment: str = Field(default="", max_length=500)
+    comment_delivered: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
     created_at: dt.datetime = Field(default_factory=utc_now, sa_type=AwareDateTime)
     updated_at: dt.datetime = Field(default_factory=utc_now, sa_type=AwareDateTime)
     voided_at: dt.datetime | None = Field(default=None, sa_type=AwareDateTime)

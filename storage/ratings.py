@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from sqlalchemy import func
 from sqlalchemy.orm.attributes import flag_modified
 from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -176,3 +177,37 @@ async def members_yet_to_rate(*, session: AsyncSession, period_id: int) -> list[
         .order_by(col(Member.id))
     )
     return list((await session.exec(query)).all())
+
+
+async def count_raters(*, session: AsyncSession, target_kind: TargetKind, target_id: int, period_id: int) -> int:
+    query = (
+        select(func.count())
+        .select_from(Rating)
+        .where(
+            Rating.target_kind == target_kind,
+            Rating.target_id == target_id,
+            Rating.period_id == period_id,
+            col(Rating.voided_at).is_(None),
+        )
+    )
+    return int((await session.exec(query)).one())
+
+
+async def take_undelivered_comments(
+    *, session: AsyncSession, target_kind: TargetKind, target_id: int, period_id: int
+) -> list[str]:
+    """The comments not yet passed on to the target, marked as passed on (the caller sends them, without names)."""
+    query = select(Rating).where(
+        Rating.target_kind == target_kind,
+        Rating.target_id == target_id,
+        Rating.period_id == period_id,
+        col(Rating.voided_at).is_(None),
+        col(Rating.comment_delivered).is_(False),
+        Rating.comment != "",
+    )
+    found = list((await session.exec(query.order_by(col(Rating.id)))).all())
+    for rating in found:
+        rating.comment_delivered = True
+        session.add(rating)
+    await session.flush()
+    return [rating.comment for rating in found]

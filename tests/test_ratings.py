@@ -261,3 +261,34 @@ async def test_random_presses_never_store_a_rating_without_confirm(bot: Bot, pre
 async def _member(bot: Bot, telegram_id: int) -> bool:
     async with bot.db.transaction() as session:
         return await members.get_member_by_telegram_id(session=session, telegram_id=telegram_id) is not None
+
+
+async def rate_colleague(bot: Bot, name: str, target: str, comment: str) -> None:
+    user = bot.tg.private_user(name)
+    if not await _member(bot, user.id):
+        await make_member(bot.db, user.id, name, language="en")
+    await user.send("/rate")
+    await user.press("A colleague")
+    await user.press(target)
+    for label in SCORES:
+        await user.press(label)
+    await user.send(comment)
+    await user.press("✅ Confirm")
+
+
+async def test_comments_reach_the_colleague_anonymously_once_enough_have_rated(bot: Bot) -> None:
+    section = await make_section(bot.db, "办公室")
+    target = bot.tg.private_user("Target")
+    await make_member(bot.db, target.id, "Target", section=section, language="en")
+
+    await rate_colleague(bot, "Ann", "Target", "耐心细致")
+    await rate_colleague(bot, "Ben", "Target", "回复<很快>")
+    assert target.bot_messages() == [], "two raters: too few to stay anonymous"
+    await rate_colleague(bot, "Cat", "Target", "很专业")
+
+    assert target.last_text() == (
+        "💬 Comments from colleagues' ratings of Target (without names):\n• 耐心细致\n• 回复<很快>\n• 很专业"
+    )
+    assert "Ann" not in target.last_text() and "Ben" not in target.last_text()
+    await rate_colleague(bot, "Dan", "Target", "再接再厉")
+    assert target.last_text() == "💬 Comments from colleagues' ratings of Target (without names):\n• 再接再厉"

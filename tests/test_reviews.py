@@ -38,6 +38,8 @@ async def test_head_gets_the_link_and_a_qr_code(bot: Bot) -> None:
 
 async def test_a_visitor_leaves_a_good_review_with_a_comment(bot: Bot) -> None:
     section = await make_section(bot.db, "行政审批科")
+    head = bot.tg.private_user("Head")
+    await make_member(bot.db, head.id, "Head", role=Role.HEAD, section=section, language="en")
     visitor = bot.tg.private_user("Visitor")
 
     await visitor.send(await link_of(bot, section))
@@ -46,6 +48,7 @@ async def test_a_visitor_leaves_a_good_review_with_a_comment(bot: Bot) -> None:
     await visitor.send("窗口人员很耐心")
 
     assert visitor.last_text() == "Thank you, your comment is recorded."
+    assert head.last_text() == "💬 A comment with a review of 行政审批科 (非常满意 · Very satisfied): 窗口人员很耐心"
     (review,) = await all_reviews(bot)
     assert (review.level, review.comment, review.complete, review.task_id) == (5, "窗口人员很耐心", True, None)
 
