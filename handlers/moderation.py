@@ -82,7 +82,7 @@ async def cmd_moderate(update: Update, context: BotContext) -> None:
                     id=review.id,
                     section=section.name if section else "?",
                     level=tr.gettext(LEVELS[review.level]),
-                    why="; ".join([*review.tags, review.reason]).strip("; "),
+                    why="; ".join([*review.tags, review.reason, review.comment]).strip("; "),
                 )
             )
             rows.append([button(tr.gettext("Void review #{id}", id=review.id), Void("review", review.id or 0).pack())])

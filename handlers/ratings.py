@@ -85,6 +85,11 @@ class FormStep(CallbackData):
 
 
 @dataclass(frozen=True)
+class KeepRating(CallbackData):
+    PREFIX = "rtkeep"
+
+
+@dataclass(frozen=True)
 class RateNow(CallbackData):
     PREFIX = "rtn"
 
@@ -328,6 +333,7 @@ async def press_target(update: Update, context: BotContext) -> None:
             period_id=period.id or 0,
         )
         if earlier is not None and not press.replace:
+            await dialogs.clear_dialog(session=session, telegram_id=viewer.user.id)
             scores = " ".join(
                 f"{MARKS[i]}{earlier.scores.get(s.key, '—')}" for i, s in enumerate(context.settings.campaign.standards)
             )
@@ -338,7 +344,8 @@ async def press_target(update: Update, context: BotContext) -> None:
                             context.tr.gettext("Rate again, replacing it"),
                             PickTarget(press.kind, press.target_id, True).pack(),
                         )
-                    ]
+                    ],
+                    [button(context.tr.gettext("Keep it"), KeepRating().pack())],
                 ]
             )
             replies.edit(
@@ -476,7 +483,11 @@ async def confirm(
     if rating is None:
         replies.toast(context.tr.gettext("This rating is already saved."), alert=True)
         return
-    replies.edit(context.tr.gettext("Thank you! Your rating of {name} is saved. It stays anonymous.", name=name))
+    replies.edit(
+        context.tr.gettext(
+            "Thank you! Your rating of {name} is saved. Only the administrators can see who gave it.", name=name
+        )
+    )
     await pass_on_comments(session, context, form, name, replies)
 
 
@@ -507,6 +518,13 @@ async def pass_on_comments(
         lines: list[str] = [tr.gettext("💬 Comments from colleagues' ratings of {name} (without names):", name=name)]
         lines += [f"• {escape(comment)}" for comment in comments]
         replies.send(reader.telegram_id, "\n".join(lines))
+
+
+async def press_keep(update: Update, context: BotContext) -> None:
+    """The rater keeps the earlier rating; nothing changes."""
+    replies = Replies()
+    replies.edit(context.tr.gettext("Your earlier rating stays as it was."))
+    await replies.deliver(update, context)
 
 
 async def press_rate_now(update: Update, context: BotContext) -> None:
@@ -576,5 +594,6 @@ def handlers() -> list[BaseHandler[Update, BotContext, None]]:
         CallbackQueryHandler(press_score, pattern=Score.pattern()),
         CallbackQueryHandler(press_step, pattern=FormStep.pattern()),
         CallbackQueryHandler(press_rate_now, pattern=RateNow.pattern()),
+        CallbackQueryHandler(press_keep, pattern=KeepRating.pattern()),
         CallbackQueryHandler(press_mute, pattern=MuteNudges.pattern()),
     ]

@@ -39,6 +39,7 @@ from handlers.common import (
 )
 from handlers.help import private_chat_button
 from storage import audit, dialogs, invites, members, sections
+from storage import ratings as rating_store
 from storage.invites import InviteProblem
 from storage.models import Dialog, Invite, InviteKind, Member, MemberStatus, Role, Section
 
@@ -609,7 +610,7 @@ async def join_by_invite(
     )
     section = await _section_of(session, member)
     intro = "" if organisation else render_intro(tr, context.settings.campaign.name) + "\n\n"
-    rename = "" if invite.kind == InviteKind.PERSONAL else "\n" + tr.gettext(N_RENAME_HINT)
+    rename = "" if invite.kind in (InviteKind.PERSONAL, InviteKind.INDUSTRY) else "\n" + tr.gettext(N_RENAME_HINT)
     replies.reply(intro + render_member(tr, member, section) + rename)
     replies.menu_for(member, Audience(member.role.value), context.settings.bot.default_language)
 
@@ -716,15 +717,18 @@ def render_profile(tr: Translator, viewer: Viewer, section: Section | None) -> s
 
 
 async def cmd_cancel(update: Update, context: BotContext) -> None:
-    """Stops a dialog the user is in."""
+    """Stops a dialog the user is in, and any rating form left open."""
     replies = Replies()
     async with context.db.transaction() as session:
         viewer = await load_viewer(session=session, context=context, user=sender(update))
         dialog = await dialogs.get_dialog(session=session, telegram_id=viewer.user.id, now=context.now())
         await dialogs.clear_dialog(session=session, telegram_id=viewer.user.id)
+        forms = 0
+        if viewer.member is not None:
+            forms = await rating_store.cancel_open_forms(session=session, rater_id=viewer.member.id or 0)
         replies.reply(
             context.tr.gettext("Stopped. Send /help to see what you can do.")
-            if dialog is not None
+            if dialog is not None or forms
             else context.tr.gettext("There is nothing to stop. Send /help to see what you can do.")
         )
     await replies.deliver(update, context)

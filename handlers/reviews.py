@@ -250,7 +250,11 @@ async def ask_reason(
 ) -> None:
     """The reviewer typed the reason of a bad review."""
     review = await _own_open_review(session, viewer, int(dialog.data.get("review_id", 0)))
-    review.reason = _clean(text)
+    if text.strip() in {context.tr.gettext("Done"), "Done"}:  # typed instead of pressed
+        if not review.tags:
+            raise Refusal(N_("Choose at least one reason, or type it in your own words."))
+    else:
+        review.reason = _clean(text)
     await complete_bad_review(session, context, viewer, review, replies)
 
 
@@ -504,7 +508,12 @@ async def press_outcome(update: Update, context: BotContext) -> None:
                 data={"task_id": task.id},
                 now=context.now(),
             )
-            replies.reply(tr.gettext("By when will it be fixed? {examples}", examples=tr.gettext(DATE_EXAMPLES)))
+            replies.reply(
+                tr.gettext(
+                    "By when will it be fixed? Type the date; the plan comes next. {examples}",
+                    examples=tr.gettext(DATE_EXAMPLES),
+                )
+            )
         else:
             await dialogs.set_dialog(
                 session=session,
@@ -513,7 +522,11 @@ async def press_outcome(update: Update, context: BotContext) -> None:
                 data={"task_id": task.id, "outcome": press.outcome},
                 now=context.now(),
             )
-            replies.reply(tr.gettext("Say briefly what was done; the reviewer will read it."))
+            replies.reply(
+                tr.gettext("Explain briefly why there was no fault; the reviewer will read it.")
+                if press.outcome == "explained"
+                else tr.gettext("Say briefly what was done; the reviewer will read it.")
+            )
     await replies.deliver(update, context)
 
 

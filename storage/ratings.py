@@ -78,6 +78,16 @@ async def open_form(
     return form
 
 
+async def cancel_open_forms(*, session: AsyncSession, rater_id: int) -> int:
+    """Closes the rater's open forms (on /cancel); returns how many there were."""
+    result = await session.exec(
+        update(RatingForm)
+        .where(col(RatingForm.rater_id) == rater_id, col(RatingForm.status) == FormStatus.OPEN)
+        .values(status=FormStatus.CANCELLED, updated_at=utc_now())
+    )
+    return int(result.rowcount or 0)
+
+
 async def get_form(*, session: AsyncSession, form_id: int) -> RatingForm | None:
     return await session.get(RatingForm, form_id)
 

@@ -59,7 +59,10 @@ async def test_a_full_rating_with_back_and_a_comment(bot: Bot) -> None:
     assert await stored(bot) == [], "nothing counts before Confirm"
     await user.press("✅ Confirm")
 
-    assert user.last_text() == "Thank you! Your rating of 行政审批科 is saved. It stays anonymous."
+    assert (
+        user.last_text()
+        == "Thank you! Your rating of 行政审批科 is saved. Only the administrators can see who gave it."
+    )
     (rating,) = await stored(bot)
     assert (rating.rater_id, rating.rater_group, rating.target_kind) == (
         member.id,
@@ -292,3 +295,24 @@ async def test_comments_reach_the_colleague_anonymously_once_enough_have_rated(b
     assert "Ann" not in target.last_text() and "Ben" not in target.last_text()
     await rate_colleague(bot, "Dan", "Target", "再接再厉")
     assert target.last_text() == "💬 Comments from colleagues' ratings of Target (without names):\n• 再接再厉"
+
+
+async def test_cancel_closes_an_open_rating_and_keep_leaves_the_earlier_one(bot: Bot) -> None:
+    user, _ = await rater(bot)
+    await fill(user)
+    form_message = user.last_message()
+
+    await user.send("/cancel")
+    late = await user.press_data(user.find_button("No comment")[1], message=form_message)
+
+    assert user.bot_messages()[-1].text == "Stopped. Send /help to see what you can do."
+    assert late.answer == "This rating form was closed. Send /rate to start again."
+    await fill(user)
+    await user.press("No comment")
+    await user.press("✅ Confirm")
+    await user.send("/rate")
+    await user.press("A section or station")
+    await user.press("行政审批科")
+    await user.press("Keep it")
+    assert user.last_text() == "Your earlier rating stays as it was."
+    assert len(await stored(bot)) == 1
