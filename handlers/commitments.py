@@ -24,6 +24,7 @@ from handlers.common import (
     paged_buttons,
     require,
     sender,
+    typed_text,
 )
 from storage import commitments, dialogs, sections
 from storage.models import Commitment, Dialog, Section
@@ -31,6 +32,7 @@ from storage.models import Commitment, Dialog, Section
 COMMITMENTS = CommandSpec("commitments", N_("The sections' service commitments"), MEMBERS, ANY_CHAT)
 COMMANDS = (COMMITMENTS,)
 TEXT_LIMIT = 300
+TOO_LONG = N_("A commitment has at most {limit} characters; this one has {length}.")
 STEP_NEW = "commitment.new"
 STEP_EDIT = "commitment.edit"
 
@@ -214,7 +216,10 @@ async def ask_new(
     section = await existing_section(session, int(dialog.data.get("section_id", 0)))
     _require_keeper(viewer, section.id or 0)
     await commitments.add_commitment(
-        session=session, section_id=section.id or 0, text=_clean(text), created_by_id=viewer.member_id
+        session=session,
+        section_id=section.id or 0,
+        text=typed_text(text, TEXT_LIMIT, TOO_LONG),
+        created_by_id=viewer.member_id,
     )
     await dialogs.clear_dialog(session=session, telegram_id=viewer.user.id)
     await show(session, context, viewer, section, replies, "private")
@@ -225,22 +230,9 @@ async def ask_edit(
 ) -> None:
     item = await _commitment(session, int(dialog.data.get("commitment_id", 0)))
     _require_keeper(viewer, item.section_id)
-    await commitments.edit_commitment(session=session, commitment=item, text=_clean(text))
+    await commitments.edit_commitment(session=session, commitment=item, text=typed_text(text, TEXT_LIMIT, TOO_LONG))
     await dialogs.clear_dialog(session=session, telegram_id=viewer.user.id)
     await show(session, context, viewer, await existing_section(session, item.section_id), replies, "private")
-
-
-def _clean(text: str) -> str:
-    cleaned = " ".join(text.split())
-    if not cleaned or cleaned.startswith("/"):
-        raise Refusal(N_("Please type it as text, or send /cancel to stop."))
-    if len(cleaned) > TEXT_LIMIT:
-        raise Refusal(
-            N_("A commitment has at most {limit} characters; this one has {length}."),
-            limit=TEXT_LIMIT,
-            length=len(cleaned),
-        )
-    return cleaned
 
 
 def _require_keeper(viewer: Viewer, section_id: int) -> None:

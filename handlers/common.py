@@ -142,6 +142,17 @@ N_DEACTIVATED = N_(
     "An administrator deactivated your membership of the campaign. If this is a mistake, ask them to reactivate it."
 )
 
+
+def typed_text(text: str, limit: int, too_long: str) -> str:
+    """Free text as typed (a title, a note, a comment, a reason): one line, not a command, not over `limit`."""
+    cleaned = " ".join(text.split())
+    if not cleaned or cleaned.startswith("/"):
+        raise Refusal(N_("Please type it as text, or send /cancel to stop."))
+    if len(cleaned) > limit:
+        raise Refusal(too_long, limit=limit, length=len(cleaned))
+    return cleaned
+
+
 ROLE_NAMES = {
     Role.STAFF: N_("staff member"),
     Role.HEAD: N_("section head"),

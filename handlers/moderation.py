@@ -25,6 +25,7 @@ from handlers.common import (
     member_translator,
     require,
     sender,
+    typed_text,
 )
 from handlers.reviews import LEVELS, Appeal
 from storage import audit, dialogs, members, ratings, reviews, sections, tasks
@@ -35,6 +36,7 @@ COMMANDS = (MODERATE,)
 STEP_VOID = "moderation.void"
 STEP_APPEAL = "moderation.appeal"
 REASON_LIMIT = 300
+TOO_LONG = N_("A reason has at most {limit} characters; this one has {length}.")
 
 
 @dataclass(frozen=True)
@@ -122,7 +124,7 @@ async def ask_void_reason(
 ) -> None:
     if viewer.audience != Audience.ADMIN:
         raise Refusal(N_("Only administrators can do that."))
-    reason = _reason(text)
+    reason = typed_text(text, REASON_LIMIT, TOO_LONG)
     kind, item_id = str(dialog.data.get("kind")), int(dialog.data.get("id", 0))
     if kind == "rating":
         rating = await ratings.get_rating_by_id(session=session, rating_id=item_id)
@@ -185,7 +187,7 @@ async def ask_appeal_reason(
     session: AsyncSession, context: BotContext, viewer: Viewer, dialog: Dialog, text: str, replies: Replies
 ) -> None:
     review = await _appealable(session, viewer, int(dialog.data.get("review_id", 0)))
-    review.appeal_status, review.appeal_reason = "pending", _reason(text)
+    review.appeal_status, review.appeal_reason = "pending", typed_text(text, REASON_LIMIT, TOO_LONG)
     await reviews.save_review(session=session, review=review)
     await dialogs.clear_dialog(session=session, telegram_id=viewer.user.id)
     await audit.record_audit(
@@ -271,19 +273,6 @@ async def _appealable(session: AsyncSession, viewer: Viewer, review_id: int) -> 
     if review.appeal_status:
         raise Refusal(N_("This review was already appealed."))
     return review
-
-
-def _reason(text: str) -> str:
-    cleaned = " ".join(text.split())
-    if not cleaned or cleaned.startswith("/"):
-        raise Refusal(N_("Please type it as text, or send /cancel to stop."))
-    if len(cleaned) > REASON_LIMIT:
-        raise Refusal(
-            N_("A reason has at most {limit} characters; this one has {length}."),
-            limit=REASON_LIMIT,
-            length=len(cleaned),
-        )
-    return cleaned
 
 
 TEXT_STEPS = {STEP_VOID: ask_void_reason, STEP_APPEAL: ask_appeal_reason}

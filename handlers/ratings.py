@@ -32,6 +32,7 @@ from handlers.common import (
     paged_buttons,
     require,
     sender,
+    typed_text,
 )
 from storage import dialogs, members, ratings, sections
 from storage import tasks as tasks_store
@@ -428,15 +429,7 @@ async def ask_comment(
 ) -> None:
     """The rater typed a comment."""
     form, name, period = await _own_open_form(session, context, viewer, int(dialog.data.get("form_id", 0)))
-    comment = " ".join(text.split())
-    if not comment or comment.startswith("/"):
-        raise Refusal(N_("Please type it as text, or send /cancel to stop."))
-    if len(comment) > COMMENT_LIMIT:
-        raise Refusal(
-            N_("A comment has at most {limit} characters; this one has {length}."),
-            limit=COMMENT_LIMIT,
-            length=len(comment),
-        )
+    comment = typed_text(text, COMMENT_LIMIT, N_("A comment has at most {limit} characters; this one has {length}."))
     form.comment, form.stage = comment, "confirm"
     await ratings.save_form(session=session, form=form)
     await dialogs.clear_dialog(session=session, telegram_id=viewer.user.id)

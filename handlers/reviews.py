@@ -33,6 +33,7 @@ from handlers.common import (
     paged_buttons,
     require,
     sender,
+    typed_text,
 )
 from storage import dialogs, reviews, sections, tasks
 from storage.models import Dialog, MemberStatus, PublicReview, Section, Task, TaskStatus
@@ -40,6 +41,7 @@ from storage.models import Dialog, MemberStatus, PublicReview, Section, Task, Ta
 RATINGLINK = CommandSpec("ratinglink", N_("Your section's review link and QR code"), ADMINS_AND_HEADS, PRIVATE)
 COMMANDS = (RATINGLINK,)
 REVIEW_PAYLOAD = re.compile(r"^r_(.*)$")
+TOO_LONG = N_("A comment has at most {limit} characters; this one has {length}.")
 STEP_REASON = "review.reason"
 STEP_COMMENT = "review.comment"
 TEXT_LIMIT = 500
@@ -254,7 +256,7 @@ async def ask_reason(
         if not review.tags:
             raise Refusal(N_("Choose at least one reason, or type it in your own words."))
     else:
-        review.reason = _clean(text)
+        review.reason = typed_text(text, TEXT_LIMIT, TOO_LONG)
     await complete_bad_review(session, context, viewer, review, replies)
 
 
@@ -265,7 +267,7 @@ async def ask_comment(
     review = await reviews.get_review(session=session, review_id=int(dialog.data.get("review_id", 0)))
     if review is None or review.reviewer_telegram_id != viewer.user.id:
         raise Refusal(N_("This button has expired. Open the review link again."))
-    review.comment = _clean(text)
+    review.comment = typed_text(text, TEXT_LIMIT, TOO_LONG)
     await reviews.save_review(session=session, review=review)
     await dialogs.clear_dialog(session=session, telegram_id=viewer.user.id)
     section = await sections.get_section(session=session, section_id=review.section_id)
@@ -333,19 +335,6 @@ async def complete_bad_review(
             day=due.isoformat(),
         )
     )
-
-
-def _clean(text: str) -> str:
-    cleaned = " ".join(text.split())
-    if not cleaned or cleaned.startswith("/"):
-        raise Refusal(N_("Please type it as text, or send /cancel to stop."))
-    if len(cleaned) > TEXT_LIMIT:
-        raise Refusal(
-            N_("A comment has at most {limit} characters; this one has {length}."),
-            limit=TEXT_LIMIT,
-            length=len(cleaned),
-        )
-    return cleaned
 
 
 def _not_own_section(viewer: Viewer, section: Section) -> None:
@@ -552,7 +541,7 @@ async def ask_outcome(
     session: AsyncSession, context: BotContext, viewer: Viewer, dialog: Dialog, text: str, replies: Replies
 ) -> None:
     """The note is in: the review records the outcome, the task closes (or moves), the reviewer is asked."""
-    note = _clean(text)
+    note = typed_text(text, TEXT_LIMIT, TOO_LONG)
     task = await tasks.get_task(session=session, task_id=int(dialog.data.get("task_id", 0)))
     review = await reviews.review_of_task(session=session, task_id=task.id or 0) if task else None
     if task is None or review is None or task.status != TaskStatus.OPEN or not may_answer(viewer, task):

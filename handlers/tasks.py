@@ -31,6 +31,7 @@ from handlers.common import (
     paged_buttons,
     require,
     sender,
+    typed_text,
 )
 from handlers.reviews import outcome_keyboard
 from jobs.reminders import morning_of
@@ -268,15 +269,6 @@ def render_chosen_date(context: BotContext, typed: str, day: dt.date) -> str:
     return due
 
 
-def short_text(text: str, limit: int, refusal: str) -> str:
-    cleaned = " ".join(text.split())
-    if not cleaned or cleaned.startswith("/"):
-        raise Refusal(N_("Please type it as text, or send /cancel to stop."))
-    if len(cleaned) > limit:
-        raise Refusal(refusal, limit=limit, length=len(cleaned))
-    return cleaned
-
-
 async def tell_task_people(
     session: AsyncSession,
     context: BotContext,
@@ -364,7 +356,7 @@ async def _ask_title(
 async def ask_title(
     session: AsyncSession, context: BotContext, viewer: Viewer, dialog: Dialog, text: str, replies: Replies
 ) -> None:
-    title = short_text(text, TITLE_LIMIT, N_("A title has at most {limit} characters; this one has {length}."))
+    title = typed_text(text, TITLE_LIMIT, N_("A title has at most {limit} characters; this one has {length}."))
     await dialogs.set_dialog(
         session=session,
         telegram_id=viewer.user.id,
@@ -571,7 +563,7 @@ async def press_finish(update: Update, context: BotContext) -> None:
 async def ask_note(
     session: AsyncSession, context: BotContext, viewer: Viewer, dialog: Dialog, text: str, replies: Replies
 ) -> None:
-    note = short_text(text, NOTE_LIMIT, N_("A note has at most {limit} characters; this one has {length}."))
+    note = typed_text(text, NOTE_LIMIT, N_("A note has at most {limit} characters; this one has {length}."))
     task = await _task(session, int(dialog.data.get("task_id", 0)))
     if not may_finish(viewer, task):
         raise Refusal(N_("Only the section's head, the person responsible, leaders and admins can do that."))
@@ -644,7 +636,7 @@ async def ask_new_due(
 async def ask_reason(
     session: AsyncSession, context: BotContext, viewer: Viewer, dialog: Dialog, text: str, replies: Replies
 ) -> None:
-    reason = short_text(text, NOTE_LIMIT, N_("A reason has at most {limit} characters; this one has {length}."))
+    reason = typed_text(text, NOTE_LIMIT, N_("A reason has at most {limit} characters; this one has {length}."))
     task = await _task(session, int(dialog.data.get("task_id", 0)))
     if not manages(viewer, task) or task.status != TaskStatus.OPEN:
         raise Refusal(N_("Only the section's head, leaders and admins can do that."))
