@@ -64,6 +64,10 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], d
     def now(self) -> dt.datetime:
         return self.services.clock.now()
 
+    def today(self) -> dt.date:
+        """Today in the campaign's time zone: the day deadlines, periods and reviews are counted in."""
+        return self.now().astimezone(self.settings.tz).date()
+
     def use_language(self, chosen: str | None) -> None:
         """Speaks the member's chosen language from now on in this update."""
         self._chosen_language = chosen

@@ -201,7 +201,7 @@ async def check_target(session: AsyncSession, viewer: Viewer, kind: TargetKind, 
 
 
 async def open_period(session: AsyncSession, context: BotContext) -> Period:
-    today = context.now().astimezone(context.settings.tz).date()
+    today = context.today()
     kind = PeriodKind(context.settings.campaign.rating_period)
     period = await ratings.current_period(session=session, kind=kind, today=today)
     if period is None:

@@ -135,7 +135,7 @@ async def begin_review(
         return
     _not_own_section(viewer, section)
     earlier = await reviews.todays_review(
-        session=session, section_id=section.id or 0, reviewer_telegram_id=viewer.user.id, day=_today(context)
+        session=session, section_id=section.id or 0, reviewer_telegram_id=viewer.user.id, day=context.today()
     )
     if earlier is not None and earlier.complete:
         replies.reply(
@@ -163,7 +163,7 @@ async def press_level(update: Update, context: BotContext) -> None:
             raise Refusal(N_("This button has expired. Open the review link again."))
         _not_own_section(viewer, section)
         if await reviews.todays_review(
-            session=session, section_id=section.id or 0, reviewer_telegram_id=viewer.user.id, day=_today(context)
+            session=session, section_id=section.id or 0, reviewer_telegram_id=viewer.user.id, day=context.today()
         ):
             raise Refusal(
                 N_("You already reviewed {section} today. Thank you! You can review again tomorrow."),
@@ -174,7 +174,7 @@ async def press_level(update: Update, context: BotContext) -> None:
             section_id=section.id or 0,
             reviewer_telegram_id=viewer.user.id,
             level=press.level,
-            day=_today(context),
+            day=context.today(),
             language=context.language,
         )
         if press.level <= BAD:
@@ -294,7 +294,7 @@ async def complete_bad_review(
     section = await sections.get_section(session=session, section_id=review.section_id)
     assert section is not None
     calendar = settings.calendar.work_calendar()
-    due = calendar.add_working_days(_today(context), settings.reviews.rectify_working_days)
+    due = calendar.add_working_days(context.today(), settings.reviews.rectify_working_days)
     why = "; ".join([*review.tags, review.reason] if review.reason else review.tags)
     heads = await tasks.section_heads(session=session, section_id=section.id or 0)
     title_tr = member_translator(settings, None)
@@ -350,10 +350,6 @@ async def _own_open_review(session: AsyncSession, viewer: Viewer, review_id: int
     if review.complete:
         raise Refusal(N_("Your review is already recorded. Thank you!"))
     return review
-
-
-def _today(context: BotContext) -> dt.date:
-    return context.now().astimezone(context.settings.tz).date()
 
 
 # --- the section's link ------------------------------------------------------------------------------------------
@@ -524,7 +520,7 @@ async def ask_schedule(
 ) -> None:
     calendar = context.settings.calendar.work_calendar()
     try:
-        due = parse_due_date(text, today=_today(context), calendar=calendar)
+        due = parse_due_date(text, today=context.today(), calendar=calendar)
     except DateProblem:
         raise Refusal(N_("I can't read “{text}” as a date."), text=text.strip()[:40]) from None
     await dialogs.set_dialog(

@@ -216,7 +216,7 @@ async def task_card(
 ) -> tuple[str, InlineKeyboardMarkup]:
     section = await sections.get_section(session=session, section_id=task.section_id)
     responsible = await members.get_member(session=session, member_id=task.responsible_id or 0)
-    today = context.now().astimezone(context.settings.tz).date()
+    today = context.today()
     calendar = context.settings.calendar.work_calendar()
     due = render_due(context.tr, task, today, calendar.working_days_between(today, task.due_on))
     overseer = viewer.audience in OVERSEERS
@@ -228,15 +228,11 @@ async def task_card(
     return text, card_keyboard(context.tr, viewer, task)
 
 
-def _today(context: BotContext) -> dt.date:
-    return context.now().astimezone(context.settings.tz).date()
-
-
 def read_due_date(context: BotContext, text: str) -> dt.date:
     """The typed date; a deadline that falls on a day off moves to the next working day, as deadlines do."""
     calendar = context.settings.calendar.work_calendar()
     try:
-        day = parse_due_date(text, today=_today(context), calendar=calendar)
+        day = parse_due_date(text, today=context.today(), calendar=calendar)
     except DateProblem as problem:
         raise Refusal(
             N_("{problem} {examples}"),
@@ -249,7 +245,7 @@ def read_due_date(context: BotContext, text: str) -> dt.date:
 def render_chosen_date(context: BotContext, typed: str, day: dt.date) -> str:
     """What the typed date was read as, so that a surprise (next year, a day off moved) shows before saving."""
     calendar = context.settings.calendar.work_calendar()
-    today = _today(context)
+    today = context.today()
     days = calendar.working_days_between(today, day)
     due: str = context.tr.ngettext(
         "Due {day} (in {n} working day).", "Due {day} (in {n} working days).", days, day=day.isoformat()
@@ -467,7 +463,7 @@ async def task_list(
             return tr.gettext("No open tasks in a section whose name contains “{name}”.", name=section_filter), None
     if not open_tasks:
         return tr.gettext("There are no open tasks."), None
-    today = _today(context)
+    today = context.today()
     items = []
     for task in open_tasks:
         mark = "⚠️ " if task.due_on < today else ""
@@ -717,7 +713,7 @@ async def snooze_reminder(session: AsyncSession, context: BotContext, reminder_i
     reminder = await reminders.get_reminder(session=session, reminder_id=reminder_id)
     assert reminder is not None and reminder.member_id is not None
     settings = context.settings
-    day = settings.calendar.work_calendar().next_working_day(_today(context))
+    day = settings.calendar.work_calendar().next_working_day(context.today())
     send_at, expires_at = morning_of(day, settings)
     await reminders.add_reminders(
         session=session,
@@ -748,7 +744,7 @@ async def cmd_away(update: Update, context: BotContext) -> None:
         assert viewer.member is not None
         member, tr = viewer.member, context.tr
         text = " ".join(context.args or [])
-        away = member.away_until is not None and member.away_until >= _today(context)
+        away = member.away_until is not None and member.away_until >= context.today()
         if not text:
             state = (
                 tr.gettext("You are away until {day} (that day included).", day=member.away_until.isoformat())
@@ -783,7 +779,7 @@ async def cmd_away(update: Update, context: BotContext) -> None:
 
 def read_away_date(context: BotContext, text: str) -> dt.date:
     try:
-        return parse_due_date(text, today=_today(context), calendar=context.settings.calendar.work_calendar())
+        return parse_due_date(text, today=context.today(), calendar=context.settings.calendar.work_calendar())
     except DateProblem as problem:
         if problem.reason == "past":
             raise Refusal(
