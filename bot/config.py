@@ -30,6 +30,8 @@ from pydantic import (
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from bot.workdays import WorkCalendar
+from storage.models import RaterGroup
+from storage.scoring import Rules
 
 DEFAULT_CONFIG_PATH = Path("config.toml")
 CONFIG_PATH_VARIABLE = "SHUANGYOU_CONFIG"
@@ -149,6 +151,25 @@ class ScoringSettings(_Section):
     group_weights: GroupWeights = GroupWeights()
     prior_weight: float = Field(default=5, ge=0, le=1000)
     min_raters: int = Field(default=3, ge=1, le=1000)
+    overdue_day_points: float = Field(default=0.5, ge=0, le=100)
+    unrectified_review_points: float = Field(default=2, ge=0, le=100)
+    max_deduction: float = Field(default=20, ge=0, le=100)
+    individual_ranking: tuple[Literal["staff", "head", "leader", "admin"], ...] = ("leader", "admin")
+
+    def rules(self) -> Rules:
+        weights = self.group_weights
+        return Rules(
+            group_weights={
+                RaterGroup.INDUSTRY: weights.industry,
+                RaterGroup.INTERNAL: weights.internal,
+                RaterGroup.PUBLIC: weights.public,
+            },
+            prior_weight=self.prior_weight,
+            min_raters=self.min_raters,
+            overdue_day_points=self.overdue_day_points,
+            unrectified_review_points=self.unrectified_review_points,
+            max_deduction=self.max_deduction,
+        )
 
 
 class ReminderSettings(_Section):
@@ -173,6 +194,14 @@ class SnapshotSettings(_Section):
     weekly_time: ClockTime = dt.time(9, 0)
     month_end_time: ClockTime = dt.time(17, 0)
     top: int = Field(default=10, ge=1, le=50)
+    board: Literal["campaign", "rating"] = "campaign"  # the campaign so far, or the current rating period
+    font_file: str = ""  # a CJK font for the chart; empty: look for one on the machine
+
+
+class AwardSettings(_Section):
+    sections: int = Field(default=3, ge=1, le=50)
+    individuals: int = Field(default=10, ge=1, le=200)
+    tie_break: Literal["raters", "industry", "public", "deductions"] = "raters"
 
 
 class WorkingHours(_Section):
@@ -233,7 +262,7 @@ class InviteSettings(_Section):
 
 CONFIG_SECTIONS = (
     *("bot", "campaign", "scoring", "reminders", "snapshots", "working_hours", "invites", "calendar", "reviews"),
-    "nudges",
+    *("nudges", "awards"),
 )
 
 
@@ -258,6 +287,7 @@ class Settings(BaseSettings):
     scoring: ScoringSettings = ScoringSettings()
     reminders: ReminderSettings = ReminderSettings()
     snapshots: SnapshotSettings = SnapshotSettings()
+    awards: AwardSettings = AwardSettings()
     working_hours: WorkingHours = WorkingHours()
     invites: InviteSettings = InviteSettings()
     calendar: CalendarSettings = CalendarSettings()

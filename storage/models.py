@@ -341,6 +341,9 @@ class Rating(SQLModel, table=True):
     updated_at: dt.datetime = Field(default_factory=utc_now, sa_type=AwareDateTime)
     voided_at: dt.datetime | None = Field(default=None, sa_type=AwareDateTime)
     void_reason: str = Field(default="", max_length=300)
+    tally: dict[str, float] = Field(
+        default_factory=dict, sa_type=sa.JSON, sa_column_kwargs={"server_default": sa.text("'{}'")}
+    )  # what it adds to score_tally now
 
 
 class PublicReview(SQLModel, table=True):
@@ -368,4 +371,55 @@ class PublicReview(SQLModel, table=True):
     appeal_reason: str = Field(default="", max_length=500)
     voided_at: dt.datetime | None = Field(default=None, sa_type=AwareDateTime)
     void_reason: str = Field(default="", max_length=300)
+    tally: dict[str, float] = Field(
+        default_factory=dict, sa_type=sa.JSON, sa_column_kwargs={"server_default": sa.text("'{}'")}
+    )  # what it adds to score_tally now
     created_at: dt.datetime = Field(default_factory=utc_now, sa_type=AwareDateTime)
+
+
+class ScoreTally(SQLModel, table=True):
+    """Running sums per target, period, rater group and measure (the value, each standard, good and bad reviews,
+    rectified ones, raters), kept in the same transaction as the ratings and reviews they sum, so that a ranking
+    reads one row per target and measure however many ratings there are. `python -m bot check` recomputes them."""
+
+    __tablename__ = "score_tally"
+    __table_args__ = (sa.UniqueConstraint("period_id", "target_kind", "target_id", "rater_group", "measure"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    period_id: int = Field(foreign_key="period.id", ondelete="CASCADE")
+    target_kind: TargetKind = Field(sa_type=_enum_column(TargetKind))
+    target_id: int
+    rater_group: RaterGroup = Field(sa_type=_enum_column(RaterGroup))
+    measure: str = Field(max_length=32)
+    total: float = 0.0
+    count: int = 0
+
+
+class RaterMark(SQLModel, table=True):
+    """How many of one rater's ratings of a target fall in a period (a quarter holds three months): the tally's
+    rater count goes up when this leaves 0 and down when it comes back to 0."""
+
+    __tablename__ = "rater_mark"
+    __table_args__ = (sa.UniqueConstraint("period_id", "target_kind", "target_id", "rater_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    period_id: int = Field(foreign_key="period.id", ondelete="CASCADE")
+    target_kind: TargetKind = Field(sa_type=_enum_column(TargetKind))
+    target_id: int
+    rater_id: int = Field(foreign_key="member.id", ondelete="CASCADE")
+    ratings: int = 0
+
+
+class Snapshot(SQLModel, table=True):
+    """A leaderboard as it stood: posted to the group on schedule or by an admin, and the base of the movements
+    (▲2, ▼1, new) shown next time."""
+
+    __tablename__ = "snapshot"
+
+    id: int | None = Field(default=None, primary_key=True)
+    slot: str = Field(max_length=64, sa_column_kwargs={"unique": True})  # weekly:2026-06-15, month_end:2026-06, …
+    period_id: int = Field(foreign_key="period.id", ondelete="CASCADE", index=True)
+    sections: list[dict[str, Any]] = Field(default_factory=list, sa_type=sa.JSON)  # id, name, rank, score, raters
+    members: list[dict[str, Any]] = Field(default_factory=list, sa_type=sa.JSON)
+    taken_by_id: int | None = Field(default=None, foreign_key="member.id", ondelete="SET NULL")
+    taken_at: dt.datetime = Field(default_factory=utc_now, sa_type=AwareDateTime)

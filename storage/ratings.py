@@ -9,6 +9,7 @@ from sqlalchemy.orm.attributes import flag_modified
 from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage import scoring
 from storage.models import (
     Campaign,
     FormStatus,
@@ -148,6 +149,7 @@ async def confirm_form(
     rating.voided_at, rating.void_reason = None, ""
     session.add(rating)
     await session.flush()
+    await scoring.sync_rating(session=session, rating=rating)
     return rating
 
 
@@ -172,6 +174,7 @@ async def void_rating(*, session: AsyncSession, rating: Rating, reason: str, now
     rating.voided_at, rating.void_reason = now, reason[:300]
     session.add(rating)
     await session.flush()
+    await scoring.sync_rating(session=session, rating=rating)
 
 
 async def members_yet_to_rate(*, session: AsyncSession, period_id: int) -> list[Member]:

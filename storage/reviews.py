@@ -9,6 +9,7 @@ from sqlalchemy.orm.attributes import flag_modified
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage import scoring
 from storage.models import PublicReview, Section
 
 TOKEN_BYTES = 12
@@ -57,6 +58,7 @@ async def add_review(
     )
     session.add(review)
     await session.flush()
+    await scoring.sync_review(session=session, review=review)
     return review
 
 
@@ -68,6 +70,7 @@ async def save_review(*, session: AsyncSession, review: PublicReview) -> PublicR
     flag_modified(review, "tags")
     session.add(review)
     await session.flush()
+    await scoring.sync_review(session=session, review=review)
     return review
 
 
@@ -91,3 +94,4 @@ async def void_review(*, session: AsyncSession, review: PublicReview, reason: st
     review.voided_at, review.void_reason = now, reason[:300]
     session.add(review)
     await session.flush()
+    await scoring.sync_review(session=session, review=review)

@@ -7,6 +7,7 @@ import datetime as dt
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage import scoring
 from storage.models import Member, MemberStatus, Role, Task, TaskEvent, TaskStatus
 
 
@@ -61,6 +62,7 @@ async def close_task(
     session.add(task)
     await session.flush()
     await record_event(session=session, task=task, actor_id=actor_id, kind=status.value, detail=note)
+    await scoring.sync_review_of_task(session=session, task_id=task.id or 0)  # a rectified bad review
     return task
 
 

@@ -20,6 +20,7 @@ from storage.session import Database
 TABLES = {
     *("section", "member", "campaign", "period", "invite", "campaign_group", "dialog", "audit_entry"),
     *("commitment", "task", "task_event", "reminder", "rating", "rating_form", "public_review"),
+    *("score_tally", "rater_mark", "snapshot"),
     "alembic_version",
 }
 

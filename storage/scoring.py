@@ -1,0 +1,514 @@
+"""Scores: running tallies kept with every rating and review, and the boards computed from them.
+
+Each rating and public review remembers in its `tally` column what it adds to `score_tally` (its value, each
+standard's score; for reviews good/bad/rectified). Whenever one changes (confirmed, replaced, voided, completed,
+rectified), `sync_rating` / `sync_review` apply the difference to the tally rows of every period that contains it (a
+month, its quarter and the whole campaign), in the same transaction. A board then reads one row per target, rater
+group and measure: its cost grows with the number of targets, never with the number of ratings.
+
+A target's score for a period (DESIGN.md): per rater group, the mean of the ratings' values shrunk toward that
+group's mean over all targets of the period with `prior_weight` imaginary votes (a Bayesian average); the weighted
+sum of the group means (weights renormalised over the groups that rated anyone in the period), on 0–100; minus the
+deductions for overdue working days and unrectified bad reviews (capped), never below 0. Individuals are scored on
+internal ratings only. `check_tallies` recomputes everything from the raw rows; `rebuild_tallies` repairs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from sqlalchemy import delete, func
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm.attributes import flag_modified
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.models import (
+    Member,
+    MemberStatus,
+    Period,
+    PublicReview,
+    RaterGroup,
+    RaterMark,
+    Rating,
+    Role,
+    ScoreTally,
+    Section,
+    TargetKind,
+    Task,
+    TaskStatus,
+)
+
+VALUE = "value"
+RATERS = "raters"
+GOOD = "good"
+BAD = "bad"
+RECTIFIED = "rectified"
+STANDARD_PREFIX = "std:"
+BAD_LEVELS = (1, 2)  # 不满意 and 非常不满意; 基本满意 and above count as good (好评), as in 政务服务好差评
+TOLERANCE = 1e-6
+SCORED_ROLES = (Role.STAFF, Role.HEAD, Role.LEADER)
+
+
+@dataclass(frozen=True)
+class Rules:
+    """The scoring settings of config.toml [scoring], as the storage layer needs them."""
+
+    group_weights: dict[RaterGroup, float]
+    prior_weight: float = 5
+    min_raters: int = 3
+    overdue_day_points: float = 0.5
+    unrectified_review_points: float = 2
+    max_deduction: float = 20
+
+
+# --- keeping the tallies ------------------------------------------------------------------------------------------
+
+
+def rating_contribution(rating: Rating) -> dict[str, float]:
+    if rating.voided_at is not None:
+        return {}
+    scores = {STANDARD_PREFIX + key: float(score) for key, score in rating.scores.items()}
+    return {VALUE: float(rating.value), **scores}
+
+
+def review_contribution(review: PublicReview, rectified: bool) -> dict[str, float]:
+    if not review.complete or review.voided_at is not None:
+        return {}
+    contribution = {VALUE: float(review.level), RATERS: 1.0}
+    if review.level in BAD_LEVELS:
+        contribution[BAD] = 1.0
+        if rectified:
+            contribution[RECTIFIED] = 1.0
+    else:
+        contribution[GOOD] = 1.0
+    return contribution
+
+
+async def sync_rating(*, session: AsyncSession, rating: Rating) -> None:
+    """Brings the tallies in line with the rating as it is now (call after every change to it)."""
+    old, new = dict(rating.tally), rating_contribution(rating)
+    if old == new:
+        return
+    periods = await periods_containing(session=session, period_id=rating.period_id)
+    for period_id in periods:
+        key = (period_id, rating.target_kind, rating.target_id, rating.rater_group)
+        await _apply(session, key, old, new)
+        if bool(old) != bool(new):
+            await _mark_rater(session, key, rating.rater_id, 1 if new else -1)
+    rating.tally = new
+    flag_modified(rating, "tally")
+    session.add(rating)
+    await session.flush()
+
+
+async def sync_review(*, session: AsyncSession, review: PublicReview) -> None:
+    """Brings the tallies in line with the review as it is now, rectified when its task is done."""
+    task = await session.get(Task, review.task_id) if review.task_id is not None else None
+    rectified = task is not None and task.status == TaskStatus.DONE
+    old, new = dict(review.tally), review_contribution(review, rectified)
+    if old == new:
+        return
+    for period_id in await periods_of_day(session=session, day=review.day):
+        await _apply(session, (period_id, TargetKind.SECTION, review.section_id, RaterGroup.PUBLIC), old, new)
+    review.tally = new
+    flag_modified(review, "tally")
+    session.add(review)
+    await session.flush()
+
+
+async def sync_review_of_task(*, session: AsyncSession, task_id: int) -> None:
+    review = (await session.exec(select(PublicReview).where(PublicReview.task_id == task_id))).first()
+    if review is not None:
+        await sync_review(session=session, review=review)
+
+
+TallyKey = tuple[int, TargetKind, int, RaterGroup]
+
+
+async def _apply(session: AsyncSession, key: TallyKey, old: dict[str, float], new: dict[str, float]) -> None:
+    for measure in sorted(set(old) | set(new)):
+        total = new.get(measure, 0.0) - old.get(measure, 0.0)
+        count = int(measure in new) - int(measure in old)
+        if total or count:
+            await _bump(session, key, measure, total, count)
+
+
+async def _mark_rater(session: AsyncSession, key: TallyKey, rater_id: int, delta: int) -> None:
+    """Counts the rater once per target and period however many of their ratings the period holds."""
+    period_id, kind, target_id, _ = key
+    query = select(RaterMark).where(
+        RaterMark.period_id == period_id,
+        RaterMark.target_kind == kind,
+        RaterMark.target_id == target_id,
+        RaterMark.rater_id == rater_id,
+    )
+    mark = (await session.exec(query.with_for_update())).first()
+    if mark is None:
+        mark = RaterMark(period_id=period_id, target_kind=kind, target_id=target_id, rater_id=rater_id)
+    before = mark.ratings
+    mark.ratings = max(0, before + delta)
+    session.add(mark)
+    await session.flush()
+    if (before == 0) != (mark.ratings == 0):
+        await _bump(session, key, RATERS, float(delta), delta)
+
+
+async def _bump(session: AsyncSession, key: TallyKey, measure: str, total: float, count: int) -> None:
+    """Adds to one tally row, creating it when missing, in one statement (safe against a concurrent writer)."""
+    period_id, kind, target_id, group = key
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    table = ScoreTally.__table__  # type: ignore[attr-defined]
+    statement = insert(table).values(
+        period_id=period_id,
+        target_kind=kind,
+        target_id=target_id,
+        rater_group=group,
+        measure=measure,
+        total=total,
+        count=count,
+    )
+    statement = statement.on_conflict_do_update(
+        index_elements=["period_id", "target_kind", "target_id", "rater_group", "measure"],
+        set_={"total": table.c.total + total, "count": table.c.count + count},
+    )
+    await session.exec(statement)
+
+
+async def periods_containing(*, session: AsyncSession, period_id: int) -> list[int]:
+    """The period itself and the longer ones around it (its quarter, the campaign)."""
+    period = await session.get(Period, period_id)
+    if period is None:
+        return []
+    query = select(Period.id).where(
+        Period.campaign_id == period.campaign_id,
+        col(Period.starts_on) <= period.starts_on,
+        col(Period.ends_on) >= period.ends_on,
+    )
+    return [int(found) for found in (await session.exec(query)).all() if found is not None]
+
+
+async def periods_of_day(*, session: AsyncSession, day: dt.date) -> list[int]:
+    query = select(Period.id).where(col(Period.starts_on) <= day, col(Period.ends_on) >= day)
+    return [int(found) for found in (await session.exec(query)).all() if found is not None]
+
+
+# --- boards -------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class GroupScore:
+    total: float = 0.0
+    count: int = 0
+    raters: int = 0
+    shrunk: float | None = None  # the Bayesian mean, 1–5
+    standards: dict[str, tuple[float, int]] = field(default_factory=dict)  # key → (total, count)
+
+    @property
+    def mean(self) -> float | None:
+        return self.total / self.count if self.count else None
+
+
+@dataclass
+class Standing:
+    """One target's result for a period."""
+
+    kind: TargetKind
+    target_id: int
+    name: str
+    section_name: str = ""
+    groups: dict[RaterGroup, GroupScore] = field(default_factory=dict)
+    base: float | None = None  # 0–100 before deductions
+    overdue_days: int = 0
+    good: int = 0
+    bad: int = 0
+    rectified: int = 0
+    deduction: float = 0.0
+    score: float | None = None  # 0–100, what is shown and ranked
+    rank: int | None = None
+    enough: bool = False
+
+    @property
+    def raters(self) -> int:
+        return sum(group.raters for group in self.groups.values())
+
+    @property
+    def reviews(self) -> int:
+        return self.good + self.bad
+
+    @property
+    def unrectified(self) -> int:
+        return max(0, self.bad - self.rectified)
+
+    @property
+    def good_rate(self) -> float | None:
+        return self.good / self.reviews if self.reviews else None
+
+    def standard_means(self) -> dict[str, float]:
+        """Each standard's plain mean over the rating groups (public reviews have no standards)."""
+        sums: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
+        for group in self.groups.values():
+            for key, (total, count) in group.standards.items():
+                sums[key][0] += total
+                sums[key][1] += count
+        return {key: total / count for key, (total, count) in sums.items() if count}
+
+
+@dataclass
+class Board:
+    period: Period
+    kind: TargetKind
+    ranked: list[Standing]
+    unranked: list[Standing]  # fewer raters than the minimum: "not enough ratings yet"
+
+    def find(self, target_id: int) -> Standing | None:
+        return next((s for s in [*self.ranked, *self.unranked] if s.target_id == target_id), None)
+
+
+def groups_scored(kind: TargetKind) -> tuple[RaterGroup, ...]:
+    if kind == TargetKind.MEMBER:
+        return (RaterGroup.INTERNAL,)
+    return (RaterGroup.INDUSTRY, RaterGroup.INTERNAL, RaterGroup.PUBLIC)
+
+
+async def compute_board(*, session: AsyncSession, rules: Rules, period: Period, kind: TargetKind) -> Board:
+    standings = await _targets(session, kind)
+    tallies = await _tallies(session, period.id or 0, kind)
+    for (target_id, group, measure), (total, count) in tallies.items():
+        standing = standings.get(target_id)
+        if standing is None:
+            continue  # an archived section or a member who left: kept in the tallies, off the board
+        _add_measure(standing, group, measure, total, count)
+    if kind == TargetKind.SECTION:
+        for section_id, days in (await _overdue_days(session, period)).items():
+            if section_id in standings:
+                standings[section_id].overdue_days = days
+    score_standings(list(standings.values()), rules, kind)
+    return _rank(period, kind, standings.values(), rules)
+
+
+def _add_measure(standing: Standing, group: RaterGroup, measure: str, total: float, count: int) -> None:
+    if group == RaterGroup.PUBLIC and measure in (GOOD, BAD, RECTIFIED):
+        setattr(standing, measure, count)
+        return
+    scores = standing.groups.setdefault(group, GroupScore())
+    if measure == VALUE:
+        scores.total, scores.count = total, count
+    elif measure == RATERS:
+        scores.raters = count
+    elif measure.startswith(STANDARD_PREFIX):
+        scores.standards[measure.removeprefix(STANDARD_PREFIX)] = (total, count)
+
+
+def score_standings(standings: list[Standing], rules: Rules, kind: TargetKind) -> None:
+    """Fills base, deduction and score of every standing (pure arithmetic, so that tests can check it by hand)."""
+    group_means: dict[RaterGroup, float] = {}
+    for group in groups_scored(kind):
+        total = sum(s.groups[group].total for s in standings if group in s.groups)
+        count = sum(s.groups[group].count for s in standings if group in s.groups)
+        if count:
+            group_means[group] = total / count
+    weights = {group: rules.group_weights.get(group, 0.0) for group in group_means}
+    if kind == TargetKind.MEMBER:
+        weights = dict.fromkeys(group_means, 1.0)
+    weight_sum = sum(weights.values())
+    for standing in standings:
+        standing.enough = standing.raters >= rules.min_raters
+        if not weight_sum:
+            continue
+        value = 0.0
+        for group, prior in group_means.items():
+            scores = standing.groups.setdefault(group, GroupScore())
+            votes = scores.count + rules.prior_weight
+            scores.shrunk = (scores.total + rules.prior_weight * prior) / votes if votes else prior
+            value += weights[group] * scores.shrunk
+        standing.base = (value / weight_sum - 1) / 4 * 100
+        if kind == TargetKind.SECTION:
+            points = standing.overdue_days * rules.overdue_day_points
+            points += standing.unrectified * rules.unrectified_review_points
+            standing.deduction = min(rules.max_deduction, points)
+        standing.score = max(0.0, standing.base - standing.deduction)
+
+
+def shown(score: float | None) -> float | None:
+    """The score as people see it: one decimal; ranks and ties go by this."""
+    return None if score is None else round(score + 1e-9, 1)
+
+
+def _rank(period: Period, kind: TargetKind, standings: Iterable[Standing], rules: Rules) -> Board:
+    ranked = [s for s in standings if s.enough and s.score is not None]
+    unranked = sorted((s for s in standings if s not in ranked), key=lambda s: (-s.raters, s.name))
+    ranked.sort(key=lambda s: (-(shown(s.score) or 0), -s.raters, s.name))
+    for position, standing in enumerate(ranked, start=1):
+        previous = ranked[position - 2] if position > 1 else None
+        tied = previous is not None and shown(previous.score) == shown(standing.score)
+        standing.rank = previous.rank if tied and previous is not None else position
+    return Board(period, kind, ranked, unranked)
+
+
+async def _targets(session: AsyncSession, kind: TargetKind) -> dict[int, Standing]:
+    sections = {
+        s.id or 0: s for s in (await session.exec(select(Section).where(col(Section.archived_at).is_(None)))).all()
+    }
+    if kind == TargetKind.SECTION:
+        return {sid: Standing(kind, sid, section.name, section.name) for sid, section in sections.items()}
+    query = select(Member).where(
+        Member.status == MemberStatus.ACTIVE,
+        col(Member.role).in_(SCORED_ROLES),
+        col(Member.section_id).in_(list(sections)),
+    )
+    return {
+        member.id or 0: Standing(kind, member.id or 0, member.display_name, sections[member.section_id or 0].name)
+        for member in (await session.exec(query)).all()
+    }
+
+
+async def _tallies(
+    session: AsyncSession, period_id: int, kind: TargetKind
+) -> dict[tuple[int, RaterGroup, str], tuple[float, int]]:
+    query = select(ScoreTally).where(ScoreTally.period_id == period_id, ScoreTally.target_kind == kind)
+    return {(t.target_id, t.rater_group, t.measure): (t.total, t.count) for t in (await session.exec(query)).all()}
+
+
+async def _overdue_days(session: AsyncSession, period: Period) -> dict[int, int]:
+    """Working days overdue of the sections' tasks due in the period (cancelled ones aside)."""
+    query = (
+        select(Task.section_id, func.sum(Task.overdue_days))
+        .where(
+            col(Task.due_on) >= period.starts_on,
+            col(Task.due_on) <= period.ends_on,
+            Task.status != TaskStatus.CANCELLED,
+            col(Task.overdue_days) > 0,
+        )
+        .group_by(col(Task.section_id))
+    )
+    return {int(section_id): int(days or 0) for section_id, days in (await session.exec(query)).all()}
+
+
+# --- checking and repairing -----------------------------------------------------------------------------------------
+
+
+@dataclass
+class Expected:
+    tallies: dict[tuple[int, str, int, str, str], list[float]] = field(default_factory=lambda: defaultdict(list))
+    marks: dict[tuple[int, str, int, int], int] = field(default_factory=lambda: defaultdict(int))
+    rows: list[tuple[Rating | PublicReview, dict[str, float]]] = field(default_factory=list)
+
+    def add(self, key: tuple[int, str, int, str], contribution: dict[str, float]) -> None:
+        for measure, amount in contribution.items():
+            entry = self.tallies[(*key, measure)]
+            if not entry:
+                entry.extend([0.0, 0.0])
+            entry[0] += amount
+            entry[1] += 1
+
+
+async def expected_tallies(session: AsyncSession) -> Expected:
+    """What the tallies should hold, recomputed from every rating and review."""
+    expected = Expected()
+    containing: dict[int, list[int]] = {}
+    for rating in (await session.exec(select(Rating).order_by(col(Rating.id)))).all():
+        contribution = rating_contribution(rating)
+        expected.rows.append((rating, contribution))
+        if not contribution:
+            continue
+        if rating.period_id not in containing:
+            containing[rating.period_id] = await periods_containing(session=session, period_id=rating.period_id)
+        for period_id in containing[rating.period_id]:
+            key = (period_id, rating.target_kind.value, rating.target_id, rating.rater_group.value)
+            expected.add(key, contribution)
+            mark = (period_id, rating.target_kind.value, rating.target_id, rating.rater_id)
+            expected.marks[mark] += 1
+            if expected.marks[mark] == 1:
+                expected.add(key, {RATERS: 1.0})
+    done = {t.id for t in (await session.exec(select(Task).where(Task.status == TaskStatus.DONE))).all()}
+    for review in (await session.exec(select(PublicReview).order_by(col(PublicReview.id)))).all():
+        contribution = review_contribution(review, review.task_id in done)
+        expected.rows.append((review, contribution))
+        for period_id in await periods_of_day(session=session, day=review.day) if contribution else []:
+            expected.add(
+                (period_id, TargetKind.SECTION.value, review.section_id, RaterGroup.PUBLIC.value), contribution
+            )
+    return expected
+
+
+async def check_tallies(*, session: AsyncSession) -> list[str]:
+    """The differences between the tallies and a recomputation from the raw ratings and reviews; [] when none."""
+    expected = await expected_tallies(session)
+    problems: list[str] = []
+    stored = {
+        (t.period_id, t.target_kind.value, t.target_id, t.rater_group.value, t.measure): (t.total, t.count)
+        for t in (await session.exec(select(ScoreTally))).all()
+    }
+    for key in sorted(set(stored) | set(expected.tallies), key=str):
+        want_total, want_count = expected.tallies.get(key, [0.0, 0.0])
+        have_total, have_count = stored.get(key, (0.0, 0))
+        if abs(want_total - have_total) > TOLERANCE or int(want_count) != have_count:
+            period_id, kind, target_id, group, measure = key
+            problems.append(
+                f"period {period_id} {kind} {target_id} {group} {measure}: tallied {have_total:g}/{have_count}, "
+                f"recomputed {want_total:g}/{int(want_count)}"
+            )
+    marks = {
+        (m.period_id, m.target_kind.value, m.target_id, m.rater_id): m.ratings
+        for m in (await session.exec(select(RaterMark))).all()
+    }
+    for mark in sorted(set(marks) | set(expected.marks), key=str):
+        if marks.get(mark, 0) != expected.marks.get(mark, 0):
+            problems.append(f"rater mark {mark}: {marks.get(mark, 0)}, recomputed {expected.marks.get(mark, 0)}")
+    for row, contribution in expected.rows:
+        if not _same(row.tally, contribution):
+            problems.append(f"{type(row).__name__} {row.id}: remembers {row.tally}, should be {contribution}")
+    return problems
+
+
+def _same(left: dict[str, float], right: dict[str, float]) -> bool:
+    return set(left) == set(right) and all(math.isclose(left[k], right[k], abs_tol=TOLERANCE) for k in left)
+
+
+async def rebuild_tallies(*, session: AsyncSession) -> int:
+    """Replaces the tallies with a recomputation from the raw rows; returns how many tally rows there are now."""
+    expected = await expected_tallies(session)
+    await session.exec(delete(ScoreTally))
+    await session.exec(delete(RaterMark))
+    for (period_id, kind, target_id, group, measure), (total, count) in expected.tallies.items():
+        session.add(
+            ScoreTally(
+                period_id=period_id,
+                target_kind=TargetKind(kind),
+                target_id=target_id,
+                rater_group=RaterGroup(group),
+                measure=measure,
+                total=total,
+                count=int(count),
+            )
+        )
+    for (period_id, kind, target_id, rater_id), ratings in expected.marks.items():
+        session.add(
+            RaterMark(
+                period_id=period_id,
+                target_kind=TargetKind(kind),
+                target_id=target_id,
+                rater_id=rater_id,
+                ratings=ratings,
+            )
+        )
+    for row, contribution in expected.rows:
+        row.tally = contribution
+        flag_modified(row, "tally")
+        session.add(row)
+    await session.flush()
+    return len(expected.tallies)
+
+
+async def needs_rebuild(*, session: AsyncSession) -> bool:
+    """Ratings or reviews but no tallies at all: a database from before the tallies existed."""
+    has_tallies = (await session.exec(select(ScoreTally.id).limit(1))).first() is not None
+    has_rating = (await session.exec(select(Rating.id).where(col(Rating.voided_at).is_(None)).limit(1))).first()
+    has_review = (await session.exec(select(PublicReview.id).where(col(PublicReview.complete)).limit(1))).first()
+    return not has_tallies and (has_rating is not None or has_review is not None)
