@@ -147,7 +147,7 @@ async def test_sections_worked_out_by_hand(db: Database) -> None:
     assert first.groups[RaterGroup.INDUSTRY].shrunk == pytest.approx(41 / 9)
     assert june.ranked[1].overdue_days == 3 and june.ranked[1].deduction == 1.5
     # C and the raters' own section (nobody rated it) are listed apart, the one with raters first.
-    assert [(s.name, s.raters, s.enough) for s in june.unranked][0] == ("质监站", 1, False)
+    assert (june.unranked[0].name, june.unranked[0].raters, june.unranked[0].enough) == ("质监站", 1, False)
 
     # The quarter and the campaign hold June, so they show the same.
     for kind in (PeriodKind.QUARTER, PeriodKind.CAMPAIGN):
