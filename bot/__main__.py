@@ -17,11 +17,14 @@ from sqlalchemy.exc import SQLAlchemyError
 from telegram import Bot, Update
 from telegram.error import InvalidToken, TelegramError
 
+from bot import export
 from bot.app import build_application, configure_logging
 from bot.config import ConfigError, Settings, load_settings
 from bot.console import run_console
+from bot.demo import run_demo
+from bot.i18n import translator
 from bot.roster import RosterError, read_roster
-from storage import roster
+from storage import roster, scoring
 from storage.migrate import DatabaseTooNewError, upgrade_database
 from storage.session import Database
 
@@ -76,6 +79,29 @@ def build_parser() -> argparse.ArgumentParser:
     staff.add_argument("--bot-username", help="the bot's @username, for the links (else asked from Telegram)")
     staff.add_argument("--valid-days", type=int, default=30, help="how long the personal links work (30)")
 
+    exporting = commands.add_parser(
+        "export",
+        help="write the scores to an XLSX workbook and a CSV",
+        description="Writes every section's and member's score per period, standard and rater group, with raters, "
+        "deductions and participation, to --out (XLSX) and the same name with .csv.",
+    )
+    exporting.add_argument("--period", help="one period: 2026-06, 2026-Q2, 2026 or campaign (default: all)")
+    exporting.add_argument("--out", type=Path, default=Path("shuangyou-scores.xlsx"), help="the workbook to write")
+    checking = commands.add_parser(
+        "check",
+        help="recompute the score tallies from the ratings and report any difference",
+        description="Recomputes every tally from the raw ratings and reviews and lists the differences; exits 1 "
+        "when there are any. With --repair, replaces the tallies with the recomputation.",
+    )
+    checking.add_argument("--repair", action="store_true", help="replace the tallies with the recomputation")
+    commands.add_parser(
+        "demo",
+        help="fill a fresh database with a sample campaign, to try the console on",
+        description="Makes up a city tourism bureau's campaign in the database at DATABASE_URL: 12 sections and "
+        "stations, about 100 members, months of ratings and public reviews, tasks open, overdue and done, "
+        "leaderboard snapshots and a campaign group. Then `python -m bot console` shows it all. A database that "
+        "has members already is left alone (exit code 2).",
+    )
     commands.add_parser(
         "migrate",
         help="upgrade the database schema to this version",
@@ -99,6 +125,12 @@ def main(argv: list[str] | None = None) -> int:
             asyncio.run(migrate(settings))
         elif command == "import-staff":
             return asyncio.run(import_staff(settings, args))
+        elif command == "demo":
+            return asyncio.run(run_demo(settings))
+        elif command == "export":
+            return asyncio.run(export_scores(settings, args))
+        elif command == "check":
+            return asyncio.run(check_scores(settings, args))
         elif command == "console":
             asyncio.run(run_console(settings))
         elif settings.bot_token is None:
@@ -167,6 +199,51 @@ async def import_staff(settings: Settings, args: argparse.Namespace) -> int:
         write_invites(args.out, report.invites, username or "")
     print(render_report(report, args.out))
     return 0
+
+
+async def export_scores(settings: Settings, args: argparse.Namespace) -> int:
+    """`export`: the workbook and the CSV, texts in the configured default language."""
+    db = Database(settings.database_url)
+    try:
+        await upgrade_database(db.engine)
+        async with db.transaction() as session:
+            try:
+                periods = await export.chosen_periods(session, args.period)
+            except ValueError as error:
+                print(f"export: {error}", file=sys.stderr)
+                return EXIT_BAD_CONFIG
+            rows = await export.export_rows(session, settings, periods)
+    finally:
+        await db.close()
+    tr = translator(settings.bot.default_language)
+    out: Path = args.out if args.out.suffix else args.out.with_suffix(".xlsx")
+    await asyncio.to_thread(out.write_bytes, export.workbook_bytes(tr, settings, rows))
+    await asyncio.to_thread(out.with_suffix(".csv").write_bytes, export.csv_bytes(tr, settings, rows))
+    print(f"Wrote {_count(len(rows), 'row')} to {out} and {out.with_suffix('.csv')}.")
+    return 0
+
+
+async def check_scores(settings: Settings, args: argparse.Namespace) -> int:
+    """`check`: the tallies against a recomputation from the raw ratings; --repair rebuilds them."""
+    db = Database(settings.database_url)
+    try:
+        await upgrade_database(db.engine)
+        async with db.transaction() as session:
+            problems = await scoring.check_tallies(session=session)
+            if problems and args.repair:
+                rows = await scoring.rebuild_tallies(session=session)
+    finally:
+        await db.close()
+    if not problems:
+        print("The score tallies match a recomputation from the ratings and reviews.")
+        return 0
+    for problem in problems:
+        print(problem)
+    if args.repair:
+        print(f"{_count(len(problems), 'difference')} found; the tallies were rebuilt ({_count(rows, 'row')}).")
+        return 0
+    print(f"{_count(len(problems), 'difference')} found. Run `python -m bot check --repair` to rebuild the tallies.")
+    return EXIT_FAILURE
 
 
 async def bot_username(settings: Settings) -> str:

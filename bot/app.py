@@ -21,8 +21,10 @@ import handlers.group
 import handlers.help
 import handlers.invites
 import handlers.moderation
+import handlers.ranking
 import handlers.ratings
 import handlers.registration
+import handlers.reports
 import handlers.reviews
 import handlers.sections
 import handlers.tasks
@@ -35,7 +37,7 @@ from bot.extbot import CampaignBot
 from bot.i18n import N_
 from bot.menus import set_default_menus
 from handlers.common import Refusal
-from storage import campaigns
+from storage import campaigns, scoring
 from storage.session import Database
 
 logger = logging.getLogger(__name__)
@@ -52,6 +54,8 @@ FEATURES: tuple[ModuleType, ...] = (
     handlers.ratings,
     handlers.reviews,
     handlers.moderation,
+    handlers.ranking,
+    handlers.reports,
     handlers.help,
     handlers.fallback,  # unknown commands, typed answers to dialogs, stale buttons: always last
 )
@@ -142,6 +146,8 @@ async def on_start(application: BotApplication) -> None:
     campaign = services.settings.campaign
     async with services.db.transaction() as session:
         await campaigns.sync_campaign(session=session, name=campaign.name, starts=campaign.starts, ends=campaign.ends)
+        if await scoring.needs_rebuild(session=session):  # ratings from before the tallies existed
+            logger.info("Counted the score tallies from %d rows", await scoring.rebuild_tallies(session=session))
     try:
         await set_default_menus(application.bot, services.commands, services.settings.bot.default_language)
     except TelegramError as error:

@@ -27,6 +27,7 @@ from bot.fake_users import FakeGroup, FakeTelegram, FakeUser, NoSuchButton
 from jobs.nudges import plan_nudges
 from jobs.outbox import deliver_due
 from jobs.reminders import plan_reminders
+from jobs.snapshots import plan_snapshots
 from storage import members
 from storage.migrate import upgrade_database
 from storage.session import Database
@@ -205,6 +206,7 @@ class Console:
             services.clock.set(moment)
             planned = await plan_reminders(services, services.clock.now())
             planned += await plan_nudges(services, services.clock.now())
+            planned += await plan_snapshots(services, services.clock.now())
             sent = await deliver_due(services, self.application.bot)
             self._print(f"(the reminder sweep planned {planned} and the outbox sent {sent})")
         self._print(f"(it is {services.clock.now().astimezone(tz):%Y-%m-%d %H:%M %A} here)")

@@ -12,3 +12,4 @@ class Outgoing:
     chat_id: int
     text: str
     markup: InlineKeyboardMarkup | None
+    photo: bytes | None = None  # sent as a picture with the text as its caption

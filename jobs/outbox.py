@@ -24,6 +24,7 @@ from handlers.common import member_translator
 from handlers.tasks import reminder_keyboard
 from jobs.messages import Outgoing
 from jobs.nudges import NUDGE, NUDGE_GROUP, nudge_for_group, nudge_for_member
+from jobs.snapshots import CHART, SNAPSHOT, compose_snapshot
 from storage import members, reminders, sections, tasks
 from storage.models import Member, MemberStatus, Reminder, ReminderStatus, Task, TaskStatus
 
@@ -104,7 +105,10 @@ async def _send(
 ) -> tuple[ReminderStatus, str, dt.datetime | None, bool | None]:
     """(status, error, when to retry, whether the member is reachable) of one attempt."""
     try:
-        await bot.send_message(outgoing.chat_id, outgoing.text, reply_markup=outgoing.markup)
+        if outgoing.photo is not None:
+            await bot.send_photo(outgoing.chat_id, outgoing.photo, caption=outgoing.text, reply_markup=outgoing.markup)
+        else:
+            await bot.send_message(outgoing.chat_id, outgoing.text, reply_markup=outgoing.markup)
     except Forbidden as error:
         logger.info("Reminder to %s not delivered: %s", outgoing.chat_id, error.message)
         return ReminderStatus.FAILED, error.message, None, False
@@ -150,6 +154,8 @@ async def compose(session: AsyncSession, settings: Settings, reminder: Reminder,
     """The message as of now, in the member's language; None when there is nothing to say any more."""
     if reminder.kind == NUDGE_GROUP:
         return await nudge_for_group(session, settings, reminder, now)
+    if reminder.kind in (SNAPSHOT, CHART):
+        return await compose_snapshot(session, settings, reminder, now)
     member = await members.get_member(session=session, member_id=reminder.member_id or 0)
     if member is None or member.status != MemberStatus.ACTIVE or member.telegram_id is None:
         return None

@@ -51,3 +51,32 @@ def campaign_periods(starts: dt.date, ends: dt.date) -> Iterator[tuple[PeriodKin
 def _add_months(day: dt.date, months: int) -> dt.date:
     index = day.month - 1 + months
     return dt.date(day.year + index // 12, index % 12 + 1, 1)
+
+
+async def period_at(*, session: AsyncSession, kind: PeriodKind, today: dt.date) -> Period | None:
+    """The period of that kind holding today; outside the campaign, the last one begun (or else the first)."""
+    query = select(Period).where(Period.kind == kind)
+    begun = query.where(col(Period.starts_on) <= today).order_by(col(Period.starts_on).desc())
+    found = (await session.exec(begun)).first()
+    if found is None:
+        found = (await session.exec(query.order_by(col(Period.starts_on)))).first()
+    return found
+
+
+async def neighbour(*, session: AsyncSession, period: Period, step: int) -> Period | None:
+    """The period of the same kind just before (step -1) or after (+1) this one, in any campaign."""
+    query = select(Period).where(Period.kind == period.kind)
+    if step < 0:
+        query = query.where(col(Period.starts_on) < period.starts_on).order_by(col(Period.starts_on).desc())
+    else:
+        query = query.where(col(Period.starts_on) > period.starts_on).order_by(col(Period.starts_on))
+    return (await session.exec(query)).first()
+
+
+async def get_period(*, session: AsyncSession, period_id: int) -> Period | None:
+    return await session.get(Period, period_id)
+
+
+async def list_all_periods(*, session: AsyncSession, kind: PeriodKind) -> list[Period]:
+    """The periods of that kind in every campaign, oldest first."""
+    return list((await session.exec(select(Period).where(Period.kind == kind).order_by(col(Period.starts_on)))).all())

@@ -224,3 +224,31 @@ async def take_undelivered_comments(
         session.add(rating)
     await session.flush()
     return [rating.comment for rating in found]
+
+
+async def participation(*, session: AsyncSession, period: Period) -> dict[int, tuple[int, int]]:
+    """Per section: (members who rated anything in the period, members who could), staff, heads and leaders."""
+    people = select(Member.section_id, Member.id).where(
+        Member.status == MemberStatus.ACTIVE,
+        col(Member.role).in_(scoring.SCORED_ROLES),
+        col(Member.section_id).is_not(None),
+    )
+    rated = set(
+        (
+            await session.exec(
+                select(Rating.rater_id)
+                .join(Period, col(Period.id) == col(Rating.period_id))
+                .where(
+                    col(Rating.voided_at).is_(None),
+                    col(Period.starts_on) >= period.starts_on,
+                    col(Period.ends_on) <= period.ends_on,
+                )
+                .distinct()
+            )
+        ).all()
+    )
+    counts: dict[int, tuple[int, int]] = {}
+    for section_id, member_id in (await session.exec(people)).all():
+        done, total = counts.get(section_id or 0, (0, 0))
+        counts[section_id or 0] = (done + int(member_id in rated), total + 1)
+    return counts

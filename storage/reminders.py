@@ -117,3 +117,17 @@ async def has_twin(*, session: AsyncSession, reminder: Reminder, statuses: tuple
         col(Reminder.status).in_(statuses),
     )
     return (await session.exec(query)).first() is not None
+
+
+async def claim_reminders_by_key(
+    *, session: AsyncSession, keys: list[str], now: dt.datetime, lease: dt.timedelta
+) -> list[int]:
+    """Claims these pending reminders for the caller to deliver at once (the outbox sweep leaves claimed rows)."""
+    query = select(Reminder).where(col(Reminder.key).in_(keys), col(Reminder.status) == ReminderStatus.PENDING)
+    claimed = list((await session.exec(query.order_by(col(Reminder.id)).with_for_update(skip_locked=True))).all())
+    for reminder in claimed:
+        reminder.status, reminder.claimed_until = ReminderStatus.SENDING, now + lease
+        reminder.attempts += 1
+        session.add(reminder)
+    await session.flush()
+    return [reminder.id for reminder in claimed if reminder.id is not None]

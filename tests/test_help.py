@@ -113,10 +113,12 @@ async def test_menus_are_set_at_start_in_each_language(bot: Bot) -> None:
     assert bot.api.commands_for("all_private_chats", "en") == ["start", "help"]
     assert bot.api.commands_for("all_private_chats", "zh") == ["start", "help"]
     assert bot.api.commands_for("all_private_chats") == ["start", "help"]
-    assert bot.api.commands_for("all_group_chats", "en") == ["start", "help", "sections", "commitments", "rate"]
+    assert bot.api.commands_for("all_group_chats", "en") == [
+        *("start", "help", "sections", "commitments", "rate", "ranking"),
+    ]
     assert bot.api.commands_for("all_chat_administrators", "en") == [
-        "start", "help", "sections", "bindgroup", "commitments", "rate",
-    ]  # fmt: skip
+        *("start", "help", "sections", "bindgroup", "commitments", "rate", "ranking"),
+    ]
     descriptions = {
         (key, language): [command["description"] for command in commands]
         for (key, language), commands in bot.api.commands.items()

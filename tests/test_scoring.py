@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import itertools
+import subprocess
+from pathlib import Path
 
+import openpyxl
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlmodel import col, update
 
 from bot.config import Settings
 from storage import campaigns, ratings, reviews, scoring, tasks
@@ -17,6 +22,7 @@ from storage.models import (
     PeriodKind,
     RaterGroup,
     Role,
+    ScoreTally,
     Section,
     TargetKind,
     TaskStatus,
@@ -24,6 +30,7 @@ from storage.models import (
 from storage.scoring import GroupScore, Rules, Standing
 from storage.session import Database
 from tests.factories import make_member, make_section
+from tests.test_cli import run_cli
 
 JUNE = dt.date(2026, 6, 10)
 JULY = dt.date(2026, 7, 8)
@@ -395,3 +402,34 @@ def test_deductions_never_push_a_score_below_zero(
 def test_settings_give_the_rules() -> None:
     rules = Settings().scoring.rules()
     assert rules.group_weights[RaterGroup.INDUSTRY] == 0.5 and rules.min_raters == 3
+
+
+async def test_check_and_export_from_the_command_line(db: Database, settings: Settings, tmp_path: Path) -> None:
+    await start_campaign(db)
+    section = await make_section(db, "办公室")
+    for rater in await raters(db, 3):
+        await rate(db, rater, section, 4)
+    env = {"DATABASE_URL": settings.database_url, "SHUANGYOU_CAMPAIGN__STARTS": "2026-05-01"}
+    env["SHUANGYOU_CAMPAIGN__ENDS"] = "2026-12-31"
+
+    async def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return await asyncio.to_thread(run_cli, *args, cwd=tmp_path, env=env)
+
+    checked = await cli("check")
+    assert checked.returncode == 0, checked.stderr
+    assert "match" in checked.stdout
+    async with db.transaction() as session:
+        await session.exec(update(ScoreTally).where(col(ScoreTally.measure) == "value").values(count=9))
+    damaged = await cli("check")
+    assert damaged.returncode == 1 and "recomputed" in damaged.stdout and "--repair" in damaged.stdout
+    assert (await cli("check", "--repair")).returncode == 0
+    assert (await cli("check")).returncode == 0
+
+    exported = await cli("export", "--period", "2026-06", "--out", str(tmp_path / "june.xlsx"))
+    assert exported.returncode == 0, exported.stderr
+    book = openpyxl.load_workbook(tmp_path / "june.xlsx")
+    rows = list(book.worksheets[0].iter_rows(min_row=2, values_only=True))
+    assert rows[0][:2] == ("2026-06", "办公室")
+    assert (tmp_path / "june.csv").read_text(encoding="utf-8-sig").count("\n") >= 2
+    wrong = await cli("export", "--period", "2031-13")
+    assert wrong.returncode == 2 and "no period" in wrong.stderr

@@ -1,0 +1,170 @@
+"""The results as files: an XLSX workbook (a sheet for sections, one for individuals) and a CSV with the same rows.
+
+Per target and period: rank, score (as /ranking shows it), the score before deductions, the deductions and why, the
+raters, the mean of each rater group and each standard, the public reviews, and for sections the participation (the
+share of the section's members who rated in the period). Used by /export and `python -m bot export`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+
+from openpyxl import Workbook
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.config import Settings
+from bot.i18n import N_, Translator
+from storage import campaigns, ratings, scoring
+from storage.models import Period, PeriodKind, RaterGroup, TargetKind
+from storage.scoring import Standing, shown
+
+GROUPS = (RaterGroup.INDUSTRY, RaterGroup.INTERNAL, RaterGroup.PUBLIC)
+GROUP_NAMES = {
+    RaterGroup.INDUSTRY: N_("Industry"),
+    RaterGroup.INTERNAL: N_("Internal"),
+    RaterGroup.PUBLIC: N_("Public"),
+}
+KIND_NAMES = {TargetKind.SECTION: N_("section"), TargetKind.MEMBER: N_("member")}
+PERIOD_ORDER = {PeriodKind.CAMPAIGN: 0, PeriodKind.QUARTER: 1, PeriodKind.MONTH: 2}
+
+
+@dataclass(frozen=True)
+class ExportRow:
+    period: str
+    kind: TargetKind
+    name: str
+    section: str
+    standing: Standing
+    participation: tuple[int, int] | None  # (rated, members), sections only
+
+
+def period_code(period: Period) -> str:
+    """2026-06, 2026-Q2 or 2026: how periods are named on the command line and in the files."""
+    if period.kind == PeriodKind.MONTH:
+        return f"{period.starts_on:%Y-%m}"
+    if period.kind == PeriodKind.QUARTER:
+        return f"{period.starts_on.year}-Q{(period.starts_on.month - 1) // 3 + 1}"
+    return str(period.starts_on.year)
+
+
+async def chosen_periods(session: AsyncSession, wanted: str | None) -> list[Period]:
+    """Every period (campaign, quarters, months), or the one named like 2026-06, 2026-Q2 or 2026 ("campaign": the
+    latest campaign). Raises ValueError naming the choices when there is no such period."""
+    periods: list[Period] = []
+    for kind in (PeriodKind.CAMPAIGN, PeriodKind.QUARTER, PeriodKind.MONTH):
+        periods += await campaigns.list_all_periods(session=session, kind=kind)
+    if not wanted:
+        return periods
+    if wanted == "campaign":
+        found = [p for p in periods if p.kind == PeriodKind.CAMPAIGN][-1:]
+    else:
+        found = [p for p in periods if period_code(p) == wanted.strip().upper()]
+    if not found:
+        choices = ", ".join(period_code(p) for p in periods[:8])
+        raise ValueError(f"no period {wanted!r}; periods look like {choices}, … or campaign")
+    return found
+
+
+async def export_rows(session: AsyncSession, settings: Settings, periods: list[Period]) -> list[ExportRow]:
+    rules = settings.scoring.rules()
+    rows: list[ExportRow] = []
+    for period in periods:
+        shares = await ratings.participation(session=session, period=period)
+        for kind in (TargetKind.SECTION, TargetKind.MEMBER):
+            board = await scoring.compute_board(session=session, rules=rules, period=period, kind=kind)
+            for standing in [*board.ranked, *board.unranked]:
+                share = shares.get(standing.target_id, (0, 0)) if kind == TargetKind.SECTION else None
+                rows.append(ExportRow(period_code(period), kind, standing.name, standing.section_name, standing, share))
+    return rows
+
+
+def headers(tr: Translator, settings: Settings, kind: TargetKind) -> list[str]:
+    names: list[str] = [tr.gettext("Period"), tr.gettext("Name")]
+    if kind == TargetKind.MEMBER:
+        names.append(tr.gettext("Section"))
+    names += [tr.gettext("Rank"), tr.gettext("Score"), tr.gettext("Before deductions"), tr.gettext("Deducted")]
+    names += [tr.gettext("Raters")]
+    if kind == TargetKind.SECTION:
+        names += [tr.gettext("Working days overdue"), tr.gettext("Bad reviews not rectified")]
+        for group in GROUPS:
+            group_name = tr.gettext(GROUP_NAMES[group])
+            names += [tr.gettext("{group} mean", group=group_name), tr.gettext("{group} raters", group=group_name)]
+    names += [standard.key for standard in settings.campaign.standards]
+    if kind == TargetKind.SECTION:
+        names += [
+            tr.gettext("Good reviews"),
+            tr.gettext("Bad reviews"),
+            tr.gettext("Rectified"),
+            tr.gettext("Good-review rate"),
+        ]
+        names += [tr.gettext("Members who rated"), tr.gettext("Members"), tr.gettext("Participation")]
+    return names
+
+
+def _rounded(value: float | None, digits: int) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+def values(settings: Settings, row: ExportRow) -> list[object]:
+    s = row.standing
+    cells: list[object] = [row.period, row.name]
+    if row.kind == TargetKind.MEMBER:
+        cells.append(row.section)
+    enough = s.enough
+    cells += [s.rank, shown(s.score) if enough else None, _rounded(s.base, 2) if enough else None, s.deduction]
+    cells += [s.raters]
+    if row.kind == TargetKind.SECTION:
+        cells += [s.overdue_days, s.unrectified]
+        for group in GROUPS:
+            scores = s.groups.get(group)
+            cells += [_rounded(scores.mean, 3) if scores else None, scores.raters if scores else 0]
+    means = s.standard_means()
+    cells += [_rounded(means.get(standard.key), 3) for standard in settings.campaign.standards]
+    if row.kind == TargetKind.SECTION:
+        cells += [s.good, s.bad, s.rectified, _rounded(s.good_rate, 3)]
+        rated, members = row.participation or (0, 0)
+        cells += [rated, members, round(rated / members, 3) if members else None]
+    return cells
+
+
+def workbook_bytes(tr: Translator, settings: Settings, rows: list[ExportRow]) -> bytes:
+    book = Workbook()
+    first = book.active
+    assert first is not None
+    book.remove(first)
+    for kind, title in ((TargetKind.SECTION, tr.gettext("Sections")), (TargetKind.MEMBER, tr.gettext("Individuals"))):
+        sheet = book.create_sheet(title[:31])
+        sheet.append(headers(tr, settings, kind))
+        for row in rows:
+            if row.kind == kind:
+                sheet.append(values(settings, row))
+        sheet.freeze_panes = "C2"
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def csv_bytes(tr: Translator, settings: Settings, rows: list[ExportRow]) -> bytes:
+    """Both kinds in one table, sections first, with a column saying which; UTF-8 with a BOM for Excel."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    section_headers = headers(tr, settings, TargetKind.SECTION)
+    writer.writerow([tr.gettext("Kind"), *section_headers[:2], tr.gettext("Section"), *section_headers[2:]])
+    for row in rows:
+        cells = values(settings, row)
+        if row.kind == TargetKind.MEMBER:
+            cells = _as_section_columns(settings, cells)
+        else:
+            cells = [*cells[:2], row.name, *cells[2:]]
+        writer.writerow([tr.gettext(KIND_NAMES[row.kind]), *("" if cell is None else cell for cell in cells)])
+    return buffer.getvalue().encode("utf-8-sig")
+
+
+def _as_section_columns(settings: Settings, cells: list[object]) -> list[object]:
+    """A member's cells laid out in the sections' columns (the columns only sections have stay empty)."""
+    standards = len(settings.campaign.standards)
+    period, name, section, rank, score, base, deducted, raters = cells[:8]
+    group_cells: list[object] = [None] * (2 + 2 * len(GROUPS))
+    return [period, name, section, rank, score, base, deducted, raters, *group_cells, *cells[8 : 8 + standards]]

@@ -1,0 +1,605 @@
+"""Scores in chat: /ranking (sections or individuals, a period chosen with buttons, paged, with the movement since
+the last snapshot), /myscore, /sectionscore and /awards.
+
+The boards come from the tallies (storage/scoring.py), so a board costs the same however many ratings there are.
+Groups see names only, never @-mentions. Breakdowns by rater group and standard are shown only where enough people
+rated for nobody's rating to be guessed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
+
+from bot.access import ANY_CHAT, PRIVATE, Audience, CommandSpec
+from bot.callbacks import CallbackData
+from bot.config import Settings
+from bot.context import BotContext
+from bot.export import GROUP_NAMES
+from bot.i18n import N_, Translator, escape
+from handlers.common import (
+    Refusal,
+    Replies,
+    Viewer,
+    button,
+    callback_data,
+    chat_type,
+    existing_section,
+    load_viewer,
+    navigation_row,
+    paged_buttons,
+    require,
+    sender,
+)
+from handlers.ratings import standard_name
+from storage import campaigns, scoring, sections, snapshots, tasks
+from storage.models import Period, PeriodKind, RaterGroup, Section, TargetKind
+from storage.scoring import Board, Standing, shown
+
+SCORE_READERS = frozenset({Audience.STAFF, Audience.HEAD, Audience.LEADER, Audience.ADMIN})
+LEADERS_AND_ADMINS = frozenset({Audience.LEADER, Audience.ADMIN})
+RANKING = CommandSpec("ranking", N_("The leaderboard of sections and individuals"), SCORE_READERS, ANY_CHAT)
+MYSCORE = CommandSpec("myscore", N_("Your score and your section's"), SCORE_READERS, PRIVATE)
+SECTIONSCORE = CommandSpec(
+    "sectionscore", N_("A section's score in detail"), frozenset({Audience.HEAD, *LEADERS_AND_ADMINS}), PRIVATE
+)
+AWARDS = CommandSpec("awards", N_("The campaign's awards and the sections with problems"), LEADERS_AND_ADMINS, PRIVATE)
+COMMANDS = (RANKING, MYSCORE, SECTIONSCORE, AWARDS)
+PER_PAGE = 15
+APART_NAMES = 30  # "not enough ratings yet" names this many, then counts the rest
+PERIOD_KIND_NAMES = {
+    PeriodKind.MONTH: N_("Month"),
+    PeriodKind.QUARTER: N_("Quarter"),
+    PeriodKind.CAMPAIGN: N_("Campaign"),
+}
+
+
+@dataclass(frozen=True)
+class RankView(CallbackData):
+    """A board: sections or individuals, a period (0: the current one of that kind), a page."""
+
+    PREFIX = "rk"
+    target: TargetKind
+    period_kind: PeriodKind
+    period_id: int
+    page: int
+
+
+@dataclass(frozen=True)
+class MyScoreView(CallbackData):
+    PREFIX = "ms"
+    period_kind: PeriodKind
+    period_id: int
+
+
+@dataclass(frozen=True)
+class SectionScoreView(CallbackData):
+    PREFIX = "ss"
+    section_id: int
+    period_kind: PeriodKind
+    period_id: int
+
+
+@dataclass(frozen=True)
+class SectionChoices(CallbackData):
+    PREFIX = "ssp"
+    page: int
+
+
+# --- texts ----------------------------------------------------------------------------------------------------------
+
+
+def period_label(tr: Translator, period: Period) -> str:
+    if period.kind == PeriodKind.MONTH:
+        return f"{period.starts_on:%Y-%m}"
+    if period.kind == PeriodKind.QUARTER:
+        return f"{period.starts_on.year} Q{(period.starts_on.month - 1) // 3 + 1}"
+    return tr.gettext("the {year} campaign", year=period.starts_on.year)
+
+
+def movement(tr: Translator, standing: Standing, previous: dict[int, int] | None) -> str:
+    """▲2, ▼1 or "new" against the last snapshot; nothing when unchanged or when there is nothing to compare."""
+    if previous is None or standing.rank is None:
+        return ""
+    before = previous.get(standing.target_id)
+    if before is None:
+        return " " + tr.gettext("new")
+    if before > standing.rank:
+        return f" ▲{before - standing.rank}"
+    if before < standing.rank:
+        return f" ▼{standing.rank - before}"
+    return ""
+
+
+def review_figures(tr: Translator, standing: Standing) -> str:
+    if not standing.reviews:
+        return ""
+    return tr.gettext(
+        "good {rate}%, bad {bad}, rectified {rectified}",
+        rate=round(100 * (standing.good_rate or 0)),
+        bad=standing.bad,
+        rectified=standing.rectified,
+    )
+
+
+def standing_line(tr: Translator, standing: Standing, previous: dict[int, int] | None) -> str:
+    name = escape(standing.name)
+    if standing.kind == TargetKind.MEMBER:
+        name += f" ({escape(standing.section_name)})"
+    parts = [
+        f"{standing.rank}. {name} <b>{shown(standing.score)}</b>{movement(tr, standing, previous)}",
+        tr.ngettext("{n} rater", "{n} raters", standing.raters),
+    ]
+    figures = review_figures(tr, standing)
+    if figures:
+        parts.append(figures)
+    return " · ".join(parts)
+
+
+def apart_line(tr: Translator, board: Board) -> str:
+    if not board.unranked:
+        return ""
+    names = ", ".join(s.name for s in board.unranked[:APART_NAMES])
+    more = len(board.unranked) - APART_NAMES
+    if more > 0:
+        names += " " + tr.ngettext("and {n} more", "and {n} more", more)
+    return tr.gettext("Not enough ratings yet: {names}", names=names)
+
+
+def board_title(tr: Translator, board: Board) -> str:
+    if board.kind == TargetKind.SECTION:
+        return tr.gettext("<b>Sections — {period}</b>", period=period_label(tr, board.period))
+    return tr.gettext("<b>Individuals — {period}</b>", period=period_label(tr, board.period))
+
+
+def render_board(tr: Translator, board: Board, previous: dict[int, int] | None, page: int) -> tuple[str, int, int]:
+    """The text of one page of the board; (text, page, pages)."""
+    pages = max(1, math.ceil(len(board.ranked) / PER_PAGE))
+    page = min(max(page, 0), pages - 1)
+    lines: list[str] = [board_title(tr, board)]
+    lines += [standing_line(tr, s, previous) for s in board.ranked[page * PER_PAGE : (page + 1) * PER_PAGE]]
+    if not board.ranked:
+        lines.append(tr.gettext("Nobody has enough ratings yet in this period."))
+    if page == pages - 1 and board.unranked:
+        lines += ["", apart_line(tr, board)]
+    return "\n".join(lines), page, pages
+
+
+# --- access ---------------------------------------------------------------------------------------------------------
+
+
+def may_see_individuals(settings: Settings, viewer: Viewer) -> bool:
+    """Who may see the individual ranking is set in config.toml (leaders and admins by default)."""
+    return viewer.audience.value in settings.scoring.individual_ranking
+
+
+def rules_of(context: BotContext) -> scoring.Rules:
+    return context.settings.scoring.rules()
+
+
+async def chosen_period(session: AsyncSession, context: BotContext, kind: PeriodKind, period_id: int) -> Period:
+    """The period a button names (checked: it exists and is of that kind), or the current one of the kind."""
+    if period_id:
+        period = await campaigns.get_period(session=session, period_id=period_id)
+    else:
+        period = await campaigns.period_at(session=session, kind=kind, today=context.today())
+    if period is None or period.kind != kind:
+        raise Refusal(N_("There is no campaign period to show yet."))
+    return period
+
+
+def period_rows(
+    tr: Translator,
+    period: Period,
+    earlier: Period | None,
+    later: Period | None,
+    pack: Callable[[PeriodKind, int], str],
+) -> list[list[InlineKeyboardButton]]:
+    """[Month] [Quarter] [Campaign], then ‹ earlier · later › within the kind."""
+    kinds = [
+        button(("✓ " if kind == period.kind else "") + tr.gettext(name), pack(kind, 0))
+        for kind, name in PERIOD_KIND_NAMES.items()
+    ]
+    moves = []
+    if earlier is not None:
+        moves.append(button("‹ " + period_label(tr, earlier), pack(earlier.kind, earlier.id or 0)))
+    if later is not None:
+        moves.append(button(period_label(tr, later) + " ›", pack(later.kind, later.id or 0)))
+    return [kinds, moves] if moves else [kinds]
+
+
+async def neighbours(session: AsyncSession, context: BotContext, period: Period) -> tuple[Period | None, Period | None]:
+    """The periods before and after, the future ones aside (nobody has rated in them yet)."""
+    if period.kind == PeriodKind.CAMPAIGN:
+        return None, None
+    later = await campaigns.neighbour(session=session, period=period, step=1)
+    if later is not None and later.starts_on > context.today():
+        later = None
+    return await campaigns.neighbour(session=session, period=period, step=-1), later
+
+
+# --- /ranking -------------------------------------------------------------------------------------------------------
+
+
+async def ranking_view(
+    session: AsyncSession, context: BotContext, viewer: Viewer, view: RankView
+) -> tuple[str, InlineKeyboardMarkup]:
+    individuals = may_see_individuals(context.settings, viewer)
+    if view.target == TargetKind.MEMBER and not individuals:
+        raise Refusal(N_("The ranking of individuals is for the campaign leaders."))
+    tr = context.tr
+    period = await chosen_period(session, context, view.period_kind, view.period_id)
+    board = await scoring.compute_board(session=session, rules=rules_of(context), period=period, kind=view.target)
+    latest = await snapshots.latest_snapshot(session=session, period_id=period.id or 0)
+    text, page, pages = render_board(tr, board, snapshots.previous_ranks(latest, view.target), view.page)
+    rows: list[list[InlineKeyboardButton]] = []
+    if individuals:
+        rows.append(
+            [
+                button(
+                    ("✓ " if view.target == kind else "") + label,
+                    RankView(kind, period.kind, period.id or 0, 0).pack(),
+                )
+                for kind, label in (
+                    (TargetKind.SECTION, tr.gettext("Sections")),
+                    (TargetKind.MEMBER, tr.gettext("Individuals")),
+                )
+            ]
+        )
+    earlier, later = await neighbours(session, context, period)
+    rows += period_rows(tr, period, earlier, later, lambda kind, pid: RankView(view.target, kind, pid, 0).pack())
+    if pages > 1:
+        rows.append(
+            navigation_row(
+                tr, page, pages, lambda number: RankView(view.target, period.kind, period.id or 0, number).pack()
+            )
+        )
+    return text, InlineKeyboardMarkup(rows)
+
+
+def default_view(context: BotContext) -> RankView:
+    return RankView(TargetKind.SECTION, PeriodKind(context.settings.campaign.rating_period), 0, 0)
+
+
+async def cmd_ranking(update: Update, context: BotContext) -> None:
+    """The sections' board of the current rating period; buttons switch to individuals and other periods."""
+    replies = Replies()
+    async with context.db.transaction() as session:
+        viewer = await load_viewer(session=session, context=context, user=sender(update))
+        require(viewer, RANKING, chat_type(update))
+        replies.reply(*await ranking_view(session, context, viewer, default_view(context)))
+    await replies.deliver(update, context)
+
+
+async def press_ranking(update: Update, context: BotContext) -> None:
+    view = RankView.parse(callback_data(update)) or default_view(context)
+    replies = Replies()
+    async with context.db.transaction() as session:
+        viewer = await load_viewer(session=session, context=context, user=sender(update))
+        require(viewer, RANKING, chat_type(update))
+        replies.edit(*await ranking_view(session, context, viewer, view))
+    await replies.deliver(update, context)
+
+
+# --- /myscore and /sectionscore -------------------------------------------------------------------------------------
+
+
+def score_summary(tr: Translator, standing: Standing, board: Board, min_raters: int) -> str:
+    if not standing.enough:
+        return tr.gettext(
+            "Not enough ratings yet: {n} of the {needed} raters needed.", n=standing.raters, needed=min_raters
+        )
+    return tr.gettext(
+        "<b>{score}</b> of 100 · rank {rank} of {count} · {raters}",
+        score=shown(standing.score),
+        rank=standing.rank,
+        count=len(board.ranked),
+        raters=tr.ngettext("{n} rater", "{n} raters", standing.raters),
+    )
+
+
+def breakdown_lines(tr: Translator, settings: Settings, standing: Standing) -> list[str]:
+    """Per rater group and per standard (1–5), where enough people rated; deductions and reviews for sections."""
+    min_raters = settings.scoring.min_raters
+    lines: list[str] = []
+    if not standing.enough:
+        return lines
+    groups = [
+        tr.gettext(
+            "{group} {mean} ({n})", group=tr.gettext(GROUP_NAMES[group]), mean=f"{scores.mean:.2f}", n=scores.raters
+        )
+        for group, scores in sorted(standing.groups.items())
+        if scores.mean is not None and scores.raters >= min_raters
+    ]
+    if groups and standing.kind == TargetKind.SECTION:
+        lines.append(tr.gettext("By rater group: {groups}", groups=" · ".join(groups)))
+    means = standing.standard_means()
+    named = [
+        f"{standard_name(tr, standard)} {means[standard.key]:.2f}"
+        for standard in settings.campaign.standards
+        if standard.key in means
+    ]
+    if named:
+        lines.append(tr.gettext("By standard: {standards}", standards=" · ".join(named)))
+    figures = review_figures(tr, standing)
+    if figures:
+        lines.append(tr.gettext("Public reviews: {figures}", figures=figures))
+    if standing.deduction:
+        lines.append(
+            tr.gettext(
+                "Deducted {points} points: {days} working days overdue, {bad} bad reviews not rectified.",
+                points=f"{standing.deduction:g}",
+                days=standing.overdue_days,
+                bad=standing.unrectified,
+            )
+        )
+    return lines
+
+
+def standing_block(
+    tr: Translator, settings: Settings, heading: str, standing: Standing | None, board: Board
+) -> list[str]:
+    lines = [heading]
+    if standing is None:
+        lines.append(tr.gettext("Not on this board."))
+        return lines
+    lines.append(score_summary(tr, standing, board, settings.scoring.min_raters))
+    return lines + breakdown_lines(tr, settings, standing)
+
+
+async def myscore_view(
+    session: AsyncSession, context: BotContext, viewer: Viewer, kind: PeriodKind, period_id: int
+) -> tuple[str, InlineKeyboardMarkup]:
+    tr, settings, member = context.tr, context.settings, viewer.member
+    period = await chosen_period(session, context, kind, period_id)
+    lines: list[str] = [tr.gettext("<b>Scores — {period}</b>", period=period_label(tr, period))]
+    if member is not None and member.role in scoring.SCORED_ROLES:
+        people = await scoring.compute_board(
+            session=session, rules=rules_of(context), period=period, kind=TargetKind.MEMBER
+        )
+        lines += ["", *standing_block(tr, settings, tr.gettext("<b>You</b>"), people.find(member.id or 0), people)]
+    if member is not None and member.section_id is not None:
+        board = await scoring.compute_board(
+            session=session, rules=rules_of(context), period=period, kind=TargetKind.SECTION
+        )
+        standing = board.find(member.section_id)
+        heading = f"<b>{escape(standing.name)}</b>" if standing else tr.gettext("<b>Your section</b>")
+        lines += ["", *standing_block(tr, settings, heading, standing, board)]
+    if len(lines) == 1:
+        lines.append(tr.gettext("You are not in a section, so there is no score of yours to show."))
+    lines += ["", tr.gettext("Who rated is never shown.")]
+    earlier, later = await neighbours(session, context, period)
+    rows = period_rows(tr, period, earlier, later, lambda k, pid: MyScoreView(k, pid).pack())
+    return "\n".join(lines), InlineKeyboardMarkup(rows)
+
+
+async def cmd_myscore(update: Update, context: BotContext) -> None:
+    """The member's own score and their section's, in the current rating period."""
+    replies = Replies()
+    async with context.db.transaction() as session:
+        viewer = await load_viewer(session=session, context=context, user=sender(update))
+        require(viewer, MYSCORE, chat_type(update))
+        kind = PeriodKind(context.settings.campaign.rating_period)
+        replies.reply(*await myscore_view(session, context, viewer, kind, 0))
+    await replies.deliver(update, context)
+
+
+async def press_myscore(update: Update, context: BotContext) -> None:
+    press = MyScoreView.parse(callback_data(update))
+    replies = Replies()
+    async with context.db.transaction() as session:
+        viewer = await load_viewer(session=session, context=context, user=sender(update))
+        require(viewer, MYSCORE, chat_type(update))
+        kind = press.period_kind if press else PeriodKind(context.settings.campaign.rating_period)
+        replies.edit(*await myscore_view(session, context, viewer, kind, press.period_id if press else 0))
+    await replies.deliver(update, context)
+
+
+def may_see_section(viewer: Viewer, section_id: int) -> bool:
+    if viewer.audience in LEADERS_AND_ADMINS:
+        return True
+    return viewer.audience == Audience.HEAD and viewer.member is not None and viewer.member.section_id == section_id
+
+
+async def sectionscore_view(
+    session: AsyncSession, context: BotContext, viewer: Viewer, view: SectionScoreView
+) -> tuple[str, InlineKeyboardMarkup]:
+    if not may_see_section(viewer, view.section_id):
+        raise Refusal(N_("Heads see their own section's score; leaders see every section's."))
+    tr = context.tr
+    section = await existing_section(session, view.section_id)
+    period = await chosen_period(session, context, view.period_kind, view.period_id)
+    board = await scoring.compute_board(
+        session=session, rules=rules_of(context), period=period, kind=TargetKind.SECTION
+    )
+    heading = tr.gettext("<b>{section} — {period}</b>", section=section.name, period=period_label(tr, period))
+    lines = standing_block(tr, context.settings, heading, board.find(section.id or 0), board)
+    lines += ["", tr.gettext("Who rated is never shown.")]
+    earlier, later = await neighbours(session, context, period)
+    rows = period_rows(tr, period, earlier, later, lambda k, pid: SectionScoreView(view.section_id, k, pid).pack())
+    if viewer.audience in LEADERS_AND_ADMINS:
+        rows.append([button(tr.gettext("‹ All sections"), SectionChoices(0).pack())])
+    return "\n".join(lines), InlineKeyboardMarkup(rows)
+
+
+async def section_choices(session: AsyncSession, context: BotContext, page: int) -> tuple[str, InlineKeyboardMarkup]:
+    kind = PeriodKind(context.settings.campaign.rating_period)
+    items = [
+        (section.name, SectionScoreView(section.id or 0, kind, 0).pack())
+        for section in await sections.list_sections(session=session)
+    ]
+    if not items:
+        raise Refusal(N_("There are no sections yet."))
+    rows = paged_buttons(context.tr, items, page, lambda number: SectionChoices(number).pack())
+    return context.tr.gettext("Which section?"), InlineKeyboardMarkup(rows)
+
+
+async def find_section(session: AsyncSession, name: str) -> Section | None:
+    wanted = name.strip().casefold()
+    return next((s for s in await sections.list_sections(session=session) if s.name.casefold() == wanted), None)
+
+
+async def cmd_sectionscore(update: Update, context: BotContext) -> None:
+    """Heads: their own section. Leaders and admins: a section chosen with buttons, or named after the command."""
+    replies = Replies()
+    async with context.db.transaction() as session:
+        viewer = await load_viewer(session=session, context=context, user=sender(update))
+        require(viewer, SECTIONSCORE, chat_type(update))
+        kind = PeriodKind(context.settings.campaign.rating_period)
+        named = " ".join(context.args or [])[:64]
+        if viewer.audience == Audience.HEAD and viewer.member is not None and viewer.member.section_id is not None:
+            view = SectionScoreView(viewer.member.section_id, kind, 0)
+            replies.reply(*await sectionscore_view(session, context, viewer, view))
+        elif viewer.audience == Audience.HEAD:
+            raise Refusal(N_("You are not in a section yet. Ask an administrator to put you in one."))
+        elif named and (section := await find_section(session, named)) is not None:
+            replies.reply(
+                *await sectionscore_view(session, context, viewer, SectionScoreView(section.id or 0, kind, 0))
+            )
+        else:
+            replies.reply(*await section_choices(session, context, 0))
+    await replies.deliver(update, context)
+
+
+async def press_sectionscore(update: Update, context: BotContext) -> None:
+    data = callback_data(update)
+    replies = Replies()
+    async with context.db.transaction() as session:
+        viewer = await load_viewer(session=session, context=context, user=sender(update))
+        require(viewer, SECTIONSCORE, chat_type(update))
+        choices = SectionChoices.parse(data)
+        view = SectionScoreView.parse(data)
+        if choices is not None and viewer.audience in LEADERS_AND_ADMINS:
+            replies.edit(*await section_choices(session, context, choices.page))
+        elif view is not None:
+            replies.edit(*await sectionscore_view(session, context, viewer, view))
+        else:
+            raise Refusal(N_("Heads see their own section's score; leaders see every section's."))
+    await replies.deliver(update, context)
+
+
+# --- /awards --------------------------------------------------------------------------------------------------------
+
+
+def tie_break_key(rule: str, standing: Standing) -> float:
+    """Smaller first: how equal scores (to one decimal) are ordered, as config.toml [awards] tie_break says."""
+    if rule == "industry":
+        industry = standing.groups.get(RaterGroup.INDUSTRY)
+        return -(industry.mean or 0) if industry else 0
+    if rule == "public":
+        return -(standing.good_rate or 0)
+    if rule == "deductions":
+        return standing.deduction
+    return -standing.raters
+
+
+def award_places(board: Board, places: int, rule: str) -> list[tuple[int, Standing]]:
+    """The first `places` by score, then the tie-break; still equal after both, they share the place."""
+    ordered = sorted(board.ranked, key=lambda s: (-(shown(s.score) or 0), tie_break_key(rule, s), s.name))
+    awarded: list[tuple[int, Standing]] = []
+    for position, standing in enumerate(ordered, start=1):
+        if awarded:
+            last_place, last = awarded[-1]
+            same = shown(last.score) == shown(standing.score) and tie_break_key(rule, last) == tie_break_key(
+                rule, standing
+            )
+            place = last_place if same else position
+        else:
+            place = 1
+        if place > places:
+            break
+        awarded.append((place, standing))
+    return awarded
+
+
+async def problem_lines(session: AsyncSession, tr: Translator, board: Board, today: dt.date) -> list[str]:
+    """Sections with overdue tasks still open, or bad reviews not rectified in the campaign."""
+    overdue: dict[int, int] = {}
+    for task in await tasks.list_overdue_tasks(session=session, today=today):
+        overdue[task.section_id] = overdue.get(task.section_id, 0) + 1
+    lines: list[str] = []
+    for standing in sorted([*board.ranked, *board.unranked], key=lambda s: s.name):
+        late, open_reviews = overdue.get(standing.target_id, 0), standing.unrectified
+        if late or open_reviews:
+            lines.append(
+                tr.gettext(
+                    "• {section}: {late} overdue tasks, {bad} bad reviews not rectified",
+                    section=standing.name,
+                    late=late,
+                    bad=open_reviews,
+                )
+            )
+    return lines
+
+
+async def awards_text(session: AsyncSession, context: BotContext) -> str:
+    tr, settings = context.tr, context.settings
+    period = await chosen_period(session, context, PeriodKind.CAMPAIGN, 0)
+    rules, awards = rules_of(context), settings.awards
+    section_board = await scoring.compute_board(session=session, rules=rules, period=period, kind=TargetKind.SECTION)
+    people_board = await scoring.compute_board(session=session, rules=rules, period=period, kind=TargetKind.MEMBER)
+    lines: list[str] = [
+        tr.gettext("<b>优质服务科室 · Excellent service sections — {period}</b>", period=period_label(tr, period))
+    ]
+    lines += award_lines(tr, award_places(section_board, awards.sections, awards.tie_break))
+    lines += ["", tr.gettext("<b>优质服务个人 · Excellent service individuals</b>")]
+    lines += award_lines(tr, award_places(people_board, awards.individuals, awards.tie_break))
+    lines += ["", tr.gettext("<b>Sections with unresolved problems</b>")]
+    lines += await problem_lines(session, tr, section_board, context.today()) or [tr.gettext("None.")]
+    lines += [
+        "",
+        tr.gettext("Equal scores are decided by: {rule}.", rule=tr.gettext(TIE_BREAK_NAMES[awards.tie_break])),
+    ]
+    return "\n".join(lines)
+
+
+TIE_BREAK_NAMES = {
+    "raters": N_("more raters"),
+    "industry": N_("the higher industry rating"),
+    "public": N_("the higher good-review rate"),
+    "deductions": N_("fewer points deducted"),
+}
+
+
+def award_lines(tr: Translator, places: list[tuple[int, Standing]]) -> list[str]:
+    if not places:
+        return [tr.gettext("Nobody has enough ratings yet.")]
+    lines: list[str] = []
+    for place, standing in places:
+        name = escape(standing.name)
+        if standing.kind == TargetKind.MEMBER:
+            name += f" ({escape(standing.section_name)})"
+        lines.append(
+            f"{place}. {name} <b>{shown(standing.score)}</b> · "
+            + tr.ngettext("{n} rater", "{n} raters", standing.raters)
+        )
+    return lines
+
+
+async def cmd_awards(update: Update, context: BotContext) -> None:
+    """The campaign's awards by the configured places and tie-break, and the sections that must deal with problems."""
+    replies = Replies()
+    async with context.db.transaction() as session:
+        viewer = await load_viewer(session=session, context=context, user=sender(update))
+        require(viewer, AWARDS, chat_type(update))
+        replies.reply(await awards_text(session, context))
+    await replies.deliver(update, context)
+
+
+def handlers() -> list[BaseHandler[Update, BotContext, None]]:
+    return [
+        CommandHandler(RANKING.name, cmd_ranking),
+        CommandHandler(MYSCORE.name, cmd_myscore),
+        CommandHandler(SECTIONSCORE.name, cmd_sectionscore),
+        CommandHandler(AWARDS.name, cmd_awards),
+        CallbackQueryHandler(press_ranking, pattern=RankView.pattern()),
+        CallbackQueryHandler(press_myscore, pattern=MyScoreView.pattern()),
+        CallbackQueryHandler(press_sectionscore, pattern=SectionScoreView.pattern()),
+        CallbackQueryHandler(press_sectionscore, pattern=SectionChoices.pattern()),
+    ]

@@ -1,0 +1,90 @@
+"""/snapshot (admins post the leaderboard to the group at once) and /export (leaders and admins get the results as an
+XLSX workbook and a CSV)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from telegram import Update
+from telegram.error import BadRequest, Forbidden
+from telegram.ext import BaseHandler, CommandHandler
+
+from bot import export
+from bot.access import ADMIN_ONLY, PRIVATE, CommandSpec
+from bot.context import BotContext
+from bot.i18n import N_
+from handlers.common import Refusal, Replies, chat_type, load_viewer, require, sender
+from handlers.ranking import LEADERS_AND_ADMINS
+from jobs.outbox import LEASE, deliver_one
+from jobs.snapshots import CHART, SNAPSHOT, board_period, plan_posts
+from storage import groups, reminders, snapshots
+
+SNAPSHOT_COMMAND = CommandSpec("snapshot", N_("Post the leaderboard to the campaign group now"), ADMIN_ONLY, PRIVATE)
+EXPORT = CommandSpec("export", N_("The results as a spreadsheet (XLSX and CSV)"), LEADERS_AND_ADMINS, PRIVATE)
+COMMANDS = (SNAPSHOT_COMMAND, EXPORT)
+
+
+async def cmd_snapshot(update: Update, context: BotContext) -> None:
+    """Takes a snapshot now and posts it (the table, and the chart when a CJK font is there) through the outbox."""
+    replies = Replies()
+    async with context.db.transaction() as session:
+        viewer = await load_viewer(session=session, context=context, user=sender(update))
+        require(viewer, SNAPSHOT_COMMAND, chat_type(update))
+        group = await groups.get_campaign_group(session=session)
+        if group is None:
+            raise Refusal(N_("No campaign group is bound yet: add me to the group and send /bindgroup there."))
+        period = await board_period(session, context.settings, context.today())
+        if period is None:
+            raise Refusal(N_("The campaign is not running today, so there is no board to post."))
+        now = context.now()
+        slot = f"manual:{now:%Y%m%dT%H%M%S}:{viewer.member_id or 0}"
+        snapshot = await snapshots.take_snapshot(
+            session=session,
+            rules=context.settings.scoring.rules(),
+            period=period,
+            slot=slot,
+            now=now,
+            taken_by_id=viewer.member_id,
+        )
+        if snapshot is None:
+            raise Refusal(N_("A snapshot was just posted. Try again in a minute."))
+        await plan_posts(session, context.settings, snapshot, now)
+        keys = [f"{kind}:{slot}" for kind in (SNAPSHOT, CHART)]
+        posts = await reminders.claim_reminders_by_key(session=session, keys=keys, now=now, lease=LEASE)
+        title = group.title
+    sent = 0
+    for reminder_id in posts:  # at once, whatever the working hours; the outbox records each
+        sent += await deliver_one(context.services, context.bot, reminder_id)
+    if sent:
+        replies.reply(context.tr.gettext("Posted the leaderboard to {group}.", group=title))
+    else:
+        replies.reply(
+            context.tr.gettext(
+                "The leaderboard could not be posted to {group} just now; it will be retried.", group=title
+            )
+        )
+    await replies.deliver(update, context)
+
+
+async def cmd_export(update: Update, context: BotContext) -> None:
+    """Sends the workbook and the CSV: every target and period, per standard and rater group."""
+    async with context.db.transaction() as session:
+        viewer = await load_viewer(session=session, context=context, user=sender(update))
+        require(viewer, EXPORT, chat_type(update))
+        rows = await export.export_rows(session, context.settings, await export.chosen_periods(session, None))
+    if not rows:
+        raise Refusal(N_("There is nothing to export yet: no sections or members."))
+    tr, settings = context.tr, context.settings
+    workbook = await asyncio.to_thread(export.workbook_bytes, tr, settings, rows)
+    table = await asyncio.to_thread(export.csv_bytes, tr, settings, rows)
+    chat_id = sender(update).id
+    caption = tr.gettext("Scores of every section and member, per period, standard and rater group.")
+    try:
+        await context.bot.send_document(chat_id, workbook, filename="shuangyou-scores.xlsx", caption=caption)
+        await context.bot.send_document(chat_id, table, filename="shuangyou-scores.csv")
+    except (Forbidden, BadRequest) as error:
+        raise Refusal(N_("The files could not be sent. Try again later.")) from error
+
+
+def handlers() -> list[BaseHandler[Update, BotContext, None]]:
+    return [CommandHandler(SNAPSHOT_COMMAND.name, cmd_snapshot), CommandHandler(EXPORT.name, cmd_export)]

@@ -1,0 +1,183 @@
+"""Leaderboard snapshots posted to the campaign group: on the configured weekday and on the last working day of each
+month (config.toml [snapshots]), or at once by an admin (/snapshot).
+
+The sweep stores the snapshot under a unique slot (weekly:2026-06-15, month_end:2026-06) and plans two outbox rows for
+the group: the text table and the chart. Both are composed when sent, for the group as bound at that moment (a group
+that migrated to a supergroup meanwhile gets them at its new id). Without a CJK font the chart row is skipped and the
+table goes alone.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.chart import Bar, ChartRenderer
+from bot.config import Settings
+from bot.context import Services
+from bot.i18n import Translator, escape
+from handlers.common import member_translator
+from handlers.ranking import period_label
+from jobs.messages import Outgoing
+from jobs.reminders import morning_of
+from storage import campaigns, groups, reminders, snapshots
+from storage.models import Period, PeriodKind, Reminder, Snapshot
+from storage.reminders import PlannedReminder
+
+logger = logging.getLogger(__name__)
+
+SNAPSHOT = "snapshot"
+CHART = "chart"
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_renderers: dict[str, ChartRenderer] = {}
+
+
+def renderer(settings: Settings) -> ChartRenderer:
+    """One renderer per font setting: the font is looked up (and a missing one reported) once."""
+    font = settings.snapshots.font_file
+    if font not in _renderers:
+        _renderers[font] = ChartRenderer(font)
+    return _renderers[font]
+
+
+def due_slots(settings: Settings, now: dt.datetime) -> list[str]:
+    """The snapshot slots whose moment has come today."""
+    local = now.astimezone(settings.tz)
+    today, config = local.date(), settings.snapshots
+    calendar = settings.calendar.work_calendar()
+    slots = []
+    if WEEKDAYS[today.weekday()] == config.weekly_day and local.time() >= config.weekly_time:
+        slots.append(f"weekly:{today.isoformat()}")
+    next_working_day = calendar.add_working_days(today, 1)
+    last_working_day = calendar.is_working_day(today) and next_working_day.month != today.month
+    if last_working_day and local.time() >= config.month_end_time:
+        slots.append(f"month_end:{today:%Y-%m}")
+    return slots
+
+
+async def board_period(session: AsyncSession, settings: Settings, today: dt.date) -> Period | None:
+    """The period the posted board shows: the campaign so far, or the current rating period."""
+    kind = (
+        PeriodKind.CAMPAIGN if settings.snapshots.board == "campaign" else PeriodKind(settings.campaign.rating_period)
+    )
+    period = await campaigns.period_at(session=session, kind=kind, today=today)
+    campaign = await campaigns.period_at(session=session, kind=PeriodKind.CAMPAIGN, today=today)
+    if period is None or campaign is None or not campaign.starts_on <= today <= campaign.ends_on:
+        return None  # no snapshots outside the campaign
+    return period
+
+
+async def plan_snapshots(services: Services, now: dt.datetime) -> int:
+    """Takes the snapshots that are due and plans their posts; returns how many were taken."""
+    settings = services.settings
+    slots = due_slots(settings, now)
+    if not slots:
+        return 0
+    today = now.astimezone(settings.tz).date()
+    taken = 0
+    async with services.db.transaction() as session:
+        period = await board_period(session, settings, today)
+        if period is None:
+            return 0
+        for slot in slots:
+            snapshot = await snapshots.take_snapshot(
+                session=session, rules=settings.scoring.rules(), period=period, slot=slot, now=now
+            )
+            if snapshot is not None:
+                taken += 1
+                await plan_posts(session, settings, snapshot, now)
+    return taken
+
+
+async def plan_posts(session: AsyncSession, settings: Settings, snapshot: Snapshot, now: dt.datetime) -> int:
+    """The table and the chart for the group, through the outbox; nothing when no group is bound."""
+    group = await groups.get_campaign_group(session=session)
+    if group is None:
+        logger.info("Snapshot %s taken; no campaign group is bound, so it is not posted", snapshot.slot)
+        return 0
+    today = now.astimezone(settings.tz).date()
+    _, expires_at = morning_of(today, settings)
+    expires_at = max(expires_at, now + dt.timedelta(hours=1))
+    planned = [
+        PlannedReminder(f"{kind}:{snapshot.slot}", kind, None, today, now, expires_at, chat_id=group.chat_id)
+        for kind in (SNAPSHOT, CHART)
+    ]
+    return await reminders.add_reminders(session=session, planned=planned)
+
+
+# --- composing ----------------------------------------------------------------------------------------------------
+
+
+def movement_mark(tr: Translator, entry: dict[str, Any], before: dict[int, int] | None) -> str:
+    if before is None:
+        return ""
+    previous = before.get(int(entry["id"]))
+    if previous is None:
+        return " " + tr.gettext("new")
+    change = previous - int(entry["rank"])
+    return f" ▲{change}" if change > 0 else f" ▼{-change}" if change < 0 else ""
+
+
+def entry_line(tr: Translator, entry: dict[str, Any], before: dict[int, int] | None, section: str = "") -> str:
+    name = escape(str(entry["name"])) + (f" ({escape(section)})" if section else "")
+    return f"{entry['rank']}. {name} <b>{entry['score']}</b>{movement_mark(tr, entry, before)}"
+
+
+def before_ranks(previous: Snapshot | None, entries_of: str) -> dict[int, int] | None:
+    if previous is None:
+        return None
+    entries: list[dict[str, Any]] = getattr(previous, entries_of)
+    return {int(entry["id"]): int(entry["rank"]) for entry in entries}
+
+
+async def snapshot_text(session: AsyncSession, settings: Settings, tr: Translator, snapshot: Snapshot) -> str:
+    period = await campaigns.get_period(session=session, period_id=snapshot.period_id)
+    previous = await snapshots.latest_snapshot(session=session, period_id=snapshot.period_id, before_id=snapshot.id)
+    top = settings.snapshots.top
+    day = snapshot.taken_at.astimezone(settings.tz).date().isoformat()
+    label = period_label(tr, period) if period else "?"
+    lines: list[str] = [tr.gettext("📊 <b>Leaderboard — {period}</b> ({day})", period=label, day=day)]
+    for heading, entries_of in (
+        (tr.gettext("<b>Sections</b>"), "sections"),
+        (tr.gettext("<b>Individuals</b>"), "members"),
+    ):
+        entries: list[dict[str, Any]] = getattr(snapshot, entries_of)
+        lines += ["", heading]
+        before = before_ranks(previous, entries_of)
+        lines += [entry_line(tr, entry, before) for entry in entries[:top]]
+        if not entries:
+            lines.append(tr.gettext("Nobody has enough ratings yet."))
+    lines += ["", tr.gettext("Ask me /ranking for the whole board; /rate to rate.")]
+    return "\n".join(lines)
+
+
+def chart_panels(tr: Translator, settings: Settings, snapshot: Snapshot) -> list[tuple[str, list[Bar]]]:
+    top = settings.snapshots.top
+    return [
+        (tr.gettext("Sections"), [Bar(str(e["name"]), float(e["score"])) for e in snapshot.sections[:top]]),
+        (tr.gettext("Individuals"), [Bar(str(e["name"]), float(e["score"])) for e in snapshot.members[:top]]),
+    ]
+
+
+async def compose_snapshot(
+    session: AsyncSession, settings: Settings, reminder: Reminder, now: dt.datetime
+) -> Outgoing | None:
+    """The table or the chart of the snapshot the row names, for the group as bound now."""
+    slot = reminder.key.split(":", 1)[1]
+    snapshot = await snapshots.get_snapshot(session=session, slot=slot)
+    group = await groups.get_campaign_group(session=session)
+    if snapshot is None or group is None:
+        return None
+    tr = member_translator(settings, None)
+    if reminder.kind == SNAPSHOT:
+        return Outgoing(group.chat_id, await snapshot_text(session, settings, tr, snapshot), None)
+    chart = renderer(settings)
+    if not chart.available:
+        return None  # said once in the log; the table goes alone
+    period = await campaigns.get_period(session=session, period_id=snapshot.period_id)
+    title = tr.gettext("Leaderboard — {period}", period=period_label(tr, period) if period else "?")
+    png = await chart.render_async(title, chart_panels(tr, settings, snapshot))
+    return Outgoing(group.chat_id, title, None, photo=png)

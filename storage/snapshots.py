@@ -1,0 +1,72 @@
+"""Leaderboard snapshots: the boards as they stood when posted, the base of the movements shown next time."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage import scoring
+from storage.models import Period, Snapshot, TargetKind
+
+
+def board_entries(board: scoring.Board) -> list[dict[str, Any]]:
+    return [
+        {"id": s.target_id, "name": s.name, "rank": s.rank, "score": scoring.shown(s.score), "raters": s.raters}
+        for s in board.ranked
+    ]
+
+
+async def take_snapshot(
+    *,
+    session: AsyncSession,
+    rules: scoring.Rules,
+    period: Period,
+    slot: str,
+    now: dt.datetime,
+    taken_by_id: int | None = None,
+) -> Snapshot | None:
+    """Stores both boards of the period under `slot`; None when that slot was taken already (by another
+    instance, or an earlier sweep)."""
+    if await get_snapshot(session=session, slot=slot) is not None:
+        return None
+    sections = await scoring.compute_board(session=session, rules=rules, period=period, kind=TargetKind.SECTION)
+    members = await scoring.compute_board(session=session, rules=rules, period=period, kind=TargetKind.MEMBER)
+    snapshot = Snapshot(
+        slot=slot,
+        period_id=period.id or 0,
+        sections=board_entries(sections),
+        members=board_entries(members),
+        taken_by_id=taken_by_id,
+        taken_at=now,
+    )
+    try:
+        async with session.begin_nested():
+            session.add(snapshot)
+            await session.flush()
+    except IntegrityError:
+        return None
+    return snapshot
+
+
+async def get_snapshot(*, session: AsyncSession, slot: str) -> Snapshot | None:
+    return (await session.exec(select(Snapshot).where(Snapshot.slot == slot))).first()
+
+
+async def latest_snapshot(*, session: AsyncSession, period_id: int, before_id: int | None = None) -> Snapshot | None:
+    """The last snapshot of the period (before a given one): where the movements are measured from."""
+    query = select(Snapshot).where(Snapshot.period_id == period_id)
+    if before_id is not None:
+        query = query.where(col(Snapshot.id) < before_id)
+    return (await session.exec(query.order_by(col(Snapshot.id).desc()))).first()
+
+
+def previous_ranks(snapshot: Snapshot | None, kind: TargetKind) -> dict[int, int] | None:
+    """Target id → rank in the snapshot; None when there is no snapshot to compare with."""
+    if snapshot is None:
+        return None
+    entries = snapshot.sections if kind == TargetKind.SECTION else snapshot.members
+    return {int(entry["id"]): int(entry["rank"]) for entry in entries if entry.get("rank") is not None}

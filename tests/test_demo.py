@@ -1,0 +1,129 @@
+"""`python -m bot demo`: a fresh database gets a whole sample campaign; a database in use is left alone."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.config import Settings
+from bot.console import stable_id
+from bot.demo import GROUP_CHAT_ID, GROUP_TITLE, DatabaseNotEmpty, fill_demo
+from storage import campaigns, groups, members, ratings, scoring, snapshots, tasks
+from storage.models import PeriodKind, Role, TargetKind, Task, TaskStatus
+from storage.session import Database
+from tests.conftest import ADMIN_ID
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def demo_day(settings: Settings) -> dt.date:
+    """A fixed Wednesday in the campaign, so that the made-up campaign is the same whenever the test runs."""
+    return dt.date(settings.campaign.starts.year, 9, 16)
+
+
+async def all_tasks(db: Database, count: int) -> list[Task]:
+    """The demo's tasks, by id (a fresh database numbers them from 1)."""
+    async with db.transaction() as session:
+        found = [await tasks.get_task(session=session, task_id=task_id) for task_id in range(1, count + 1)]
+    return [task for task in found if task is not None]
+
+
+async def test_demo_fills_a_fresh_database_with_a_ranked_campaign(db: Database, settings: Settings) -> None:
+    today = demo_day(settings)
+
+    summary = await fill_demo(db=db, settings=settings, today=today)
+
+    async with db.transaction() as session:
+        assert 95 <= await members.count_members(session=session) <= 105
+        whole = await campaigns.period_at(session=session, kind=PeriodKind.CAMPAIGN, today=today)
+        assert whole is not None
+        board = await scoring.compute_board(
+            session=session, rules=settings.scoring.rules(), period=whole, kind=TargetKind.SECTION
+        )
+        assert await scoring.check_tallies(session=session) == []
+        group = await groups.get_campaign_group(session=session)
+        last = await snapshots.latest_snapshot(session=session, period_id=whole.id or 0)
+        head = await members.get_member_by_telegram_id(session=session, telegram_id=stable_id("张伟"))
+        admin = await members.get_member_by_telegram_id(session=session, telegram_id=ADMIN_ID)
+    shown = [scoring.shown(standing.score) for standing in board.ranked]
+    assert len(board.ranked) == 12 and not board.unranked
+    assert len(set(shown)) == len(shown)
+    assert group is not None and (group.chat_id, group.title) == (GROUP_CHAT_ID, GROUP_TITLE)
+    assert last is not None and last.slot == "demo:2"
+    before = snapshots.previous_ranks(last, TargetKind.SECTION)
+    assert before is not None and any(before[s.target_id] != s.rank for s in board.ranked)  # /ranking shows ▲ ▼
+    assert head is not None and (head.display_name, head.role) == ("张伟", Role.HEAD)  # the console's :user 张伟
+    assert admin is not None and (admin.display_name, admin.role) == ("管理员", Role.ADMIN)
+    made = await all_tasks(db, sum(summary.tasks[state] for state in ("open", "done", "cancelled")))
+    states = {task.status for task in made}
+    overdue = [task for task in made if task.status == TaskStatus.OPEN and task.due_on < today]
+    assert states == {TaskStatus.OPEN, TaskStatus.DONE, TaskStatus.CANCELLED}
+    assert overdue and all(task.overdue_days > 0 for task in overdue)
+    assert any(task.status == TaskStatus.OPEN and task.due_on >= today for task in made)
+
+
+async def test_demo_refuses_a_database_in_use_and_changes_nothing(db: Database, settings: Settings) -> None:
+    await fill_demo(db=db, settings=settings, today=demo_day(settings))
+    async with db.transaction() as session:
+        before = (
+            await members.count_members(session=session),
+            len(await ratings.list_ratings(session=session)),
+            len(await tasks.list_open_tasks(session=session)),
+        )
+
+    with pytest.raises(DatabaseNotEmpty, match="fresh"):
+        await fill_demo(db=db, settings=settings, today=demo_day(settings))
+
+    async with db.transaction() as session:
+        after = (
+            await members.count_members(session=session),
+            len(await ratings.list_ratings(session=session)),
+            len(await tasks.list_open_tasks(session=session)),
+        )
+    assert after == before
+
+
+def run_cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    environment = {key: value for key, value in os.environ.items() if not key.startswith("SHUANGYOU_")}
+    for name in ("BOT_TOKEN", "DATABASE_URL", "TELEGRAM_BASE_URL", "TELEGRAM_BASE_FILE_URL"):
+        environment.pop(name, None)
+    environment["PYTHONPATH"] = str(ROOT)
+    environment.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        capture_output=True, text=True, cwd=cwd, env=environment, timeout=180, check=False,
+    )  # fmt: skip
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Path:
+    """A fresh directory holding the shipped config.toml, as a checkout would."""
+    (tmp_path / "config.toml").write_text((ROOT / "config.toml").read_text(encoding="utf-8"), encoding="utf-8")
+    return tmp_path
+
+
+def test_demo_command_fills_the_database_once_then_refuses(workdir: Path) -> None:
+    env = {"DATABASE_URL": f"sqlite+aiosqlite:///{workdir / 'demo.db'}"}
+
+    first = run_cli("demo", cwd=workdir, env=env)
+    second = run_cli("demo", cwd=workdir, env=env)
+
+    assert first.returncode == 0, first.stderr
+    assert "12 sections" in first.stdout and "Now run: python -m bot console" in first.stdout
+    assert ":user 管理员" in first.stdout and ":user 张伟" in first.stdout
+    assert second.returncode == 2
+    assert second.stdout == ""
+    assert second.stderr.startswith("demo: the database is in use") and second.stderr.count("\n") == 1
+    assert "Traceback" not in first.stderr + second.stderr
+
+
+def test_demo_command_has_help(workdir: Path) -> None:
+    result = run_cli("demo", "--help", cwd=workdir)
+
+    assert result.returncode == 0
+    assert result.stdout.startswith("usage: python -m bot demo")

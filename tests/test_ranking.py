@@ -1,0 +1,286 @@
+"""Scores in chat, through the in-process Bot API: /ranking, /myscore, /sectionscore, /awards, /export, and the
+snapshots posted to the group (on schedule, by /snapshot, to a group that migrated)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+
+import openpyxl
+from sqlmodel import select
+
+from bot.context import Services
+from bot.fake_users import FakeGroup, FakeUser
+from jobs.outbox import deliver_due
+from jobs.snapshots import plan_snapshots
+from storage import groups, scoring, snapshots
+from storage.models import Member, PeriodKind, Role, Snapshot, TargetKind
+from tests.conftest import ADMIN_ID, Bot
+from tests.factories import make_member, make_section
+from tests.test_scoring import JUNE, period_of, rate, raters, review
+
+
+def services(bot: Bot) -> Services:
+    return bot.app.bot_data["shuangyou.services"]  # type: ignore[no-any-return]
+
+
+class Campaign:
+    """Three sections, their people, a leader and an admin, and June's ratings: 办公室 first, then 市场科;
+    质监站 has too few raters."""
+
+    def __init__(self, bot: Bot) -> None:
+        self.bot = bot
+
+    async def build(self) -> Campaign:
+        db = self.bot.db
+        self.office, self.market, self.station = [
+            await make_section(db, name) for name in ("办公室", "市场科", "质监站 <b>&")
+        ]
+        self.leader = await make_member(db, 501, "Lee Leader", role=Role.LEADER, section=self.office, language="en")
+        self.head = await make_member(db, 502, "Hu Head", role=Role.HEAD, section=self.market, language="en")
+        self.staff = await make_member(db, 503, "Sun Staff", section=self.market, language="en")
+        self.star = await make_member(db, 504, "小王", section=self.office)
+        self.admin = await make_member(db, ADMIN_ID, "Boss", role=Role.ADMIN, section=self.office, language="en")
+        self.voters = await raters(db, 4)
+        for voter, value in zip(self.voters, (5, 5, 4), strict=False):
+            await rate(db, voter, self.office, value)
+            await rate(db, voter, self.star, value)
+        for voter in self.voters[:3]:
+            await rate(db, voter, self.market, 3)
+            await rate(db, voter, self.staff, 3)
+        await rate(db, self.voters[3], self.station, 5)
+        return self
+
+    def user(self, member: Member) -> FakeUser:
+        return self.bot.tg.private_user(member.display_name, user_id=member.telegram_id or 0, language="en")
+
+    async def group(self, title: str = "双优活动群") -> FakeGroup:
+        group = self.bot.tg.group(title)
+        async with self.bot.db.transaction() as session:
+            await groups.bind_campaign_group(session=session, chat_id=group.id, title=title, bound_by_id=None)
+        return group
+
+
+async def test_a_leader_reads_the_boards_by_kind_and_period(bot: Bot) -> None:
+    campaign = await Campaign(bot).build()
+    leader = campaign.user(campaign.leader)
+
+    await leader.send("/ranking")
+
+    text = leader.last_text()
+    assert text.splitlines()[0] == "Sections — 2026-06"
+    assert text.splitlines()[1].startswith("1. 办公室 ")
+    assert text.splitlines()[2].startswith("2. 市场科 ")
+    assert "Not enough ratings yet: 质监站 <b>&, Raters" in text  # the raters' own section, nobody rated it
+    assert leader.buttons()[:2] == [["✓ Sections", "Individuals"], ["✓ Month", "Quarter", "Campaign"]]
+
+    await leader.press("Individuals")
+    text = leader.last_text()
+    assert text.splitlines()[0] == "Individuals — 2026-06"
+    assert text.splitlines()[1].startswith("1. 小王 (办公室) ")
+    assert text.splitlines()[2].startswith("2. Sun Staff (市场科) ")
+
+    await leader.press("Campaign")
+    assert leader.last_text().splitlines()[0] == "Individuals — the 2026 campaign"
+    await leader.press("Quarter")
+    assert leader.last_text().splitlines()[0] == "Individuals — 2026 Q2"
+    await leader.press("Month")
+    await leader.press("‹ 2026-05")
+    assert leader.last_text().splitlines()[:2] == [
+        "Individuals — 2026-05",
+        "Nobody has enough ratings yet in this period.",
+    ]
+
+
+async def test_the_board_numbers_are_the_scoring_numbers(bot: Bot) -> None:
+    campaign = await Campaign(bot).build()
+    leader = campaign.user(campaign.leader)
+    async with bot.db.transaction() as session:
+        board = await scoring.compute_board(
+            session=session,
+            rules=services(bot).settings.scoring.rules(),
+            period=await period_of(bot.db, JUNE),
+            kind=TargetKind.SECTION,
+        )
+
+    await leader.send("/ranking")
+
+    for standing, line in zip(board.ranked, leader.last_text().splitlines()[1:], strict=False):
+        assert line.startswith(f"{standing.rank}. {standing.name} {scoring.shown(standing.score)}")
+        assert f"{standing.raters} raters" in line
+
+
+async def test_staff_see_sections_only_and_forged_buttons_change_nothing(bot: Bot) -> None:
+    campaign = await Campaign(bot).build()
+    staff = campaign.user(campaign.staff)
+
+    await staff.send("/ranking")
+    assert staff.buttons()[0] == ["✓ Month", "Quarter", "Campaign"]
+    sent = await staff.press_data("rk:member:month:0:0", message=staff.last_message())
+    assert sent.answer == "The ranking of individuals is for the campaign leaders."
+    sent = await staff.press_data("rk:section:month:999999:0", message=staff.last_message())
+    assert sent.answer == "There is no campaign period to show yet."
+    sent = await staff.press_data("rk:section:campaign:1:0", message=staff.last_message())  # a month's id as campaign
+    assert sent.answer is not None
+
+    outsider = bot.tg.private_user("Nobody", language="en")
+    await outsider.send("/ranking")
+    assert outsider.last_text() == "/ranking is for registered members. Send /start to register."
+
+
+async def test_ranking_in_the_group_shows_names_never_mentions(bot: Bot) -> None:
+    campaign = await Campaign(bot).build()
+    group = await campaign.group()
+    leader = campaign.user(campaign.leader)
+    group.add(leader)
+
+    await leader.send("/ranking", chat=group)
+
+    text = group.last_text()
+    assert text.startswith("Sections — 2026-06")
+    assert "@" not in text and "tg://user" not in text
+
+
+async def test_my_score_and_the_section_score(bot: Bot) -> None:
+    campaign = await Campaign(bot).build()
+    staff = campaign.user(campaign.staff)
+
+    await staff.send("/myscore")
+
+    text = staff.last_text()
+    assert "Scores — 2026-06" in text
+    assert "You" in text and "rank 2 of 2 · 3 raters" in text
+    assert "市场科" in text and "By standard:" in text
+    assert "Who rated is never shown." in text
+    for voter in campaign.voters:
+        assert voter.display_name not in text
+
+    head = campaign.user(campaign.head)
+    await head.send("/sectionscore")
+    assert head.last_text().startswith("市场科 — 2026-06")
+    sent = await head.press_data(f"ss:{campaign.office.id}:month:0", message=head.last_message())
+    assert sent.answer == "Heads see their own section's score; leaders see every section's."
+
+    leader = campaign.user(campaign.leader)
+    await leader.send("/sectionscore")
+    assert leader.last_text() == "Which section?"
+    await leader.press("质监站 <b>&")
+    assert "Not enough ratings yet: 1 of the 3 raters needed." in leader.last_text()
+    await staff.send("/sectionscore")
+    assert staff.last_text() == "You can't use /sectionscore. Send /help to see the commands you can use."
+
+
+async def test_awards_name_the_winners_and_the_sections_with_problems(bot: Bot) -> None:
+    campaign = await Campaign(bot).build()
+    await review(bot.db, campaign.market, 1)  # a bad review, not rectified
+    admin = campaign.user(campaign.admin)
+
+    await admin.send("/awards")
+
+    text = admin.last_text()
+    lines = text.splitlines()
+    assert lines[1].startswith("1. 办公室 ")
+    assert "1. 小王 (办公室)" in text
+    assert "• 市场科: 0 overdue tasks, 1 bad reviews not rectified" in text
+    assert "Equal scores are decided by: more raters." in text
+
+
+async def test_export_sends_a_workbook_whose_numbers_match_the_ranking(bot: Bot) -> None:
+    campaign = await Campaign(bot).build()
+    leader = campaign.user(campaign.leader)
+    await leader.send("/ranking")
+    shown = {line.split(" ")[1]: line.split(" ")[2] for line in leader.last_text().splitlines()[1:3]}
+
+    sent = await leader.send("/export")
+
+    files = {m.document_name: m.document for m in sent.messages if m.document is not None}
+    assert set(files) == {"shuangyou-scores.xlsx", "shuangyou-scores.csv"}
+    book = openpyxl.load_workbook(io.BytesIO(files["shuangyou-scores.xlsx"] or b""))
+    sheet = book["Sections"]
+    header = [cell.value for cell in sheet[1]]
+    rows = [dict(zip(header, [cell.value for cell in row], strict=True)) for row in sheet.iter_rows(min_row=2)]
+    june = {row["Name"]: row for row in rows if row["Period"] == "2026-06"}
+    assert {name: str(june[name]["Score"]) for name in shown} == shown
+    assert june["办公室"]["Raters"] == 3 and june["质监站 <b>&"]["Score"] is None
+    assert june["市场科"]["Members"] == 2 and june["市场科"]["Members who rated"] == 0
+    people = {row[1].value: row for row in book["Individuals"].iter_rows(min_row=2) if row[0].value == "2026-06"}
+    assert "小王" in people
+    csv_text = (files["shuangyou-scores.csv"] or b"").decode("utf-8-sig")
+    assert csv_text.splitlines()[0].startswith("Kind,Period,Name,Section,Rank,Score")
+
+    staff = campaign.user(campaign.staff)
+    await staff.send("/export")
+    assert staff.last_text() == "You can't use /export. Send /help to see the commands you can use."
+
+
+async def test_scheduled_snapshots_post_a_table_and_a_chart_once(bot: Bot) -> None:
+    campaign = await Campaign(bot).build()
+    group = await campaign.group()
+    monday = dt.datetime(2026, 6, 15, 9, 5, tzinfo=services(bot).settings.tz)
+
+    bot.clock.set(monday)
+    assert await plan_snapshots(services(bot), bot.clock.now()) == 1
+    assert await plan_snapshots(services(bot), bot.clock.now()) == 0  # the same slot: nothing twice
+    await deliver_due(services(bot), bot.app.bot)
+
+    posted = group.bot_messages()
+    assert len(posted) == 2
+    table = next(m for m in posted if m.photo is None)
+    chart = next(m for m in posted if m.photo is not None)
+    assert "排行榜" in table.text or "Leaderboard" in table.text
+    assert "办公室" in table.text and "小王" in table.text
+    assert chart.photo is not None and chart.photo.startswith(b"\x89PNG\r\n\x1a\n")
+
+    # The order changes, then the month-end snapshot shows the movement.
+    for voter in await raters(bot.db, 8):
+        await rate(bot.db, voter, campaign.market, 5, day=dt.date(2026, 6, 20))
+        await rate(bot.db, voter, campaign.office, 1, day=dt.date(2026, 6, 20))
+    bot.clock.set(dt.datetime(2026, 6, 30, 17, 5, tzinfo=services(bot).settings.tz))
+    assert await plan_snapshots(services(bot), bot.clock.now()) == 1
+    await deliver_due(services(bot), bot.app.bot)
+    table = [m for m in group.bot_messages() if m.photo is None][-1]
+    assert "▲1" in table.text and "▼1" in table.text
+    async with bot.db.transaction() as session:
+        assert await snapshots.get_snapshot(session=session, slot="month_end:2026-06") is not None
+        assert await snapshots.get_snapshot(session=session, slot="weekly:2026-06-15") is not None
+
+    leader = campaign.user(campaign.leader)
+    await leader.send("/ranking")
+    await leader.press("Campaign")
+    assert "▲" not in leader.last_text()  # the last snapshot already has this order
+
+
+async def test_an_admin_posts_a_snapshot_to_a_group_that_migrated(bot: Bot) -> None:
+    campaign = await Campaign(bot).build()
+    admin = campaign.user(campaign.admin)
+
+    await admin.send("/snapshot")
+    assert admin.last_text() == "No campaign group is bound yet: add me to the group and send /bindgroup there."
+
+    group = await campaign.group()
+    supergroup = bot.tg.group("双优活动群 (super)")
+    bot.api.fail_next("sendMessage", migrate_to=supergroup.id, chat_id=group.id)
+    await admin.send("/snapshot")
+
+    assert admin.last_text() == "Posted the leaderboard to 双优活动群."
+    assert any("办公室" in m.text for m in supergroup.bot_messages())
+    async with bot.db.transaction() as session:
+        bound = await groups.get_campaign_group(session=session)
+        assert bound is not None and bound.chat_id == supergroup.id
+        taken = (await session.exec(select(Snapshot))).all()
+        assert len(taken) == 1 and taken[0].taken_by_id == campaign.admin.id
+
+    staff = campaign.user(campaign.staff)
+    await staff.send("/snapshot")
+    assert staff.last_text() == "You can't use /snapshot. Send /help to see the commands you can use."
+
+
+async def test_no_period_kind_mixup_in_section_choices(bot: Bot) -> None:
+    """A leader's section list opens each section at the current rating period."""
+    campaign = await Campaign(bot).build()
+    leader = campaign.user(campaign.leader)
+    await leader.send("/sectionscore 办公室")
+    assert leader.last_text().startswith("办公室 — 2026-06")
+    assert "rank 1 of 2" in leader.last_text()
+    month = await period_of(bot.db, JUNE, PeriodKind.MONTH)
+    assert month.kind == PeriodKind.MONTH
