@@ -55,18 +55,18 @@ REVIEWER_IDS = 7_000_000_000  # the public's fake Telegram ids start here, far f
 
 # name, kind, quality (the mean score it tends to get, 1–5), trend (added per month, so ranks move)
 SECTIONS: tuple[tuple[str, SectionKind, float, float], ...] = (
-    ("办公室", SectionKind.OFFICE, 3.95, 0.00),
-    ("行业管理科", SectionKind.OFFICE, 4.05, 0.02),
-    ("市场开发科", SectionKind.OFFICE, 3.80, 0.07),
-    ("规划发展科", SectionKind.OFFICE, 3.55, -0.02),
-    ("质量监督科", SectionKind.OFFICE, 3.40, 0.10),
-    ("财务科", SectionKind.OFFICE, 3.70, -0.04),
-    ("人事科", SectionKind.OFFICE, 4.20, -0.05),
-    ("法规科", SectionKind.OFFICE, 3.65, 0.03),
-    ("旅游质监站", SectionKind.STATION, 3.85, 0.04),
-    ("游客服务中心", SectionKind.STATION, 4.35, 0.01),
-    ("景区管理站", SectionKind.STATION, 3.30, 0.05),
-    ("旅游执法大队", SectionKind.STATION, 3.10, -0.03),
+    ("办公室", SectionKind.OFFICE, 4.00, 0.00),
+    ("行业管理科", SectionKind.OFFICE, 4.15, 0.02),
+    ("市场开发科", SectionKind.OFFICE, 3.74, 0.06),
+    ("规划发展科", SectionKind.OFFICE, 3.35, -0.02),
+    ("质量监督科", SectionKind.OFFICE, 3.22, 0.08),
+    ("财务科", SectionKind.OFFICE, 3.61, -0.04),
+    ("人事科", SectionKind.OFFICE, 4.30, -0.05),
+    ("法规科", SectionKind.OFFICE, 3.48, 0.03),
+    ("旅游质监站", SectionKind.STATION, 3.87, 0.04),
+    ("游客服务中心", SectionKind.STATION, 4.45, 0.01),
+    ("景区管理站", SectionKind.STATION, 3.09, 0.05),
+    ("旅游执法大队", SectionKind.STATION, 2.96, -0.03),
 )
 LEADERS = (("王建国", "局长"), ("李秀英", "副局长"), ("陈志强", "副局长"))
 HEADS = {"市场开发科": "张伟"}  # the head the console hint names; the others are made up
@@ -387,7 +387,7 @@ async def make_tasks(
     """Finished tasks due earlier in the campaign, and open ones due soon or overdue."""
     starts = settings.campaign.starts
     # Which sections run late: the weakest ones, and one that is otherwise good.
-    late = {section.id for section in cast.sections if cast.quality[section.id or 0] < 3.6} | {cast.sections[5].id}
+    late = {section.id for section in cast.sections if cast.quality[section.id or 0] < 3.4} | {cast.sections[5].id}
     for number, section in enumerate(cast.sections):
         sid, head = section.id or 0, cast.heads[section.id or 0]
         team = cast.staff[sid]

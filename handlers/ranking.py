@@ -263,12 +263,20 @@ async def ranking_view(
     return text, InlineKeyboardMarkup(rows)
 
 
+def board_kind(settings: Settings) -> PeriodKind:
+    """The period the posted snapshots show (config.toml [snapshots] board), so that /ranking's movements are
+    measured against them."""
+    return (
+        PeriodKind.CAMPAIGN if settings.snapshots.board == "campaign" else PeriodKind(settings.campaign.rating_period)
+    )
+
+
 def default_view(context: BotContext) -> RankView:
-    return RankView(TargetKind.SECTION, PeriodKind(context.settings.campaign.rating_period), 0, 0)
+    return RankView(TargetKind.SECTION, board_kind(context.settings), 0, 0)
 
 
 async def cmd_ranking(update: Update, context: BotContext) -> None:
-    """The sections' board of the current rating period; buttons switch to individuals and other periods."""
+    """The sections' board of the period the snapshots show; buttons switch to individuals and other periods."""
     replies = Replies()
     async with context.db.transaction() as session:
         viewer = await load_viewer(session=session, context=context, user=sender(update))

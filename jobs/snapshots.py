@@ -20,7 +20,7 @@ from bot.config import Settings
 from bot.context import Services
 from bot.i18n import Translator, escape
 from handlers.common import member_translator
-from handlers.ranking import period_label
+from handlers.ranking import board_kind, period_label
 from jobs.messages import Outgoing
 from jobs.reminders import morning_of
 from storage import campaigns, groups, reminders, snapshots
@@ -60,10 +60,7 @@ def due_slots(settings: Settings, now: dt.datetime) -> list[str]:
 
 async def board_period(session: AsyncSession, settings: Settings, today: dt.date) -> Period | None:
     """The period the posted board shows: the campaign so far, or the current rating period."""
-    kind = (
-        PeriodKind.CAMPAIGN if settings.snapshots.board == "campaign" else PeriodKind(settings.campaign.rating_period)
-    )
-    period = await campaigns.period_at(session=session, kind=kind, today=today)
+    period = await campaigns.period_at(session=session, kind=board_kind(settings), today=today)
     campaign = await campaigns.period_at(session=session, kind=PeriodKind.CAMPAIGN, today=today)
     if period is None or campaign is None or not campaign.starts_on <= today <= campaign.ends_on:
         return None  # no snapshots outside the campaign

@@ -13,10 +13,11 @@ import pytest
 from bot.config import Settings
 from bot.console import stable_id
 from bot.demo import GROUP_CHAT_ID, GROUP_TITLE, DatabaseNotEmpty, fill_demo
-from storage import campaigns, groups, members, ratings, scoring, snapshots, tasks
+from storage import campaigns, groups, members, scoring, sections, snapshots, tasks
 from storage.models import PeriodKind, Role, TargetKind, Task, TaskStatus
 from storage.session import Database
 from tests.conftest import ADMIN_ID
+from tests.factories import make_member, make_section
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -68,24 +69,17 @@ async def test_demo_fills_a_fresh_database_with_a_ranked_campaign(db: Database, 
 
 
 async def test_demo_refuses_a_database_in_use_and_changes_nothing(db: Database, settings: Settings) -> None:
-    await fill_demo(db=db, settings=settings, today=demo_day(settings))
-    async with db.transaction() as session:
-        before = (
-            await members.count_members(session=session),
-            len(await ratings.list_ratings(session=session)),
-            len(await tasks.list_open_tasks(session=session)),
-        )
+    office = await make_section(db, "行政审批科")
+    await make_member(db, 12345, "李娜", role=Role.HEAD, section=office)
 
-    with pytest.raises(DatabaseNotEmpty, match="fresh"):
+    with pytest.raises(DatabaseNotEmpty, match="fresh one"):
         await fill_demo(db=db, settings=settings, today=demo_day(settings))
 
     async with db.transaction() as session:
-        after = (
-            await members.count_members(session=session),
-            len(await ratings.list_ratings(session=session)),
-            len(await tasks.list_open_tasks(session=session)),
-        )
-    assert after == before
+        assert [member.display_name for member in await members.list_members(session=session)] == ["李娜"]
+        assert [section.name for section in await sections.list_sections(session=session)] == ["行政审批科"]
+        assert await groups.get_campaign_group(session=session) is None
+        assert await campaigns.period_at(session=session, kind=PeriodKind.CAMPAIGN, today=demo_day(settings)) is None
 
 
 def run_cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+from pathlib import Path
 
 import openpyxl
+import pytest
 from sqlmodel import select
 
+import jobs.snapshots
+from bot import chart
 from bot.context import Services
 from bot.fake_users import FakeGroup, FakeUser
 from jobs.outbox import deliver_due
@@ -68,20 +72,21 @@ async def test_a_leader_reads_the_boards_by_kind_and_period(bot: Bot) -> None:
     await leader.send("/ranking")
 
     text = leader.last_text()
-    assert text.splitlines()[0] == "Sections — 2026-06"
+    assert text.splitlines()[0] == "Sections — the 2026 campaign"
     assert text.splitlines()[1].startswith("1. 办公室 ")
     assert text.splitlines()[2].startswith("2. 市场科 ")
     assert "Not enough ratings yet: 质监站 <b>&, Raters" in text  # the raters' own section, nobody rated it
-    assert leader.buttons()[:2] == [["✓ Sections", "Individuals"], ["✓ Month", "Quarter", "Campaign"]]
+    assert leader.buttons()[:2] == [["✓ Sections", "Individuals"], ["Month", "Quarter", "✓ Campaign"]]
 
     await leader.press("Individuals")
     text = leader.last_text()
-    assert text.splitlines()[0] == "Individuals — 2026-06"
+    assert text.splitlines()[0] == "Individuals — the 2026 campaign"
     assert text.splitlines()[1].startswith("1. 小王 (办公室) ")
     assert text.splitlines()[2].startswith("2. Sun Staff (市场科) ")
 
-    await leader.press("Campaign")
-    assert leader.last_text().splitlines()[0] == "Individuals — the 2026 campaign"
+    await leader.press("Month")
+    assert leader.last_text().splitlines()[0] == "Individuals — 2026-06"
+    assert leader.buttons()[2] == ["‹ 2026-05"]  # no boards of the future
     await leader.press("Quarter")
     assert leader.last_text().splitlines()[0] == "Individuals — 2026 Q2"
     await leader.press("Month")
@@ -99,7 +104,7 @@ async def test_the_board_numbers_are_the_scoring_numbers(bot: Bot) -> None:
         board = await scoring.compute_board(
             session=session,
             rules=services(bot).settings.scoring.rules(),
-            period=await period_of(bot.db, JUNE),
+            period=await period_of(bot.db, JUNE, PeriodKind.CAMPAIGN),
             kind=TargetKind.SECTION,
         )
 
@@ -115,7 +120,7 @@ async def test_staff_see_sections_only_and_forged_buttons_change_nothing(bot: Bo
     staff = campaign.user(campaign.staff)
 
     await staff.send("/ranking")
-    assert staff.buttons()[0] == ["✓ Month", "Quarter", "Campaign"]
+    assert staff.buttons()[0] == ["Month", "Quarter", "✓ Campaign"]
     sent = await staff.press_data("rk:member:month:0:0", message=staff.last_message())
     assert sent.answer == "The ranking of individuals is for the campaign leaders."
     sent = await staff.press_data("rk:section:month:999999:0", message=staff.last_message())
@@ -137,7 +142,7 @@ async def test_ranking_in_the_group_shows_names_never_mentions(bot: Bot) -> None
     await leader.send("/ranking", chat=group)
 
     text = group.last_text()
-    assert text.startswith("Sections — 2026-06")
+    assert text.startswith("Sections — the 2026 campaign")
     assert "@" not in text and "tg://user" not in text
 
 
@@ -199,7 +204,7 @@ async def test_export_sends_a_workbook_whose_numbers_match_the_ranking(bot: Bot)
     sheet = book["Sections"]
     header = [cell.value for cell in sheet[1]]
     rows = [dict(zip(header, [cell.value for cell in row], strict=True)) for row in sheet.iter_rows(min_row=2)]
-    june = {row["Name"]: row for row in rows if row["Period"] == "2026-06"}
+    june = {row["Name"]: row for row in rows if row["Period"] == "2026"}
     assert {name: str(june[name]["Score"]) for name in shown} == shown
     assert june["办公室"]["Raters"] == 3 and june["质监站 <b>&"]["Score"] is None
     assert june["市场科"]["Members"] == 2 and june["市场科"]["Members who rated"] == 0
@@ -246,7 +251,6 @@ async def test_scheduled_snapshots_post_a_table_and_a_chart_once(bot: Bot) -> No
 
     leader = campaign.user(campaign.leader)
     await leader.send("/ranking")
-    await leader.press("Campaign")
     assert "▲" not in leader.last_text()  # the last snapshot already has this order
 
 
@@ -284,3 +288,18 @@ async def test_no_period_kind_mixup_in_section_choices(bot: Bot) -> None:
     assert "rank 1 of 2" in leader.last_text()
     month = await period_of(bot.db, JUNE, PeriodKind.MONTH)
     assert month.kind == PeriodKind.MONTH
+
+
+async def test_without_a_cjk_font_the_table_goes_alone(bot: Bot, monkeypatch: pytest.MonkeyPatch) -> None:
+    campaign = await Campaign(bot).build()
+    group = await campaign.group()
+    monkeypatch.setattr(chart, "KNOWN_FONTS", ())
+    monkeypatch.setattr(chart, "FONT_DIR", Path("/nonexistent"))
+    monkeypatch.setattr(jobs.snapshots, "_renderers", {})
+
+    bot.clock.set(dt.datetime(2026, 6, 15, 9, 5, tzinfo=services(bot).settings.tz))
+    await plan_snapshots(services(bot), bot.clock.now())
+    await deliver_due(services(bot), bot.app.bot)
+
+    posted = group.bot_messages()
+    assert len(posted) == 1 and posted[0].photo is None and "办公室" in posted[0].text
