@@ -15,10 +15,13 @@ import jobs.snapshots
 from bot import chart
 from bot.context import Services
 from bot.fake_users import FakeGroup, FakeUser
+from bot.i18n import translator
+from handlers.ranking import render_board
 from jobs.outbox import deliver_due
 from jobs.snapshots import plan_snapshots
 from storage import groups, scoring, snapshots
-from storage.models import Member, PeriodKind, Role, Snapshot, TargetKind
+from storage.models import Member, Period, PeriodKind, Role, Snapshot, TargetKind
+from storage.scoring import Board, Standing
 from tests.conftest import ADMIN_ID, Bot
 from tests.factories import make_member, make_section
 from tests.test_scoring import JUNE, period_of, rate, raters, review
@@ -303,3 +306,22 @@ async def test_without_a_cjk_font_the_table_goes_alone(bot: Bot, monkeypatch: py
 
     posted = group.bot_messages()
     assert len(posted) == 1 and posted[0].photo is None and "办公室" in posted[0].text
+
+
+def test_a_long_board_is_paged_and_the_unrated_come_last() -> None:
+    period = Period(id=1, campaign_id=1, kind=PeriodKind.MONTH, starts_on=JUNE.replace(day=1), ends_on=JUNE)
+    ranked = [
+        Standing(TargetKind.SECTION, number, f"S{number:02}", score=90 - number, rank=number, enough=True)
+        for number in range(1, 21)
+    ]
+    board = Board(period, TargetKind.SECTION, ranked, [Standing(TargetKind.SECTION, 99, "Quiet")])
+    tr = translator("en")
+
+    first, page, pages = render_board(tr, board, {1: 2, 2: 1}, 0)
+    last, last_page, _ = render_board(tr, board, None, 5)
+
+    assert (page, pages, last_page) == (0, 2, 1)
+    assert first.splitlines()[1:3] == ["1. S01 <b>89.0</b> ▲1 · 0 raters", "2. S02 <b>88.0</b> ▼1 · 0 raters"]
+    assert first.splitlines()[3].startswith("3. S03 <b>87.0</b> new")
+    assert "Quiet" not in first
+    assert last.splitlines()[1].startswith("16. S16") and last.endswith("Not enough ratings yet: Quiet")
