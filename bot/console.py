@@ -28,7 +28,7 @@ from jobs.nudges import plan_nudges
 from jobs.outbox import deliver_due
 from jobs.reminders import plan_reminders
 from jobs.snapshots import plan_snapshots
-from storage import members
+from storage import groups, members
 from storage.migrate import upgrade_database
 from storage.session import Database
 
@@ -90,6 +90,10 @@ class Console:
             return
         code = None if language is None else language.split("_")[0]
         self.state.users[key] = self.world.private_user(name[:64], language=code, user_id=telegram_id)
+
+    def know_group(self, title: str, chat_id: int) -> None:
+        """The bound campaign group: it exists, so what the bot posts there is shown, and `:group TITLE` enters it."""
+        self.state.groups.setdefault(title.lower(), self.world.group(title[:128], chat_id=chat_id))
 
     def prompt(self) -> str:
         where = f" in {self.state.group.chat.title}" if self.state.group else ""
@@ -175,7 +179,7 @@ class Console:
         title = " ".join(args) or "Campaign group"
         group = self.state.groups.get(title.lower())
         if group is None:
-            group = self.world.group(title[:128])
+            group = self.world.group(title[:128], chat_id=stable_group_id(title))
             self.state.groups[title.lower()] = group
             self._print(f"(a new group {title!r} with id {group.id}; the bot is a member)")
         group.add(self.state.user)
@@ -274,6 +278,11 @@ def stable_id(name: str) -> int:
     return 100_000 + zlib.crc32(name.strip().lower().encode()) % 900_000_000
 
 
+def stable_group_id(title: str) -> int:
+    """The same supergroup-like chat id for the same console group title in every run."""
+    return -1_000_000_000_000 - zlib.crc32(title.strip().lower().encode()) % 900_000_000
+
+
 def _indent(text: str, *, first: bool = False) -> str:
     pad = "      "
     lines = text.split("\n")
@@ -305,6 +314,9 @@ async def _talk(
             for member in await members.list_members_on_telegram(session=session):
                 assert member.telegram_id is not None
                 console.know(member.display_name, member.telegram_id, member.language)
+            bound = await groups.get_campaign_group(session=session)
+            if bound is not None:
+                console.know_group(bound.title, bound.chat_id)
         if interactive:
             print(CONSOLE_HELP.split("\n", 1)[0] + " Type :help for more.", file=out)
         try:

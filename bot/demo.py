@@ -20,9 +20,10 @@ from sqlalchemy.engine import make_url
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.config import Settings
-from bot.console import stable_id
+from bot.console import stable_group_id, stable_id
 from bot.i18n import pick_language, translator
 from bot.workdays import WorkCalendar
+from handlers.ranking import board_kind
 from handlers.ratings import rating_value
 from storage import campaigns, commitments, groups, members, ratings, reviews, sections, snapshots, tasks
 from storage.migrate import upgrade_database
@@ -45,15 +46,14 @@ EXIT_NOT_EMPTY = 2
 SEED = 2026
 ADMIN_NAME = "管理员"
 GROUP_TITLE = "双优活动群"
-# The console numbers its groups from -1001 (bot/fake_users.py): the first `:group` opened there is this chat.
-GROUP_CHAT_ID = -1_001
-INTERNAL_TURNOUT = 0.25  # the share of colleagues who rate in a rating period
-INDUSTRY_TURNOUT = 0.8
+GROUP_CHAT_ID = stable_group_id(GROUP_TITLE)  # what `:group 双优活动群` opens in the console
+INTERNAL_TURNOUT = 0.18  # the share of colleagues who rate in a rating period
+INDUSTRY_TURNOUT = 0.75
 COMMENTED = 0.12  # the share of ratings with a comment
-REVIEWS_PER_MONTH = {SectionKind.STATION: 3.5, SectionKind.OFFICE: 1.5}  # the public comes to the stations more
+REVIEWS_PER_MONTH = {SectionKind.STATION: 3.0, SectionKind.OFFICE: 1.2}  # the public comes to the stations more
 REVIEWER_IDS = 7_000_000_000  # the public's fake Telegram ids start here, far from the console's ids
 
-# name, kind, quality (the mean score it tends to get, 1–5), trend (added per month, so ranks move)
+# name, kind, quality (the mean score it tends to get, 1–5), trend (added per rating period, so ranks move)
 SECTIONS: tuple[tuple[str, SectionKind, float, float], ...] = (
     ("办公室", SectionKind.OFFICE, 4.00, 0.00),
     ("行业管理科", SectionKind.OFFICE, 4.15, 0.02),
@@ -101,22 +101,21 @@ COMMITMENTS = (
     "执法检查亮证执法，全程记录",
     "节假日安排专人值守，咨询电话畅通",
 )
-TASK_TITLES = (
-    "审核旅行社设立许可申请（{org}）",
-    "答复游客投诉：{spot}门票退费",
-    "完成{spot}A级景区年度复核材料",
-    "起草“十五五”旅游发展规划{part}",
-    "开展节假日旅游市场专项检查（{spot}）",
-    "更新办事指南：导游证换发",
-    "答复人大代表建议第{number}号",
-    "整理双优活动{month}月台账",
-    "组织窗口人员服务礼仪培训",
-    "核对第三季度专项资金支出",
-    "修订旅游行政执法程序规定",
-    "回访{org}并形成整改报告",
-    "编制{spot}游客承载量测算报告",
-    "清理过期的行政许可档案",
-)
+GENERAL_TASKS = ("整理双优活动{month}月台账", "组织窗口人员服务礼仪培训", "答复人大代表建议第{number}号")
+SECTION_TASKS = {
+    "办公室": ("起草双优活动{month}月工作简报", "筹备全局{month}月工作例会", "督办局长批示件第{number}号"),
+    "行业管理科": ("审核旅行社设立许可申请（{org}）", "组织导游资格证换发", "开展星级饭店年度复核"),
+    "市场开发科": ("策划“{spot}”旅游推介会", "编制{spot}旅游宣传手册", "对接{org}的旅游线路合作"),
+    "规划发展科": ("起草“十五五”旅游发展规划{part}", "编制{spot}游客承载量测算报告", "申报{spot}旅游项目入库"),
+    "质量监督科": ("处理游客投诉：{spot}门票退费", "回访{org}并形成整改报告", "开展节假日旅游市场专项检查"),
+    "财务科": ("核对第三季度专项资金支出", "编制{month}月财务报表", "办理{org}奖补资金拨付"),
+    "人事科": ("组织新入职人员岗前培训", "整理年度考核材料", "更新干部人事档案"),
+    "法规科": ("修订旅游行政执法程序规定", "审查{org}合同的合法性", "办理行政复议案件第{number}号"),
+    "旅游质监站": ("抽查{org}的旅游合同", "调解游客与{org}的纠纷", "检查{spot}旅游团队服务质量"),
+    "游客服务中心": ("更新{spot}咨询服务资料", "答复12345热线转办件第{number}号", "整理{month}月游客意见簿"),
+    "景区管理站": ("完成{spot}A级景区年度复核材料", "排查{spot}安全隐患", "更新{spot}景区导览标识"),
+    "旅游执法大队": ("查处{spot}非法一日游", "办结{org}违规经营案件", "开展{spot}“不合理低价游”专项整治"),
+}
 SPOTS = ("青龙湖", "古城墙", "翠屏山", "云溪古镇", "白鹭湿地公园")
 PARTS = ("初稿", "征求意见稿", "修改稿")
 EXTEND_REASONS = ("等待景区补充材料", "需与市场监管局会商", "节假日顺延")
@@ -167,7 +166,7 @@ class Cast:
     member_quality: dict[int, float]
     heads: dict[int, Member]
     staff: dict[int, list[Member]]  # section id → its staff and head
-    nominees: list[Member]  # the colleagues put forward as 优质服务个人: leaders, heads and one staff per section
+    nominees: list[Member]  # the colleagues put forward as 优质服务个人: leaders, heads and one staff per station
     rated_members: Counter[int] = field(default_factory=Counter)  # member id → raters so far
     met: set[tuple[int | None, int | None]] = field(default_factory=set)  # (rater, colleague) rated already
 
@@ -210,7 +209,6 @@ async def fill_demo(*, db: Database, settings: Settings, today: dt.date | None =
         await groups.bind_campaign_group(
             session=session, chat_id=GROUP_CHAT_ID, title=GROUP_TITLE, bound_by_id=cast.admin.id
         )
-        await make_tasks(session, settings, calendar, cast, rng, today, summary)
         whole = await campaigns.period_at(session=session, kind=PeriodKind.CAMPAIGN, today=today)
         assert whole is not None
         kind = PeriodKind(campaign.rating_period)
@@ -221,10 +219,11 @@ async def fill_demo(*, db: Database, settings: Settings, today: dt.date | None =
         for index, period in enumerate(periods):
             for number in [number for at, number in snapshot_before if at == index]:
                 await take_snapshot(session, settings, whole, number, snapshot_moment(settings, period), summary)
-            share = 1.0 if period.ends_on < today else max(0.6, elapsed_share(period, today))
-            await rate_period(session, settings, cast, rng, period, index, share, summary)
+            await make_finished_tasks(session, settings, calendar, cast, rng, period, today, summary)
+            await rate_period(session, settings, cast, rng, period, index, summary)
             await review_period(session, settings, calendar, cast, rng, period, today, summary)
             summary.periods += 1
+        await make_open_tasks(session, calendar, cast, rng, today, summary)
     return summary
 
 
@@ -233,20 +232,19 @@ def snapshot_moment(settings: Settings, period: Period) -> dt.datetime:
     return dt.datetime.combine(period.starts_on - dt.timedelta(days=1), dt.time(17), settings.tz)
 
 
-def elapsed_share(period: Period, today: dt.date) -> float:
-    days = (period.ends_on - period.starts_on).days + 1
-    return ((today - period.starts_on).days + 1) / days
-
-
 async def refuse_unless_fresh(session: AsyncSession) -> None:
     people = await members.count_members(session=session)
     units = len(await sections.list_sections(session=session, include_archived=True))
     if people or units:
         raise DatabaseNotEmpty(
-            f"the database is in use ({people} members, {units} sections); the demo only fills a fresh one, "
-            "so that made-up data never mixes with real data. Point DATABASE_URL at a new database, e.g. "
-            "DATABASE_URL=sqlite+aiosqlite:///demo.db python -m bot demo"
+            f"the database is in use ({_count(people, 'member')}, {_count(units, 'section')}); the demo only fills "
+            "a fresh one, so that made-up data never mixes with real data. Point DATABASE_URL at a new database, "
+            "e.g. DATABASE_URL=sqlite+aiosqlite:///demo.db python -m bot demo"
         )
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" + ("" if number == 1 else "s")
 
 
 # --- people -------------------------------------------------------------------------------------------------------
@@ -331,7 +329,8 @@ async def make_cast(session: AsyncSession, settings: Settings, rng: random.Rando
         staff[centre][1].display_name: "staff of 游客服务中心: /rate, /myscore",
         INDUSTRY[0][0]: f"industry rater of {INDUSTRY[0][1]}: /rate",
     }
-    nominees = [*raters[: len(LEADERS)], *(person for team in staff.values() for person in team[:2])]
+    stations = [section.id or 0 for section in made if section.kind == SectionKind.STATION]
+    nominees = [*raters[: len(LEADERS)], *heads.values(), *(staff[sid][1] for sid in stations)]
     return Cast(made, quality, trend, bias, raters, industry, admin, member_quality, heads, staff, nominees)
 
 
@@ -348,13 +347,14 @@ async def make_commitments(session: AsyncSession, cast: Cast, rng: random.Random
 # --- tasks --------------------------------------------------------------------------------------------------------
 
 
-def task_title(rng: random.Random, month: int) -> str:
-    return rng.choice(TASK_TITLES).format(
+def task_title(rng: random.Random, section: Section, due: dt.date) -> str:
+    titles = SECTION_TASKS.get(section.name, ()) * 2 + GENERAL_TASKS
+    return rng.choice(titles).format(
         org=rng.choice(INDUSTRY)[1],
         spot=rng.choice(SPOTS),
         part=rng.choice(PARTS),
         number=rng.randint(3, 48),
-        month=month,
+        month=due.month,
     )
 
 
@@ -375,43 +375,65 @@ def working_day_near(calendar: WorkCalendar, day: dt.date, offset: int) -> dt.da
     return day
 
 
-async def make_tasks(
+def late_sections(cast: Cast) -> set[int]:
+    """The sections that run late: the weakest ones, and 财务科, otherwise good."""
+    weak = {section.id or 0 for section in cast.sections if cast.quality[section.id or 0] < 3.4}
+    return weak | {section.id or 0 for section in cast.sections if section.name == "财务科"}
+
+
+async def make_finished_tasks(
     session: AsyncSession,
     settings: Settings,
+    calendar: WorkCalendar,
+    cast: Cast,
+    rng: random.Random,
+    period: Period,
+    today: dt.date,
+    summary: DemoSummary,
+) -> None:
+    """The tasks due in the period before today: done (the late sections' sometimes late) or cancelled."""
+    last = min(period.ends_on, today - dt.timedelta(days=1))
+    if last < period.starts_on:
+        return
+    days = (last - period.starts_on).days
+    late = late_sections(cast)
+    for section in cast.sections:
+        sid, head = section.id or 0, cast.heads[section.id or 0]
+        for _ in range(round(rng.uniform(0.3, 1.3) * (days + 1) / 30)):
+            due = period.starts_on + dt.timedelta(days=rng.randint(0, days))
+            task = await new_task(session, section, cast.staff[sid], head, due, rng)
+            if rng.random() < 0.12:
+                closed = max(period.starts_on, due - dt.timedelta(days=rng.randint(1, 5)))
+                await close(session, settings, task, TaskStatus.CANCELLED, head, "不再需要：上级通知已撤回", closed)
+                summary.tasks["cancelled"] += 1
+                continue
+            if sid in late and rng.random() < 0.5:
+                closed = working_day_near(calendar, due, rng.choice((1, 2, 3)))  # finished late
+            else:
+                closed = working_day_near(calendar, due, -rng.choice((0, 0, 1, 2)))
+            closed = max(period.starts_on, min(closed, today))
+            task.overdue_days = max(0, calendar.working_days_between(due, closed))
+            await tasks.save_task(session=session, task=task)
+            await close(session, settings, task, TaskStatus.DONE, head, "已办结", closed)
+            summary.tasks["done"] += 1
+
+
+async def make_open_tasks(
+    session: AsyncSession,
     calendar: WorkCalendar,
     cast: Cast,
     rng: random.Random,
     today: dt.date,
     summary: DemoSummary,
 ) -> None:
-    """Finished tasks due earlier in the campaign, and open ones due soon or overdue."""
-    starts = settings.campaign.starts
-    # Which sections run late: the weakest ones, and one that is otherwise good.
-    late = {section.id for section in cast.sections if cast.quality[section.id or 0] < 3.4} | {cast.sections[5].id}
+    """Every section has a task due soon; the late ones also one overdue; some were put off once already."""
+    late = late_sections(cast)
     for number, section in enumerate(cast.sections):
         sid, head = section.id or 0, cast.heads[section.id or 0]
         team = cast.staff[sid]
-        if today > starts:
-            for _ in range(rng.randint(3, 5)):
-                due = starts + dt.timedelta(days=rng.randint(0, (today - starts).days - 1))
-                task = await new_task(session, section, team, head, due, rng)
-                if rng.random() < 0.12:
-                    closed = max(starts, due - dt.timedelta(days=rng.randint(1, 5)))
-                    await close(session, settings, task, TaskStatus.CANCELLED, head, "不再需要：上级通知已撤回", closed)
-                    summary.tasks["cancelled"] += 1
-                    continue
-                if sid in late and rng.random() < 0.5:
-                    closed = working_day_near(calendar, due, rng.choice((1, 2, 3)))  # finished late
-                else:
-                    closed = working_day_near(calendar, due, -rng.choice((0, 0, 1, 2)))
-                closed = max(starts, min(closed, today))
-                task.overdue_days = max(0, calendar.working_days_between(due, closed))
-                await tasks.save_task(session=session, task=task)
-                await close(session, settings, task, TaskStatus.DONE, head, "已办结", closed)
-                summary.tasks["done"] += 1
         offsets = [rng.choice((1, 2, 3, 5, 7, 10, 15))]
         if sid in late:
-            offsets.append(-rng.randint(1, 6))
+            offsets.append(-rng.randint(2, 7))
         if number % 3 == 0:
             offsets.append(rng.choice((0, 1, 3)))
         for offset in offsets:
@@ -437,7 +459,7 @@ async def new_task(
     return await tasks.create_task(
         session=session,
         section_id=section.id or 0,
-        title=task_title(rng, due.month),
+        title=task_title(rng, section, due),
         due_on=due,
         responsible_id=rng.choice(team).id,
         created_by_id=head.id,
@@ -456,7 +478,7 @@ async def close(
 
 
 def score(rng: random.Random, mean: float) -> int:
-    return max(1, min(5, round(rng.gauss(mean, 0.7))))
+    return max(1, min(5, round(rng.gauss(mean, 0.6))))
 
 
 async def rate_period(
@@ -465,8 +487,7 @@ async def rate_period(
     cast: Cast,
     rng: random.Random,
     period: Period,
-    month: int,
-    share: float,
+    step: int,
     summary: DemoSummary,
 ) -> None:
     """Some colleagues rate another section and a colleague; most industry raters rate a few sections.
@@ -492,7 +513,7 @@ async def rate_period(
 
     def section_mean(section: Section) -> float:
         sid = section.id or 0
-        return cast.quality[sid] + cast.trend[sid] * month
+        return cast.quality[sid] + cast.trend[sid] * step
 
     # The least rated first (with some chance), so that few ratings still rank every section every period and
     # most nominated colleagues over the campaign.
@@ -520,18 +541,18 @@ async def rate_period(
         return pool[0]
 
     for rater in cast.raters:
-        if rng.random() > INTERNAL_TURNOUT * share:
+        if rng.random() > INTERNAL_TURNOUT:
             continue
         for section in pick_section(rater, 1):
             await rate(rater, TargetKind.SECTION, section.id or 0, section_mean(section), cast.bias[section.id or 0])
         colleague = pick_colleague(rater) if rng.random() < 0.7 else None
         if colleague is not None:
-            mean = cast.member_quality[colleague.id or 0] + cast.trend[colleague.section_id or 0] * month
+            mean = cast.member_quality[colleague.id or 0] + cast.trend[colleague.section_id or 0] * step
             await rate(rater, TargetKind.MEMBER, colleague.id or 0, mean, {})
     for rater in cast.industry:
-        if rng.random() > INDUSTRY_TURNOUT * share:
+        if rng.random() > INDUSTRY_TURNOUT:
             continue
-        for section in pick_section(rater, 3):
+        for section in pick_section(rater, 2):
             mean = section_mean(section) - 0.1  # the enterprises are a little stricter
             await rate(rater, TargetKind.SECTION, section.id or 0, mean, cast.bias[section.id or 0])
 
@@ -555,7 +576,7 @@ async def review_period(
     title_tr = translator(pick_language(chosen=None, telegram=None, default=settings.bot.default_language))
     for section in cast.sections:
         sid = section.id or 0
-        visitors = REVIEWS_PER_MONTH[section.kind] * rng.uniform(0.5, 1.5) * (days + 1) / 30
+        visitors = REVIEWS_PER_MONTH[section.kind] * rng.uniform(0.5, 1.5) * max(0.5, (days + 1) / 30)
         for _ in range(round(visitors)):
             day = period.starts_on + dt.timedelta(days=rng.randint(0, days))
             level = max(1, min(5, round(rng.gauss(cast.quality[sid] + 0.3, 1.0))))
@@ -641,11 +662,15 @@ def render_summary(settings: Settings, summary: DemoSummary, where: str) -> str:
             1, f"  (today, {real_today.isoformat()}, is outside the campaign; the demo is set on its nearest day)"
         )
     lines += [f"  :user {name} — {what}" for name, what in summary.people.items()]
-    lines.append(f"  :group {GROUP_TITLE} — the campaign group, bound already (open it as your first group there)")
-    whole = translator(settings.bot.default_language).gettext("Campaign")
-    lines.append(
-        f"  /ranking, then [{whole}] (the whole campaign), shows how the sections moved since the last snapshot."
-    )
+    lines.append(f"  :group {GROUP_TITLE} — the campaign group, bound already")
+    morning = settings.calendar.work_calendar().next_working_day(summary.today)
+    digest = f"{morning.isoformat()} {settings.reminders.digest_time:%H:%M}"
+    lines.append(f"  :time {digest} — the next working morning: reminders, digests and overdue escalations go out")
+    if board_kind(settings) == PeriodKind.CAMPAIGN:
+        lines.append("  /ranking — the campaign's board, with how the sections moved (▲ ▼) since the last snapshot")
+    else:
+        whole = translator(settings.bot.default_language).gettext("Campaign")
+        lines.append(f"  /ranking, then [{whole}] — how the sections moved (▲ ▼) since the last snapshot")
     if settings.bot.admins:
         lines.append(f"  ({ADMIN_NAME} has the Telegram id {settings.bot.admins[0]}, the first of bot.admins.)")
     return "\n".join(lines)

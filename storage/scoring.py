@@ -20,6 +20,7 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import delete, func
 from sqlalchemy.dialects import postgresql, sqlite
@@ -94,12 +95,13 @@ async def sync_rating(*, session: AsyncSession, rating: Rating) -> None:
     old, new = dict(rating.tally), rating_contribution(rating)
     if old == new:
         return
-    periods = await periods_containing(session=session, period_id=rating.period_id)
-    for period_id in periods:
+    changes: list[TallyChange] = []
+    for period_id in await periods_containing(session=session, period_id=rating.period_id):
         key = (period_id, rating.target_kind, rating.target_id, rating.rater_group)
-        await _apply(session, key, old, new)
+        changes += _differences(key, old, new)
         if bool(old) != bool(new):
-            await _mark_rater(session, key, rating.rater_id, 1 if new else -1)
+            changes += await _mark_rater(session, key, rating.rater_id, 1 if new else -1)
+    await _bump(session, changes)
     rating.tally = new
     flag_modified(rating, "tally")
     session.add(rating)
@@ -113,8 +115,10 @@ async def sync_review(*, session: AsyncSession, review: PublicReview) -> None:
     old, new = dict(review.tally), review_contribution(review, rectified)
     if old == new:
         return
+    changes: list[TallyChange] = []
     for period_id in await periods_of_day(session=session, day=review.day):
-        await _apply(session, (period_id, TargetKind.SECTION, review.section_id, RaterGroup.PUBLIC), old, new)
+        changes += _differences((period_id, TargetKind.SECTION, review.section_id, RaterGroup.PUBLIC), old, new)
+    await _bump(session, changes)
     review.tally = new
     flag_modified(review, "tally")
     session.add(review)
@@ -128,54 +132,63 @@ async def sync_review_of_task(*, session: AsyncSession, task_id: int) -> None:
 
 
 TallyKey = tuple[int, TargetKind, int, RaterGroup]
+TallyChange = tuple[TallyKey, str, float, int]  # key, measure, added to the total, added to the count
 
 
-async def _apply(session: AsyncSession, key: TallyKey, old: dict[str, float], new: dict[str, float]) -> None:
+def _differences(key: TallyKey, old: dict[str, float], new: dict[str, float]) -> list[TallyChange]:
+    changes = []
     for measure in sorted(set(old) | set(new)):
         total = new.get(measure, 0.0) - old.get(measure, 0.0)
         count = int(measure in new) - int(measure in old)
         if total or count:
-            await _bump(session, key, measure, total, count)
+            changes.append((key, measure, total, count))
+    return changes
 
 
-async def _mark_rater(session: AsyncSession, key: TallyKey, rater_id: int, delta: int) -> None:
-    """Counts the rater once per target and period however many of their ratings the period holds."""
+def _insert(session: AsyncSession) -> Any:
+    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+
+
+async def _mark_rater(session: AsyncSession, key: TallyKey, rater_id: int, delta: int) -> list[TallyChange]:
+    """Counts the rater once per target and period however many of their ratings the period holds: the tally's
+    rater count changes when the rater's count of ratings there leaves 0 or comes back to it."""
     period_id, kind, target_id, _ = key
-    query = select(RaterMark).where(
-        RaterMark.period_id == period_id,
-        RaterMark.target_kind == kind,
-        RaterMark.target_id == target_id,
-        RaterMark.rater_id == rater_id,
-    )
-    mark = (await session.exec(query.with_for_update())).first()
-    if mark is None:
-        mark = RaterMark(period_id=period_id, target_kind=kind, target_id=target_id, rater_id=rater_id)
-    before = mark.ratings
-    mark.ratings = max(0, before + delta)
-    session.add(mark)
-    await session.flush()
-    if (before == 0) != (mark.ratings == 0):
-        await _bump(session, key, RATERS, float(delta), delta)
-
-
-async def _bump(session: AsyncSession, key: TallyKey, measure: str, total: float, count: int) -> None:
-    """Adds to one tally row, creating it when missing, in one statement (safe against a concurrent writer)."""
-    period_id, kind, target_id, group = key
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    table = ScoreTally.__table__  # type: ignore[attr-defined]
-    statement = insert(table).values(
-        period_id=period_id,
-        target_kind=kind,
-        target_id=target_id,
-        rater_group=group,
-        measure=measure,
-        total=total,
-        count=count,
+    table = RaterMark.__table__  # type: ignore[attr-defined]
+    statement = _insert(session)(table).values(
+        period_id=period_id, target_kind=kind, target_id=target_id, rater_id=rater_id, ratings=delta
     )
     statement = statement.on_conflict_do_update(
+        index_elements=["period_id", "target_kind", "target_id", "rater_id"],
+        set_={"ratings": table.c.ratings + delta},
+    ).returning(table.c.ratings)
+    after = int((await session.exec(statement)).scalar_one())
+    if (delta > 0 and after == 1) or (delta < 0 and after == 0):
+        return [(key, RATERS, float(delta), delta)]
+    return []
+
+
+async def _bump(session: AsyncSession, changes: list[TallyChange]) -> None:
+    """Adds to the tally rows, creating missing ones, in one statement (safe against concurrent writers; the rows go
+    in a fixed order so that two transactions lock them in the same order)."""
+    if not changes:
+        return
+    table = ScoreTally.__table__  # type: ignore[attr-defined]
+    rows = [
+        {
+            "period_id": period_id,
+            "target_kind": kind,
+            "target_id": target_id,
+            "rater_group": group,
+            "measure": measure,
+            "total": total,
+            "count": count,
+        }
+        for (period_id, kind, target_id, group), measure, total, count in sorted(changes, key=lambda c: (c[0][0], c[1]))
+    ]
+    statement = _insert(session)(table).values(rows)
+    statement = statement.on_conflict_do_update(
         index_elements=["period_id", "target_kind", "target_id", "rater_group", "measure"],
-        set_={"total": table.c.total + total, "count": table.c.count + count},
+        set_={"total": table.c.total + statement.excluded.total, "count": table.c.count + statement.excluded.count},
     )
     await session.exec(statement)
 

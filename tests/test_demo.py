@@ -22,9 +22,14 @@ from tests.factories import make_member, make_section
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def demo_day(settings: Settings) -> dt.date:
-    """A fixed Wednesday in the campaign, so that the made-up campaign is the same whenever the test runs."""
-    return dt.date(settings.campaign.starts.year, 9, 16)
+DEMO_DAY = dt.date(2026, 9, 16)  # a Wednesday
+
+
+@pytest.fixture
+def settings_2026(settings: Settings) -> Settings:
+    """The 2026 campaign whatever the year, so that the made-up campaign (and its working days) is always the same."""
+    campaign = settings.campaign.model_copy(update={"starts": dt.date(2026, 5, 1), "ends": dt.date(2026, 12, 31)})
+    return settings.model_copy(update={"campaign": campaign})
 
 
 async def all_tasks(db: Database, count: int) -> list[Task]:
@@ -34,8 +39,8 @@ async def all_tasks(db: Database, count: int) -> list[Task]:
     return [task for task in found if task is not None]
 
 
-async def test_demo_fills_a_fresh_database_with_a_ranked_campaign(db: Database, settings: Settings) -> None:
-    today = demo_day(settings)
+async def test_demo_fills_a_fresh_database_with_a_ranked_campaign(db: Database, settings_2026: Settings) -> None:
+    settings, today = settings_2026, DEMO_DAY
 
     summary = await fill_demo(db=db, settings=settings, today=today)
 
@@ -73,13 +78,13 @@ async def test_demo_refuses_a_database_in_use_and_changes_nothing(db: Database, 
     await make_member(db, 12345, "李娜", role=Role.HEAD, section=office)
 
     with pytest.raises(DatabaseNotEmpty, match="fresh one"):
-        await fill_demo(db=db, settings=settings, today=demo_day(settings))
+        await fill_demo(db=db, settings=settings, today=DEMO_DAY)
 
     async with db.transaction() as session:
         assert [member.display_name for member in await members.list_members(session=session)] == ["李娜"]
         assert [section.name for section in await sections.list_sections(session=session)] == ["行政审批科"]
         assert await groups.get_campaign_group(session=session) is None
-        assert await campaigns.period_at(session=session, kind=PeriodKind.CAMPAIGN, today=demo_day(settings)) is None
+        assert await campaigns.period_at(session=session, kind=PeriodKind.CAMPAIGN, today=DEMO_DAY) is None
 
 
 def run_cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -102,13 +107,21 @@ def workdir(tmp_path: Path) -> Path:
 
 
 def test_demo_command_fills_the_database_once_then_refuses(workdir: Path) -> None:
-    env = {"DATABASE_URL": f"sqlite+aiosqlite:///{workdir / 'demo.db'}"}
+    today = dt.date.today()
+    last_month = (today.replace(day=1) - dt.timedelta(days=1)).replace(day=1)
+    env = {
+        "DATABASE_URL": f"sqlite+aiosqlite:///{workdir / 'demo.db'}",
+        # a short campaign (last month and this one), to keep the test quick whatever the date
+        "SHUANGYOU_CAMPAIGN__STARTS": last_month.isoformat(),
+        "SHUANGYOU_CAMPAIGN__ENDS": (today + dt.timedelta(days=40)).isoformat(),
+    }
 
     first = run_cli("demo", cwd=workdir, env=env)
     second = run_cli("demo", cwd=workdir, env=env)
 
     assert first.returncode == 0, first.stderr
-    assert "12 sections" in first.stdout and "Now run: python -m bot console" in first.stdout
+    assert "12 sections" in first.stdout and "over 2 rating periods" in first.stdout
+    assert "Now run: python -m bot console" in first.stdout
     assert ":user 管理员" in first.stdout and ":user 张伟" in first.stdout
     assert second.returncode == 2
     assert second.stdout == ""
