@@ -212,7 +212,7 @@ async def export_scores(settings: Settings, args: argparse.Namespace) -> int:
             except ValueError as error:
                 print(f"export: {error}", file=sys.stderr)
                 return EXIT_BAD_CONFIG
-            rows = await export.export_rows(session, settings, periods)
+            rows = await export.export_rows(session, settings, periods, datetime.now(settings.tz).date())
     finally:
         await db.close()
     tr = translator(settings.bot.default_language)

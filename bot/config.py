@@ -6,6 +6,7 @@ A bad value raises `ConfigError` whose message is one line naming the key and wh
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 import re
@@ -195,6 +196,7 @@ class SnapshotSettings(_Section):
     month_end_time: ClockTime = dt.time(17, 0)
     top: int = Field(default=10, ge=1, le=50)
     board: Literal["campaign", "rating"] = "campaign"  # the campaign so far, or the current rating period
+    individuals: bool = True  # the posted board names the top individuals too
     font_file: str = ""  # a CJK font for the chart; empty: look for one on the machine
 
 
@@ -333,6 +335,12 @@ class Settings(BaseSettings):
     @property
     def tz(self) -> ZoneInfo:
         return self.bot.tz
+
+    def scoring_rules(self) -> Rules:
+        """[scoring] with the campaign's working days, which count the overdue days of a period."""
+        return dataclasses.replace(
+            self.scoring.rules(), working_days=self.calendar.work_calendar().working_days_between
+        )
 
 
 def config_path(explicit: Path | None = None) -> tuple[Path, bool]:

@@ -632,7 +632,12 @@ async def take_snapshot(
     session: AsyncSession, settings: Settings, campaign: Period, number: int, now: dt.datetime, summary: DemoSummary
 ) -> None:
     taken = await snapshots.take_snapshot(
-        session=session, rules=settings.scoring.rules(), period=campaign, slot=f"demo:{number}", now=now
+        session=session,
+        rules=settings.scoring_rules(),
+        period=campaign,
+        slot=f"demo:{number}",
+        now=now,
+        today=now.astimezone(settings.tz).date(),
     )
     summary.snapshots += taken is not None
 

@@ -8,6 +8,7 @@ share of the section's members who rated in the period). Used by /export and `py
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 from dataclasses import dataclass
 
@@ -16,6 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.config import Settings
 from bot.i18n import N_, Translator
+from handlers.ratings import standard_name
 from storage import campaigns, ratings, scoring
 from storage.models import Period, PeriodKind, RaterGroup, TargetKind
 from storage.scoring import Standing, shown
@@ -67,13 +69,16 @@ async def chosen_periods(session: AsyncSession, wanted: str | None) -> list[Peri
     return found
 
 
-async def export_rows(session: AsyncSession, settings: Settings, periods: list[Period]) -> list[ExportRow]:
-    rules = settings.scoring.rules()
+async def export_rows(
+    session: AsyncSession, settings: Settings, periods: list[Period], today: dt.date
+) -> list[ExportRow]:
+    """The rows of the periods begun by today (the later ones hold nothing yet)."""
+    rules = settings.scoring_rules()
     rows: list[ExportRow] = []
-    for period in periods:
+    for period in (p for p in periods if p.starts_on <= today):
         shares = await ratings.participation(session=session, period=period)
         for kind in (TargetKind.SECTION, TargetKind.MEMBER):
-            board = await scoring.compute_board(session=session, rules=rules, period=period, kind=kind)
+            board = await scoring.compute_board(session=session, rules=rules, period=period, kind=kind, today=today)
             for standing in [*board.ranked, *board.unranked]:
                 share = shares.get(standing.target_id, (0, 0)) if kind == TargetKind.SECTION else None
                 rows.append(ExportRow(period_code(period), kind, standing.name, standing.section_name, standing, share))
@@ -91,7 +96,7 @@ def headers(tr: Translator, settings: Settings, kind: TargetKind) -> list[str]:
         for group in GROUPS:
             group_name = tr.gettext(GROUP_NAMES[group])
             names += [tr.gettext("{group} mean", group=group_name), tr.gettext("{group} raters", group=group_name)]
-    names += [standard.key for standard in settings.campaign.standards]
+    names += [standard_name(tr, standard) for standard in settings.campaign.standards]
     if kind == TargetKind.SECTION:
         names += [
             tr.gettext("Good reviews"),
@@ -108,7 +113,9 @@ def _rounded(value: float | None, digits: int) -> float | None:
 
 
 def values(settings: Settings, row: ExportRow) -> list[object]:
+    """The row's cells. Means of fewer raters than the minimum stay empty: they could be traced to the raters."""
     s = row.standing
+    min_raters = settings.scoring.min_raters
     cells: list[object] = [row.period, row.name]
     if row.kind == TargetKind.MEMBER:
         cells.append(row.section)
@@ -119,8 +126,9 @@ def values(settings: Settings, row: ExportRow) -> list[object]:
         cells += [s.overdue_days, s.unrectified]
         for group in GROUPS:
             scores = s.groups.get(group)
-            cells += [_rounded(scores.mean, 3) if scores else None, scores.raters if scores else 0]
-    means = s.standard_means()
+            shown_mean = _rounded(scores.mean, 3) if scores and scores.raters >= min_raters else None
+            cells += [shown_mean, scores.raters if scores else 0]
+    means = s.standard_means() if enough and s.standard_raters >= min_raters else {}
     cells += [_rounded(means.get(standard.key), 3) for standard in settings.campaign.standards]
     if row.kind == TargetKind.SECTION:
         cells += [s.good, s.bad, s.rectified, _rounded(s.good_rate, 3)]

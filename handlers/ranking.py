@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.constants import ChatType
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.access import ANY_CHAT, PRIVATE, Audience, CommandSpec
@@ -38,13 +39,13 @@ from handlers.common import (
     sender,
 )
 from handlers.ratings import standard_name
-from storage import campaigns, scoring, sections, snapshots, tasks
+from storage import campaigns, groups, scoring, sections, snapshots, tasks
 from storage.models import Period, PeriodKind, RaterGroup, Section, TargetKind
 from storage.scoring import Board, Standing, shown
 
 SCORE_READERS = frozenset({Audience.STAFF, Audience.HEAD, Audience.LEADER, Audience.ADMIN})
 LEADERS_AND_ADMINS = frozenset({Audience.LEADER, Audience.ADMIN})
-RANKING = CommandSpec("ranking", N_("The leaderboard of sections and individuals"), SCORE_READERS, ANY_CHAT)
+RANKING = CommandSpec("ranking", N_("The campaign's leaderboard"), SCORE_READERS | {Audience.INDUSTRY}, ANY_CHAT)
 MYSCORE = CommandSpec("myscore", N_("Your score and your section's"), SCORE_READERS, PRIVATE)
 SECTIONSCORE = CommandSpec(
     "sectionscore", N_("A section's score in detail"), frozenset({Audience.HEAD, *LEADERS_AND_ADMINS}), PRIVATE
@@ -118,14 +119,19 @@ def movement(tr: Translator, standing: Standing, previous: dict[int, int] | None
 
 
 def review_figures(tr: Translator, standing: Standing) -> str:
+    """好评率, and the bad reviews with how many are rectified when there are any."""
     if not standing.reviews:
         return ""
-    return tr.gettext(
-        "good {rate}%, bad {bad}, rectified {rectified}",
-        rate=round(100 * (standing.good_rate or 0)),
-        bad=standing.bad,
+    rate = tr.gettext("good {rate}%", rate=round(100 * (standing.good_rate or 0)))
+    if not standing.bad:
+        return rate
+    bad = tr.ngettext(
+        "{n} bad review, {rectified} rectified",
+        "{n} bad reviews, {rectified} rectified",
+        standing.bad,
         rectified=standing.rectified,
     )
+    return tr.gettext("{good}, {bad}", good=rate, bad=bad)
 
 
 def standing_line(tr: Translator, standing: Standing, previous: dict[int, int] | None) -> str:
@@ -143,12 +149,19 @@ def standing_line(tr: Translator, standing: Standing, previous: dict[int, int] |
 
 
 def apart_line(tr: Translator, board: Board) -> str:
+    """The sections without enough ratings by name; the individuals, who are many, by number."""
     if not board.unranked:
         return ""
-    names = ", ".join(s.name for s in board.unranked[:APART_NAMES])
+    if board.kind == TargetKind.MEMBER:
+        return tr.ngettext(
+            "{n} more person has not enough ratings yet.",
+            "{n} more people have not enough ratings yet.",
+            len(board.unranked),
+        )
+    names = tr.gettext(", ").join(s.name for s in board.unranked[:APART_NAMES])
     more = len(board.unranked) - APART_NAMES
     if more > 0:
-        names += " " + tr.ngettext("and {n} more", "and {n} more", more)
+        names += tr.ngettext(" and {n} more", " and {n} more", more)
     return tr.gettext("Not enough ratings yet: {names}", names=names)
 
 
@@ -174,13 +187,19 @@ def render_board(tr: Translator, board: Board, previous: dict[int, int] | None, 
 # --- access ---------------------------------------------------------------------------------------------------------
 
 
-def may_see_individuals(settings: Settings, viewer: Viewer) -> bool:
-    """Who may see the individual ranking is set in config.toml (leaders and admins by default)."""
-    return viewer.audience.value in settings.scoring.individual_ranking
+def may_see_individuals(settings: Settings, viewer: Viewer, where: str) -> bool:
+    """Who may see the individual ranking is set in config.toml (leaders and admins by default); in the group,
+    where everyone reads along, only when it is open to all staff."""
+    allowed = settings.scoring.individual_ranking
+    if where != ChatType.PRIVATE:
+        return "staff" in allowed
+    return viewer.audience.value in allowed
 
 
-def rules_of(context: BotContext) -> scoring.Rules:
-    return context.settings.scoring.rules()
+async def board_of(session: AsyncSession, context: BotContext, period: Period, kind: TargetKind) -> Board:
+    return await scoring.compute_board(
+        session=session, rules=context.settings.scoring_rules(), period=period, kind=kind, today=context.today()
+    )
 
 
 async def chosen_period(session: AsyncSession, context: BotContext, kind: PeriodKind, period_id: int) -> Period:
@@ -228,14 +247,18 @@ async def neighbours(session: AsyncSession, context: BotContext, period: Period)
 
 
 async def ranking_view(
-    session: AsyncSession, context: BotContext, viewer: Viewer, view: RankView
+    session: AsyncSession, context: BotContext, viewer: Viewer, view: RankView, where: str
 ) -> tuple[str, InlineKeyboardMarkup]:
-    individuals = may_see_individuals(context.settings, viewer)
+    individuals = may_see_individuals(context.settings, viewer, where)
     if view.target == TargetKind.MEMBER and not individuals:
-        raise Refusal(N_("The ranking of individuals is for the campaign leaders."))
+        raise Refusal(
+            N_("The ranking of individuals is for the campaign leaders.")
+            if where == ChatType.PRIVATE
+            else N_("The ranking of individuals is not shown in groups. Ask me in private.")
+        )
     tr = context.tr
     period = await chosen_period(session, context, view.period_kind, view.period_id)
-    board = await scoring.compute_board(session=session, rules=rules_of(context), period=period, kind=view.target)
+    board = await board_of(session, context, period, view.target)
     latest = await snapshots.latest_snapshot(session=session, period_id=period.id or 0)
     text, page, pages = render_board(tr, board, snapshots.previous_ranks(latest, view.target), view.page)
     rows: list[list[InlineKeyboardButton]] = []
@@ -275,13 +298,24 @@ def default_view(context: BotContext) -> RankView:
     return RankView(TargetKind.SECTION, board_kind(context.settings), 0, 0)
 
 
+async def require_ranking_chat(session: AsyncSession, viewer: Viewer, update: Update) -> None:
+    """/ranking in private, or in the campaign group; never in another group the bot happens to be in."""
+    require(viewer, RANKING, chat_type(update))
+    if chat_type(update) == ChatType.PRIVATE:
+        return
+    group = await groups.get_campaign_group(session=session)
+    chat = update.effective_chat
+    if group is None or chat is None or chat.id != group.chat_id:
+        raise Refusal(N_("The leaderboard is shown only in the campaign group. Ask me in private."))
+
+
 async def cmd_ranking(update: Update, context: BotContext) -> None:
     """The sections' board of the period the snapshots show; buttons switch to individuals and other periods."""
     replies = Replies()
     async with context.db.transaction() as session:
         viewer = await load_viewer(session=session, context=context, user=sender(update))
-        require(viewer, RANKING, chat_type(update))
-        replies.reply(*await ranking_view(session, context, viewer, default_view(context)))
+        await require_ranking_chat(session, viewer, update)
+        replies.reply(*await ranking_view(session, context, viewer, default_view(context), chat_type(update)))
     await replies.deliver(update, context)
 
 
@@ -290,8 +324,8 @@ async def press_ranking(update: Update, context: BotContext) -> None:
     replies = Replies()
     async with context.db.transaction() as session:
         viewer = await load_viewer(session=session, context=context, user=sender(update))
-        require(viewer, RANKING, chat_type(update))
-        replies.edit(*await ranking_view(session, context, viewer, view))
+        await require_ranking_chat(session, viewer, update)
+        replies.edit(*await ranking_view(session, context, viewer, view, chat_type(update)))
     await replies.deliver(update, context)
 
 
@@ -317,7 +351,7 @@ def breakdown_lines(tr: Translator, settings: Settings, standing: Standing) -> l
     min_raters = settings.scoring.min_raters
     lines: list[str] = []
     if not standing.enough:
-        return lines
+        return lines  # a breakdown of fewer ratings than the minimum could be guessed back to the raters
     groups = [
         tr.gettext(
             "{group} {mean} ({n})", group=tr.gettext(GROUP_NAMES[group]), mean=f"{scores.mean:.2f}", n=scores.raters
@@ -327,7 +361,7 @@ def breakdown_lines(tr: Translator, settings: Settings, standing: Standing) -> l
     ]
     if groups and standing.kind == TargetKind.SECTION:
         lines.append(tr.gettext("By rater group: {groups}", groups=" · ".join(groups)))
-    means = standing.standard_means()
+    means = standing.standard_means() if standing.standard_raters >= min_raters else {}
     named = [
         f"{standard_name(tr, standard)} {means[standard.key]:.2f}"
         for standard in settings.campaign.standards
@@ -341,13 +375,23 @@ def breakdown_lines(tr: Translator, settings: Settings, standing: Standing) -> l
     if standing.deduction:
         lines.append(
             tr.gettext(
-                "Deducted {points} points: {days} working days overdue, {bad} bad reviews not rectified.",
+                "Deducted {points} points: {why}.",
                 points=f"{standing.deduction:g}",
-                days=standing.overdue_days,
-                bad=standing.unrectified,
+                why=deduction_reasons(tr, standing),
             )
         )
     return lines
+
+
+def deduction_reasons(tr: Translator, standing: Standing) -> str:
+    reasons = []
+    if standing.overdue_days:
+        reasons.append(tr.ngettext("{n} working day overdue", "{n} working days overdue", standing.overdue_days))
+    if standing.unrectified:
+        reasons.append(
+            tr.ngettext("{n} bad review not rectified", "{n} bad reviews not rectified", standing.unrectified)
+        )
+    return tr.gettext(", ").join(reasons)
 
 
 def standing_block(
@@ -363,25 +407,21 @@ def standing_block(
 
 async def myscore_view(
     session: AsyncSession, context: BotContext, viewer: Viewer, kind: PeriodKind, period_id: int
-) -> tuple[str, InlineKeyboardMarkup]:
+) -> tuple[str, InlineKeyboardMarkup | None]:
     tr, settings, member = context.tr, context.settings, viewer.member
     period = await chosen_period(session, context, kind, period_id)
     lines: list[str] = [tr.gettext("<b>Scores — {period}</b>", period=period_label(tr, period))]
     if member is not None and member.role in scoring.SCORED_ROLES:
-        people = await scoring.compute_board(
-            session=session, rules=rules_of(context), period=period, kind=TargetKind.MEMBER
-        )
+        people = await board_of(session, context, period, TargetKind.MEMBER)
         lines += ["", *standing_block(tr, settings, tr.gettext("<b>You</b>"), people.find(member.id or 0), people)]
     if member is not None and member.section_id is not None:
-        board = await scoring.compute_board(
-            session=session, rules=rules_of(context), period=period, kind=TargetKind.SECTION
-        )
+        board = await board_of(session, context, period, TargetKind.SECTION)
         standing = board.find(member.section_id)
         heading = f"<b>{escape(standing.name)}</b>" if standing else tr.gettext("<b>Your section</b>")
         lines += ["", *standing_block(tr, settings, heading, standing, board)]
     if len(lines) == 1:
-        lines.append(tr.gettext("You are not in a section, so there is no score of yours to show."))
-    lines += ["", tr.gettext("Who rated is never shown.")]
+        return tr.gettext("You are not in a section, so there is no score of yours to show."), None
+    lines += ["", tr.gettext("Raters are not named.")]
     earlier, later = await neighbours(session, context, period)
     rows = period_rows(tr, period, earlier, later, lambda k, pid: MyScoreView(k, pid).pack())
     return "\n".join(lines), InlineKeyboardMarkup(rows)
@@ -423,12 +463,10 @@ async def sectionscore_view(
     tr = context.tr
     section = await existing_section(session, view.section_id)
     period = await chosen_period(session, context, view.period_kind, view.period_id)
-    board = await scoring.compute_board(
-        session=session, rules=rules_of(context), period=period, kind=TargetKind.SECTION
-    )
+    board = await board_of(session, context, period, TargetKind.SECTION)
     heading = tr.gettext("<b>{section} — {period}</b>", section=section.name, period=period_label(tr, period))
     lines = standing_block(tr, context.settings, heading, board.find(section.id or 0), board)
-    lines += ["", tr.gettext("Who rated is never shown.")]
+    lines += ["", tr.gettext("Raters are not named.")]
     earlier, later = await neighbours(session, context, period)
     rows = period_rows(tr, period, earlier, later, lambda k, pid: SectionScoreView(view.section_id, k, pid).pack())
     if viewer.audience in LEADERS_AND_ADMINS:
@@ -461,15 +499,19 @@ async def cmd_sectionscore(update: Update, context: BotContext) -> None:
         require(viewer, SECTIONSCORE, chat_type(update))
         kind = PeriodKind(context.settings.campaign.rating_period)
         named = " ".join(context.args or [])[:64]
-        if viewer.audience == Audience.HEAD and viewer.member is not None and viewer.member.section_id is not None:
-            view = SectionScoreView(viewer.member.section_id, kind, 0)
+        section = await find_section(session, named) if named else None
+        if named and section is None:
+            replies.reply(context.tr.gettext("No section is called “{name}”.", name=named))
+        if viewer.audience == Audience.HEAD:
+            own = viewer.member.section_id if viewer.member is not None else None
+            if own is None:
+                raise Refusal(N_("You are not in a section yet. Ask an administrator to put you in one."))
+            if section is not None and section.id != own:
+                raise Refusal(N_("Heads see their own section's score; leaders see every section's."))
+            replies.reply(*await sectionscore_view(session, context, viewer, SectionScoreView(own, kind, 0)))
+        elif section is not None:
+            view = SectionScoreView(section.id or 0, kind, 0)
             replies.reply(*await sectionscore_view(session, context, viewer, view))
-        elif viewer.audience == Audience.HEAD:
-            raise Refusal(N_("You are not in a section yet. Ask an administrator to put you in one."))
-        elif named and (section := await find_section(session, named)) is not None:
-            replies.reply(
-                *await sectionscore_view(session, context, viewer, SectionScoreView(section.id or 0, kind, 0))
-            )
         else:
             replies.reply(*await section_choices(session, context, 0))
     await replies.deliver(update, context)
@@ -533,15 +575,16 @@ async def problem_lines(session: AsyncSession, tr: Translator, board: Board, tod
         overdue[task.section_id] = overdue.get(task.section_id, 0) + 1
     lines: list[str] = []
     for standing in sorted([*board.ranked, *board.unranked], key=lambda s: s.name):
-        late, open_reviews = overdue.get(standing.target_id, 0), standing.unrectified
-        if late or open_reviews:
+        problems = []
+        if late := overdue.get(standing.target_id, 0):
+            problems.append(tr.ngettext("{n} overdue task", "{n} overdue tasks", late))
+        if standing.unrectified:
+            problems.append(
+                tr.ngettext("{n} bad review not rectified", "{n} bad reviews not rectified", standing.unrectified)
+            )
+        if problems:
             lines.append(
-                tr.gettext(
-                    "• {section}: {late} overdue tasks, {bad} bad reviews not rectified",
-                    section=standing.name,
-                    late=late,
-                    bad=open_reviews,
-                )
+                tr.gettext("• {section}: {problems}", section=standing.name, problems=tr.gettext(", ").join(problems))
             )
     return lines
 
@@ -549,9 +592,9 @@ async def problem_lines(session: AsyncSession, tr: Translator, board: Board, tod
 async def awards_text(session: AsyncSession, context: BotContext) -> str:
     tr, settings = context.tr, context.settings
     period = await chosen_period(session, context, PeriodKind.CAMPAIGN, 0)
-    rules, awards = rules_of(context), settings.awards
-    section_board = await scoring.compute_board(session=session, rules=rules, period=period, kind=TargetKind.SECTION)
-    people_board = await scoring.compute_board(session=session, rules=rules, period=period, kind=TargetKind.MEMBER)
+    awards = settings.awards
+    section_board = await board_of(session, context, period, TargetKind.SECTION)
+    people_board = await board_of(session, context, period, TargetKind.MEMBER)
     lines: list[str] = [
         tr.gettext("<b>优质服务科室 · Excellent service sections — {period}</b>", period=period_label(tr, period))
     ]

@@ -40,10 +40,11 @@ async def cmd_snapshot(update: Update, context: BotContext) -> None:
         slot = f"manual:{now:%Y%m%dT%H%M%S}:{viewer.member_id or 0}"
         snapshot = await snapshots.take_snapshot(
             session=session,
-            rules=context.settings.scoring.rules(),
+            rules=context.settings.scoring_rules(),
             period=period,
             slot=slot,
             now=now,
+            today=context.today(),
             taken_by_id=viewer.member_id,
         )
         if snapshot is None:
@@ -71,7 +72,8 @@ async def cmd_export(update: Update, context: BotContext) -> None:
     async with context.db.transaction() as session:
         viewer = await load_viewer(session=session, context=context, user=sender(update))
         require(viewer, EXPORT, chat_type(update))
-        rows = await export.export_rows(session, context.settings, await export.chosen_periods(session, None))
+        periods = await export.chosen_periods(session, None)
+        rows = await export.export_rows(session, context.settings, periods, context.today())
     if not rows:
         raise Refusal(N_("There is nothing to export yet: no sections or members."))
     tr, settings = context.tr, context.settings

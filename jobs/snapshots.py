@@ -22,7 +22,6 @@ from bot.i18n import Translator, escape
 from handlers.common import member_translator
 from handlers.ranking import board_kind, period_label
 from jobs.messages import Outgoing
-from jobs.reminders import morning_of
 from storage import campaigns, groups, reminders, snapshots
 from storage.models import Period, PeriodKind, Reminder, Snapshot
 from storage.reminders import PlannedReminder
@@ -31,6 +30,7 @@ logger = logging.getLogger(__name__)
 
 SNAPSHOT = "snapshot"
 CHART = "chart"
+POST_LIFETIME = dt.timedelta(days=1)
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _renderers: dict[str, ChartRenderer] = {}
 
@@ -49,10 +49,11 @@ def due_slots(settings: Settings, now: dt.datetime) -> list[str]:
     today, config = local.date(), settings.snapshots
     calendar = settings.calendar.work_calendar()
     slots = []
-    if WEEKDAYS[today.weekday()] == config.weekly_day and local.time() >= config.weekly_time:
-        slots.append(f"weekly:{today.isoformat()}")
     next_working_day = calendar.add_working_days(today, 1)
     last_working_day = calendar.is_working_day(today) and next_working_day.month != today.month
+    weekly = WEEKDAYS[today.weekday()] == config.weekly_day and local.time() >= config.weekly_time
+    if weekly and not last_working_day:  # on the month's last working day, the month-end board is the one
+        slots.append(f"weekly:{today.isoformat()}")
     if last_working_day and local.time() >= config.month_end_time:
         slots.append(f"month_end:{today:%Y-%m}")
     return slots
@@ -81,7 +82,7 @@ async def plan_snapshots(services: Services, now: dt.datetime) -> int:
             return 0
         for slot in slots:
             snapshot = await snapshots.take_snapshot(
-                session=session, rules=settings.scoring.rules(), period=period, slot=slot, now=now
+                session=session, rules=settings.scoring_rules(), period=period, slot=slot, now=now, today=today
             )
             if snapshot is not None:
                 taken += 1
@@ -96,8 +97,7 @@ async def plan_posts(session: AsyncSession, settings: Settings, snapshot: Snapsh
         logger.info("Snapshot %s taken; no campaign group is bound, so it is not posted", snapshot.slot)
         return 0
     today = now.astimezone(settings.tz).date()
-    _, expires_at = morning_of(today, settings)
-    expires_at = max(expires_at, now + dt.timedelta(hours=1))
+    expires_at = now + POST_LIFETIME  # posted in working hours: a board due at 17:00 may go out the next morning
     planned = [
         PlannedReminder(f"{kind}:{snapshot.slot}", kind, None, today, now, expires_at, chat_id=group.chat_id)
         for kind in (SNAPSHOT, CHART)
@@ -137,10 +137,8 @@ async def snapshot_text(session: AsyncSession, settings: Settings, tr: Translato
     day = snapshot.taken_at.astimezone(settings.tz).date().isoformat()
     label = period_label(tr, period) if period else "?"
     lines: list[str] = [tr.gettext("📊 <b>Leaderboard — {period}</b> ({day})", period=label, day=day)]
-    for heading, entries_of in (
-        (tr.gettext("<b>Sections</b>"), "sections"),
-        (tr.gettext("<b>Individuals</b>"), "members"),
-    ):
+    parts = [(tr.gettext("<b>Sections</b>"), "sections"), (tr.gettext("<b>Individuals</b>"), "members")]
+    for heading, entries_of in parts[: 2 if settings.snapshots.individuals else 1]:
         entries: list[dict[str, Any]] = getattr(snapshot, entries_of)
         lines += ["", heading]
         before = before_ranks(previous, entries_of)
@@ -153,10 +151,10 @@ async def snapshot_text(session: AsyncSession, settings: Settings, tr: Translato
 
 def chart_panels(tr: Translator, settings: Settings, snapshot: Snapshot) -> list[tuple[str, list[Bar]]]:
     top = settings.snapshots.top
-    return [
-        (tr.gettext("Sections"), [Bar(str(e["name"]), float(e["score"])) for e in snapshot.sections[:top]]),
-        (tr.gettext("Individuals"), [Bar(str(e["name"]), float(e["score"])) for e in snapshot.members[:top]]),
-    ]
+    sections = [Bar(str(entry["name"]), float(entry["score"])) for entry in snapshot.sections[:top]]
+    people = [Bar(str(entry["name"]), float(entry["score"])) for entry in snapshot.members[:top]]
+    panels: list[tuple[str, list[Bar]]] = [(tr.gettext("Sections"), sections)]
+    return [*panels, (tr.gettext("Individuals"), people)] if settings.snapshots.individuals else panels
 
 
 async def compose_snapshot(

@@ -49,14 +49,15 @@ async def rateable_sections(*, session: AsyncSession, own_section_id: int | None
 
 
 async def rateable_colleagues(*, session: AsyncSession, rater_id: int) -> list[Member]:
-    """Active staff, heads and leaders with a section, the rater excepted."""
+    """Active staff and heads with a section, the rater excepted (the leaders judge the campaign, they are not
+    candidates in it)."""
     query = (
         select(Member)
         .join(Section, col(Section.id) == col(Member.section_id))
         .where(
             Member.status == MemberStatus.ACTIVE,
             col(Member.id) != rater_id,
-            col(Member.role).in_([Role.STAFF, Role.HEAD, Role.LEADER]),
+            col(Member.role).in_(scoring.SCORED_ROLES),
             col(Section.archived_at).is_(None),
         )
         .order_by(col(Member.display_name))

@@ -18,11 +18,11 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, func
+from sqlalchemy import delete
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm.attributes import flag_modified
 from sqlmodel import col, select
@@ -52,7 +52,7 @@ RECTIFIED = "rectified"
 STANDARD_PREFIX = "std:"
 BAD_LEVELS = (1, 2)  # 不满意 and 非常不满意; 基本满意 and above count as good (好评), as in 政务服务好差评
 TOLERANCE = 1e-6
-SCORED_ROLES = (Role.STAFF, Role.HEAD, Role.LEADER)
+SCORED_ROLES = (Role.STAFF, Role.HEAD)  # the candidates for 优质服务个人; leaders judge, they are not rated
 
 
 @dataclass(frozen=True)
@@ -65,6 +65,9 @@ class Rules:
     overdue_day_points: float = 0.5
     unrectified_review_points: float = 2
     max_deduction: float = 20
+    # Working days after the first day up to the second (the campaign's calendar); without it, the overdue days the
+    # reminder sweep last counted are used as they are.
+    working_days: Callable[[dt.date, dt.date], int] | None = None
 
 
 # --- keeping the tallies ------------------------------------------------------------------------------------------
@@ -251,6 +254,11 @@ class Standing:
         return sum(group.raters for group in self.groups.values())
 
     @property
+    def standard_raters(self) -> int:
+        """The raters behind the per-standard means (public reviews have no standards)."""
+        return sum(group.raters for group in self.groups.values() if group.standards)
+
+    @property
     def reviews(self) -> int:
         return self.good + self.bad
 
@@ -289,7 +297,11 @@ def groups_scored(kind: TargetKind) -> tuple[RaterGroup, ...]:
     return (RaterGroup.INDUSTRY, RaterGroup.INTERNAL, RaterGroup.PUBLIC)
 
 
-async def compute_board(*, session: AsyncSession, rules: Rules, period: Period, kind: TargetKind) -> Board:
+async def compute_board(
+    *, session: AsyncSession, rules: Rules, period: Period, kind: TargetKind, today: dt.date | None = None
+) -> Board:
+    """The board of a period as of `today` (default: the real date): overdue days count up to today or the end of
+    the period, whichever comes first, so a closed period's results stay as they were."""
     standings = await _targets(session, kind)
     tallies = await _tallies(session, period.id or 0, kind)
     for (target_id, group, measure), (total, count) in tallies.items():
@@ -298,7 +310,7 @@ async def compute_board(*, session: AsyncSession, rules: Rules, period: Period, 
             continue  # an archived section or a member who left: kept in the tallies, off the board
         _add_measure(standing, group, measure, total, count)
     if kind == TargetKind.SECTION:
-        for section_id, days in (await _overdue_days(session, period)).items():
+        for section_id, days in (await _overdue_days(session, rules, period, today or dt.date.today())).items():
             if section_id in standings:
                 standings[section_id].overdue_days = days
     score_standings(list(standings.values()), rules, kind)
@@ -388,19 +400,24 @@ async def _tallies(
     return {(t.target_id, t.rater_group, t.measure): (t.total, t.count) for t in (await session.exec(query)).all()}
 
 
-async def _overdue_days(session: AsyncSession, period: Period) -> dict[int, int]:
-    """Working days overdue of the sections' tasks due in the period (cancelled ones aside)."""
-    query = (
-        select(Task.section_id, func.sum(Task.overdue_days))
-        .where(
-            col(Task.due_on) >= period.starts_on,
-            col(Task.due_on) <= period.ends_on,
-            Task.status != TaskStatus.CANCELLED,
-            col(Task.overdue_days) > 0,
-        )
-        .group_by(col(Task.section_id))
+async def _overdue_days(session: AsyncSession, rules: Rules, period: Period, today: dt.date) -> dict[int, int]:
+    """Working days overdue of the sections' tasks due in the period (cancelled ones aside), counted up to when each
+    was done, or today, and never past the period's end."""
+    query = select(Task).where(
+        col(Task.due_on) >= period.starts_on,
+        col(Task.due_on) <= min(period.ends_on, today),
+        Task.status != TaskStatus.CANCELLED,
     )
-    return {int(section_id): int(days or 0) for section_id, days in (await session.exec(query)).all()}
+    days: dict[int, int] = defaultdict(int)
+    for task in (await session.exec(query)).all():
+        if rules.working_days is None:
+            days[task.section_id] += task.overdue_days
+            continue
+        finished = task.closed_at.date() if task.closed_at is not None and task.status == TaskStatus.DONE else today
+        late = rules.working_days(task.due_on, min(finished, period.ends_on))
+        if late > 0:
+            days[task.section_id] += late
+    return dict(days)
 
 
 # --- checking and repairing -----------------------------------------------------------------------------------------

@@ -27,14 +27,19 @@ async def take_snapshot(
     period: Period,
     slot: str,
     now: dt.datetime,
+    today: dt.date,
     taken_by_id: int | None = None,
 ) -> Snapshot | None:
     """Stores both boards of the period under `slot`; None when that slot was taken already (by another
     instance, or an earlier sweep)."""
     if await get_snapshot(session=session, slot=slot) is not None:
         return None
-    sections = await scoring.compute_board(session=session, rules=rules, period=period, kind=TargetKind.SECTION)
-    members = await scoring.compute_board(session=session, rules=rules, period=period, kind=TargetKind.MEMBER)
+    sections = await scoring.compute_board(
+        session=session, rules=rules, period=period, kind=TargetKind.SECTION, today=today
+    )
+    members = await scoring.compute_board(
+        session=session, rules=rules, period=period, kind=TargetKind.MEMBER, today=today
+    )
     snapshot = Snapshot(
         slot=slot,
         period_id=period.id or 0,

@@ -13,13 +13,14 @@ from sqlmodel import select
 
 import jobs.snapshots
 from bot import chart
+from bot.config import Settings
 from bot.context import Services
 from bot.fake_users import FakeGroup, FakeUser
 from bot.i18n import translator
 from handlers.ranking import render_board
 from jobs.outbox import deliver_due
-from jobs.snapshots import plan_snapshots
-from storage import groups, scoring, snapshots
+from jobs.snapshots import due_slots, plan_snapshots
+from storage import groups, scoring, snapshots, tasks
 from storage.models import Member, Period, PeriodKind, Role, Snapshot, TargetKind
 from storage.scoring import Board, Standing
 from tests.conftest import ADMIN_ID, Bot
@@ -159,7 +160,7 @@ async def test_my_score_and_the_section_score(bot: Bot) -> None:
     assert "Scores — 2026-06" in text
     assert "You" in text and "rank 2 of 2 · 3 raters" in text
     assert "市场科" in text and "By standard:" in text
-    assert "Who rated is never shown." in text
+    assert "Raters are not named." in text
     for voter in campaign.voters:
         assert voter.display_name not in text
 
@@ -189,7 +190,7 @@ async def test_awards_name_the_winners_and_the_sections_with_problems(bot: Bot) 
     lines = text.splitlines()
     assert lines[1].startswith("1. 办公室 ")
     assert "1. 小王 (办公室)" in text
-    assert "• 市场科: 0 overdue tasks, 1 bad reviews not rectified" in text
+    assert "• 市场科: 1 bad review not rectified" in text
     assert "Equal scores are decided by: more raters." in text
 
 
@@ -325,3 +326,89 @@ def test_a_long_board_is_paged_and_the_unrated_come_last() -> None:
     assert first.splitlines()[3].startswith("3. S03 <b>87.0</b> new")
     assert "Quiet" not in first
     assert last.splitlines()[1].startswith("16. S16") and last.endswith("Not enough ratings yet: Quiet")
+
+
+async def test_breakdowns_of_fewer_raters_than_the_minimum_are_not_shown(bot: Bot) -> None:
+    """Two ratings and three public reviews make five raters, but the standards' means would be two people's."""
+    campaign = await Campaign(bot).build()
+    home = await make_section(bot.db, "信息科")
+    head = await make_member(bot.db, 520, "Xu Head", role=Role.HEAD, section=home, language="en")
+    for voter in campaign.voters[:2]:
+        await rate(bot.db, voter, home, 4)
+    for _ in range(3):
+        await review(bot.db, home, 5)
+    user = campaign.user(head)
+
+    await user.send("/sectionscore")
+
+    text = user.last_text()
+    assert "5 raters" in text and "Public 5.00 (3)" in text
+    assert "By standard" not in text and "Internal" not in text
+    leader = campaign.user(campaign.leader)
+    sent = await leader.send("/export")
+    book = openpyxl.load_workbook(io.BytesIO(next(m.document for m in sent.messages if m.document) or b""))
+    header = [cell.value for cell in book["Sections"][1]]
+    row = next(r for r in book["Sections"].iter_rows(min_row=2, values_only=True) if r[1] == "信息科")
+    cells = dict(zip(header, row, strict=True))
+    assert cells["Internal mean"] is None and cells["Internal raters"] == 2 and cells["Public mean"] == 5
+    assert cells["Optimise service"] is None
+
+
+async def test_the_group_sees_sections_only_and_other_groups_nothing(bot: Bot) -> None:
+    campaign = await Campaign(bot).build()
+    group = await campaign.group()
+    leader = campaign.user(campaign.leader)
+    group.add(leader)
+
+    await leader.send("/ranking", chat=group)
+    assert leader.buttons(chat=group)[0] == ["Month", "Quarter", "✓ Campaign"]
+    sent = await leader.press_data("rk:member:campaign:0:0", message=leader.last_message(chat=group))
+    assert sent.answer == "The ranking of individuals is not shown in groups. Ask me in private."
+
+    elsewhere = bot.tg.group("Another group")
+    elsewhere.add(leader)
+    await leader.send("/ranking", chat=elsewhere)
+    assert elsewhere.last_text() == "The leaderboard is shown only in the campaign group. Ask me in private."
+
+    industry = await make_member(bot.db, 530, "Acme Travel", role=Role.INDUSTRY, language="en")
+    rater = campaign.user(industry)
+    await rater.send("/ranking")
+    assert rater.last_text().startswith("Sections — the 2026 campaign")
+
+
+async def test_a_closed_period_keeps_its_result(bot: Bot) -> None:
+    """Overdue days count up to the period's end: what June's board said in July, it says in December."""
+    campaign = await Campaign(bot).build()
+    async with bot.db.transaction() as session:
+        await tasks.create_task(
+            session=session,
+            section_id=campaign.market.id or 0,
+            due_on=dt.date(2026, 6, 24),
+            responsible_id=None,
+            created_by_id=None,
+            title="Late",
+        )
+    leader = campaign.user(campaign.leader)
+
+    june = await period_of(bot.db, JUNE)
+
+    async def june_line() -> str:
+        await leader.send("/sectionscore 市场科")
+        await leader.press_data(f"ss:{campaign.market.id}:month:{june.id}", message=leader.last_message())
+        return "\n".join(line for line in leader.last_text().splitlines() if "Deducted" in line)
+
+    bot.clock.set(dt.datetime(2026, 7, 2, 10, 0, tzinfo=services(bot).settings.tz))
+    in_july = await june_line()
+    bot.clock.set(dt.datetime(2026, 12, 1, 10, 0, tzinfo=services(bot).settings.tz))
+    in_december = await june_line()
+
+    assert in_july == in_december == "Deducted 2 points: 4 working days overdue."
+
+
+def test_one_board_a_day_when_monday_is_the_last_working_day(settings: Settings) -> None:
+    tz = settings.tz
+    monday_morning = dt.datetime(2026, 11, 30, 9, 5, tzinfo=tz)
+    monday_evening = dt.datetime(2026, 11, 30, 17, 5, tzinfo=tz)
+    assert due_slots(settings, monday_morning) == []
+    assert due_slots(settings, monday_evening) == ["month_end:2026-11"]
+    assert due_slots(settings, dt.datetime(2026, 11, 23, 9, 5, tzinfo=tz)) == ["weekly:2026-11-23"]
