@@ -100,8 +100,11 @@ def build_application(
     request: BaseRequest | None = None,
     clock: Clock | None = None,
     rate_limit_retries: int = RATE_LIMIT_RETRIES,
+    flood_limits: bool = True,
 ) -> BotApplication:
-    """The Application for these settings; `request` replaces Telegram (the in-process Bot API)."""
+    """The Application for these settings; `request` replaces Telegram (the in-process Bot API). Without
+    `flood_limits` the bot does not pace itself to Telegram's rates (for tests that post to a group a lot)."""
+    rates = {} if flood_limits else {"overall_max_rate": 0, "group_max_rate": 0}
     token = settings.bot_token.get_secret_value() if settings.bot_token else OFFLINE_TOKEN
     bot = CampaignBot(
         token=token,
@@ -110,7 +113,7 @@ def build_application(
         request=request or HTTPXRequest(connection_pool_size=CONNECTION_POOL_SIZE),
         get_updates_request=request or HTTPXRequest(),
         defaults=Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.tz),
-        rate_limiter=AIORateLimiter(max_retries=rate_limit_retries),
+        rate_limiter=AIORateLimiter(max_retries=rate_limit_retries, **rates),
     )
     builder = (
         ApplicationBuilder()

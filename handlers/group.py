@@ -29,28 +29,24 @@ async def cmd_bindgroup(update: Update, context: BotContext) -> None:
     replies = Replies()
     async with context.db.transaction() as session:
         viewer = await load_viewer(session=session, context=context, user=sender(update))
-        if chat_type(update) == "private":
-            require(viewer, BINDGROUP, "group")
-            replies.reply(context.tr.gettext("Send /bindgroup in the campaign group itself, not here."))
+        require(viewer, BINDGROUP, chat_type(update))  # in private: "works only in the campaign group"
+        before = await groups.get_campaign_group(session=session)
+        if before is not None and before.chat_id == chat.id:
+            replies.reply(context.tr.gettext("This group already is the campaign group."))
         else:
-            require(viewer, BINDGROUP, chat_type(update))
-            before = await groups.get_campaign_group(session=session)
-            if before is not None and before.chat_id == chat.id:
-                replies.reply(context.tr.gettext("This group already is the campaign group."))
-            else:
-                await groups.bind_campaign_group(
-                    session=session, chat_id=chat.id, title=chat.title or "", bound_by_id=viewer.member_id
-                )
-                await audit.record_audit(
-                    session=session, actor_id=viewer.member_id, action="group.bound", subject=f"chat:{chat.id}"
-                )
-                text: str = context.tr.gettext(
-                    "This group is now the campaign group: the leaderboard snapshots and reminders of the "
-                    "campaign will be posted here."
-                )
-                if before is not None:
-                    text += "\n" + context.tr.gettext("It replaces “{title}”.", title=before.title)
-                replies.reply(text)
+            await groups.bind_campaign_group(
+                session=session, chat_id=chat.id, title=chat.title or "", bound_by_id=viewer.member_id
+            )
+            await audit.record_audit(
+                session=session, actor_id=viewer.member_id, action="group.bound", subject=f"chat:{chat.id}"
+            )
+            text: str = context.tr.gettext(
+                "This group is now the campaign group: the leaderboard snapshots and reminders of the "
+                "campaign will be posted here."
+            )
+            if before is not None:
+                text += "\n" + context.tr.gettext("It replaces “{title}”.", title=before.title)
+            replies.reply(text)
     await replies.deliver(update, context)
 
 

@@ -721,6 +721,7 @@ async def cmd_cancel(update: Update, context: BotContext) -> None:
     replies = Replies()
     async with context.db.transaction() as session:
         viewer = await load_viewer(session=session, context=context, user=sender(update))
+        require(viewer, CANCEL, chat_type(update))
         dialog = await dialogs.get_dialog(session=session, telegram_id=viewer.user.id, now=context.now())
         await dialogs.clear_dialog(session=session, telegram_id=viewer.user.id)
         forms = 0

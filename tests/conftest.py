@@ -110,7 +110,8 @@ async def bot(
     settings: Settings, db: Database, clock: ManualClock, request: pytest.FixtureRequest
 ) -> AsyncIterator[Bot]:
     api = FakeBotApi()
-    application = build_application(settings, db=db, request=api, clock=clock)
+    flood_limits = not request.node.get_closest_marker("no_flood_limits")
+    application = build_application(settings, db=db, request=api, clock=clock, flood_limits=flood_limits)
     errors = ErrorLog()
     logging.getLogger().addHandler(errors)
     try:

@@ -42,7 +42,7 @@ async def test_bindgroup_in_private_points_to_the_group(bot: Bot) -> None:
 
     await boss.send("/bindgroup")
 
-    assert boss.last_text() == "Send /bindgroup in the campaign group itself, not here."
+    assert boss.last_text() == "/bindgroup works only in the campaign group."
 
 
 async def test_group_that_migrates_to_a_supergroup_keeps_its_binding(bot: Bot) -> None:
