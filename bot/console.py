@@ -211,7 +211,9 @@ class Console:
             planned = await plan_reminders(services, services.clock.now())
             planned += await plan_nudges(services, services.clock.now())
             planned += await plan_snapshots(services, services.clock.now())
-            sent = await deliver_due(services, self.application.bot)
+            sent = 0
+            while delivered := await deliver_due(services, self.application.bot):  # every batch due now
+                sent += delivered
             self._print(f"(the reminder sweep planned {planned} and the outbox sent {sent})")
         self._print(f"(it is {services.clock.now().astimezone(tz):%Y-%m-%d %H:%M %A} here)")
 

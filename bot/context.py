@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -28,6 +29,9 @@ class Services:
     clock: Clock
     commands: tuple[CommandSpec, ...]
     text_steps: Mapping[str, Any] = field(default_factory=dict)  # dialog step → handlers.common.Step
+    # One delivery round at a time in this process (the repeating job, the console's :time, /snapshot): a second
+    # round could otherwise take over rows whose claim lapsed while the first is still sending them.
+    outbox_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
 BotApplication = Application[ExtBot[None], "BotContext", dict[Any, Any], dict[Any, Any], dict[Any, Any], Any]

@@ -142,6 +142,7 @@ def workbook_bytes(tr: Translator, settings: Settings, rows: list[ExportRow]) ->
     first = book.active
     assert first is not None
     book.remove(first)
+    shares = {tr.gettext("Good-review rate"), tr.gettext("Participation")}
     for kind, title in ((TargetKind.SECTION, tr.gettext("Sections")), (TargetKind.MEMBER, tr.gettext("Individuals"))):
         sheet = book.create_sheet(title[:31])
         sheet.append(headers(tr, settings, kind))
@@ -149,6 +150,10 @@ def workbook_bytes(tr: Translator, settings: Settings, rows: list[ExportRow]) ->
             if row.kind == kind:
                 sheet.append(values(settings, row))
         sheet.freeze_panes = "C2"
+        for column in sheet.iter_cols(min_row=1, max_row=1):
+            if column[0].value in shares:  # 好评率 and participation as percentages, like the bot shows them
+                for cell in sheet[column[0].column_letter][1:]:
+                    cell.number_format = "0%"
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()

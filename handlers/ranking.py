@@ -100,7 +100,9 @@ def period_label(tr: Translator, period: Period) -> str:
     if period.kind == PeriodKind.MONTH:
         return f"{period.starts_on:%Y-%m}"
     if period.kind == PeriodKind.QUARTER:
-        return f"{period.starts_on.year} Q{(period.starts_on.month - 1) // 3 + 1}"
+        return tr.gettext(
+            "{year} Q{quarter}", year=period.starts_on.year, quarter=(period.starts_on.month - 1) // 3 + 1
+        )
     return tr.gettext("the {year} campaign", year=period.starts_on.year)
 
 
@@ -333,6 +335,8 @@ async def press_ranking(update: Update, context: BotContext) -> None:
 
 
 def score_summary(tr: Translator, standing: Standing, board: Board, min_raters: int) -> str:
+    if not standing.raters:
+        return tr.gettext("Nobody has rated yet in this period.")
     if not standing.enough:
         return tr.gettext(
             "Not enough ratings yet: {n} of the {needed} raters needed.", n=standing.raters, needed=min_raters
@@ -360,7 +364,7 @@ def breakdown_lines(tr: Translator, settings: Settings, standing: Standing) -> l
         if scores.mean is not None and scores.raters >= min_raters
     ]
     if groups and standing.kind == TargetKind.SECTION:
-        lines.append(tr.gettext("By rater group: {groups}", groups=" · ".join(groups)))
+        lines.append(tr.gettext("By rater group (1–5): {groups}", groups=" · ".join(groups)))
     means = standing.standard_means() if standing.standard_raters >= min_raters else {}
     named = [
         f"{standard_name(tr, standard)} {means[standard.key]:.2f}"
@@ -368,7 +372,7 @@ def breakdown_lines(tr: Translator, settings: Settings, standing: Standing) -> l
         if standard.key in means
     ]
     if named:
-        lines.append(tr.gettext("By standard: {standards}", standards=" · ".join(named)))
+        lines.append(tr.gettext("By standard (1–5): {standards}", standards=" · ".join(named)))
     figures = review_figures(tr, standing)
     if figures:
         lines.append(tr.gettext("Public reviews: {figures}", figures=figures))

@@ -54,15 +54,16 @@ async def deliver_due(services: Services, bot: Bot) -> int:
     now = services.clock.now()
     if not in_working_hours(services.settings, now):
         return 0
-    async with services.db.transaction() as session:
-        claimed = [
-            r.id for r in await reminders.claim_due_reminders(session=session, now=now, limit=BATCH, lease=LEASE)
-        ]
-    sent = 0
-    for reminder_id in claimed:
-        assert reminder_id is not None
-        sent += await deliver_one(services, bot, reminder_id)
-    return sent
+    async with services.outbox_lock:
+        async with services.db.transaction() as session:
+            claimed = [
+                r.id for r in await reminders.claim_due_reminders(session=session, now=now, limit=BATCH, lease=LEASE)
+            ]
+        sent = 0
+        for reminder_id in claimed:
+            assert reminder_id is not None
+            sent += await deliver_one(services, bot, reminder_id)
+        return sent
 
 
 async def deliver_one(services: Services, bot: Bot, reminder_id: int) -> int:

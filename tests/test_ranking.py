@@ -159,7 +159,7 @@ async def test_my_score_and_the_section_score(bot: Bot) -> None:
     text = staff.last_text()
     assert "Scores — 2026-06" in text
     assert "You" in text and "rank 2 of 2 · 3 raters" in text
-    assert "市场科" in text and "By standard:" in text
+    assert "市场科" in text and "By standard (1–5):" in text
     assert "Raters are not named." in text
     for voter in campaign.voters:
         assert voter.display_name not in text
