@@ -19,12 +19,13 @@ from telegram.error import InvalidToken, TelegramError
 
 from bot import export
 from bot.app import build_application, configure_logging
+from bot.check import run_checks
 from bot.config import ConfigError, Settings, load_settings
 from bot.console import run_console
 from bot.demo import run_demo
 from bot.i18n import translator
 from bot.roster import RosterError, read_roster
-from storage import roster, scoring
+from storage import roster
 from storage.migrate import DatabaseTooNewError, upgrade_database
 from storage.session import Database
 
@@ -89,9 +90,11 @@ def build_parser() -> argparse.ArgumentParser:
     exporting.add_argument("--out", type=Path, default=Path("shuangyou-scores.xlsx"), help="the workbook to write")
     checking = commands.add_parser(
         "check",
-        help="recompute the score tallies from the ratings and report any difference",
-        description="Recomputes every tally from the raw ratings and reviews and lists the differences; exits 1 "
-        "when there are any. With --repair, replaces the tallies with the recomputation.",
+        help="check the database, the token, the chart font and the score tallies",
+        description="Checks that the database is reachable and at this version's schema, that Telegram accepts "
+        "BOT_TOKEN (getMe), that a font for Chinese charts is there, and that the score tallies match a "
+        "recomputation from the raw ratings; a line each, exit status 1 when something is wrong. Changes nothing, "
+        "except that --repair rebuilds the tallies.",
     )
     checking.add_argument("--repair", action="store_true", help="replace the tallies with the recomputation")
     commands.add_parser(
@@ -130,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
         elif command == "export":
             return asyncio.run(export_scores(settings, args))
         elif command == "check":
-            return asyncio.run(check_scores(settings, args))
+            return asyncio.run(check(settings, args))
         elif command == "console":
             asyncio.run(run_console(settings))
         elif settings.bot_token is None:
@@ -223,27 +226,12 @@ async def export_scores(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-async def check_scores(settings: Settings, args: argparse.Namespace) -> int:
-    """`check`: the tallies against a recomputation from the raw ratings; --repair rebuilds them."""
-    db = Database(settings.database_url)
-    try:
-        await upgrade_database(db.engine)
-        async with db.transaction() as session:
-            problems = await scoring.check_tallies(session=session)
-            if problems and args.repair:
-                rows = await scoring.rebuild_tallies(session=session)
-    finally:
-        await db.close()
-    if not problems:
-        print("The score tallies match a recomputation from the ratings and reviews.")
-        return 0
-    for problem in problems:
-        print(problem)
-    if args.repair:
-        print(f"{_count(len(problems), 'difference')} found; the tallies were rebuilt ({_count(rows, 'row')}).")
-        return 0
-    print(f"{_count(len(problems), 'difference')} found. Run `python -m bot check --repair` to rebuild the tallies.")
-    return EXIT_FAILURE
+async def check(settings: Settings, args: argparse.Namespace) -> int:
+    """`check`: the database, the token, the chart font and the score tallies, a line each."""
+    findings = await run_checks(settings, repair=args.repair)
+    for finding in findings:
+        print(finding.line())
+    return 0 if all(finding.ok for finding in findings) else EXIT_FAILURE
 
 
 async def bot_username(settings: Settings) -> str:

@@ -60,7 +60,9 @@ def test_no_command_means_run(workdir: Path) -> None:
     assert "@BotFather" in result.stderr and "欢迎使用双优助手" in result.stdout
 
 
-@pytest.mark.parametrize("command", [[], ["run"], ["console"], ["migrate"], ["import-staff"]])
+@pytest.mark.parametrize(
+    "command", [[], ["run"], ["console"], ["migrate"], ["import-staff"], ["check"], ["export"], ["demo"]]
+)
 def test_every_command_has_help(workdir: Path, command: list[str]) -> None:
     result = run_cli(*command, "--help", cwd=workdir) if command else run_cli("--help", cwd=workdir)
 
@@ -133,3 +135,22 @@ def test_import_staff_writes_the_personal_links(workdir: Path) -> None:
         "1 member without Telegram yet: their personal links are in links.csv."
     )
     assert "start=i_" in (workdir / "links.csv").read_text(encoding="utf-8-sig")
+
+
+def test_check_reports_each_part_and_never_the_token(workdir: Path) -> None:
+    token = "123456789:AAEabcdefghijklmnopqrstuvwxyz012345678"
+
+    fresh = run_cli("check", cwd=workdir)
+    assert fresh.returncode == 1
+    assert "PROBLEM  database:" in fresh.stdout and "python -m bot migrate" in fresh.stdout
+
+    assert run_cli("migrate", cwd=workdir).returncode == 0
+    healthy = run_cli("check", cwd=workdir)
+    assert healthy.returncode == 0, healthy.stdout
+    assert [line.split(":")[0].split()[-1] for line in healthy.stdout.splitlines()] == [
+        "config", "database", "tallies", "token", "font",
+    ]  # fmt: skip
+
+    unreachable = run_cli("check", cwd=workdir, env={"BOT_TOKEN": token, "TELEGRAM_BASE_URL": "http://127.0.0.1:9/bot"})
+    assert unreachable.returncode == 1 and "PROBLEM  token: Telegram could not be asked" in unreachable.stdout
+    assert token not in unreachable.stdout + unreachable.stderr
