@@ -17,7 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from telegram import Bot, Update
 from telegram.error import InvalidToken, TelegramError
 
-from bot import export
+from bot import backup, export
 from bot.app import build_application, configure_logging
 from bot.check import run_checks
 from bot.config import ConfigError, Settings, load_settings
@@ -105,6 +105,14 @@ def build_parser() -> argparse.ArgumentParser:
         "leaderboard snapshots and a campaign group. Then `python -m bot console` shows it all. A database that "
         "has members already is left alone (exit code 2).",
     )
+    saving = commands.add_parser(
+        "backup",
+        help="copy the live SQLite database consistently (PostgreSQL: explains pg_dump)",
+        description="Copies the SQLite database at DATABASE_URL with SQLite's online backup API, so the copy is "
+        "consistent even while the bot runs. To restore: stop the bot, put the copy in the database's place (or "
+        "point DATABASE_URL at it) and start the bot. For PostgreSQL it prints the pg_dump and pg_restore commands.",
+    )
+    saving.add_argument("--out", type=Path, help="the copy (default: shuangyou-backup-<date>-<time>.db)")
     commands.add_parser(
         "migrate",
         help="upgrade the database schema to this version",
@@ -132,6 +140,8 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(run_demo(settings))
         elif command == "export":
             return asyncio.run(export_scores(settings, args))
+        elif command == "backup":
+            return make_backup(settings, args)
         elif command == "check":
             return asyncio.run(check(settings, args))
         elif command == "console":
@@ -223,6 +233,22 @@ async def export_scores(settings: Settings, args: argparse.Namespace) -> int:
     await asyncio.to_thread(out.write_bytes, export.workbook_bytes(tr, settings, rows))
     await asyncio.to_thread(out.with_suffix(".csv").write_bytes, export.csv_bytes(tr, settings, rows))
     print(f"Wrote {_count(len(rows), 'row')} to {out} and {out.with_suffix('.csv')}.")
+    return 0
+
+
+def make_backup(settings: Settings, args: argparse.Namespace) -> int:
+    """`backup`: the SQLite copy, or how to back up PostgreSQL."""
+    try:
+        source = backup.sqlite_path(settings.database_url)
+        if source is None:
+            print(backup.postgres_help(settings.database_url))
+            return 0
+        target: Path = args.out or backup.default_backup_name(datetime.now(settings.tz))
+        size = backup.backup_sqlite(source, target)
+    except backup.BackupError as error:
+        print(f"backup: {error}", file=sys.stderr)
+        return EXIT_FAILURE
+    print(f"Backed up {source} to {target} ({size:,} bytes). To restore: stop the bot and put it in its place.")
     return 0
 
 
