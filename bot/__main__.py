@@ -130,7 +130,8 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_BAD_CONFIG
     command = args.command or "run"
     at_the_console = command == "console" or (command == "run" and settings.bot_token is None)
-    configure_logging(logging.WARNING if at_the_console else getattr(logging, args.log_level))
+    secret = settings.bot_token.get_secret_value() if settings.bot_token else ""
+    configure_logging(logging.WARNING if at_the_console else getattr(logging, args.log_level), secret=secret)
     try:
         if command == "migrate":
             asyncio.run(migrate(settings))

@@ -204,9 +204,30 @@ def _describe_update(update: object) -> str:
     return repr(update)[:2000]
 
 
-def configure_logging(level: int = logging.INFO) -> None:
-    """Plain log lines; httpx quiet, since its request lines would carry the bot token."""
+class SecretFilter(logging.Filter):
+    """Replaces the bot token in every log line: the Bot API's URLs carry it, and so may the errors that quote them."""
+
+    def __init__(self, secret: str) -> None:
+        super().__init__()
+        self.secret = secret
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if self.secret and self.secret in message:
+            record.msg, record.args = message.replace(self.secret, "<BOT_TOKEN>"), None
+        if record.exc_info and self.secret:
+            text = logging.Formatter().formatException(record.exc_info)
+            if self.secret in text:
+                record.exc_info, record.exc_text = None, text.replace(self.secret, "<BOT_TOKEN>")
+        return True
+
+
+def configure_logging(level: int = logging.INFO, *, secret: str = "") -> None:
+    """Plain log lines, with the bot token blanked out of each; httpx quiet, since its request lines carry it."""
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=level)
+    if secret:
+        for handler in logging.getLogger().handlers:
+            handler.addFilter(SecretFilter(secret))
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)

@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from bot.app import TELEGRAM_APOLOGY
+from bot.app import TELEGRAM_APOLOGY, configure_logging
 from tests.conftest import Bot
 
 WELCOME = "Welcome to Shuangyou"
@@ -83,3 +83,22 @@ async def test_every_fault_leaves_no_traceback_in_any_message(bot: Bot) -> None:
     texts = [message.text for message in alice.bot_messages()]
     assert texts and not any("Traceback" in text or "Error" in text for text in texts)
     assert bot.api.pending_faults == 0
+
+
+def test_the_token_never_reaches_the_log(capsys: pytest.CaptureFixture[str]) -> None:
+    token = "123456789:AAEabcdefghijklmnopqrstuvwxyz012345678"
+    handler = logging.StreamHandler()
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        configure_logging(logging.DEBUG, secret=token)
+        logging.getLogger("telegram.request").warning("POST https://api.telegram.org/bot%s/getMe failed", token)
+        try:
+            raise RuntimeError(f"https://api.telegram.org/bot{token}/sendMessage")
+        except RuntimeError:
+            logging.getLogger("bot").exception("Sending failed")
+    finally:
+        root.removeHandler(handler)
+    written = capsys.readouterr().err
+    assert "getMe failed" in written and "Sending failed" in written and "<BOT_TOKEN>" in written
+    assert token not in written
