@@ -17,6 +17,7 @@ from telegram.request import BaseRequest, HTTPXRequest
 import handlers.admin
 import handlers.commitments
 import handlers.fallback
+import handlers.flood
 import handlers.group
 import handlers.help
 import handlers.invites
@@ -130,6 +131,7 @@ def build_application(
         commands=all_commands(),
         text_steps=all_text_steps(),
     )
+    application.add_handler(handlers.flood.guard_handler(), group=handlers.flood.GROUP)
     for module in FEATURES:
         application.add_handlers(module.handlers())
     application.add_error_handler(on_error)

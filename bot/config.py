@@ -71,6 +71,8 @@ class BotSettings(_Section):
     time_zone: str = "Asia/Shanghai"
     default_language: Language = "zh_CN"
     admins: tuple[int, ...] = ()
+    flood_burst: int = Field(default=30, ge=1, le=1_000_000)  # updates a user may send at once
+    flood_rate: float = Field(default=3.0, gt=0, le=10_000)  # and per second after that
 
     @field_validator("time_zone")
     @classmethod

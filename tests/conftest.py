@@ -65,8 +65,10 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def settings(database_url: str) -> Settings:
-    return Settings(database_url=database_url, bot=BotSettings(admins=(ADMIN_ID,)))
+def settings(database_url: str, request: pytest.FixtureRequest) -> Settings:
+    """The tests' users are machines: flood control only where a test is about it."""
+    burst = 30 if request.node.get_closest_marker("flood_control") else 1_000_000
+    return Settings(database_url=database_url, bot=BotSettings(admins=(ADMIN_ID,), flood_burst=burst))
 
 
 @pytest_asyncio.fixture

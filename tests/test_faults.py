@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
 import pytest
@@ -102,3 +103,18 @@ def test_the_token_never_reaches_the_log(capsys: pytest.CaptureFixture[str]) -> 
     written = capsys.readouterr().err
     assert "getMe failed" in written and "Sending failed" in written and "<BOT_TOKEN>" in written
     assert token not in written
+
+
+@pytest.mark.flood_control
+async def test_a_flooding_user_is_slowed_down_and_the_others_are_not(bot: Bot) -> None:
+    flooder, other = bot.tg.private_user("Flood"), bot.tg.private_user("Calm")
+
+    answers = [len((await flooder.send("/help")).messages) for _ in range(300)]
+
+    assert sum(answers[:30]) == 30  # the burst is served
+    warning = flooder.bot_messages()[30].text
+    assert warning == "Too many messages at once. Wait a few seconds, then try again."
+    assert sum(answers[31:]) == 0  # told once, then dropped quietly
+    assert (await other.send("/help")).texts[0].startswith("What you can do here")
+    bot.clock.advance(dt.timedelta(seconds=2))  # 3 a second come back
+    assert len((await flooder.send("/help")).messages) == 1
