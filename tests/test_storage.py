@@ -11,11 +11,27 @@ from sqlalchemy import Connection, inspect, text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import SQLModel, select
 
+from bot.app import build_application, on_start
 from bot.config import Settings
-from storage import campaigns, members
+from bot.fake_api import FakeBotApi
+from storage import campaigns, members, scoring
 from storage.migrate import DatabaseTooNewError, current_revision, downgrade_database, head_revision, upgrade_database
-from storage.models import Campaign, Member, MemberStatus, Period, PeriodKind, Role, Section, SectionKind
+from storage.models import (
+    Campaign,
+    Member,
+    MemberStatus,
+    Period,
+    PeriodKind,
+    Rating,
+    Role,
+    ScoreTally,
+    Section,
+    SectionKind,
+    TargetKind,
+)
 from storage.session import Database
+from tests.factories import make_section
+from tests.test_scoring import JUNE, period_of, rate, raters, start_campaign
 
 TABLES = {
     *("section", "member", "campaign", "period", "invite", "campaign_group", "dialog", "audit_entry"),
@@ -211,3 +227,35 @@ async def test_member_table_holds_what_the_profile_needs(db: Database) -> None:
     assert (member.display_name, member.role, member.section_id, member.language) == (
         "王五", Role.HEAD, section.id, "zh_CN",
     )  # fmt: skip
+
+
+async def test_ratings_survive_a_downgrade_and_an_upgrade_and_their_tallies_are_counted_at_start(
+    db: Database, settings: Settings
+) -> None:
+    """A database from before the score tallies (0009) with ratings in it: upgraded, the bot counts them at start."""
+    await start_campaign(db)
+    section = await make_section(db, "办公室")
+    for rater in await raters(db, 3):
+        await rate(db, rater, section, 4)
+
+    await downgrade_database(db.engine, "0009")
+    async with db.engine.connect() as connection:
+        names = await connection.run_sync(lambda sync: set(inspect(sync).get_table_names()))
+        kept = (await connection.execute(text("SELECT count(*) FROM rating"))).scalar_one()
+    assert "score_tally" not in names and kept == 3
+    await upgrade_database(db.engine)
+    async with db.transaction() as session:
+        assert (await session.exec(select(ScoreTally))).all() == []
+        assert len((await session.exec(select(Rating))).all()) == 3
+
+    application = build_application(settings, db=db, request=FakeBotApi())
+    async with application:
+        await on_start(application)
+
+    campaign = await period_of(db, JUNE, PeriodKind.CAMPAIGN)
+    async with db.transaction() as session:
+        assert await scoring.check_tallies(session=session) == []
+        board = await scoring.compute_board(
+            session=session, rules=settings.scoring_rules(), period=campaign, kind=TargetKind.SECTION
+        )
+    assert [(s.name, s.raters) for s in board.ranked] == [("办公室", 3)]
