@@ -37,7 +37,7 @@ from bot.context import SERVICES_KEY, BotApplication, BotContext, Services
 from bot.extbot import CampaignBot
 from bot.i18n import N_
 from bot.menus import set_default_menus
-from handlers.common import Refusal
+from handlers.common import Refusal, RepeatedUpdate
 from storage import campaigns, scoring
 from storage.session import Database
 
@@ -170,6 +170,9 @@ async def on_error(update: object, context: BotContext) -> None:
     error = context.error
     if isinstance(error, Refusal):
         await _tell_user(update, context, error.render(context.tr))
+        return
+    if isinstance(error, RepeatedUpdate):
+        logger.info("Update %s was delivered again; it was acted on already", error.args[0])
         return
     if isinstance(error, Forbidden):
         logger.info("The user blocked the bot or left the chat: %s", error.message)

@@ -175,7 +175,8 @@ class FakeBotApi(BaseRequest):
         self._faults: list[Fault] = []
         self._listeners: list[Listener] = []
         self._updates: list[dict[str, Any]] = []
-        self._update_ids = itertools.count(1)
+        # Update ids go on from run to run, as Telegram's do: a database remembers the updates it acted on.
+        self._update_ids = itertools.count(int(time.time() * 1000) % 2_000_000_000_000)
         self._new_update = asyncio.Event()
         self._closed = False
 

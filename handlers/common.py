@@ -7,6 +7,7 @@ import logging
 import math
 import unicodedata
 from collections.abc import Awaitable, Callable, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -18,7 +19,7 @@ from bot.config import Settings
 from bot.context import BotContext
 from bot.i18n import N_, Translator, pick_language, translator
 from bot.menus import set_member_menu
-from storage import members, sections
+from storage import members, sections, updates
 from storage.models import Dialog, Member, MemberStatus, Role, Section
 
 logger = logging.getLogger(__name__)
@@ -30,6 +31,22 @@ N_ORGANISATION_TOO_LONG = N_(
     "An organisation's name has at most {limit} characters; this one has {length}. Please send a shorter one."
 )
 PAGE_SIZE = 8
+
+
+@dataclass
+class Intake:
+    """The update being handled, so that the first transaction acting on it can claim it (once only)."""
+
+    bot_id: int
+    update_id: int
+    claimed: bool = False
+
+
+CURRENT_UPDATE: ContextVar[Intake | None] = ContextVar("shuangyou_current_update", default=None)
+
+
+class RepeatedUpdate(Exception):
+    """This update was acted on before (a webhook retried, a poll repeated): it is dropped without a word."""
 
 
 class Refusal(Exception):
@@ -58,7 +75,16 @@ class Viewer:
 
 
 async def load_viewer(*, session: AsyncSession, context: BotContext, user: User) -> Viewer:
-    """Reads the member (if any), switches to their language, and works out their audience."""
+    """Reads the member (if any), switches to their language, and works out their audience. The first call for an
+    update claims it in this transaction: a repeated delivery stops here (RepeatedUpdate)."""
+    intake = CURRENT_UPDATE.get()
+    if intake is not None and not intake.claimed:
+        first = await updates.claim_update(
+            session=session, bot_id=intake.bot_id, update_id=intake.update_id, now=context.now()
+        )
+        if not first:
+            raise RepeatedUpdate(intake.update_id)
+        intake.claimed = True
     member = await members.get_member_by_telegram_id(session=session, telegram_id=user.id)
     if member is not None:
         context.use_language(member.language)

@@ -16,6 +16,7 @@ from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop, BaseHandler, TypeHandler
 
 from bot.context import BotContext
+from handlers.common import CURRENT_UPDATE, Intake
 
 BURST = 30
 RATE = 3.0
@@ -55,6 +56,7 @@ GUARD_KEY = "shuangyou.flood"
 
 
 async def guard_update(update: Update, context: BotContext) -> None:
+    CURRENT_UPDATE.set(Intake(context.bot.id, update.update_id))
     user = update.effective_user
     if user is None:
         return

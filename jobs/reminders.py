@@ -19,7 +19,7 @@ from telegram.ext import Application
 from bot.config import Settings
 from bot.context import BotContext, Services
 from bot.workdays import WorkCalendar
-from storage import reminders, tasks
+from storage import reminders, tasks, updates
 from storage.models import Member, MemberStatus, Role, Task
 from storage.reminders import PlannedReminder
 
@@ -27,6 +27,7 @@ logger = logging.getLogger(__name__)
 
 JOB_NAME = "reminders.sweep"
 ESCALATION_LIFETIME = dt.timedelta(days=7)
+UPDATE_MEMORY = dt.timedelta(days=2)  # Telegram gives up redelivering an update long before this
 
 
 def morning_of(day: dt.date, settings: Settings) -> tuple[dt.datetime, dt.datetime]:
@@ -48,6 +49,8 @@ async def sweep_reminders(context: BotContext) -> None:
         logger.info("Planned %d reminders", planned)
     if await plan_snapshots(context.services, context.now()):
         logger.info("Took a leaderboard snapshot")
+    async with context.services.db.transaction() as session:
+        await updates.forget_updates(session=session, before=context.now() - UPDATE_MEMORY)
 
 
 async def plan_reminders(services: Services, now: dt.datetime) -> int:

@@ -423,3 +423,14 @@ class Snapshot(SQLModel, table=True):
     members: list[dict[str, Any]] = Field(default_factory=list, sa_type=sa.JSON)
     taken_by_id: int | None = Field(default=None, foreign_key="member.id", ondelete="SET NULL")
     taken_at: dt.datetime = Field(default_factory=utc_now, sa_type=AwareDateTime)
+
+
+class ProcessedUpdate(SQLModel, table=True):
+    """The Telegram updates already acted on (a webhook retried, a poll repeated after a crash), per bot: claimed in
+    the transaction that acts on the update, so a repeat changes nothing and a failed attempt can be repeated."""
+
+    __tablename__ = "processed_update"
+
+    bot_id: int = Field(sa_type=sa.BigInteger, primary_key=True, sa_column_kwargs={"autoincrement": False})
+    update_id: int = Field(sa_type=sa.BigInteger, primary_key=True, sa_column_kwargs={"autoincrement": False})
+    received_at: dt.datetime = Field(default_factory=utc_now, sa_type=AwareDateTime, index=True)

@@ -6,9 +6,12 @@ import datetime as dt
 import logging
 
 import pytest
+from sqlmodel import select
 
 from bot.app import TELEGRAM_APOLOGY, configure_logging
+from storage.models import ProcessedUpdate
 from tests.conftest import Bot
+from tests.factories import make_member, make_section
 
 WELCOME = "Welcome to Shuangyou"
 
@@ -118,3 +121,21 @@ async def test_a_flooding_user_is_slowed_down_and_the_others_are_not(bot: Bot) -
     assert (await other.send("/help")).texts[0].startswith("What you can do here")
     bot.clock.advance(dt.timedelta(seconds=2))  # 3 a second come back
     assert len((await flooder.send("/help")).messages) == 1
+
+
+async def test_an_update_delivered_twice_is_acted_on_once(bot: Bot) -> None:
+    home = await make_section(bot.db, "办公室")
+    staff = bot.tg.private_user("Sun", language="en")
+    await make_member(bot.db, staff.id, "Sun", section=home, language="en")
+    message = bot.api.record_user_message(
+        staff.id, staff.user, "/away 2026-06-20", entities=[{"type": "bot_command", "offset": 0, "length": 5}]
+    )
+    update = {"update_id": 4242, "message": bot.api.message_dict(message)}
+
+    await bot.tg.deliver(update)
+    await bot.tg.deliver(update)  # a webhook retried, or a poll repeated after a crash
+
+    assert len(staff.bot_messages()) == 1
+    async with bot.db.transaction() as session:
+        claims = (await session.exec(select(ProcessedUpdate))).all()
+    assert [(claim.update_id, claim.bot_id) for claim in claims if claim.update_id == 4242] == [(4242, bot.app.bot.id)]
