@@ -206,6 +206,10 @@ class FakeBotApi(BaseRequest):
         endpoint = url.rsplit("/", 1)[-1]
         params = dict(request_data.parameters) if request_data else {}
         files = {name: _content(part) for name, part in request_data.multipart_data.items()} if request_data else {}
+        return await self.handle(endpoint, params, files)
+
+    async def handle(self, endpoint: str, params: dict[str, Any], files: dict[str, UploadedFile]) -> tuple[int, bytes]:
+        """One Bot API call, however it arrived (in process, or over HTTP: bot/http_api.py)."""
         call = Call(endpoint, params, files)
         self.calls.append(call)
         try:
