@@ -14,6 +14,7 @@ import contextlib
 import itertools
 import json
 import logging
+import math
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -161,11 +162,51 @@ class FakeChat:
 Listener = Callable[[str, StoredMessage], None]
 
 
+SENDING_METHODS = frozenset({"sendMessage", "sendPhoto", "sendDocument"})
+
+
+class FloodLimits:
+    """About 30 messages a second overall, 1 a second to one chat, 20 a minute to one group (Telegram's FAQ)."""
+
+    OVERALL = (30, 1.0)
+    PER_CHAT = (3, 3.0)  # about 1 a second, with the short bursts Telegram lets through
+    PER_GROUP = (20, 60.0)
+
+    def __init__(self) -> None:
+        self.sent: list[float] = []
+        self.by_chat: dict[int, list[float]] = {}
+        self.refused = 0
+
+    def check(self, chat_id: int, now: float) -> None:
+        chat = self.by_chat.setdefault(chat_id, [])
+        limits = [(self.sent, *self.OVERALL), (chat, *(self.PER_GROUP if chat_id < 0 else self.PER_CHAT))]
+        for moments, count, period in limits:
+            recent = [moment for moment in moments if moment > now - period]
+            moments[:] = recent
+            if len(recent) >= count:
+                self.refused += 1
+                wait = max(1, math.ceil(recent[0] + period - now))
+                error = ApiError(429, f"Too Many Requests: retry after {wait}")
+                error.parameters = {"retry_after": wait}
+                raise error
+        self.sent.append(now)
+        chat.append(now)
+
+
 class FakeBotApi(BaseRequest):
     """Answers Bot API requests in process; see the module docstring."""
 
-    def __init__(self, *, bot_id: int = 5_000_000_001, username: str = "ShuangyouBot", name: str = "Shuangyou") -> None:
+    def __init__(
+        self,
+        *,
+        bot_id: int = 5_000_000_001,
+        username: str = "ShuangyouBot",
+        name: str = "Shuangyou",
+        flood_limits: bool = False,
+    ) -> None:
         self.bot_id = bot_id
+        # Telegram's limits on what a bot sends, enforced when asked (the HTTP tests): beyond them, 429 retry_after.
+        self.flood = FloodLimits() if flood_limits else None
         self.bot_user: dict[str, Any] = {"id": bot_id, "is_bot": True, "first_name": name, "username": username}
         self.chats: dict[int, FakeChat] = {}
         self.users: dict[int, dict[str, Any]] = {}
@@ -214,6 +255,8 @@ class FakeBotApi(BaseRequest):
         self.calls.append(call)
         try:
             self._inject_fault(endpoint, params)
+            if self.flood is not None and endpoint in SENDING_METHODS:
+                self.flood.check(_chat_id_of(params), time.monotonic())
             result = await self._dispatch(endpoint, params, files)
         except ApiError as error:
             call.error = error.description

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import json
+from collections.abc import Awaitable
 from pathlib import Path
 
 import pytest
@@ -139,3 +141,21 @@ async def test_updates_arrive_by_long_polling(bot: Bot) -> None:
 
     assert alice.last_text().startswith("What you can do here")
     assert bot.api.calls_to("getUpdates")
+
+
+async def test_flood_limits_answer_429_with_retry_after() -> None:
+    api = FakeBotApi(flood_limits=True)
+    users = [{"id": 7000 + number, "is_bot": False, "first_name": f"U{number}"} for number in range(40)]
+    for user in users:
+        api.ensure_user(user)
+    api.ensure_group(-100_1, "Group")
+
+    def send(chat_id: int) -> Awaitable[tuple[int, bytes]]:
+        return api.handle("sendMessage", {"chat_id": chat_id, "text": "hi"}, {})
+
+    assert [(await send(7000))[0] for _ in range(4)] == [200, 200, 200, 429]
+    status, body = await send(7000)
+    assert status == 429 and json.loads(body)["parameters"]["retry_after"] >= 1
+    statuses = [(await send(int(user["id"])))[0] for user in users[1:]]
+    assert statuses.count(200) == 27 and statuses[27:] == [429] * 12  # 30 a second in all
+    assert api.flood is not None and api.flood.refused == 14

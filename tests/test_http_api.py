@@ -52,7 +52,7 @@ async def answers(api: FakeBotApi, count: int) -> list[str]:
 
 async def test_a_bot_process_answers_over_http_and_survives_kill_9(tmp_path: Path) -> None:
     (tmp_path / "config.toml").write_text((ROOT / "config.toml").read_text(encoding="utf-8"), encoding="utf-8")
-    api = FakeBotApi()
+    api = FakeBotApi(flood_limits=True)
     api.ensure_user(ANN)
     async with HttpBotApi(api) as server:
         first = await start_bot(server, tmp_path)
@@ -74,3 +74,4 @@ async def test_a_bot_process_answers_over_http_and_survives_kill_9(tmp_path: Pat
             _, errors = await second.communicate()
     assert b"Traceback" not in errors and TOKEN.encode() not in errors
     assert [call.method for call in api.calls].count("getMe") >= 2
+    assert api.flood is not None and api.flood.refused == 0
