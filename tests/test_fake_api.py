@@ -6,6 +6,7 @@ import asyncio
 import json
 from collections.abc import Awaitable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
@@ -145,7 +146,7 @@ async def test_updates_arrive_by_long_polling(bot: Bot) -> None:
 
 async def test_flood_limits_answer_429_with_retry_after() -> None:
     api = FakeBotApi(flood_limits=True)
-    users = [{"id": 7000 + number, "is_bot": False, "first_name": f"U{number}"} for number in range(40)]
+    users: list[dict[str, Any]] = [{"id": 7000 + n, "is_bot": False, "first_name": f"U{n}"} for n in range(40)]
     for user in users:
         api.ensure_user(user)
     api.ensure_group(-100_1, "Group")
