@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import Bot
@@ -33,6 +34,7 @@ logger = logging.getLogger(__name__)
 JOB_NAME = "outbox.deliver"
 INTERVAL_SECONDS = 5
 BATCH = 50
+ROUND_SECONDS = 4.0  # a delivery round stops taking new batches after this, before the next sweep is due
 LEASE = dt.timedelta(minutes=2)
 MAX_ATTEMPTS = 6
 FIRST_BACKOFF = dt.timedelta(seconds=30)
@@ -50,20 +52,23 @@ def in_working_hours(settings: Settings, now: dt.datetime) -> bool:
 
 
 async def deliver_due(services: Services, bot: Bot) -> int:
-    """Delivers what is due now, inside working hours only; returns how many were sent."""
+    """Delivers what is due now, inside working hours only, batch after batch for up to ROUND_SECONDS (so that a
+    fan-out goes at the rate limiter's pace, not a batch per sweep); returns how many were sent."""
     now = services.clock.now()
     if not in_working_hours(services.settings, now):
         return 0
+    started, sent = time.monotonic(), 0
     async with services.outbox_lock:
-        async with services.db.transaction() as session:
-            claimed = [
-                r.id for r in await reminders.claim_due_reminders(session=session, now=now, limit=BATCH, lease=LEASE)
-            ]
-        sent = 0
-        for reminder_id in claimed:
-            assert reminder_id is not None
-            sent += await deliver_one(services, bot, reminder_id)
-        return sent
+        while True:
+            async with services.db.transaction() as session:
+                claimed = await reminders.claim_due_reminders(
+                    session=session, now=services.clock.now(), limit=BATCH, lease=LEASE
+                )
+                ids = [reminder.id for reminder in claimed if reminder.id is not None]
+            for reminder_id in ids:
+                sent += await deliver_one(services, bot, reminder_id)
+            if len(ids) < BATCH or time.monotonic() - started > ROUND_SECONDS:
+                return sent
 
 
 async def deliver_one(services: Services, bot: Bot, reminder_id: int) -> int:

@@ -299,3 +299,21 @@ async def test_snooze_brings_the_reminder_back_on_a_day_without_one(bot: Bot) ->
         "⏰ Reminder: “回复企业投诉” (行政审批科) is due in 3 working days, on 2026-10-15.",
         "⏰ Reminder: “回复企业投诉” (行政审批科) is due in 2 working days, on 2026-10-15.",
     ]
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_a_big_fan_out_goes_out_in_one_round_not_a_batch_per_sweep(bot: Bot) -> None:
+    section = await make_section(bot.db, "行政审批科")
+    for number in range(120):
+        await make_member(bot.db, 9000 + number, f"Head {number}", role=Role.HEAD, section=section, language="en")
+        bot.tg.private_user(f"Head {number}", user_id=9000 + number)
+    await add_task(bot, section, title="Task")
+
+    bot.clock.set(morning(DUE))
+    await plan_reminders(services(bot), bot.clock.now())
+    sent = await deliver_due(services(bot), bot.app.bot)
+
+    async with bot.db.transaction() as session:
+        rows = await reminders.list_reminders(session=session)
+    assert sent == len(rows) >= 120  # more than two batches of 50, in one round
+    assert {row.status for row in rows} == {ReminderStatus.SENT}
