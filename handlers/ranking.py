@@ -106,18 +106,26 @@ def period_label(tr: Translator, period: Period) -> str:
     return tr.gettext("the {year} campaign", year=period.starts_on.year)
 
 
-def movement(tr: Translator, standing: Standing, previous: dict[int, int] | None) -> str:
+def movement(tr: Translator, target_id: int, rank: int | None, previous: dict[int, int] | None) -> str:
     """▲2, ▼1 or "new" against the last snapshot; nothing when unchanged or when there is nothing to compare."""
-    if previous is None or standing.rank is None:
+    if previous is None or rank is None:
         return ""
-    before = previous.get(standing.target_id)
+    before = previous.get(target_id)
     if before is None:
         return " " + tr.gettext("new")
-    if before > standing.rank:
-        return f" ▲{before - standing.rank}"
-    if before < standing.rank:
-        return f" ▼{standing.rank - before}"
+    if before > rank:
+        return f" ▲{before - rank}"
+    if before < rank:
+        return f" ▼{rank - before}"
     return ""
+
+
+def shown_name(standing: Standing) -> str:
+    """The name on a board, escaped; a person's with their section."""
+    name = escape(standing.name)
+    if standing.kind == TargetKind.MEMBER:
+        name += f" ({escape(standing.section_name)})"
+    return name
 
 
 def review_figures(tr: Translator, standing: Standing) -> str:
@@ -137,11 +145,9 @@ def review_figures(tr: Translator, standing: Standing) -> str:
 
 
 def standing_line(tr: Translator, standing: Standing, previous: dict[int, int] | None) -> str:
-    name = escape(standing.name)
-    if standing.kind == TargetKind.MEMBER:
-        name += f" ({escape(standing.section_name)})"
+    move = movement(tr, standing.target_id, standing.rank, previous)
     parts = [
-        f"{standing.rank}. {name} <b>{shown(standing.score)}</b>{movement(tr, standing, previous)}",
+        f"{standing.rank}. {shown_name(standing)} <b>{shown(standing.score)}</b>{move}",
         tr.ngettext("{n} rater", "{n} raters", standing.raters),
     ]
     figures = review_figures(tr, standing)
@@ -627,11 +633,8 @@ def award_lines(tr: Translator, places: list[tuple[int, Standing]]) -> list[str]
         return [tr.gettext("Nobody has enough ratings yet.")]
     lines: list[str] = []
     for place, standing in places:
-        name = escape(standing.name)
-        if standing.kind == TargetKind.MEMBER:
-            name += f" ({escape(standing.section_name)})"
         lines.append(
-            f"{place}. {name} <b>{shown(standing.score)}</b> · "
+            f"{place}. {shown_name(standing)} <b>{shown(standing.score)}</b> · "
             + tr.ngettext("{n} rater", "{n} raters", standing.raters)
         )
     return lines

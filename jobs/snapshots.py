@@ -20,10 +20,10 @@ from bot.config import Settings
 from bot.context import Services
 from bot.i18n import Translator, escape
 from handlers.common import member_translator
-from handlers.ranking import board_kind, period_label
+from handlers.ranking import board_kind, movement, period_label
 from jobs.messages import Outgoing
 from storage import campaigns, groups, reminders, snapshots
-from storage.models import Period, PeriodKind, Reminder, Snapshot
+from storage.models import Period, PeriodKind, Reminder, Snapshot, TargetKind
 from storage.reminders import PlannedReminder
 
 logger = logging.getLogger(__name__)
@@ -108,26 +108,9 @@ async def plan_posts(session: AsyncSession, settings: Settings, snapshot: Snapsh
 # --- composing ----------------------------------------------------------------------------------------------------
 
 
-def movement_mark(tr: Translator, entry: dict[str, Any], before: dict[int, int] | None) -> str:
-    if before is None:
-        return ""
-    previous = before.get(int(entry["id"]))
-    if previous is None:
-        return " " + tr.gettext("new")
-    change = previous - int(entry["rank"])
-    return f" ▲{change}" if change > 0 else f" ▼{-change}" if change < 0 else ""
-
-
-def entry_line(tr: Translator, entry: dict[str, Any], before: dict[int, int] | None, section: str = "") -> str:
-    name = escape(str(entry["name"])) + (f" ({escape(section)})" if section else "")
-    return f"{entry['rank']}. {name} <b>{entry['score']}</b>{movement_mark(tr, entry, before)}"
-
-
-def before_ranks(previous: Snapshot | None, entries_of: str) -> dict[int, int] | None:
-    if previous is None:
-        return None
-    entries: list[dict[str, Any]] = getattr(previous, entries_of)
-    return {int(entry["id"]): int(entry["rank"]) for entry in entries}
+def entry_line(tr: Translator, entry: dict[str, Any], before: dict[int, int] | None) -> str:
+    move = movement(tr, int(entry["id"]), int(entry["rank"]), before)
+    return f"{entry['rank']}. {escape(str(entry['name']))} <b>{entry['score']}</b>{move}"
 
 
 async def snapshot_text(session: AsyncSession, settings: Settings, tr: Translator, snapshot: Snapshot) -> str:
@@ -137,11 +120,13 @@ async def snapshot_text(session: AsyncSession, settings: Settings, tr: Translato
     day = snapshot.taken_at.astimezone(settings.tz).date().isoformat()
     label = period_label(tr, period) if period else "?"
     lines: list[str] = [tr.gettext("📊 <b>Leaderboard — {period}</b> ({day})", period=label, day=day)]
-    parts = [(tr.gettext("<b>Sections</b>"), "sections"), (tr.gettext("<b>Individuals</b>"), "members")]
-    for heading, entries_of in parts[: 2 if settings.snapshots.individuals else 1]:
-        entries: list[dict[str, Any]] = getattr(snapshot, entries_of)
+    parts = [
+        (tr.gettext("<b>Sections</b>"), TargetKind.SECTION, snapshot.sections),
+        (tr.gettext("<b>Individuals</b>"), TargetKind.MEMBER, snapshot.members),
+    ]
+    for heading, kind, entries in parts[: 2 if settings.snapshots.individuals else 1]:
         lines += ["", heading]
-        before = before_ranks(previous, entries_of)
+        before = snapshots.previous_ranks(previous, kind)
         lines += [entry_line(tr, entry, before) for entry in entries[:top]]
         if not entries:
             lines.append(tr.gettext("Nobody has enough ratings yet."))

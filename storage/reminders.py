@@ -7,12 +7,11 @@ import datetime as dt
 from dataclasses import asdict, dataclass
 
 from sqlalchemy import and_, or_
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import Member, Reminder, ReminderStatus
+from storage.session import upsert_insert
 
 ESCALATION = "escalation"  # news for the leaders, never folded into a head's daily reminder
 
@@ -33,8 +32,7 @@ async def add_reminders(*, session: AsyncSession, planned: list[PlannedReminder]
     """Inserts the reminders whose key is new; returns how many were new."""
     if not planned:
         return 0
-    connection = await session.connection()
-    insert = sqlite_insert if connection.dialect.name == "sqlite" else postgresql_insert
+    insert = upsert_insert(session)
     rows = [{**asdict(item), "status": ReminderStatus.PENDING.value, "attempts": 0, "error": ""} for item in planned]
     statement = insert(Reminder).values(rows).on_conflict_do_nothing(index_elements=["key"])
     result = await session.exec(statement)

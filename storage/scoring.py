@@ -20,10 +20,8 @@ import math
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
 
 from sqlalchemy import delete
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm.attributes import flag_modified
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -43,6 +41,7 @@ from storage.models import (
     Task,
     TaskStatus,
 )
+from storage.session import upsert_insert
 
 VALUE = "value"
 RATERS = "raters"
@@ -148,16 +147,12 @@ def _differences(key: TallyKey, old: dict[str, float], new: dict[str, float]) ->
     return changes
 
 
-def _insert(session: AsyncSession) -> Any:
-    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-
-
 async def _mark_rater(session: AsyncSession, key: TallyKey, rater_id: int, delta: int) -> list[TallyChange]:
     """Counts the rater once per target and period however many of their ratings the period holds: the tally's
     rater count changes when the rater's count of ratings there leaves 0 or comes back to it."""
     period_id, kind, target_id, _ = key
     table = RaterMark.__table__  # type: ignore[attr-defined]
-    statement = _insert(session)(table).values(
+    statement = upsert_insert(session)(table).values(
         period_id=period_id, target_kind=kind, target_id=target_id, rater_id=rater_id, ratings=delta
     )
     statement = statement.on_conflict_do_update(
@@ -188,7 +183,7 @@ async def _bump(session: AsyncSession, changes: list[TallyChange]) -> None:
         }
         for (period_id, kind, target_id, group), measure, total, count in sorted(changes, key=lambda c: (c[0][0], c[1]))
     ]
-    statement = _insert(session)(table).values(rows)
+    statement = upsert_insert(session)(table).values(rows)
     statement = statement.on_conflict_do_update(
         index_elements=["period_id", "target_kind", "target_id", "rater_group", "measure"],
         set_={"total": table.c.total + statement.excluded.total, "count": table.c.count + statement.excluded.count},

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -23,6 +24,11 @@ def create_engine(url: str) -> AsyncEngine:
     if is_sqlite(url):
         _configure_sqlite(engine)
     return engine
+
+
+def upsert_insert(session: AsyncSession) -> Any:
+    """The INSERT of the session's database that knows ON CONFLICT (SQLite's or PostgreSQL's)."""
+    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
 def is_sqlite(url: str) -> bool:

@@ -5,20 +5,17 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import delete
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import ProcessedUpdate
+from storage.session import upsert_insert
 
 
 async def claim_update(*, session: AsyncSession, bot_id: int, update_id: int, now: dt.datetime) -> bool:
     """True the first time; False when this update was acted on already (its claim committed)."""
-    connection = await session.connection()
-    insert = sqlite_insert if connection.dialect.name == "sqlite" else postgresql_insert
     statement = (
-        insert(ProcessedUpdate)
+        upsert_insert(session)(ProcessedUpdate)
         .values(bot_id=bot_id, update_id=update_id, received_at=now)
         .on_conflict_do_nothing(index_elements=["bot_id", "update_id"])
     )
