@@ -30,7 +30,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from bot.workdays import WorkCalendar
+from bot.workdays import WorkCalendar, shared_calendar
 from storage.models import RaterGroup
 from storage.scoring import Rules
 
@@ -232,7 +232,7 @@ class CalendarSettings(_Section):
         return value
 
     def work_calendar(self) -> WorkCalendar:
-        return WorkCalendar(self.country, extra_holidays=self.extra_holidays, extra_workdays=self.extra_workdays)
+        return shared_calendar(self.country, self.extra_holidays, self.extra_workdays)
 
 
 class NudgeSettings(_Section):

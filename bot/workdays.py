@@ -56,3 +56,11 @@ class WorkCalendar:
             day += dt.timedelta(days=1)
             count += self.is_working_day(day)
         return count
+
+
+@functools.lru_cache(maxsize=16)
+def shared_calendar(
+    country: str, extra_holidays: tuple[dt.date, ...] = (), extra_workdays: tuple[dt.date, ...] = ()
+) -> WorkCalendar:
+    """One calendar per configuration, so that its holidays are looked up once a year, not once a call."""
+    return WorkCalendar(country, extra_holidays=extra_holidays, extra_workdays=extra_workdays)
