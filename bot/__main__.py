@@ -27,7 +27,7 @@ from bot.i18n import translator
 from bot.roster import RosterError, read_roster
 from storage import roster
 from storage.migrate import DatabaseTooNewError, upgrade_database
-from storage.session import Database
+from storage.session import Database, DatabaseUnavailable
 
 logger = logging.getLogger("bot")
 
@@ -161,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
     except DatabaseTooNewError as error:
         print(f"database error: {error}", file=sys.stderr)
         return EXIT_BAD_CONFIG
-    except (SQLAlchemyError, OSError) as error:
+    except (SQLAlchemyError, OSError, DatabaseUnavailable) as error:
         where = make_url(settings.database_url).render_as_string(hide_password=True)
         reason = str(error).splitlines()[0] if str(error) else ""
         print(f"database error: cannot use {where}: {error.__class__.__name__}: {reason}", file=sys.stderr)

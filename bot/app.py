@@ -39,7 +39,7 @@ from bot.i18n import N_
 from bot.menus import set_default_menus
 from handlers.common import Refusal, RepeatedUpdate
 from storage import campaigns, scoring
-from storage.session import Database
+from storage.session import Database, DatabaseUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -69,6 +69,7 @@ TELEGRAM_BASE_FILE_URL = "https://api.telegram.org/file/bot"
 CONNECTION_POOL_SIZE = 256
 
 APOLOGY = N_("Sorry, something went wrong on my side. It has been logged; please try again in a moment.")
+BUSY = N_("I cannot reach my records just now, so I did nothing with that. Please send it again in a few minutes.")
 TELEGRAM_APOLOGY = N_("Sorry, Telegram did not take my answer just now. Please send that again.")
 
 
@@ -173,6 +174,9 @@ async def on_error(update: object, context: BotContext) -> None:
         return
     if isinstance(error, RepeatedUpdate):
         logger.info("Update %s was delivered again; it was acted on already", error.args[0])
+        return
+    if isinstance(error, DatabaseUnavailable):  # logged by the Database when the outage began
+        await _tell_user(update, context, context.tr.gettext(BUSY))
         return
     if isinstance(error, Forbidden):
         logger.info("The user blocked the bot or left the chat: %s", error.message)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -10,12 +11,38 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 logger = logging.getLogger(__name__)
 
 SQLITE_PRAGMAS = ("journal_mode=WAL", "foreign_keys=ON", "busy_timeout=5000", "synchronous=NORMAL")
+# SQLite's primary result codes that mean "cannot read or write now", not "wrong SQL": BUSY, LOCKED, NOMEM,
+# READONLY, IOERR, FULL, CANTOPEN.
+SQLITE_OUTAGE_CODES = frozenset({5, 6, 7, 8, 10, 13, 14})
+# PostgreSQL's SQLSTATE classes of the same kind: connection exception, insufficient resources (disk full, out
+# of memory, too many connections), operator intervention (shutdown, cannot connect now), system error.
+POSTGRES_OUTAGE_CLASSES = ("08", "53", "57", "58")
+
+
+class DatabaseUnavailable(Exception):
+    """The database could not be reached or written (server gone, disk full); the unit of work was rolled back."""
+
+
+def is_outage(error: BaseException) -> bool:
+    """Whether `error` says the database is unreachable or full, as opposed to a mistake in what was asked."""
+    if isinstance(error, DBAPIError):
+        if error.connection_invalidated or isinstance(error, InterfaceError):
+            return True
+        sqlite_code = getattr(error.orig, "sqlite_errorcode", None)
+        if isinstance(sqlite_code, int):
+            return sqlite_code & 0xFF in SQLITE_OUTAGE_CODES
+        sqlstate = getattr(error.orig, "sqlstate", None)
+        return isinstance(sqlstate, str) and sqlstate.startswith(POSTGRES_OUTAGE_CLASSES)
+    # asyncpg's refused or broken connections surface as plain OSErrors (ConnectionRefusedError, ...).
+    return isinstance(error, OSError | DisconnectionError | PoolTimeoutError | TimeoutError)
 
 
 def create_engine(url: str) -> AsyncEngine:
@@ -52,23 +79,59 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
 
 class Database:
-    """Owns the engine and hands out transactions."""
+    """Owns the engine and hands out transactions; notices when the database goes away and comes back."""
 
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine = create_engine(url)
         self._sessions = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)
+        self.down_since: float | None = None
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
-        """One unit of work: committed once when the block ends, rolled back if it raises."""
-        async with self._sessions() as session:
-            try:
-                yield session
-                await session.commit()
-            except BaseException:
-                await session.rollback()
+        """One unit of work: committed once when the block ends, rolled back if it raises. An outage (see
+        `is_outage`) is raised as `DatabaseUnavailable`, logged once when it starts and once when it ends."""
+        try:
+            async with self._sessions() as session:
+                try:
+                    yield session
+                    await session.commit()
+                except BaseException:
+                    await _roll_back(session)
+                    raise
+        except Exception as error:
+            if not is_outage(error):
                 raise
+            self._went_down(error)
+            raise DatabaseUnavailable(_describe(error)) from error
+        self._came_back()
+
+    def _went_down(self, error: BaseException) -> None:
+        if self.down_since is None:
+            self.down_since = time.monotonic()
+            logger.warning("The database is unavailable; I answer that I am busy till it is back: %s", _describe(error))
+
+    def _came_back(self) -> None:
+        if self.down_since is not None:
+            logger.warning("The database is back after %.0f s", time.monotonic() - self.down_since)
+            self.down_since = None
 
     async def close(self) -> None:
         await self.engine.dispose()
+
+
+def _describe(error: BaseException) -> str:
+    """The driver's own words, without the statement and its parameters (they may carry what users typed)."""
+    cause = error.orig if isinstance(error, DBAPIError) else error
+    return f"{type(cause).__name__}: {cause}"[:300]
+
+
+async def _roll_back(session: AsyncSession) -> None:
+    """Rolls back; on a connection that is already gone there is nothing to roll back, and the original error
+    is the one worth raising."""
+    try:
+        await session.rollback()
+    except Exception as error:
+        if not is_outage(error):
+            raise
+        logger.debug("Rollback on a lost connection failed: %s", error)

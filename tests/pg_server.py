@@ -53,12 +53,20 @@ class PostgresServer:
             shutil.chown(self.root, user=OS_USER)
         self._run(str(self.bin_dir / "initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust",
                   "-E", "UTF8", "--no-sync", "--locale=C")  # fmt: skip
+        self.resume()
+
+    def resume(self) -> None:
+        """Starts the server on its data directory (again, after `pause`)."""
         options = (
             f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off "
             "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
         )
         self._run(str(self.bin_dir / "pg_ctl"), "-D", str(self.data), "-l", str(self.root / "log"), "-w",
                   "-o", options, "start")  # fmt: skip
+
+    def pause(self) -> None:
+        """Stops the server but keeps its data: the database "goes away" until `resume`."""
+        self._run(str(self.bin_dir / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
 
     def stop(self) -> None:
         try:
