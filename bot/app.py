@@ -37,9 +37,9 @@ from bot.context import SERVICES_KEY, BotApplication, BotContext, Services
 from bot.extbot import CampaignBot
 from bot.i18n import N_
 from bot.menus import set_default_menus
-from handlers.common import Refusal, RepeatedUpdate
+from handlers.common import Refusal, RepeatedUpdate, claim_refused_update
 from storage import campaigns, scoring
-from storage.session import Database, DatabaseUnavailable
+from storage.session import Database, DatabaseUnavailable, wait_for_start_up_turn
 
 logger = logging.getLogger(__name__)
 
@@ -151,6 +151,7 @@ async def on_start(application: BotApplication) -> None:
     services = services_of(application)
     campaign = services.settings.campaign
     async with services.db.transaction() as session:
+        await wait_for_start_up_turn(session)  # another instance may be starting too
         await campaigns.sync_campaign(session=session, name=campaign.name, starts=campaign.starts, ends=campaign.ends)
         if await scoring.needs_rebuild(session=session):  # ratings from before the tallies existed
             logger.info("Counted the score tallies from %d rows", await scoring.rebuild_tallies(session=session))
@@ -170,7 +171,8 @@ async def on_error(update: object, context: BotContext) -> None:
     """Logs what went wrong with the update, then answers the user briefly; never shows a traceback."""
     error = context.error
     if isinstance(error, Refusal):
-        await _tell_user(update, context, error.render(context.tr))
+        if await _first_refusal(context):
+            await _tell_user(update, context, error.render(context.tr))
         return
     if isinstance(error, RepeatedUpdate):
         logger.info("Update %s was delivered again; it was acted on already", error.args[0])
@@ -187,6 +189,13 @@ async def on_error(update: object, context: BotContext) -> None:
         return
     logger.error("Unhandled error while handling update %s", _describe_update(update), exc_info=error)
     await _tell_user(update, context, context.tr.gettext(APOLOGY))
+
+
+async def _first_refusal(context: BotContext) -> bool:
+    try:
+        return await claim_refused_update(context)
+    except DatabaseUnavailable:
+        return True  # the refusal stands all the same
 
 
 async def _tell_user(update: object, context: BotContext, text: str) -> None:
@@ -231,6 +240,12 @@ class SecretFilter(logging.Filter):
         return True
 
 
+def _sweep_still_running(record: logging.LogRecord) -> bool:
+    """Drops APScheduler's "skipped: maximum number of running instances reached": a sweep that is still at work
+    when its next turn comes is how a long fan-out goes (one at a time), not something to warn about."""
+    return "maximum number of running instances reached" not in record.getMessage()
+
+
 def configure_logging(level: int = logging.INFO, *, secret: str = "") -> None:
     """Plain log lines, with the bot token blanked out of each; httpx quiet, since its request lines carry it."""
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=level)
@@ -239,4 +254,5 @@ def configure_logging(level: int = logging.INFO, *, secret: str = "") -> None:
             handler.addFilter(SecretFilter(secret))
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler.scheduler").addFilter(_sweep_still_running)
     logging.getLogger("alembic").setLevel(logging.WARNING)

@@ -91,6 +91,18 @@ async def load_viewer(*, session: AsyncSession, context: BotContext, user: User)
     return Viewer(user, member, audience_of(member, user.id, context.settings.bot.admins))
 
 
+async def claim_refused_update(context: BotContext) -> bool:
+    """A refusal rolls back the transaction that claimed its update, so the claim is made again on its own: an
+    update delivered twice is refused (and answered) once. False when another delivery was there first."""
+    intake = CURRENT_UPDATE.get()
+    if intake is None:
+        return True
+    async with context.db.transaction() as session:
+        return await updates.claim_update(
+            session=session, bot_id=intake.bot_id, update_id=intake.update_id, now=context.now()
+        )
+
+
 def require(viewer: Viewer, spec: CommandSpec, chat_type: str) -> None:
     """Refuses a command to a user or in a chat the command is not for."""
     if viewer.audience not in spec.audiences:

@@ -12,6 +12,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from storage.session import take_start_up_turn
+
 logger = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -56,6 +58,7 @@ async def upgrade_database(engine: AsyncEngine) -> tuple[str | None, str]:
         )
 
     def upgrade(connection: Connection) -> None:
+        take_start_up_turn(connection)
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
 

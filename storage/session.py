@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import Connection, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError
@@ -25,6 +25,22 @@ SQLITE_OUTAGE_CODES = frozenset({5, 6, 7, 8, 10, 13, 14})
 # PostgreSQL's SQLSTATE classes of the same kind: connection exception, insufficient resources (disk full, out
 # of memory, too many connections), operator intervention (shutdown, cannot connect now), system error.
 POSTGRES_OUTAGE_CLASSES = ("08", "53", "57", "58")
+
+
+# The key of the PostgreSQL advisory lock under which instances starting together take turns.
+START_UP_LOCK = 0x5359_0001
+
+
+def take_start_up_turn(connection: Connection) -> None:
+    """Instances starting at once take turns at the start-up work (migrations, the campaign's rows, counting the
+    tallies) until the transaction ends: on PostgreSQL an advisory lock; SQLite's BEGIN IMMEDIATE takes turns."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": START_UP_LOCK})
+
+
+async def wait_for_start_up_turn(session: AsyncSession) -> None:
+    """`take_start_up_turn` for the transaction of `session`."""
+    await session.run_sync(lambda sync_session: take_start_up_turn(sync_session.connection()))
 
 
 class DatabaseUnavailable(Exception):

@@ -28,19 +28,26 @@ ANN: dict[str, Any] = {"id": ANN_ID, "is_bot": False, "first_name": "Ann", "lang
 
 
 async def start_bot(
-    server: HttpBotApi, workdir: Path, extra: dict[str, str] | None = None
+    server: HttpBotApi,
+    workdir: Path,
+    extra: dict[str, str] | None = None,
+    *,
+    database_url: str | None = None,
+    options: tuple[str, ...] = (),
 ) -> asyncio.subprocess.Process:
+    """`python -m bot run` in `workdir` (its config.toml, else the defaults) on `server`, by default on the SQLite
+    database there."""
     environment = {key: value for key, value in os.environ.items() if not key.startswith("SHUANGYOU_")}
     environment.update(extra or {})
     environment.update(
         BOT_TOKEN=TOKEN,
         TELEGRAM_BASE_URL=server.base_url,
         TELEGRAM_BASE_FILE_URL=server.base_url.replace("/bot", "/file/bot"),
-        DATABASE_URL=f"sqlite+aiosqlite:///{workdir / 'shuangyou.db'}",
+        DATABASE_URL=database_url or f"sqlite+aiosqlite:///{workdir / 'shuangyou.db'}",
         PYTHONPATH=str(ROOT),
     )
     return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "run", cwd=workdir, env=environment,
+        sys.executable, "-m", "bot", "run", *options, cwd=workdir, env=environment,
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
 
