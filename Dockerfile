@@ -1,0 +1,44 @@
+# Shuangyou in a container: `python -m bot run` (long polling by default), the SQLite database on the /data volume
+# unless DATABASE_URL names a PostgreSQL server.
+#
+#   docker build -t shuangyou .
+#   docker run -d --name shuangyou --restart unless-stopped -e BOT_TOKEN=123456789:AAE... \
+#       -v shuangyou-data:/data shuangyou
+#
+# As a webhook behind a TLS reverse proxy (several instances on one PostgreSQL):
+#   docker run -d -e BOT_TOKEN=... -e DATABASE_URL=postgresql+asyncpg://... -p 127.0.0.1:8443:8443 shuangyou \
+#       run --webhook https://bot.example.org/telegram --listen 0.0.0.0 --port 8443
+#
+# The bot runs as uid 10001 in /data: backups, exports and invitation lists without --out land on the volume.
+FROM python:3.11-slim-bookworm
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    DATABASE_URL=sqlite+aiosqlite:////data/shuangyou.db \
+    SHUANGYOU_CONFIG=/app/config.toml \
+    MPLCONFIGDIR=/tmp/matplotlib
+
+# A Chinese font for the leaderboard charts (without one the boards are posted as text only).
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends fonts-wqy-microhei \
+    && rm -rf /var/lib/apt/lists/* \
+    && useradd --system --uid 10001 --user-group --home-dir /data --no-create-home shuangyou \
+    && mkdir -p /data && chown shuangyou:shuangyou /data
+
+# Installed as a package (migrations, script.py.mako and the .po catalogues are package data); the sources go.
+COPY pyproject.toml README.md /tmp/src/
+COPY bot /tmp/src/bot
+COPY handlers /tmp/src/handlers
+COPY jobs /tmp/src/jobs
+COPY storage /tmp/src/storage
+RUN pip install /tmp/src && rm -rf /tmp/src
+COPY config.toml /app/config.toml
+
+USER shuangyou
+WORKDIR /data
+VOLUME /data
+EXPOSE 8443
+ENTRYPOINT ["python", "-m", "bot"]
+CMD ["run"]
