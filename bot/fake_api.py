@@ -73,16 +73,20 @@ def bad_request(reason: str) -> ApiError:
 
 @dataclass
 class Fault:
-    """One injected failure, consumed by the next matching call."""
+    """One injected failure, consumed by the next matching call after `after` matching calls went through. The
+    method ANY_CALL matches every call the bot makes but getUpdates."""
 
     method: str
     chat_id: int | None
     error: ApiError | None = None
     timeout: bool = False
     migrate_to: int | None = None
+    after: int = 0
 
     def matches(self, method: str, params: dict[str, Any]) -> bool:
-        return self.method == method and (self.chat_id is None or _chat_id_of(params) == self.chat_id)
+        if self.method not in (method, ANY_CALL) or method == "getUpdates":
+            return False
+        return self.chat_id is None or _chat_id_of(params) == self.chat_id
 
 
 @dataclass(frozen=True)
@@ -163,6 +167,7 @@ Listener = Callable[[str, StoredMessage], None]
 
 
 SENDING_METHODS = frozenset({"sendMessage", "sendPhoto", "sendDocument"})
+ANY_CALL = "*"
 
 
 class FloodLimits:
@@ -279,10 +284,14 @@ class FakeBotApi(BaseRequest):
         migrate_to: int | None = None,
         chat_id: int | None = None,
         times: int = 1,
+        after: int = 0,
     ) -> None:
-        """Makes the next `times` calls of `method` (optionally to one chat) fail the chosen way."""
+        """Makes the next `times` calls of `method` (optionally to one chat; ANY_CALL for any method) fail the
+        chosen way, once `after` such calls went through."""
         for _ in range(times):
-            self._faults.append(self._fault(method, retry_after, status, timeout, blocked, migrate_to, chat_id))
+            fault = self._fault(method, retry_after, status, timeout, blocked, migrate_to, chat_id)
+            fault.after = after
+            self._faults.append(fault)
 
     @staticmethod
     def _fault(
@@ -313,7 +322,9 @@ class FakeBotApi(BaseRequest):
 
     def _inject_fault(self, method: str, params: dict[str, Any]) -> None:
         for index, fault in enumerate(self._faults):
-            if fault.matches(method, params):
+            if fault.matches(method, params) and fault.after > 0:
+                fault.after -= 1
+            elif fault.matches(method, params):
                 del self._faults[index]
                 if fault.migrate_to is not None:
                     self.migrate_chat(_chat_id_of(params), fault.migrate_to)

@@ -11,16 +11,17 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 from sqlmodel.ext.asyncio.session import AsyncSession
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update, User
-from telegram.error import BadRequest, Forbidden
+from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Update, User
+from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
 
 from bot.access import Audience, CommandSpec, audience_of
 from bot.config import Settings
 from bot.context import BotContext
 from bot.i18n import N_, Translator, pick_language, translator
 from bot.menus import set_member_menu
-from storage import members, sections, updates
+from storage import members, reminders, sections, updates
 from storage.models import Dialog, Member, MemberStatus, Role, Section
+from storage.session import DatabaseUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -250,31 +251,34 @@ class Replies:
             self.menus.append(_Menu(member.telegram_id, audience, language))
 
     async def deliver(self, update: Update, context: BotContext) -> None:
-        """The answer in this chat first, then the messages to other people (one unreachable person does not
-        stop the rest), then the menus."""
+        """The answer in this chat first, then the messages to other people, then the menus. A message Telegram
+        does not take for now (5xx, a timeout, flood control) is kept for the outbox to send again, so that what
+        was done is still said; an unreachable person is logged. Other failures here are raised at the end, after
+        the others have their messages, for the error handler to answer."""
         query = update.callback_query
         if query is not None:
-            await query.answer(self.answer, show_alert=self.alert)
+            await _answer_button(query, self.answer, self.alert)
+        failure: TelegramError | None = None
         for outgoing in self.messages:
             if outgoing.chat_id is None:
-                await self._deliver_one(update, context, outgoing)
+                try:
+                    await self._deliver_here(update, outgoing)
+                except TelegramError as error:
+                    if _passing(error) and update.effective_chat is not None:
+                        await _keep_notice(context, update.effective_chat.id, outgoing, error)
+                    else:
+                        failure = failure or error
         for outgoing in self.messages:
             if outgoing.chat_id is not None:
-                await self._deliver_one(update, context, outgoing)
+                await _deliver_notice(context, outgoing.chat_id, outgoing)
         for menu in self.menus:
-            await set_member_menu(
-                context.bot, context.services.commands, menu.telegram_id, menu.audience, menu.language
-            )
+            await _set_menu(context, menu)
+        if failure is not None:
+            raise failure
 
     @staticmethod
-    async def _deliver_one(update: Update, context: BotContext, outgoing: _Outgoing) -> None:
+    async def _deliver_here(update: Update, outgoing: _Outgoing) -> None:
         query = update.callback_query
-        if outgoing.chat_id is not None:
-            try:
-                await context.bot.send_message(outgoing.chat_id, outgoing.text, reply_markup=outgoing.markup)
-            except (Forbidden, BadRequest) as error:
-                logger.warning("Could not reach chat %s: %s", outgoing.chat_id, error.message)
-            return
         if outgoing.edit and query is not None and query.message is not None:
             try:
                 await query.edit_message_text(outgoing.text, reply_markup=outgoing.markup)
@@ -285,6 +289,49 @@ class Replies:
         message = update.effective_message
         assert message is not None
         await message.reply_text(outgoing.text, reply_markup=outgoing.markup)
+
+
+def _passing(error: TelegramError) -> bool:
+    """Telegram may take it later: a 5xx, a timeout, flood control (not a refusal such as 400 or 403)."""
+    return isinstance(error, RetryAfter) or (isinstance(error, NetworkError) and not isinstance(error, BadRequest))
+
+
+async def _answer_button(query: CallbackQuery, text: str | None, alert: bool) -> None:
+    """Stops the button's spinner; if Telegram does not take that, the edit or reply that follows still says it."""
+    try:
+        await query.answer(text, show_alert=alert)
+    except TelegramError as error:
+        logger.warning("Telegram did not take the answer to a button: %s", error)
+
+
+async def _deliver_notice(context: BotContext, chat_id: int, outgoing: _Outgoing) -> None:
+    try:
+        await context.bot.send_message(chat_id, outgoing.text, reply_markup=outgoing.markup)
+    except TelegramError as error:
+        if _passing(error):
+            await _keep_notice(context, chat_id, outgoing, error)
+        else:
+            logger.warning("Could not reach chat %s: %s", chat_id, error.message)
+
+
+async def _keep_notice(context: BotContext, chat_id: int, outgoing: _Outgoing, error: TelegramError) -> None:
+    markup = outgoing.markup.to_dict() if outgoing.markup is not None else None
+    try:
+        async with context.db.transaction() as session:
+            await reminders.queue_notice(
+                session=session, chat_id=chat_id, text=outgoing.text, markup=markup, now=context.now()
+            )
+    except DatabaseUnavailable:
+        logger.warning("A notice to chat %s is lost: Telegram (%s) and the database both failed", chat_id, error)
+        return
+    logger.warning("Telegram did not take a message to chat %s (%s); the outbox sends it again", chat_id, error)
+
+
+async def _set_menu(context: BotContext, menu: _Menu) -> None:
+    try:
+        await set_member_menu(context.bot, context.services.commands, menu.telegram_id, menu.audience, menu.language)
+    except TelegramError as error:
+        logger.warning("Could not set the command menu of %s: %s", menu.telegram_id, error)
 
 
 Step = Callable[[AsyncSession, BotContext, Viewer, Dialog, str, Replies], Awaitable[None]]

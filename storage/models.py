@@ -283,6 +283,8 @@ class Reminder(SQLModel, table=True):
     claimed_until: dt.datetime | None = Field(default=None, sa_type=AwareDateTime)
     sent_at: dt.datetime | None = Field(default=None, sa_type=AwareDateTime)
     error: str = Field(default="", max_length=200)
+    # A notice Telegram did not take at once (kind "notice"): its text and buttons, sent again from here.
+    payload: dict[str, Any] | None = Field(default=None, sa_type=sa.JSON)
 
 
 class TargetKind(enum.StrEnum):

@@ -4,7 +4,9 @@ claimed by one outbox at a time, and marked with how their delivery ended."""
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from dataclasses import asdict, dataclass
+from typing import Any
 
 from sqlalchemy import and_, or_
 from sqlmodel import col, select, update
@@ -14,6 +16,9 @@ from storage.models import Member, Reminder, ReminderStatus
 from storage.session import upsert_insert
 
 ESCALATION = "escalation"  # news for the leaders, never folded into a head's daily reminder
+NOTICE = "notice"  # a message from a handler that Telegram did not take at once: the outbox sends it again
+NOTICE_RETRY = dt.timedelta(seconds=30)
+NOTICE_LIFETIME = dt.timedelta(days=2)
 
 
 @dataclass(frozen=True)
@@ -26,6 +31,7 @@ class PlannedReminder:
     expires_at: dt.datetime
     task_id: int | None = None
     chat_id: int | None = None  # for a message to a group rather than a member
+    payload: dict[str, Any] | None = None  # the text and buttons of a NOTICE
 
 
 async def add_reminders(*, session: AsyncSession, planned: list[PlannedReminder]) -> int:
@@ -37,6 +43,23 @@ async def add_reminders(*, session: AsyncSession, planned: list[PlannedReminder]
     statement = insert(Reminder).values(rows).on_conflict_do_nothing(index_elements=["key"])
     result = await session.exec(statement)
     return int(result.rowcount or 0)
+
+
+async def queue_notice(
+    *, session: AsyncSession, chat_id: int, text: str, markup: dict[str, Any] | None, now: dt.datetime
+) -> None:
+    """Keeps a notice Telegram did not take (5xx, a timeout, flood control) for the outbox to send again."""
+    notice = PlannedReminder(
+        key=f"{NOTICE}:{uuid.uuid4().hex}",
+        kind=NOTICE,
+        member_id=None,
+        day=now.date(),
+        next_attempt_at=now + NOTICE_RETRY,
+        expires_at=now + NOTICE_LIFETIME,
+        chat_id=chat_id,
+        payload={"text": text, "markup": markup},
+    )
+    await add_reminders(session=session, planned=[notice])
 
 
 async def claim_due_reminders(

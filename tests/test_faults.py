@@ -9,6 +9,7 @@ import pytest
 from sqlmodel import select
 
 from bot.app import TELEGRAM_APOLOGY, configure_logging
+from jobs.outbox import deliver_due
 from storage.models import ProcessedUpdate
 from tests.conftest import Bot
 from tests.factories import make_member, make_section
@@ -29,13 +30,30 @@ async def test_reply_hit_by_429_is_retried_and_delivered(bot: Bot) -> None:
 
 
 @pytest.mark.parametrize("fault", [{"status": 502}, {"status": 500}, {"timeout": True}])
-async def test_reply_lost_to_server_error_or_timeout_gets_short_apology(
+async def test_answer_lost_to_server_error_or_timeout_comes_later_from_the_outbox(
     bot: Bot, fault: dict[str, object], caplog: pytest.LogCaptureFixture
 ) -> None:
     alice = bot.tg.private_user("Alice")
     bot.api.fail_next("sendMessage", **fault)  # type: ignore[arg-type]
 
     sent = await alice.send("/start")
+    assert sent.texts == [], "no apology: the answer is kept"
+    bot.clock.advance(dt.timedelta(seconds=35))
+    await deliver_due(bot.app.bot_data["shuangyou.services"], bot.app.bot)
+
+    assert WELCOME in alice.last_text()
+    assert not any(record.exc_info for record in caplog.records), "no traceback in the log either"
+    assert any("the outbox sends it again" in record.getMessage() for record in caplog.records)
+
+
+@pytest.mark.parametrize("fault", [{"status": 502}, {"timeout": True}])
+async def test_a_direct_answer_lost_gets_short_apology(
+    bot: Bot, fault: dict[str, object], caplog: pytest.LogCaptureFixture
+) -> None:
+    alice = bot.tg.private_user("Alice")
+    bot.api.fail_next("sendMessage", **fault)  # type: ignore[arg-type]
+
+    sent = await alice.send("/nonsense")
 
     assert sent.texts == [TELEGRAM_APOLOGY]
     assert not any(record.exc_info for record in caplog.records), "no traceback in the log either"

@@ -1,0 +1,202 @@
+"""Each feature's story with Telegram failing under it: for every outbound call the story makes, a run where that
+call fails (429, 5xx, a timeout, 403 blocked, the group migrated) must end in the same database as the run without
+faults, with no traceback in the log. A user who is told "Telegram did not take my answer" does it again, as the
+apology asks; nothing else about the user changes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import logging
+import shutil
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import inspect, text
+
+from bot.app import TELEGRAM_APOLOGY, build_application, on_start
+from bot.clock import ManualClock
+from bot.config import Settings
+from bot.fake_api import ANY_CALL, FakeBotApi
+from bot.fake_users import FakeTelegram, FakeUser, NoSuchButton
+from jobs.outbox import deliver_due
+from storage import reviews
+from storage.models import Role
+from storage.session import Database
+from tests.conftest import ADMIN_ID, START_TIME, Bot, ErrorLog
+from tests.factories import make_member, make_section
+
+# Faults that pass: the story must end as it does without them.
+PASSING_FAULTS: dict[str, dict[str, Any]] = {
+    "429": {"retry_after": 1},
+    "502": {"status": 502},
+    "timeout": {"timeout": True},
+}
+BLOCKED = {"blocked": True}
+# What stays out of the comparison: bookkeeping, and values that differ from run to run by nature.
+SKIPPED_TABLES = {"processed_update", "alembic_version", "dialog", "rating_form", "reminder"}
+SKIPPED_COLUMNS = {"id", "at", "token", "review_token"}
+OUTBOX_ROUND = dt.timedelta(seconds=35)  # long enough for a notice kept for the outbox to come due
+
+RUNS = itertools.count()
+
+Step = tuple[str, str, str]  # (who, "send" or "press", the text or the button's label)
+
+
+async def registration(bot: Bot) -> tuple[dict[str, FakeUser], list[Step]]:
+    await make_section(bot.db, "行政审批科")
+    boss = bot.tg.private_user("Boss", user_id=ADMIN_ID)
+    await make_member(bot.db, ADMIN_ID, "Boss", role=Role.ADMIN, language="en")
+    alice = bot.tg.private_user("Alice", last_name="Wang")
+    steps = [("alice", "send", "/start"), ("alice", "press", "行政审批科"), ("alice", "send", "王爱丽"),
+             ("alice", "press", "Send the request"), ("boss", "press", "Approve")]  # fmt: skip
+    return {"boss": boss, "alice": alice}, steps
+
+
+async def rating(bot: Bot) -> tuple[dict[str, FakeUser], list[Step]]:
+    own = await make_section(bot.db, "办公室")
+    await make_section(bot.db, "行政审批科")
+    rater = bot.tg.private_user("Rater")
+    await make_member(bot.db, rater.id, "Rater", section=own, language="en")
+    scores = [("rater", "press", label) for label in ("①4", "②5", "③3", "④4", "⑤5")]
+    steps = [("rater", "send", "/rate"), ("rater", "press", "A section or station"), ("rater", "press", "行政审批科"),
+             *scores, ("rater", "press", "No comment"), ("rater", "press", "✅ Confirm")]  # fmt: skip
+    return {"rater": rater}, steps
+
+
+async def bad_review_answered(bot: Bot) -> tuple[dict[str, FakeUser], list[Step]]:
+    section = await make_section(bot.db, "行政审批科")
+    head = bot.tg.private_user("Head")
+    await make_member(bot.db, head.id, "Head", role=Role.HEAD, section=section, language="en")
+    visitor = bot.tg.private_user("Visitor")
+    async with bot.db.transaction() as session:
+        token = await reviews.review_token(session=session, section=section)
+    steps = [("visitor", "send", f"/start r_{token}"), ("visitor", "press", "不满意 · Dissatisfied"),
+             ("visitor", "press", "办事拖延 Slow"), ("visitor", "press", "Done"),
+             ("head", "send", "/tasks"), ("head", "press", "2026-06-17 · 差评整改：办事拖延 Slow"),
+             ("head", "press", "✅ Done"), ("head", "press", "Fixed"), ("head", "send", "已增设取号窗口"),
+             ("visitor", "press", "Yes, satisfied")]  # fmt: skip
+    return {"head": head, "visitor": visitor}, steps
+
+
+STORIES: dict[str, Callable[[Bot], Awaitable[tuple[dict[str, FakeUser], list[Step]]]]] = {
+    "registration": registration,
+    "rating": rating,
+    "bad review answered": bad_review_answered,
+}
+
+
+def apologised(sent: Any) -> bool:
+    return TELEGRAM_APOLOGY in sent.texts or (sent.answer or "").startswith(TELEGRAM_APOLOGY[:30])
+
+
+async def play(bot: Bot, users: dict[str, FakeUser], steps: list[Step]) -> list[str]:
+    """Plays the steps; a step the user was apologised for is done again, and a button that is not there yet is
+    waited for while the outbox sends what it kept. Returns what could not be done."""
+    stuck: list[str] = []
+    for who, action, what in steps:
+        for _attempt in range(3):
+            try:
+                sent = await (users[who].send(what) if action == "send" else users[who].press(what))
+            except NoSuchButton:
+                await outbox_round(bot)
+                continue
+            if not apologised(sent):
+                break
+        else:
+            stuck.append(f"{who}: {action} “{what}”")
+    return stuck
+
+
+async def outbox_round(bot: Bot) -> None:
+    bot.clock.advance(OUTBOX_ROUND)
+    await deliver_due(bot.app.bot_data["shuangyou.services"], bot.app.bot)
+
+
+def kept(column: str) -> bool:
+    return column not in SKIPPED_COLUMNS and not column.endswith("_at")
+
+
+async def database_state(bot: Bot) -> dict[str, list[tuple[Any, ...]]]:
+    async with bot.db.engine.connect() as connection:
+        tables = await connection.run_sync(lambda sync: inspect(sync).get_table_names())
+        state = {}
+        for table in sorted(set(tables) - SKIPPED_TABLES):
+            rows = (await connection.execute(text(f'SELECT * FROM "{table}"'))).mappings().all()
+            state[table] = sorted(tuple(str(value) for key, value in row.items() if kept(key)) for row in rows)
+    return state
+
+
+@asynccontextmanager
+async def fresh_bot(settings: Settings, database: Path) -> AsyncIterator[Bot]:
+    """A bot of its own on its own copy of the empty database, as the `bot` fixture makes one."""
+    db = Database(f"sqlite+aiosqlite:///{database}")
+    api = FakeBotApi()
+    clock = ManualClock(START_TIME)
+    own = settings.model_copy(update={"database_url": db.url})
+    application = build_application(own, db=db, request=api, clock=clock, flood_limits=False)
+    errors = ErrorLog()
+    logging.getLogger().addHandler(errors)
+    try:
+        async with application:
+            await on_start(application)
+            yield Bot(application, api, FakeTelegram(application, api), db, clock, errors)
+    finally:
+        logging.getLogger().removeHandler(errors)
+
+
+@dataclass
+class Run:
+    state: dict[str, list[tuple[Any, ...]]]
+    stuck: list[str]
+    calls: int
+    errors: list[str]
+    blocked: str | None  # the user who got a 403 (blocked the bot), if any
+
+
+async def run_story(settings: Settings, empty: Path, story: str, fault: dict[str, Any] | None, after: int) -> Run:
+    database = empty.with_name(f"run-{next(RUNS)}.db")
+    shutil.copyfile(empty, database)
+    async with fresh_bot(settings, database) as bot:
+        users, steps = await STORIES[story](bot)
+        if fault is not None:
+            bot.api.fail_next(ANY_CALL, after=after, **fault)
+        before = len(bot.api.calls)
+        stuck = await play(bot, users, steps)
+        state = await database_state(bot)
+        calls = len([call for call in bot.api.calls[before:] if call.method != "getUpdates"])
+        errors = [record.getMessage() for record in bot.errors.records]
+        refused = [call for call in bot.api.calls if call.error and call.error.startswith("Forbidden")]
+        names = {user.id: name for name, user in users.items()}
+        blocked = names.get(int(refused[0].params.get("chat_id", 0))) if refused else None
+    await bot.db.close()
+    database.unlink()
+    return Run(state, stuck, calls, errors, blocked)
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("story", list(STORIES))
+async def test_stories_end_the_same_whichever_call_fails(
+    story: str, settings: Settings, db: Database, tmp_path: Path
+) -> None:
+    await db.engine.dispose()
+    empty = Path(db.engine.url.database or "")
+    clean = await run_story(settings, empty, story, None, 0)
+    assert clean.stuck == [] and clean.errors == [] and clean.calls > 0
+
+    different: list[str] = []
+    for name, fault in PASSING_FAULTS.items():
+        for after in range(clean.calls):
+            run = await run_story(settings, empty, story, fault, after)
+            if run.state != clean.state or run.stuck or run.errors:
+                changed = [table for table in clean.state if run.state.get(table) != clean.state[table]]
+                different.append(f"{name} at call {after + 1}: tables {changed}, stuck {run.stuck}, {run.errors}")
+    for after in range(clean.calls):  # someone blocked the bot: they hear nothing more, and nothing breaks
+        run = await run_story(settings, empty, story, BLOCKED, after)
+        if run.errors or (run.stuck and not run.stuck[0].startswith(f"{run.blocked}:")):
+            different.append(f"403 at call {after + 1} (to {run.blocked}): stuck {run.stuck}, {run.errors}")
+    assert different == [], "\n".join(different)
