@@ -16,12 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import matplotlib
-from matplotlib import font_manager
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from matplotlib.font_manager import FontProperties
-
 logger = logging.getLogger(__name__)
 
 # Debian/Ubuntu (fonts-wqy-microhei, fonts-wqy-zenhei, fonts-noto-cjk, fonts-arphic-*), Fedora and Arch paths.
@@ -95,6 +89,8 @@ class ChartRenderer:
         self.font_path = find_cjk_font(font_file)
         problem = f" ({font_file} does not exist)" if font_file and not Path(font_file).expanduser().is_file() else ""
         if self.font_path is not None:
+            from matplotlib import font_manager  # matplotlib (and numpy) load with the first chart, not at start-up
+
             try:
                 with _lock:
                     if self.font_path not in _registered:
@@ -123,6 +119,11 @@ class ChartRenderer:
         """A PNG: the title, then one horizontal bar chart per (heading, bars), top bar first, x axis 0..100."""
         if self.font_path is None:
             raise RuntimeError("no CJK font for charts; see the warning logged at start-up")
+        import matplotlib
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+        from matplotlib.font_manager import FontProperties
+
         font = FontProperties(fname=self.font_path)
         text: dict[str, Any] = {"fontproperties": font, "parse_math": False}  # names are drawn literally, no $math$
         rows = [max(len(bars), 1) for _, bars in panels] or [1]

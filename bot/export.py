@@ -12,7 +12,6 @@ import datetime as dt
 import io
 from dataclasses import dataclass
 
-from openpyxl import Workbook
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.config import Settings
@@ -138,6 +137,8 @@ def values(settings: Settings, row: ExportRow) -> list[object]:
 
 
 def workbook_bytes(tr: Translator, settings: Settings, rows: list[ExportRow]) -> bytes:
+    from openpyxl import Workbook  # imported when a workbook is written: it adds seconds to every start-up
+
     book = Workbook()
     first = book.active
     assert first is not None

@@ -204,9 +204,21 @@ def may_see_individuals(settings: Settings, viewer: Viewer, where: str) -> bool:
     return viewer.audience.value in allowed
 
 
-async def board_of(session: AsyncSession, context: BotContext, period: Period, kind: TargetKind) -> Board:
+async def board_of(
+    session: AsyncSession,
+    context: BotContext,
+    period: Period,
+    kind: TargetKind,
+    standards_of: tuple[int, ...] | None = (),
+) -> Board:
+    """The board; the per-standard means only of the targets in `standards_of` (a board lists scores only)."""
     return await scoring.compute_board(
-        session=session, rules=context.settings.scoring_rules(), period=period, kind=kind, today=context.today()
+        session=session,
+        rules=context.settings.scoring_rules(),
+        period=period,
+        kind=kind,
+        today=context.today(),
+        standards_of=standards_of,
     )
 
 
@@ -422,10 +434,10 @@ async def myscore_view(
     period = await chosen_period(session, context, kind, period_id)
     lines: list[str] = [tr.gettext("<b>Scores — {period}</b>", period=period_label(tr, period))]
     if member is not None and member.role in scoring.SCORED_ROLES:
-        people = await board_of(session, context, period, TargetKind.MEMBER)
+        people = await board_of(session, context, period, TargetKind.MEMBER, (member.id or 0,))
         lines += ["", *standing_block(tr, settings, tr.gettext("<b>You</b>"), people.find(member.id or 0), people)]
     if member is not None and member.section_id is not None:
-        board = await board_of(session, context, period, TargetKind.SECTION)
+        board = await board_of(session, context, period, TargetKind.SECTION, (member.section_id,))
         standing = board.find(member.section_id)
         heading = f"<b>{escape(standing.name)}</b>" if standing else tr.gettext("<b>Your section</b>")
         lines += ["", *standing_block(tr, settings, heading, standing, board)]
@@ -473,7 +485,7 @@ async def sectionscore_view(
     tr = context.tr
     section = await existing_section(session, view.section_id)
     period = await chosen_period(session, context, view.period_kind, view.period_id)
-    board = await board_of(session, context, period, TargetKind.SECTION)
+    board = await board_of(session, context, period, TargetKind.SECTION, (section.id or 0,))
     heading = tr.gettext("<b>{section} — {period}</b>", section=section.name, period=period_label(tr, period))
     lines = standing_block(tr, context.settings, heading, board.find(section.id or 0), board)
     lines += ["", tr.gettext("Raters are not named.")]

@@ -21,6 +21,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+import sqlalchemy as sa
 from sqlalchemy import delete
 from sqlalchemy.orm.attributes import flag_modified
 from sqlmodel import col, select
@@ -52,6 +53,7 @@ STANDARD_PREFIX = "std:"
 BAD_LEVELS = (1, 2)  # 不满意 and 非常不满意; 基本满意 and above count as good (好评), as in 政务服务好差评
 TOLERANCE = 1e-6
 SCORED_ROLES = (Role.STAFF, Role.HEAD)  # the candidates for 优质服务个人; leaders judge, they are not rated
+GROUPS = {group.value: group for group in RaterGroup}
 
 
 @dataclass(frozen=True)
@@ -225,9 +227,9 @@ class GroupScore:
         return self.total / self.count if self.count else None
 
 
-@dataclass
+@dataclass(eq=False)
 class Standing:
-    """One target's result for a period."""
+    """One target's result for a period (compared by identity: boards hold thousands of them)."""
 
     kind: TargetKind
     target_id: int
@@ -293,12 +295,19 @@ def groups_scored(kind: TargetKind) -> tuple[RaterGroup, ...]:
 
 
 async def compute_board(
-    *, session: AsyncSession, rules: Rules, period: Period, kind: TargetKind, today: dt.date | None = None
+    *,
+    session: AsyncSession,
+    rules: Rules,
+    period: Period,
+    kind: TargetKind,
+    today: dt.date | None = None,
+    standards_of: Iterable[int] | None = None,
 ) -> Board:
     """The board of a period as of `today` (default: the real date): overdue days count up to today or the end of
-    the period, whichever comes first, so a closed period's results stay as they were."""
+    the period, whichever comes first, so a closed period's results stay as they were. The per-standard means (which
+    the scores do not need) are read for the targets in `standards_of` only; None: for every target."""
     standings = await _targets(session, kind)
-    tallies = await _tallies(session, period.id or 0, kind)
+    tallies = await _tallies(session, period.id or 0, kind, None if standards_of is None else list(standards_of))
     for (target_id, group, measure), (total, count) in tallies.items():
         standing = standings.get(target_id)
         if standing is None:
@@ -316,7 +325,9 @@ def _add_measure(standing: Standing, group: RaterGroup, measure: str, total: flo
     if group == RaterGroup.PUBLIC and measure in (GOOD, BAD, RECTIFIED):
         setattr(standing, measure, count)
         return
-    scores = standing.groups.setdefault(group, GroupScore())
+    scores = standing.groups.get(group)
+    if scores is None:  # not setdefault(group, GroupScore()): that builds a GroupScore for every tally row
+        scores = standing.groups[group] = GroupScore()
     if measure == VALUE:
         scores.total, scores.count = total, count
     elif measure == RATERS:
@@ -361,8 +372,11 @@ def shown(score: float | None) -> float | None:
 
 
 def _rank(period: Period, kind: TargetKind, standings: Iterable[Standing], rules: Rules) -> Board:
-    ranked = [s for s in standings if s.enough and s.score is not None]
-    unranked = sorted((s for s in standings if s not in ranked), key=lambda s: (-s.raters, s.name))
+    ranked: list[Standing] = []
+    unranked: list[Standing] = []
+    for standing in standings:
+        (ranked if standing.enough and standing.score is not None else unranked).append(standing)
+    unranked.sort(key=lambda s: (-s.raters, s.name))
     ranked.sort(key=lambda s: (-(shown(s.score) or 0), -s.raters, s.name))
     for position, standing in enumerate(ranked, start=1):
         previous = ranked[position - 2] if position > 1 else None
@@ -372,27 +386,35 @@ def _rank(period: Period, kind: TargetKind, standings: Iterable[Standing], rules
 
 
 async def _targets(session: AsyncSession, kind: TargetKind) -> dict[int, Standing]:
-    sections = {
-        s.id or 0: s for s in (await session.exec(select(Section).where(col(Section.archived_at).is_(None)))).all()
-    }
+    live = select(col(Section.id), col(Section.name)).where(col(Section.archived_at).is_(None))
+    sections: dict[int, str] = {int(sid or 0): name for sid, name in (await session.exec(live)).all()}
     if kind == TargetKind.SECTION:
-        return {sid: Standing(kind, sid, section.name, section.name) for sid, section in sections.items()}
-    query = select(Member).where(
+        return {sid: Standing(kind, sid, name, name) for sid, name in sections.items()}
+    query = select(col(Member.id), col(Member.display_name), col(Member.section_id)).where(
         Member.status == MemberStatus.ACTIVE,
         col(Member.role).in_(SCORED_ROLES),
         col(Member.section_id).in_(list(sections)),
     )
     return {
-        member.id or 0: Standing(kind, member.id or 0, member.display_name, sections[member.section_id or 0].name)
-        for member in (await session.exec(query)).all()
+        int(member_id or 0): Standing(kind, int(member_id or 0), name, sections[section_id or 0])
+        for member_id, name, section_id in (await session.exec(query)).all()
     }
 
 
 async def _tallies(
-    session: AsyncSession, period_id: int, kind: TargetKind
+    session: AsyncSession, period_id: int, kind: TargetKind, standards_of: list[int] | None
 ) -> dict[tuple[int, RaterGroup, str], tuple[float, int]]:
-    query = select(ScoreTally).where(ScoreTally.period_id == period_id, ScoreTally.target_kind == kind)
-    return {(t.target_id, t.rater_group, t.measure): (t.total, t.count) for t in (await session.exec(query)).all()}
+    table = ScoreTally.__table__  # type: ignore[attr-defined]
+    # Plain rows, not ORM objects: a board of 10,000 people reads tens of thousands of them.
+    group = sa.type_coerce(table.c.rater_group, sa.String)  # the enum's own result processing is slow per row
+    query = sa.select(table.c.target_id, group, table.c.measure, table.c.total, table.c.count).where(
+        table.c.period_id == period_id, table.c.target_kind == kind
+    )
+    if standards_of is not None:
+        query = query.where(table.c.measure.not_like(STANDARD_PREFIX + "%") | table.c.target_id.in_(standards_of))
+    connection = await session.connection()  # Core rows (sqlmodel's session.execute is deprecated)
+    rows = (await connection.execute(query)).all()
+    return {(target_id, GROUPS[name], measure): (total, count) for target_id, name, measure, total, count in rows}
 
 
 async def _overdue_days(session: AsyncSession, rules: Rules, period: Period, today: dt.date) -> dict[int, int]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -102,13 +103,20 @@ class Database:
         self.engine = create_engine(url)
         self._sessions = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)
         self.down_since: float | None = None
+        # SQLite has one writer at a time and BEGIN IMMEDIATE makes every transaction a writer: this process's
+        # transactions queue here, first come first served, instead of in SQLite's busy handler, which polls
+        # with sleeps of up to 100 ms, serves no one in order and gives up after busy_timeout.
+        # A transaction opened inside another in the same task (which SQLAlchemy begins lazily) does not wait for
+        # the turn its own task holds.
+        self._writer_turn: asyncio.Lock | None = asyncio.Lock() if is_sqlite(url) else None
+        self._turn_holder: asyncio.Task[Any] | None = None
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """One unit of work: committed once when the block ends, rolled back if it raises. An outage (see
         `is_outage`) is raised as `DatabaseUnavailable`, logged once when it starts and once when it ends."""
         try:
-            async with self._sessions() as session:
+            async with self._turn(), self._sessions() as session:
                 try:
                     yield session
                     await session.commit()
@@ -121,6 +129,19 @@ class Database:
             self._went_down(error)
             raise DatabaseUnavailable(_describe(error)) from error
         self._came_back()
+
+    @asynccontextmanager
+    async def _turn(self) -> AsyncIterator[None]:
+        task = asyncio.current_task()
+        if self._writer_turn is None or self._turn_holder is task:
+            yield
+            return
+        async with self._writer_turn:
+            self._turn_holder = task
+            try:
+                yield
+            finally:
+                self._turn_holder = None
 
     def _went_down(self, error: BaseException) -> None:
         if self.down_since is None:

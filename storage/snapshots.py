@@ -35,10 +35,10 @@ async def take_snapshot(
     if await get_snapshot(session=session, slot=slot) is not None:
         return None
     sections = await scoring.compute_board(
-        session=session, rules=rules, period=period, kind=TargetKind.SECTION, today=today
+        session=session, rules=rules, period=period, kind=TargetKind.SECTION, today=today, standards_of=()
     )
     members = await scoring.compute_board(
-        session=session, rules=rules, period=period, kind=TargetKind.MEMBER, today=today
+        session=session, rules=rules, period=period, kind=TargetKind.MEMBER, today=today, standards_of=()
     )
     snapshot = Snapshot(
         slot=slot,
