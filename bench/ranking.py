@@ -1,0 +1,212 @@
+"""/ranking and /myscore at scale: 500 sections, 10,000 members, 10 k … 10 M stored ratings.
+
+Measured: the wall time of the real handlers through the real Application on the in-process Bot API (a leader
+sends /ranking in private, a staff member sends /myscore), from the update going in to the answer being stored, and
+the pure `compute_board` call (the sections' campaign board and the individuals' month board). Why: DESIGN.md says
+ranking cost must not grow with the number of ratings (the boards read pre-computed tallies), so the time at 10 M
+ratings should be within 1.5 × the time at 10 k, and under 50 ms.
+
+    python -m bench.ranking [--backend sqlite|postgresql|both] [--sizes 10k,100k,1m,10m] [--repeat 30]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from bench import data
+from bench.common import backend_parser, chosen_backends, load_note, percentile
+from bot.app import build_application, on_start
+from bot.clock import ManualClock
+from bot.config import BotSettings, Settings
+from bot.context import BotApplication
+from bot.fake_api import FakeBotApi
+from bot.fake_users import FakeTelegram, FakeUser
+from storage import campaigns, scoring
+from storage.models import PeriodKind, TargetKind
+from storage.session import Database
+
+NOW = dt.datetime(data.YEAR, 11, 25, 2, 0, tzinfo=dt.UTC)  # a Wednesday morning in Shanghai, in the campaign
+TARGET_RATIO = 1.5
+TARGET_SECONDS = 0.050
+WARM_UP = 3
+
+
+@dataclass
+class InProcessBot:
+    """The real Application on the in-process Bot API, on a built database, with its leader and a staff member."""
+
+    app: BotApplication
+    api: FakeBotApi
+    db: Database
+    settings: Settings
+    leader: FakeUser
+    staff: FakeUser
+    admin: FakeUser
+
+
+def bench_settings(url: str) -> Settings:
+    """Default settings (config.toml's defaults), no flood control on the users: they are machines."""
+    return Settings(database_url=url, bot=BotSettings(admins=(data.ADMIN_TELEGRAM_ID,), flood_burst=1_000_000))
+
+
+@asynccontextmanager
+async def in_process_bot(url: str) -> AsyncIterator[InProcessBot]:
+    """As tests/conftest.py's `bot` fixture: build_application with FakeBotApi, then on_start."""
+    settings = bench_settings(url)
+    db = Database(url)
+    api = FakeBotApi()
+    app = build_application(settings, db=db, request=api, clock=ManualClock(NOW), flood_limits=False)
+    try:
+        async with app:
+            await on_start(app)
+            tg = FakeTelegram(app, api)
+            yield InProcessBot(
+                app,
+                api,
+                db,
+                settings,
+                tg.private_user("Leader", user_id=data.LEADER_TELEGRAM_ID, language="en"),
+                tg.private_user("Staff", user_id=data.STAFF_TELEGRAM_ID, language="en"),
+                tg.private_user("Admin", user_id=data.ADMIN_TELEGRAM_ID, language="en"),
+            )
+    finally:
+        await db.close()
+
+
+async def timed(action: Callable[[], Awaitable[object]], repeat: int, budget: float) -> list[float]:
+    """Seconds per call of `action`, after WARM_UP calls that are not counted (caches, the first connection).
+    Where one call is slow (the first takes over a tenth of `budget` seconds) it stops after `budget` seconds, with at
+    least one timed call: figures of minutes per call need no thirty repetitions to be seen."""
+    started = time.perf_counter()
+    await action()
+    if time.perf_counter() - started > budget / 10:
+        times = [time.perf_counter() - started]  # the first call is the figure: no warm-up to speak of here
+    else:
+        times = []
+        for _ in range(WARM_UP - 1):
+            await action()
+    spent = sum(times)
+    while len(times) < repeat and spent < budget:
+        started = time.perf_counter()
+        await action()
+        times.append(time.perf_counter() - started)
+        spent += times[-1]
+    return times
+
+
+async def send_checked(user: FakeUser, command: str, looks_right: Callable[[list[str]], bool]) -> None:
+    """The command, and a check that the bot answered it as expected (a refusal would be fast and wrong)."""
+    sent = await user.send(command)
+    if not sent.texts or not looks_right(sent.texts[-1].splitlines()):
+        raise AssertionError(f"{command} answered {sent.texts!r}")
+
+
+def a_board(lines: list[str]) -> bool:
+    """A board's first page: a title, then ranked lines."""
+    return len(lines) > 2 and lines[1].startswith("1. ")
+
+
+def a_score(lines: list[str]) -> bool:
+    """/myscore: a title, the member's block and the section's."""
+    return len(lines) >= 6
+
+
+async def board_call(bot: InProcessBot, kind: TargetKind, period_kind: PeriodKind) -> None:
+    async with bot.db.transaction() as session:
+        period = await campaigns.period_at(session=session, kind=period_kind, today=NOW.date())
+        assert period is not None
+        board = await scoring.compute_board(
+            session=session, rules=bot.settings.scoring_rules(), period=period, kind=kind, today=NOW.date()
+        )
+        assert board.ranked or board.unranked
+
+
+@dataclass
+class Row:
+    backend: str
+    size: int
+    figures: dict[str, list[float]]
+
+    def median(self, name: str) -> float:
+        return percentile(self.figures[name], 0.5)
+
+    def p99(self, name: str) -> float:
+        return percentile(self.figures[name], 0.99)
+
+
+FIGURES = ("/ranking", "/myscore", "board sections", "board members")
+
+
+async def measure(backend: str, size: int, url: str, repeat: int, budget: float) -> Row:
+    async with in_process_bot(url) as bot:
+        actions: dict[str, Callable[[], Awaitable[object]]] = {
+            "/ranking": lambda: send_checked(bot.leader, "/ranking", a_board),
+            "/myscore": lambda: send_checked(bot.staff, "/myscore", a_score),
+            "board sections": lambda: board_call(bot, TargetKind.SECTION, PeriodKind.CAMPAIGN),
+            "board members": lambda: board_call(bot, TargetKind.MEMBER, PeriodKind.MONTH),
+        }
+        figures = {name: await timed(action, repeat, budget) for name, action in actions.items()}
+    return Row(backend, size, figures)
+
+
+def print_rows(rows: list[Row]) -> None:
+    header = f"{'backend':<11} {'ratings':>8}" + "".join(
+        f" {name + ' p50':>20} {'p99':>10} {'n':>3}" for name in FIGURES
+    )
+    print(header)
+    for row in rows:
+        cells = "".join(
+            f" {row.median(n) * 1000:>17.1f} ms {row.p99(n) * 1000:>7.1f} ms {len(row.figures[n]):>3}" for n in FIGURES
+        )
+        print(f"{row.backend:<11} {data.size_label(row.size):>8}{cells}")
+
+
+def print_ratios(rows: list[Row]) -> None:
+    """Largest size against the smallest, per backend and figure, with the targets."""
+    limit = f"{TARGET_SECONDS * 1000:g} ms"
+    print(f"\ntargets: median at the largest size ≤ {TARGET_RATIO} × at the smallest, and ≤ {limit}")
+    for backend in dict.fromkeys(row.backend for row in rows):
+        mine = sorted((row for row in rows if row.backend == backend), key=lambda row: row.size)
+        small, large = mine[0], mine[-1]
+        for name in FIGURES:
+            ratio = large.median(name) / small.median(name)
+            met = ratio <= TARGET_RATIO and large.median(name) <= TARGET_SECONDS
+            print(
+                f"{backend:<11} {name:<15} {data.size_label(large.size)}/{data.size_label(small.size)} = "
+                f"{ratio:.2f}  ({large.median(name) * 1000:.1f} ms)  {'met' if met else 'MISSED'}"
+            )
+
+
+async def main_async(args: argparse.Namespace) -> None:
+    backends = chosen_backends(args.backend)
+    rows: list[Row] = []
+    print(f"machine: {load_note()}; {args.repeat} repetitions after {WARM_UP} warm-up calls", flush=True)
+    async with data.maybe_postgres(backends) as server:
+        for backend in backends:
+            for size in data.parse_sizes(args.sizes):
+                built = await data.build(backend, size, server)
+                if not built.cached:
+                    print(f"built {backend} {data.size_label(size)} in {built.load_seconds:.1f} s", flush=True)
+                rows.append(await measure(backend, size, built.url, args.repeat, args.budget))
+                print_rows(rows[-1:])
+    print()
+    print_rows(rows)
+    print_ratios(rows)
+
+
+def main() -> None:
+    parser = backend_parser("Times /ranking, /myscore and compute_board at 10 k … 10 M stored ratings.")
+    parser.add_argument("--sizes", default="10k,100k,1m,10m", help="comma-separated: 10k, 100k, 1m, 10m")
+    parser.add_argument("--repeat", type=int, default=30, help="timed repetitions of each (30)")
+    parser.add_argument("--budget", type=float, default=120, help="seconds per figure when calls are slow (120)")
+    asyncio.run(main_async(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    main()

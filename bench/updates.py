@@ -1,0 +1,401 @@
+"""Update handling: how many updates a second the real bot handles, and how long each one takes.
+
+A thousand registered members each make a complete rating (/rate, the kind, the section, five scores, No comment,
+Confirm: ten updates) at the same time, `--concurrency` of them in flight, through the real Application on the
+in-process Bot API, as the tests' `bot` fixture builds it. An update's time runs from handing it to the
+Application (parsing included) to the last handler finishing. Beside it, on the same transport and machine:
+
+- the framework floor: a bare python-telegram-bot Application with one echo handler, the same number of updates
+  at the same concurrency: what python-telegram-bot and the transport cost on their own;
+- the storage floor: one INSERT and COMMIT at a time through the same async engine (and on SQLite through the
+  sqlite3 module too): what one durable write costs on its own.
+
+Under concurrency an update's time includes its wait behind the others (Little's law: time ≈ in flight ÷ rate),
+so the time per update is also measured one member at a time (service time). The bot's own pacing to Telegram's
+~30 messages a second (AIORateLimiter) is off for the main figures, since it measures Telegram's limit rather
+than the bot; one more, small run has it on to show what members would see.
+
+Run from the repository: `python -m bench.updates [--backend sqlite|postgresql|both]`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import cProfile
+import datetime as dt
+import functools
+import logging
+import sqlite3
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import text
+from telegram import Update
+from telegram.ext import Application, ApplicationBuilder, ContextTypes, MessageHandler, filters
+
+from bench.common import (
+    backend_parser,
+    chosen_backends,
+    fresh_database,
+    load_note,
+    milliseconds,
+    percentile,
+    print_table,
+)
+from bot.app import OFFLINE_TOKEN, build_application, on_start
+from bot.clock import ManualClock
+from bot.config import BotSettings, Settings
+from bot.context import BotApplication
+from bot.fake_api import FakeBotApi
+from bot.fake_users import FakeTelegram, FakeUser, NoSuchButton
+from storage import ratings
+from storage.migrate import upgrade_database
+from storage.session import SQLITE_PRAGMAS, Database
+from tests.factories import make_member, make_section
+
+AnyApplication = Application[Any, Any, Any, Any, Any, Any]
+
+ADMIN_ID = 900_001
+START_TIME = dt.datetime(2026, 6, 10, 2, 0, tzinfo=dt.UTC)  # as tests/conftest.py: a Wednesday in the campaign
+FIRST_MEMBER = 100_001
+SECTIONS = 8  # every member sees the other seven sections on one page of buttons
+SCORES = ("①4", "②5", "③3", "④4", "⑤5")
+UPDATES_PER_FLOW = 3 + len(SCORES) + 2  # /rate, kind, section, five scores, No comment, Confirm
+TARGET_P99 = 0.020
+TARGET_RATE = 300.0
+
+
+@dataclass
+class Figures:
+    """What one run measured: how many updates (or writes) in how long, and the time of each."""
+
+    name: str
+    seconds: float = 0.0
+    durations: list[float] = field(default_factory=list)
+    failures: list[int] = field(default_factory=list)  # members whose rating flow broke off
+
+    @property
+    def count(self) -> int:
+        return len(self.durations)
+
+    @property
+    def rate(self) -> float:
+        return self.count / self.seconds if self.seconds else 0.0
+
+    @property
+    def p50(self) -> float:
+        return percentile(self.durations, 0.50)
+
+    @property
+    def p99(self) -> float:
+        return percentile(self.durations, 0.99)
+
+
+async def timed_process(application: AnyApplication, update: dict[str, Any], durations: list[float]) -> None:
+    """Hands one update to the Application as the updater would, and records how long it took to handle."""
+    started = time.perf_counter()
+    await application.process_update(Update.de_json(update, application.bot))
+    durations.append(time.perf_counter() - started)
+
+
+class TimedTelegram(FakeTelegram):
+    """FakeTelegram whose deliveries are timed into `durations`."""
+
+    def __init__(self, application: BotApplication, api: FakeBotApi, durations: list[float]) -> None:
+        super().__init__(application, api)
+        self.durations = durations
+
+    async def deliver(self, update: dict[str, Any]) -> None:
+        await timed_process(self.application, {"update_id": self.api.next_update_id(), **update}, self.durations)
+
+
+async def in_flight(jobs: Sequence[Callable[[], Awaitable[None]]], concurrency: int) -> float:
+    """Runs the jobs with at most `concurrency` at a time; returns the wall time in seconds."""
+    semaphore = asyncio.Semaphore(concurrency)
+
+    async def run(job: Callable[[], Awaitable[None]]) -> None:
+        async with semaphore:
+            await job()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(run(job) for job in jobs))
+    return time.perf_counter() - started
+
+
+# --- the bot -----------------------------------------------------------------------------------------------------
+
+
+class LogCount(logging.Handler):
+    """Counts the warnings and errors the bot logs ("database is locked" answered as busy is a warning): a fast run
+    that fails its updates measures nothing."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.WARNING)
+        self.warnings = 0
+        self.errors = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.levelno >= logging.ERROR:
+            self.errors += 1
+        else:
+            self.warnings += 1
+
+
+@asynccontextmanager
+async def rating_bot(db: Database, *, paced: bool) -> AsyncIterator[tuple[BotApplication, FakeBotApi]]:
+    """The real Application on the in-process Bot API, as the tests' `bot` fixture builds it (on_start included);
+    users are never flood-guarded, and `paced` turns the bot's own pacing to Telegram's rates on."""
+    settings = Settings(database_url=db.url, bot=BotSettings(admins=(ADMIN_ID,), flood_burst=1_000_000))
+    api = FakeBotApi()
+    application = build_application(settings, db=db, request=api, clock=ManualClock(START_TIME), flood_limits=paced)
+    async with application:
+        await on_start(application)
+        yield application, api
+
+
+async def register_members(db: Database, count: int) -> list[tuple[int, str]]:
+    """`count` active staff spread over the sections; returns (telegram id, the section each will rate)."""
+    sections = [await make_section(db, f"科室{number:02d}") for number in range(SECTIONS)]
+    raters: list[tuple[int, str]] = []
+    for number in range(count):
+        own, target = sections[number % SECTIONS], sections[(number + 1) % SECTIONS]
+        await make_member(db, FIRST_MEMBER + number, f"Rater {number}", section=own, language="en")
+        raters.append((FIRST_MEMBER + number, target.name))
+    return raters
+
+
+async def rate(user: FakeUser, target: str) -> None:
+    """One complete rating of a section, as tests/test_ratings.py makes it."""
+    await user.send("/rate")
+    await user.press("A section or station")
+    await user.press(target)
+    for label in SCORES:
+        await user.press(label)
+    await user.press("No comment")
+    await user.press("✅ Confirm")
+
+
+async def try_rate(user: FakeUser, target: str, failures: list[int]) -> None:
+    """`rate`, noting the member in `failures` when the bot's answer lacks the next button (it answered that it
+    is busy, say): the flow stops there, as a person would have to start again."""
+    try:
+        await rate(user, target)
+    except NoSuchButton:
+        failures.append(user.id)
+
+
+async def rating_flows(db: Database, raters: Sequence[tuple[int, str]], concurrency: int, *, paced: bool) -> Figures:
+    """Every rater rates their section, `concurrency` at a time, on a bot of their own."""
+    figures = Figures(f"rating flows, {len(raters)} members, {concurrency} in flight" + (", paced" if paced else ""))
+    async with rating_bot(db, paced=paced) as (application, api):
+        world = TimedTelegram(application, api, figures.durations)
+        users = [(world.private_user(f"Rater {tg_id}", user_id=tg_id), target) for tg_id, target in raters]
+        jobs = [functools.partial(try_rate, user, target, figures.failures) for user, target in users]
+        figures.seconds = await in_flight(jobs, concurrency)
+    return figures
+
+
+async def count_ratings(db: Database) -> int:
+    async with db.transaction() as session:
+        return len(await ratings.list_ratings(session=session))
+
+
+# --- the floors --------------------------------------------------------------------------------------------------
+
+
+async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    message = update.effective_message
+    if message is not None:
+        await message.reply_text(message.text or "…")
+
+
+async def echo_user(
+    application: AnyApplication, api: FakeBotApi, user_id: int, messages: int, into: list[float]
+) -> None:
+    """One user who sends `messages` texts one after the other, each answered by the echo handler."""
+    user = {"id": user_id, "is_bot": False, "first_name": f"Echo {user_id}"}
+    api.ensure_user(user)
+    for number in range(messages):
+        message = api.record_user_message(user_id, user, f"hello {number}")
+        await timed_process(
+            application, {"update_id": api.next_update_id(), "message": api.message_dict(message)}, into
+        )
+
+
+async def framework_floor(users: int, messages: int, concurrency: int) -> Figures:
+    """A bare Application with one echo handler on the same in-process Bot API: python-telegram-bot's own cost."""
+    figures = Figures(f"framework floor: echo, {users * messages} updates, {concurrency} in flight")
+    api = FakeBotApi()
+    application = ApplicationBuilder().token(OFFLINE_TOKEN).request(api).get_updates_request(api).build()
+    application.add_handler(MessageHandler(filters.TEXT, echo))
+    async with application:
+        jobs = [
+            functools.partial(echo_user, application, api, FIRST_MEMBER + number, messages, figures.durations)
+            for number in range(users)
+        ]
+        figures.seconds = await in_flight(jobs, concurrency)
+    return figures
+
+
+async def engine_floor(db: Database, operations: int) -> Figures:
+    """One INSERT and COMMIT at a time through the bot's own async engine: one durable write, nothing else."""
+    figures = Figures(f"storage floor: insert+commit, async engine ({db.engine.dialect.name})")
+    async with db.engine.begin() as connection:
+        await connection.execute(text("CREATE TABLE bench_floor (id INTEGER PRIMARY KEY, note VARCHAR(40))"))
+    started = time.perf_counter()
+    for number in range(operations):
+        began = time.perf_counter()
+        async with db.engine.begin() as connection:
+            await connection.execute(text("INSERT INTO bench_floor VALUES (:id, :note)"), {"id": number, "note": "x"})
+        figures.durations.append(time.perf_counter() - began)
+    figures.seconds = time.perf_counter() - started
+    async with db.engine.begin() as connection:
+        await connection.execute(text("DROP TABLE bench_floor"))
+    return figures
+
+
+def sqlite3_floor(path: Path, operations: int) -> Figures:
+    """The same write through the sqlite3 module, synchronously, with the bot's pragmas: SQLite's own cost."""
+    figures = Figures("storage floor: insert+commit, sqlite3 module (no asyncio)")
+    connection = sqlite3.connect(path, isolation_level=None)
+    for pragma in SQLITE_PRAGMAS:
+        connection.execute(f"PRAGMA {pragma}")
+    connection.execute("CREATE TABLE bench_sqlite3 (id INTEGER PRIMARY KEY, note TEXT)")
+    started = time.perf_counter()
+    for number in range(operations):
+        began = time.perf_counter()
+        connection.execute("BEGIN IMMEDIATE")
+        connection.execute("INSERT INTO bench_sqlite3 VALUES (?, ?)", (number, "x"))
+        connection.execute("COMMIT")
+        figures.durations.append(time.perf_counter() - began)
+    figures.seconds = time.perf_counter() - started
+    connection.close()
+    return figures
+
+
+# --- one backend -------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Options:
+    members: int
+    concurrency: int
+    sequential: int
+    paced: int
+    writes: int
+    profile: Path | None
+
+
+async def measure_bot(db: Database, options: Options) -> tuple[list[Figures], list[tuple[str, str]]]:
+    """The bot's runs (concurrent, one at a time, paced) and the checks that they did what they should."""
+    raters = await register_members(db, options.members + options.sequential + options.paced)
+    concurrent_raters = raters[: options.members]
+    sequential_raters = raters[options.members : options.members + options.sequential]
+    paced_raters = raters[options.members + options.sequential :]
+    logged = LogCount()
+    logging.getLogger().addHandler(logged)
+    profiler = cProfile.Profile() if options.profile else None
+    try:
+        if profiler is not None:
+            profiler.enable()
+        runs = [await rating_flows(db, concurrent_raters, options.concurrency, paced=False)]
+        if profiler is not None and options.profile is not None:
+            profiler.disable()
+            profiler.dump_stats(options.profile.with_name(f"{options.profile.stem}-{db.engine.dialect.name}.prof"))
+        runs.append(await rating_flows(db, sequential_raters, 1, paced=False))
+        if paced_raters:
+            runs.append(await rating_flows(db, paced_raters, options.concurrency, paced=True))
+    finally:
+        logging.getLogger().removeHandler(logged)
+    stored = await count_ratings(db)
+    expected = len(raters) * UPDATES_PER_FLOW
+    checks = [
+        ("ratings stored", f"{stored} of {len(raters)}"),
+        ("updates handled", f"{sum(run.count for run in runs)} of {expected}"),
+        *((f"flows broken off: {run.name}", str(len(run.failures))) for run in runs),
+        ("warnings logged (e.g. database busy)", str(logged.warnings)),
+        ("errors logged", str(logged.errors)),
+    ]
+    return runs, checks
+
+
+async def measure_backend(backend: str, options: Options) -> None:
+    async with fresh_database(backend) as (url, workdir):
+        db = Database(url)
+        try:
+            await upgrade_database(db.engine)
+            runs, checks = await measure_bot(db, options)
+            floors = [await engine_floor(db, options.writes)]
+        finally:
+            await db.close()
+        if backend == "sqlite":
+            floors.append(await asyncio.to_thread(sqlite3_floor, workdir / "floor.db", options.writes))
+    updates = options.members * UPDATES_PER_FLOW
+    framework = await framework_floor(options.members, UPDATES_PER_FLOW, options.concurrency)
+    assert framework.count == updates
+    report(backend, runs, framework, floors, checks)
+
+
+# --- the report --------------------------------------------------------------------------------------------------
+
+
+def figures_row(run: Figures) -> list[object]:
+    return [run.name, run.count, f"{run.rate:.0f}", milliseconds(run.p50), milliseconds(run.p99)]
+
+
+def verdict(run: Figures) -> str:
+    p99 = "met" if run.p99 < TARGET_P99 else "missed"
+    rate = "met" if run.rate >= TARGET_RATE else "missed"
+    return f"p99 {p99}, rate {rate}"
+
+
+def report(
+    backend: str, runs: list[Figures], framework: Figures, floors: list[Figures], checks: list[tuple[str, str]]
+) -> None:
+    rows: list[list[object]] = [["run", "updates", "updates/s", "p50", "p99", "targets (p99 < 20 ms, ≥ 300/s)"]]
+    rows.extend([*figures_row(run), verdict(run)] for run in runs)
+    rows.extend([*figures_row(floor), ""] for floor in (framework, *floors))
+    print_table(f"Update handling on {backend} ({load_note()})", rows)
+    ratios: list[list[object]] = [["run", "floor", "rate ÷ floor's", "p50 × floor's", "p99 × floor's"]]
+    for run in runs:
+        for floor in (framework, *floors):
+            ratios.append([run.name, floor.name, f"{run.rate / floor.rate:.3f}", f"{run.p50 / floor.p50:.1f}",
+                           f"{run.p99 / floor.p99:.1f}"])  # fmt: skip
+    print_table(f"Against the floors on {backend}", ratios)
+    print_table(f"Checks on {backend}", [["check", "value"], *checks])
+
+
+def parse_options() -> tuple[tuple[str, ...], Options]:
+    parser = backend_parser(__doc__.splitlines()[0] if __doc__ else "")
+    parser.add_argument("--members", type=int, default=1000, help="members rating at the same time (1000)")
+    parser.add_argument("--concurrency", type=int, default=50, help="members in flight at once (50)")
+    parser.add_argument("--sequential", type=int, default=100, help="members rating one at a time (100)")
+    parser.add_argument("--paced", type=int, default=50, help="members rating on a bot paced to Telegram (50)")
+    parser.add_argument("--writes", type=int, default=2000, help="insert+commit operations for the floor (2000)")
+    parser.add_argument("--profile", type=Path, help="write cProfile stats of the concurrent run to this file")
+    arguments = parser.parse_args()
+    options = Options(arguments.members, arguments.concurrency, arguments.sequential, arguments.paced,
+                      arguments.writes, arguments.profile)  # fmt: skip
+    return chosen_backends(arguments.backend), options
+
+
+async def main() -> None:
+    backends, options = parse_options()
+    for backend in backends:
+        await measure_backend(backend, options)
+
+
+def quiet_logging() -> None:
+    """The bot's warnings reach LogCount to be counted, but only errors are printed among the figures."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    for handler in logging.getLogger().handlers:
+        handler.setLevel(logging.ERROR)
+
+
+if __name__ == "__main__":
+    quiet_logging()
+    asyncio.run(main())
