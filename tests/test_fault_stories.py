@@ -83,10 +83,33 @@ async def bad_review_answered(bot: Bot) -> tuple[dict[str, FakeUser], list[Step]
     return {"head": head, "visitor": visitor}, steps
 
 
+async def task_added_and_done(bot: Bot) -> tuple[dict[str, FakeUser], list[Step]]:
+    section = await make_section(bot.db, "办公室")
+    head = bot.tg.private_user("Head")
+    await make_member(bot.db, head.id, "Head", role=Role.HEAD, section=section, language="en")
+    staff = bot.tg.private_user("小王")
+    await make_member(bot.db, staff.id, "小王", section=section, language="en")
+    steps = [("head", "send", "/task"), ("head", "send", "回复企业投诉"), ("head", "send", "+3wd"),
+             ("head", "press", "小王"), ("staff", "send", "/tasks"), ("staff", "press", "2026-06-15 · 回复企业投诉"),
+             ("staff", "press", "✅ Done"), ("staff", "send", "已答复")]  # fmt: skip
+    return {"head": head, "staff": staff}, steps
+
+
+async def appeal_granted(bot: Bot) -> tuple[dict[str, FakeUser], list[Step]]:
+    users, steps = await bad_review_answered(bot)
+    boss = bot.tg.private_user("Boss", user_id=ADMIN_ID)
+    await make_member(bot.db, ADMIN_ID, "Boss", role=Role.ADMIN, language="en")
+    appeal = [("head", "press", "Appeal: mistaken or malicious"), ("head", "send", "评价人从未来过窗口"),
+              ("boss", "press", "Void the review")]  # fmt: skip
+    return {**users, "boss": boss}, [*steps[:4], *appeal]
+
+
 STORIES: dict[str, Callable[[Bot], Awaitable[tuple[dict[str, FakeUser], list[Step]]]]] = {
     "registration": registration,
     "rating": rating,
     "bad review answered": bad_review_answered,
+    "task added and done": task_added_and_done,
+    "appeal granted": appeal_granted,
 }
 
 
