@@ -7,6 +7,7 @@ import datetime as dt
 import logging
 import os
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -107,12 +108,12 @@ class Bot:
     errors: ErrorLog
 
 
-@pytest_asyncio.fixture
-async def bot(
-    settings: Settings, db: Database, clock: ManualClock, request: pytest.FixtureRequest
+@asynccontextmanager
+async def running_bot(
+    settings: Settings, db: Database, clock: ManualClock, *, flood_limits: bool
 ) -> AsyncIterator[Bot]:
+    """The real Application on a fresh in-process Bot API, started, with the errors it logs collected."""
     api = FakeBotApi()
-    flood_limits = not request.node.get_closest_marker("no_flood_limits")
     application = build_application(settings, db=db, request=api, clock=clock, flood_limits=flood_limits)
     errors = ErrorLog()
     logging.getLogger().addHandler(errors)
@@ -122,5 +123,15 @@ async def bot(
             yield Bot(application, api, FakeTelegram(application, api), db, clock, errors)
     finally:
         logging.getLogger().removeHandler(errors)
+
+
+@pytest_asyncio.fixture
+async def bot(
+    settings: Settings, db: Database, clock: ManualClock, request: pytest.FixtureRequest
+) -> AsyncIterator[Bot]:
+    flood_limits = not request.node.get_closest_marker("no_flood_limits")
+    async with running_bot(settings, db, clock, flood_limits=flood_limits) as running:
+        yield running
     if not request.node.get_closest_marker("allow_errors"):
-        assert not errors.records, f"the bot logged errors: {[r.getMessage() for r in errors.records]}"
+        errors = running.errors.records
+        assert not errors, f"the bot logged errors: {[r.getMessage() for r in errors]}"

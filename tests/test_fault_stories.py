@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-import logging
 import shutil
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -18,16 +17,16 @@ from typing import Any
 import pytest
 from sqlalchemy import inspect, text
 
-from bot.app import TELEGRAM_APOLOGY, build_application, on_start
+from bot.app import TELEGRAM_APOLOGY
 from bot.clock import ManualClock
 from bot.config import Settings
-from bot.fake_api import ANY_CALL, FakeBotApi
-from bot.fake_users import FakeTelegram, FakeUser, NoSuchButton
+from bot.fake_api import ANY_CALL
+from bot.fake_users import FakeUser, NoSuchButton
 from jobs.outbox import deliver_due
 from storage import reviews
 from storage.models import Role
 from storage.session import Database
-from tests.conftest import ADMIN_ID, START_TIME, Bot, ErrorLog
+from tests.conftest import ADMIN_ID, START_TIME, Bot, running_bot
 from tests.factories import make_member, make_section
 
 # Faults that pass: the story must end as it does without them.
@@ -158,18 +157,9 @@ async def database_state(bot: Bot) -> dict[str, list[tuple[Any, ...]]]:
 async def fresh_bot(settings: Settings, database: Path) -> AsyncIterator[Bot]:
     """A bot of its own on its own copy of the empty database, as the `bot` fixture makes one."""
     db = Database(f"sqlite+aiosqlite:///{database}")
-    api = FakeBotApi()
-    clock = ManualClock(START_TIME)
     own = settings.model_copy(update={"database_url": db.url})
-    application = build_application(own, db=db, request=api, clock=clock, flood_limits=False)
-    errors = ErrorLog()
-    logging.getLogger().addHandler(errors)
-    try:
-        async with application:
-            await on_start(application)
-            yield Bot(application, api, FakeTelegram(application, api), db, clock, errors)
-    finally:
-        logging.getLogger().removeHandler(errors)
+    async with running_bot(own, db, ManualClock(START_TIME), flood_limits=False) as bot:
+        yield bot
 
 
 @dataclass
