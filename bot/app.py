@@ -37,6 +37,7 @@ from bot.context import SERVICES_KEY, BotApplication, BotContext, Services
 from bot.extbot import CampaignBot
 from bot.i18n import N_
 from bot.menus import set_default_menus
+from bot.pacing import PacedRateLimiter
 from handlers.common import Refusal, RepeatedUpdate, claim_refused_update
 from storage import campaigns, scoring
 from storage.session import Database, DatabaseUnavailable, wait_for_start_up_turn
@@ -64,11 +65,6 @@ FEATURES: tuple[ModuleType, ...] = (
 # The in-process Bot API accepts any token of the right shape; it is never sent anywhere.
 OFFLINE_TOKEN = "1000000:in-process-bot-api-token-0000000000"
 RATE_LIMIT_RETRIES = 2
-# Telegram counts about 30 messages in any one second. AIORateLimiter's default (30 a second) is a bucket of 30
-# that lets 30 go at once and then 30 a second more, up to 60 in a second after a burst: 429s, each of which stops
-# every request for retry_after + 0.1 s. One at a time, 1/29 s apart, never makes 30 in a second.
-OVERALL_RATE = 29.0
-PACED = {"overall_max_rate": 1, "overall_time_period": 1 / OVERALL_RATE}
 TELEGRAM_BASE_URL = "https://api.telegram.org/bot"
 TELEGRAM_BASE_FILE_URL = "https://api.telegram.org/file/bot"
 CONNECTION_POOL_SIZE = 256
@@ -111,7 +107,6 @@ def build_application(
 ) -> BotApplication:
     """The Application for these settings; `request` replaces Telegram (the in-process Bot API). Without
     `flood_limits` the bot does not pace itself to Telegram's rates (for tests that post to a group a lot)."""
-    rates = PACED if flood_limits else {"overall_max_rate": 0, "group_max_rate": 0}
     token = settings.bot_token.get_secret_value() if settings.bot_token else OFFLINE_TOKEN
     bot = CampaignBot(
         token=token,
@@ -120,7 +115,11 @@ def build_application(
         request=request or HTTPXRequest(connection_pool_size=CONNECTION_POOL_SIZE),
         get_updates_request=request or HTTPXRequest(),
         defaults=Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.tz),
-        rate_limiter=AIORateLimiter(max_retries=rate_limit_retries, **rates),
+        rate_limiter=(
+            PacedRateLimiter(max_retries=rate_limit_retries)
+            if flood_limits
+            else AIORateLimiter(max_retries=rate_limit_retries, overall_max_rate=0, group_max_rate=0)
+        ),
     )
     builder = (
         ApplicationBuilder()
