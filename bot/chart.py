@@ -3,14 +3,20 @@
 Chinese names need a CJK font, which matplotlib does not ship: `find_cjk_font` looks for the configured file or a
 known system font (`scripts/install-cjk-font` installs one). Without a font the renderer is not `available` and
 the caller posts the leaderboard as text only. Drawing uses matplotlib's object API (no pyplot, no global figure),
-under a lock, in a worker thread from `render_async`.
+under a lock.
+
+The bot draws its charts in a short-lived child process (`render_async` runs `python -m bot.chart`): matplotlib,
+numpy and the font's glyph caches take about 45 MB that a bot running for the months of a campaign would otherwise
+keep after its first snapshot. The child gives them back when it exits, and the bot keeps answering meanwhile.
 """
 
 from __future__ import annotations
 
 import asyncio
 import io
+import json
 import logging
+import sys
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,6 +53,10 @@ INCH_PER_ROW = 0.35
 INCH_PER_PANEL = 0.6
 WIDTH_INCHES = 8.0
 DPI = 100
+
+# The first bytes of TrueType, OpenType and TrueType/OpenType collection files.
+FONT_SIGNATURES = (b"\x00\x01\x00\x00", b"true", b"OTTO", b"ttcf")
+CHILD_SECONDS = 120.0  # a chart of a thousand bars takes about 15 s
 
 # matplotlib's font manager and rcParams are process-wide; one chart is drawn at a time.
 _lock = threading.Lock()
@@ -89,19 +99,11 @@ class ChartRenderer:
         self.font_path = find_cjk_font(font_file)
         problem = f" ({font_file} does not exist)" if font_file and not Path(font_file).expanduser().is_file() else ""
         if self.font_path is not None:
-            from matplotlib import font_manager  # matplotlib (and numpy) load with the first chart, not at start-up
-
-            try:
-                with _lock:
-                    if self.font_path not in _registered:
-                        font_manager.fontManager.addfont(self.font_path)
-                        _registered.add(self.font_path)
-            except (OSError, RuntimeError, ValueError) as error:
-                problem = f" ({self.font_path} cannot be loaded: {error})"
+            if not is_font_file(self.font_path):
+                problem = f" ({self.font_path} cannot be loaded: it is not a TrueType or OpenType font)"
                 self.font_path = None
-            else:
-                if problem:
-                    logger.warning("Chart font %s does not exist; using %s instead", font_file, self.font_path)
+            elif problem:
+                logger.warning("Chart font %s does not exist; using %s instead", font_file, self.font_path)
         if self.font_path is None:
             logger.warning(
                 "No Chinese font for the leaderboard charts%s: snapshots will be posted as text only. "
@@ -122,8 +124,12 @@ class ChartRenderer:
         import matplotlib
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
-        from matplotlib.font_manager import FontProperties
+        from matplotlib.font_manager import FontProperties, fontManager
 
+        with _lock:
+            if self.font_path not in _registered:
+                fontManager.addfont(self.font_path)
+                _registered.add(self.font_path)
         font = FontProperties(fname=self.font_path)
         text: dict[str, Any] = {"fontproperties": font, "parse_math": False}  # names are drawn literally, no $math$
         rows = [max(len(bars), 1) for _, bars in panels] or [1]
@@ -155,5 +161,56 @@ class ChartRenderer:
         return buffer.getvalue()
 
     async def render_async(self, title: str, panels: list[tuple[str, list[Bar]]]) -> bytes:
-        """`render` in a worker thread, so the bot keeps answering while a chart is drawn."""
-        return await asyncio.to_thread(self.render, title, panels)
+        """`render` in a child process (see the module's docstring); ChartError when it fails."""
+        if self.font_path is None:
+            raise RuntimeError("no CJK font for charts; see the warning logged at start-up")
+        request = {
+            "font": str(self.font_path),
+            "title": title,
+            "panels": [[heading, [[bar.label, bar.score] for bar in bars]] for heading, bars in panels],
+        }
+        child = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot.chart",
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        try:
+            png, errors = await asyncio.wait_for(child.communicate(json.dumps(request).encode()), CHILD_SECONDS)
+        except TimeoutError:
+            child.kill()
+            await child.wait()
+            raise ChartError(f"drawing the chart took more than {CHILD_SECONDS:.0f} s") from None
+        if child.returncode != 0 or not png.startswith(PNG_SIGNATURE):
+            raise ChartError(errors.decode(errors="replace").strip()[-2000:] or f"exit status {child.returncode}")
+        return png
+
+
+class ChartError(Exception):
+    """The child process did not draw the chart."""
+
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def is_font_file(path: Path) -> bool:
+    """Whether the file starts as a TrueType or OpenType font (or a collection of them) does."""
+    try:
+        with path.open("rb") as file:
+            return file.read(4) in FONT_SIGNATURES
+    except OSError:
+        return False
+
+
+def draw_requested_chart() -> None:
+    """The child's side of `render_async`: the request as JSON on standard input, the PNG on standard output."""
+    request = json.load(sys.stdin)
+    renderer = ChartRenderer(request["font"])
+    panels = [(heading, [Bar(label, score) for label, score in bars]) for heading, bars in request["panels"]]
+    sys.stdout.buffer.write(renderer.render(request["title"], panels))
+
+
+if __name__ == "__main__":
+    draw_requested_chart()

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.chart import Bar, ChartRenderer
+from bot.chart import Bar, ChartError, ChartRenderer
 from bot.config import Settings
 from bot.context import Services
 from bot.i18n import Translator, escape
@@ -159,5 +159,9 @@ async def compose_snapshot(
         return None  # said once in the log; the table goes alone
     period = await campaigns.get_period(session=session, period_id=snapshot.period_id)
     title = tr.gettext("Leaderboard — {period}", period=period_label(tr, period) if period else "?")
-    png = await chart.render_async(title, chart_panels(tr, settings, snapshot))
+    try:
+        png = await chart.render_async(title, chart_panels(tr, settings, snapshot))
+    except ChartError as error:
+        logger.error("The leaderboard chart could not be drawn, so the table goes alone: %s", error)
+        return None
     return Outgoing(group.chat_id, title, None, photo=png)

@@ -12,7 +12,7 @@ import pytest
 from matplotlib.ft2font import FT2Font
 
 from bot import chart
-from bot.chart import Bar, ChartRenderer, find_cjk_font
+from bot.chart import Bar, ChartError, ChartRenderer, find_cjk_font
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 TITLE = "双优排行榜 2026年6月 第2周"
@@ -85,7 +85,7 @@ def test_chart_with_an_empty_panel_renders() -> None:
     assert min(png_size(png)) > 0
 
 
-async def test_chart_renders_in_a_worker_thread() -> None:
+async def test_chart_is_drawn_in_a_child_process() -> None:
     png = await ChartRenderer().render_async(TITLE, PANELS)
 
     assert min(png_size(png)) > 0
@@ -157,3 +157,13 @@ def test_renderer_with_a_configured_file_that_is_no_font_warns_once(
     (message,) = [record.getMessage() for record in caplog.records if record.name == "bot.chart"]
     assert "cannot be loaded" in message
     assert "text only" in message
+
+
+async def test_a_font_the_child_cannot_load_is_a_chart_error(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.ttf"
+    broken.write_bytes(b"\x00\x01\x00\x00" + b"not really a font" * 8)
+    renderer = ChartRenderer(str(broken))
+    assert renderer.available  # it looks like a font until it is loaded
+
+    with pytest.raises(ChartError):
+        await renderer.render_async(TITLE, PANELS)

@@ -309,6 +309,27 @@ async def test_without_a_cjk_font_the_table_goes_alone(bot: Bot, monkeypatch: py
     assert len(posted) == 1 and posted[0].photo is None and "办公室" in posted[0].text
 
 
+async def test_a_chart_that_cannot_be_drawn_leaves_the_table_alone_and_logged(
+    bot: Bot, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    campaign = await Campaign(bot).build()
+    group = await campaign.group()
+    broken = tmp_path / "broken.ttf"
+    broken.write_bytes(b"\x00\x01\x00\x00" + b"not really a font" * 8)  # a font's first bytes, then nonsense
+    font = services(bot).settings.snapshots.font_file
+    monkeypatch.setattr(jobs.snapshots, "_renderers", {font: chart.ChartRenderer(str(broken))})
+
+    bot.clock.set(dt.datetime(2026, 6, 15, 9, 5, tzinfo=services(bot).settings.tz))
+    await plan_snapshots(services(bot), bot.clock.now())
+    await deliver_due(services(bot), bot.app.bot)
+
+    posted = group.bot_messages()
+    assert len(posted) == 1 and posted[0].photo is None and "办公室" in posted[0].text
+    (logged,) = bot.errors.records
+    assert logged.getMessage().startswith("The leaderboard chart could not be drawn, so the table goes alone")
+    bot.errors.records.clear()
+
+
 def test_a_long_board_is_paged_and_the_unrated_come_last() -> None:
     period = Period(id=1, campaign_id=1, kind=PeriodKind.MONTH, starts_on=JUNE.replace(day=1), ends_on=JUNE)
     ranked = [
