@@ -575,11 +575,20 @@ async def build_postgres(server: CachedPostgresServer, size: int) -> Built:
 
 
 async def build(backend: str, size: int, server: CachedPostgresServer | None) -> Built:
-    """The cached database of that size on that backend, built first when there is none."""
+    """The cached database of that size on that backend, built first when there is none (a cached one is migrated
+    to the current schema, as the bot does when it starts)."""
     if backend == "sqlite":
-        return await build_sqlite(size)
-    assert server is not None
-    return await build_postgres(server, size)
+        built = await build_sqlite(size)
+    else:
+        assert server is not None
+        built = await build_postgres(server, size)
+    if built.cached:
+        db = Database(built.url)
+        try:
+            await upgrade_database(db.engine)
+        finally:
+            await db.close()
+    return built
 
 
 # --- working copies -------------------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from bot.access import CommandSpec
 from bot.clock import Clock
 from bot.config import Settings
 from bot.i18n import Translator, pick_language, translator
+from storage.boards import BoardCache
 from storage.session import Database
 
 SERVICES_KEY = "shuangyou.services"
@@ -32,6 +33,7 @@ class Services:
     # One delivery round at a time in this process (the repeating job, the console's :time, /snapshot): a second
     # round could otherwise take over rows whose claim lapsed while the first is still sending them.
     outbox_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    boards: BoardCache = field(default_factory=BoardCache)  # the boards this process keeps between requests
 
 
 BotApplication = Application[ExtBot[None], "BotContext", dict[Any, Any], dict[Any, Any], dict[Any, Any], Any]

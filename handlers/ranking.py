@@ -212,7 +212,11 @@ async def board_of(
     standards_of: tuple[int, ...] | None = (),
 ) -> Board:
     """The board; the per-standard means only of the targets in `standards_of` (a board lists scores only)."""
-    return await scoring.compute_board(
+    if standards_of is None:
+        return await scoring.compute_board(
+            session=session, rules=context.settings.scoring_rules(), period=period, kind=kind, today=context.today()
+        )
+    return await context.services.boards.board(
         session=session,
         rules=context.settings.scoring_rules(),
         period=period,
@@ -279,8 +283,8 @@ async def ranking_view(
     tr = context.tr
     period = await chosen_period(session, context, view.period_kind, view.period_id)
     board = await board_of(session, context, period, view.target)
-    latest = await snapshots.latest_snapshot(session=session, period_id=period.id or 0)
-    text, page, pages = render_board(tr, board, snapshots.previous_ranks(latest, view.target), view.page)
+    before = await snapshots.previous_ranks(session=session, period_id=period.id or 0, kind=view.target)
+    text, page, pages = render_board(tr, board, before, view.page)
     rows: list[list[InlineKeyboardButton]] = []
     if individuals:
         rows.append(

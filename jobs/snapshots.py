@@ -115,7 +115,6 @@ def entry_line(tr: Translator, entry: dict[str, Any], before: dict[int, int] | N
 
 async def snapshot_text(session: AsyncSession, settings: Settings, tr: Translator, snapshot: Snapshot) -> str:
     period = await campaigns.get_period(session=session, period_id=snapshot.period_id)
-    previous = await snapshots.latest_snapshot(session=session, period_id=snapshot.period_id, before_id=snapshot.id)
     top = settings.snapshots.top
     day = snapshot.taken_at.astimezone(settings.tz).date().isoformat()
     label = period_label(tr, period) if period else "?"
@@ -126,7 +125,9 @@ async def snapshot_text(session: AsyncSession, settings: Settings, tr: Translato
     ]
     for heading, kind, entries in parts[: 2 if settings.snapshots.individuals else 1]:
         lines += ["", heading]
-        before = snapshots.previous_ranks(previous, kind)
+        before = await snapshots.previous_ranks(
+            session=session, period_id=snapshot.period_id, kind=kind, before_id=snapshot.id
+        )
         lines += [entry_line(tr, entry, before) for entry in entries[:top]]
         if not entries:
             lines.append(tr.gettext("Nobody has enough ratings yet."))

@@ -397,6 +397,17 @@ class ScoreTally(SQLModel, table=True):
     count: int = 0
 
 
+class BoardVersion(SQLModel, table=True):
+    """A counter raised by every transaction that changes what the boards are computed from (tallies, sections,
+    members, tasks, periods), so that each bot process knows when a board it keeps is out of date (storage.boards).
+    One row; it appears with the first change."""
+
+    __tablename__ = "board_version"
+
+    id: int = Field(default=1, primary_key=True, sa_column_kwargs={"autoincrement": False})
+    version: int = 0
+
+
 class RaterMark(SQLModel, table=True):
     """How many of one rater's ratings of a target fall in a period (a quarter holds three months): the tally's
     rater count goes up when this leaves 0 and down when it comes back to 0."""

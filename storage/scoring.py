@@ -19,7 +19,7 @@ import datetime as dt
 import math
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import sqlalchemy as sa
 from sqlalchemy import delete
@@ -283,9 +283,17 @@ class Board:
     kind: TargetKind
     ranked: list[Standing]
     unranked: list[Standing]  # fewer raters than the minimum: "not enough ratings yet"
+    # Copies of some targets' standings with their per-standard totals, which `find` gives instead of the board's
+    # own (see with_standards: the board itself may be shared).
+    detailed: dict[int, Standing] = field(default_factory=dict)
+    index: dict[int, Standing] | None = field(default=None, repr=False)  # target id → standing, built by `find`
 
     def find(self, target_id: int) -> Standing | None:
-        return next((s for s in [*self.ranked, *self.unranked] if s.target_id == target_id), None)
+        if target_id in self.detailed:
+            return self.detailed[target_id]
+        if self.index is None:
+            self.index = {standing.target_id: standing for standing in (*self.ranked, *self.unranked)}
+        return self.index.get(target_id)
 
 
 def groups_scored(kind: TargetKind) -> tuple[RaterGroup, ...]:
@@ -415,6 +423,31 @@ async def _tallies(
     connection = await session.connection()  # Core rows (sqlmodel's session.execute is deprecated)
     rows = (await connection.execute(query)).all()
     return {(target_id, GROUPS[name], measure): (total, count) for target_id, name, measure, total, count in rows}
+
+
+async def with_standards(*, session: AsyncSession, board: Board, target_ids: list[int]) -> Board:
+    """The board whose `find` gives copies of the targets' standings that carry their per-standard totals (the board
+    itself is left as it is: it may be shared)."""
+    table = ScoreTally.__table__  # type: ignore[attr-defined]
+    group = sa.type_coerce(table.c.rater_group, sa.String)
+    query = sa.select(table.c.target_id, group, table.c.measure, table.c.total, table.c.count).where(
+        table.c.period_id == board.period.id,
+        table.c.target_kind == board.kind,
+        table.c.target_id.in_(target_ids),
+        table.c.measure.like(STANDARD_PREFIX + "%"),
+    )
+    connection = await session.connection()
+    rows = (await connection.execute(query)).all()
+    copies: dict[int, Standing] = {}
+    for target_id in target_ids:
+        original = board.find(target_id)
+        if original is not None:
+            groups = {key: replace(scores, standards={}) for key, scores in original.groups.items()}
+            copies[target_id] = replace(original, groups=groups)
+    for target_id, name, measure, total, count in rows:
+        if target_id in copies:
+            _add_measure(copies[target_id], GROUPS[name], measure, total, count)
+    return replace(board, detailed=copies)
 
 
 async def _overdue_days(session: AsyncSession, rules: Rules, period: Period, today: dt.date) -> dict[int, int]:

@@ -69,9 +69,16 @@ async def latest_snapshot(*, session: AsyncSession, period_id: int, before_id: i
     return (await session.exec(query.order_by(col(Snapshot.id).desc()))).first()
 
 
-def previous_ranks(snapshot: Snapshot | None, kind: TargetKind) -> dict[int, int] | None:
-    """Target id → rank in the snapshot; None when there is no snapshot to compare with."""
-    if snapshot is None:
+async def previous_ranks(
+    *, session: AsyncSession, period_id: int, kind: TargetKind, before_id: int | None = None
+) -> dict[int, int] | None:
+    """Target id → rank in the period's last snapshot (before a given one), where the movements are measured from;
+    None when there is none. Only that kind's list is read: the individuals' one is a large JSON in a big campaign."""
+    column = Snapshot.sections if kind == TargetKind.SECTION else Snapshot.members
+    query = select(column).where(Snapshot.period_id == period_id)
+    if before_id is not None:
+        query = query.where(col(Snapshot.id) < before_id)
+    entries = (await session.exec(query.order_by(col(Snapshot.id).desc()).limit(1))).first()
+    if entries is None:
         return None
-    entries = snapshot.sections if kind == TargetKind.SECTION else snapshot.members
     return {int(entry["id"]): int(entry["rank"]) for entry in entries if entry.get("rank") is not None}

@@ -54,6 +54,7 @@ async def test_demo_fills_a_fresh_database_with_a_ranked_campaign(db: Database, 
         assert await scoring.check_tallies(session=session) == []
         group = await groups.get_campaign_group(session=session)
         last = await snapshots.latest_snapshot(session=session, period_id=whole.id or 0)
+        before = await snapshots.previous_ranks(session=session, period_id=whole.id or 0, kind=TargetKind.SECTION)
         head = await members.get_member_by_telegram_id(session=session, telegram_id=stable_id("张伟"))
         admin = await members.get_member_by_telegram_id(session=session, telegram_id=ADMIN_ID)
     shown = [scoring.shown(standing.score) for standing in board.ranked]
@@ -61,7 +62,6 @@ async def test_demo_fills_a_fresh_database_with_a_ranked_campaign(db: Database, 
     assert len(set(shown)) == len(shown)
     assert group is not None and (group.chat_id, group.title) == (GROUP_CHAT_ID, GROUP_TITLE)
     assert last is not None and last.slot == "demo:2"
-    before = snapshots.previous_ranks(last, TargetKind.SECTION)
     assert before is not None and any(before[s.target_id] != s.rank for s in board.ranked)  # /ranking shows ▲ ▼
     assert head is not None and (head.display_name, head.role) == ("张伟", Role.HEAD)  # the console's :user 张伟
     assert admin is not None and (admin.display_name, admin.role) == ("管理员", Role.ADMIN)
