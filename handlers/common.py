@@ -316,22 +316,40 @@ async def _deliver_notice(context: BotContext, chat_id: int, outgoing: _Outgoing
 
 async def _keep_notice(context: BotContext, chat_id: int, outgoing: _Outgoing, error: TelegramError) -> None:
     markup = outgoing.markup.to_dict() if outgoing.markup is not None else None
-    try:
-        async with context.db.transaction() as session:
-            await reminders.queue_notice(
-                session=session, chat_id=chat_id, text=outgoing.text, markup=markup, now=context.now()
-            )
-    except DatabaseUnavailable:
-        logger.warning("A notice to chat %s is lost: Telegram (%s) and the database both failed", chat_id, error)
-        return
-    logger.warning("Telegram did not take a message to chat %s (%s); the outbox sends it again", chat_id, error)
+
+    async def queue(session: AsyncSession) -> None:
+        await reminders.queue_notice(
+            session=session, chat_id=chat_id, text=outgoing.text, markup=markup, now=context.now()
+        )
+
+    await _keep_for_outbox(context, queue, f"a message to chat {chat_id}", error)
 
 
 async def _set_menu(context: BotContext, menu: _Menu) -> None:
     try:
         await set_member_menu(context.bot, context.services.commands, menu.telegram_id, menu.audience, menu.language)
     except TelegramError as error:
-        logger.warning("Could not set the command menu of %s: %s", menu.telegram_id, error)
+        if not _passing(error):
+            logger.warning("Could not set the command menu of %s: %s", menu.telegram_id, error)
+            return
+
+        async def queue(session: AsyncSession) -> None:
+            await reminders.queue_menu(session=session, telegram_id=menu.telegram_id, now=context.now())
+
+        await _keep_for_outbox(context, queue, f"the command menu of {menu.telegram_id}", error)
+
+
+async def _keep_for_outbox(
+    context: BotContext, queue: Callable[[AsyncSession], Awaitable[None]], what: str, error: TelegramError
+) -> None:
+    """Keeps what Telegram did not take for now in the database, for the outbox to send again."""
+    try:
+        async with context.db.transaction() as session:
+            await queue(session)
+    except DatabaseUnavailable:
+        logger.warning("Lost %s: Telegram (%s) and the database both failed", what, error)
+        return
+    logger.warning("Telegram did not take %s (%s); the outbox sends it again", what, error)
 
 
 Step = Callable[[AsyncSession, BotContext, Viewer, Dialog, str, Replies], Awaitable[None]]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from telegram import InlineKeyboardMarkup
+from telegram import BotCommand, InlineKeyboardMarkup
 
 
 @dataclass(frozen=True)
@@ -13,3 +13,4 @@ class Outgoing:
     text: str
     markup: InlineKeyboardMarkup | None
     photo: bytes | None = None  # sent as a picture with the text as its caption
+    menu: list[BotCommand] | None = None  # not a message: the command menu of the (private) chat, set

@@ -17,13 +17,15 @@ from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass
 
 from sqlmodel.ext.asyncio.session import AsyncSession
-from telegram import Bot, InlineKeyboardMarkup
+from telegram import Bot, BotCommandScopeChat, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 from telegram.ext import Application
 
+from bot.access import CommandSpec, audience_of, commands_for
 from bot.config import Settings
 from bot.context import BotContext, Services
-from bot.i18n import Translator
+from bot.i18n import Translator, pick_language
+from bot.menus import bot_commands
 from handlers.common import member_translator
 from handlers.tasks import reminder_keyboard
 from jobs.messages import Outgoing
@@ -136,7 +138,7 @@ async def _ready(services: Services, reminder_id: int) -> Ready | None:
         ):
             await _finish(session, reminder, ReminderStatus.SKIPPED, now, "reminded that day anyway")
             return None
-        outgoing = await compose(session, services.settings, reminder, now)
+        outgoing = await compose(session, services.settings, reminder, now, services.commands)
         if outgoing is None:
             await _finish(session, reminder, ReminderStatus.SKIPPED, now, "nothing to say any more")
             return None
@@ -164,7 +166,9 @@ async def _send(
 ) -> tuple[ReminderStatus, str, dt.datetime | None, bool | None]:
     """(status, error, when to retry, whether the member is reachable) of one attempt."""
     try:
-        if outgoing.photo is not None:
+        if outgoing.menu is not None:
+            await bot.set_my_commands(outgoing.menu, scope=BotCommandScopeChat(outgoing.chat_id))
+        elif outgoing.photo is not None:
             await bot.send_photo(outgoing.chat_id, outgoing.photo, caption=outgoing.text, reply_markup=outgoing.markup)
         else:
             await bot.send_message(outgoing.chat_id, outgoing.text, reply_markup=outgoing.markup)
@@ -209,10 +213,18 @@ async def _finish(
 # --- composing -----------------------------------------------------------------------------------------------------
 
 
-async def compose(session: AsyncSession, settings: Settings, reminder: Reminder, now: dt.datetime) -> Outgoing | None:
+async def compose(
+    session: AsyncSession,
+    settings: Settings,
+    reminder: Reminder,
+    now: dt.datetime,
+    commands: tuple[CommandSpec, ...] = (),
+) -> Outgoing | None:
     """The message as of now, in the member's language; None when there is nothing to say any more."""
     if reminder.kind == reminders.NOTICE:
         return kept_notice(reminder)
+    if reminder.kind == reminders.MENU:
+        return await kept_menu(session, settings, reminder, commands)
     if reminder.kind == NUDGE_GROUP:
         return await nudge_for_group(session, settings, reminder, now)
     if reminder.kind in (SNAPSHOT, CHART):
@@ -244,6 +256,22 @@ def kept_notice(reminder: Reminder) -> Outgoing | None:
         return None
     markup = InlineKeyboardMarkup.de_json(payload["markup"], None) if payload.get("markup") else None
     return Outgoing(reminder.chat_id, str(payload["text"]), markup)
+
+
+async def kept_menu(
+    session: AsyncSession, settings: Settings, reminder: Reminder, commands: tuple[CommandSpec, ...]
+) -> Outgoing | None:
+    """The command menu of a member whose menu Telegram did not take, as their role and status are now."""
+    telegram_id = reminder.chat_id
+    if telegram_id is None:
+        return None
+    member = await members.get_member_by_telegram_id(session=session, telegram_id=telegram_id)
+    audience = audience_of(member, telegram_id, settings.bot.admins)
+    language = pick_language(
+        chosen=member.language if member else None, telegram=None, default=settings.bot.default_language
+    )
+    menu = bot_commands(commands_for(commands, audience, "private", menu_only=True), language)
+    return Outgoing(telegram_id, "", None, menu=menu)
 
 
 async def _task_text(

@@ -17,6 +17,7 @@ from storage.session import upsert_insert
 
 ESCALATION = "escalation"  # news for the leaders, never folded into a head's daily reminder
 NOTICE = "notice"  # a message from a handler that Telegram did not take at once: the outbox sends it again
+MENU = "menu"  # a member's command menu Telegram did not take at once: the outbox sets it again, as it is by then
 NOTICE_RETRY = dt.timedelta(seconds=30)
 NOTICE_LIFETIME = dt.timedelta(days=2)
 
@@ -49,17 +50,28 @@ async def queue_notice(
     *, session: AsyncSession, chat_id: int, text: str, markup: dict[str, Any] | None, now: dt.datetime
 ) -> None:
     """Keeps a notice Telegram did not take (5xx, a timeout, flood control) for the outbox to send again."""
-    notice = PlannedReminder(
-        key=f"{NOTICE}:{uuid.uuid4().hex}",
-        kind=NOTICE,
+    await _keep(session, NOTICE, chat_id, {"text": text, "markup": markup}, now)
+
+
+async def queue_menu(*, session: AsyncSession, telegram_id: int, now: dt.datetime) -> None:
+    """Keeps a member's menu Telegram did not take for the outbox to set again (composed when it is sent)."""
+    await _keep(session, MENU, telegram_id, None, now)
+
+
+async def _keep(
+    session: AsyncSession, kind: str, chat_id: int, payload: dict[str, Any] | None, now: dt.datetime
+) -> None:
+    kept = PlannedReminder(
+        key=f"{kind}:{uuid.uuid4().hex}",
+        kind=kind,
         member_id=None,
         day=now.date(),
         next_attempt_at=now + NOTICE_RETRY,
         expires_at=now + NOTICE_LIFETIME,
         chat_id=chat_id,
-        payload={"text": text, "markup": markup},
+        payload=payload,
     )
-    await add_reminders(session=session, planned=[notice])
+    await add_reminders(session=session, planned=[kept])
 
 
 async def claim_due_reminders(

@@ -11,7 +11,7 @@ from sqlmodel import select
 from bot.app import TELEGRAM_APOLOGY, configure_logging
 from jobs.outbox import deliver_due
 from storage.models import ProcessedUpdate
-from tests.conftest import Bot
+from tests.conftest import ADMIN_ID, Bot
 from tests.factories import make_member, make_section
 
 WELCOME = "Welcome to Shuangyou"
@@ -157,3 +157,30 @@ async def test_an_update_delivered_twice_is_acted_on_once(bot: Bot) -> None:
     async with bot.db.transaction() as session:
         claims = (await session.exec(select(ProcessedUpdate))).all()
     assert [(claim.update_id, claim.bot_id) for claim in claims if claim.update_id == 4242] == [(4242, bot.app.bot.id)]
+
+
+@pytest.mark.parametrize("fault", [{"status": 502}, {"timeout": True}])
+async def test_a_new_menu_telegram_did_not_take_is_set_later_as_the_role_is_by_then(
+    bot: Bot, fault: dict[str, object], caplog: pytest.LogCaptureFixture
+) -> None:
+    await make_section(bot.db, "行政审批科")
+    boss = bot.tg.private_user("Boss", user_id=ADMIN_ID)
+    await boss.send("/start")
+    alice = bot.tg.private_user("Alice")
+    await alice.send("/start")
+    await alice.press("行政审批科")
+    await alice.send("王爱丽")
+    await alice.press("Send the request")
+    bot.api.fail_next("setMyCommands", **fault)  # type: ignore[arg-type]
+
+    await boss.press("Approve")
+    assert menu_of(bot, alice.id) == []
+    bot.clock.advance(dt.timedelta(seconds=35))
+    await deliver_due(bot.app.bot_data["shuangyou.services"], bot.app.bot)
+
+    assert "rate" in menu_of(bot, alice.id) and "members" not in menu_of(bot, alice.id)
+    assert any("the outbox sends it again" in record.getMessage() for record in caplog.records)
+
+
+def menu_of(bot: Bot, telegram_id: int) -> list[str]:
+    return [command["command"] for command in bot.api.commands.get((f"chat:{telegram_id}", ""), [])]
