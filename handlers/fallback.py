@@ -52,6 +52,10 @@ async def on_other_message(update: Update, context: BotContext) -> None:
             await step(session, context, viewer, dialog, message.text, replies)
         elif dialog is not None and step is not None:
             replies.reply(context.tr.gettext("Please type your answer as text, or send /cancel to stop."))
+        elif dialog is not None:  # it waits for a button
+            replies.reply(
+                context.tr.gettext("Please answer with the buttons of my last message, or send /cancel to stop.")
+            )
         else:
             replies.reply(context.tr.gettext("I work with commands and buttons. Send /help to see what you can do."))
     await replies.deliver(update, context)

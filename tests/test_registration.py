@@ -190,6 +190,21 @@ async def test_registration_survives_a_restart(bot: Bot) -> None:
     assert member is not None and member.display_name == "Alice After Restart"
 
 
+async def test_typing_where_a_button_is_awaited_points_to_the_buttons(bot: Bot) -> None:
+    await make_section(bot.db)
+    alice = bot.tg.private_user("Alice")
+    await alice.send("/start")
+    await alice.press("行政审批科")
+    await alice.send("王爱丽")
+
+    sent = await alice.send("yes, send it")
+
+    assert sent.texts == ["Please answer with the buttons of my last message, or send /cancel to stop."]
+    await alice.press("Send the request")
+    pending = await member_of(bot.db, alice.id)
+    assert pending is not None and pending.display_name == "王爱丽"
+
+
 async def test_cancel_stops_the_registration(bot: Bot) -> None:
     await make_section(bot.db)
     alice = bot.tg.private_user("Alice")
