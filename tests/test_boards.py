@@ -16,7 +16,7 @@ from storage.boards import BoardCache, board_version
 from storage.models import Member, MemberStatus, Period, Role, Section, TargetKind, TaskStatus
 from storage.session import Database
 from tests.factories import make_member, make_section
-from tests.test_scoring import JUNE, RULES, STANDARDS, names, period_of, rate, raters, review, start_campaign
+from tests.test_scoring import JUNE, RULES, STANDARDS, names, period_of, rate, raters, review, start_campaign, void
 
 TODAY = JUNE + dt.timedelta(days=12)
 # Overdue days counted by the calendar (every day a working day), so that a late task costs its section points.
@@ -116,19 +116,6 @@ async def test_a_kept_board_is_always_the_board_computed_afresh(
         for kind in KINDS:
             kept, fresh = await kept_and_fresh(db, cache, period, kind)
             assert shown(kept) == shown(fresh), (action, kind)
-
-
-async def void(db: Database, rater: Member, target: Section, period: Period) -> None:
-    async with db.transaction() as session:
-        found = await ratings.get_rating(
-            session=session,
-            rater_id=rater.id or 0,
-            target_kind=TargetKind.SECTION,
-            target_id=target.id or 0,
-            period_id=period.id or 0,
-        )
-        if found is not None:
-            await ratings.void_rating(session=session, rating=found, reason="x", now=dt.datetime.now(dt.UTC))
 
 
 async def close(db: Database, task_id: int, when: dt.date | None = None) -> None:

@@ -109,6 +109,21 @@ async def board(db: Database, period: Period, kind: TargetKind, rules: Rules = R
         return await scoring.compute_board(session=session, rules=rules, period=period, kind=kind)
 
 
+async def void(db: Database, rater: Member, target: Section, period: Period) -> bool:
+    """Voids the rater's rating of the section in the period, if there is one; whether there was."""
+    async with db.transaction() as session:
+        found = await ratings.get_rating(
+            session=session,
+            rater_id=rater.id or 0,
+            target_kind=TargetKind.SECTION,
+            target_id=target.id or 0,
+            period_id=period.id or 0,
+        )
+        if found is not None:
+            await ratings.void_rating(session=session, rating=found, reason="test", now=dt.datetime.now(dt.UTC))
+    return found is not None
+
+
 async def raters(db: Database, count: int, role: Role = Role.STAFF) -> list[Member]:
     home = await make_section(db, f"Raters {next(names)}")
     return [await make_member(db, None, f"R{next(names)}", role=role, section=home) for _ in range(count)]
@@ -216,16 +231,7 @@ async def test_voiding_and_replacing_keep_the_tallies_exact(db: Database) -> Non
     await rate(db, r1, section, 5)
     await rate(db, r1, section, 2)  # replaces the 5
     await rate(db, r2, section, 4)
-    async with db.transaction() as session:
-        rating = await ratings.get_rating(
-            session=session,
-            rater_id=r2.id or 0,
-            target_kind=TargetKind.SECTION,
-            target_id=section.id or 0,
-            period_id=(await period_of(db, JUNE)).id or 0,
-        )
-        assert rating is not None
-        await ratings.void_rating(session=session, rating=rating, reason="test", now=dt.datetime.now(dt.UTC))
+    assert await void(db, r2, section, await period_of(db, JUNE))
     standing = (await board(db, await period_of(db, JUNE), TargetKind.SECTION)).find(section.id or 0)
 
     assert standing is not None and standing.raters == 1
@@ -298,16 +304,7 @@ async def test_tallies_always_equal_a_recomputation(
                     now=dt.datetime.now(dt.UTC),
                 )
         elif action == "void":
-            async with db.transaction() as session:
-                found = await ratings.get_rating(
-                    session=session,
-                    rater_id=people[rater].id or 0,
-                    target_kind=TargetKind.SECTION,
-                    target_id=targets[target].id or 0,
-                    period_id=(await period_of(db, day)).id or 0,
-                )
-                if found is not None:
-                    await ratings.void_rating(session=session, rating=found, reason="x", now=dt.datetime.now(dt.UTC))
+            await void(db, people[rater], targets[target], await period_of(db, day))
 
     async with db.transaction() as session:
         assert await scoring.check_tallies(session=session) == []
