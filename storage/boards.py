@@ -21,13 +21,13 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import ORMExecuteState, Session
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage import scoring
 from storage.models import BoardVersion, Member, Period, ScoreTally, Section, TargetKind, Task
+from storage.session import upsert_insert
 
 # The tables the boards read, with the columns that matter (None: all of them).
 BOARD_INPUTS: dict[type[SQLModel], frozenset[str] | None] = {
@@ -92,8 +92,7 @@ def _raise_version(session: Session) -> None:
     if not session.info.pop(CHANGED, False):
         return
     table = BoardVersion.__table__  # type: ignore[attr-defined]
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    statement = insert(table).values(id=1, version=1)
+    statement = upsert_insert(session)(table).values(id=1, version=1)
     session.execute(statement.on_conflict_do_update(index_elements=["id"], set_={"version": table.c.version + 1}))
 
 

@@ -90,6 +90,12 @@ async def cancel_open_forms(*, session: AsyncSession, rater_id: int) -> int:
     return int(result.rowcount or 0)
 
 
+async def has_open_form(*, session: AsyncSession, rater_id: int) -> bool:
+    """Whether the rater is in the middle of a rating (its buttons wait for them until /cancel)."""
+    query = select(RatingForm.id).where(col(RatingForm.rater_id) == rater_id, col(RatingForm.status) == FormStatus.OPEN)
+    return (await session.exec(query.limit(1))).first() is not None
+
+
 async def get_form(*, session: AsyncSession, form_id: int) -> RatingForm | None:
     return await session.get(RatingForm, form_id)
 

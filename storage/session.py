@@ -15,6 +15,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import Session
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 logger = logging.getLogger(__name__)
@@ -70,7 +71,7 @@ def create_engine(url: str) -> AsyncEngine:
     return engine
 
 
-def upsert_insert(session: AsyncSession) -> Any:
+def upsert_insert(session: AsyncSession | Session) -> Any:
     """The INSERT of the session's database that knows ON CONFLICT (SQLite's or PostgreSQL's)."""
     return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
 

@@ -73,6 +73,21 @@ async def test_a_full_rating_with_back_and_a_comment(bot: Bot) -> None:
     assert rating.value == 4.2 and rating.comment == "窗口服务 <很> 热情"
 
 
+async def test_typing_while_the_scores_wait_points_to_the_buttons(bot: Bot) -> None:
+    user, _ = await rater(bot)
+    await user.send("/rate")
+    await user.press("A section or station")
+    await user.press("行政审批科")
+
+    sent = await user.send("all good")
+
+    assert sent.texts == ["Please answer with the buttons of my last message, or send /cancel to stop."]
+    await user.send("/cancel")
+    assert (await user.send("all good")).texts == [
+        "I work with commands and buttons. Send /help to see what you can do."
+    ]
+
+
 async def test_cancel_saves_nothing(bot: Bot) -> None:
     user, _ = await rater(bot)
     await fill(user)
