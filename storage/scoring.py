@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
 import sqlalchemy as sa
@@ -315,12 +315,12 @@ async def compute_board(
     the period, whichever comes first, so a closed period's results stay as they were. The per-standard means (which
     the scores do not need) are read for the targets in `standards_of` only; None: for every target."""
     standings = await _targets(session, kind)
-    tallies = await _tallies(session, period.id or 0, kind, None if standards_of is None else list(standards_of))
-    for (target_id, group, measure), (total, count) in tallies.items():
+    rows = await _tally_rows(session, period.id or 0, kind, None if standards_of is None else list(standards_of))
+    for target_id, group, measure, total, count in rows:
         standing = standings.get(target_id)
         if standing is None:
             continue  # an archived section or a member who left: kept in the tallies, off the board
-        _add_measure(standing, group, measure, total, count)
+        _add_measure(standing, GROUPS[group], measure, total, count)
     if kind == TargetKind.SECTION:
         for section_id, days in (await _overdue_days(session, rules, period, today or dt.date.today())).items():
             if section_id in standings:
@@ -380,17 +380,20 @@ def shown(score: float | None) -> float | None:
 
 
 def _rank(period: Period, kind: TargetKind, standings: Iterable[Standing], rules: Rules) -> Board:
-    ranked: list[Standing] = []
+    scored: list[tuple[float, Standing]] = []
     unranked: list[Standing] = []
     for standing in standings:
-        (ranked if standing.enough and standing.score is not None else unranked).append(standing)
+        if standing.enough and standing.score is not None:
+            scored.append((shown(standing.score) or 0.0, standing))
+        else:
+            unranked.append(standing)
     unranked.sort(key=lambda s: (-s.raters, s.name))
-    ranked.sort(key=lambda s: (-(shown(s.score) or 0), -s.raters, s.name))
-    for position, standing in enumerate(ranked, start=1):
-        previous = ranked[position - 2] if position > 1 else None
-        tied = previous is not None and shown(previous.score) == shown(standing.score)
-        standing.rank = previous.rank if tied and previous is not None else position
-    return Board(period, kind, ranked, unranked)
+    scored.sort(key=lambda pair: (-pair[0], -pair[1].raters, pair[1].name))
+    previous: tuple[float, int] | None = None  # the score and rank of the one before
+    for position, (score, standing) in enumerate(scored, start=1):
+        standing.rank = previous[1] if previous is not None and previous[0] == score else position
+        previous = (score, standing.rank)
+    return Board(period, kind, [standing for _, standing in scored], unranked)
 
 
 async def _targets(session: AsyncSession, kind: TargetKind) -> dict[int, Standing]:
@@ -409,9 +412,10 @@ async def _targets(session: AsyncSession, kind: TargetKind) -> dict[int, Standin
     }
 
 
-async def _tallies(
+async def _tally_rows(
     session: AsyncSession, period_id: int, kind: TargetKind, standards_of: list[int] | None
-) -> dict[tuple[int, RaterGroup, str], tuple[float, int]]:
+) -> Sequence[sa.Row[int, str, str, float, int]]:
+    """(target id, rater group, measure, total, count) of the period's tallies of that kind."""
     table = ScoreTally.__table__  # type: ignore[attr-defined]
     # Plain rows, not ORM objects: a board of 10,000 people reads tens of thousands of them.
     group = sa.type_coerce(table.c.rater_group, sa.String)  # the enum's own result processing is slow per row
@@ -421,8 +425,7 @@ async def _tallies(
     if standards_of is not None:
         query = query.where(table.c.measure.not_like(STANDARD_PREFIX + "%") | table.c.target_id.in_(standards_of))
     connection = await session.connection()  # Core rows (sqlmodel's session.execute is deprecated)
-    rows = (await connection.execute(query)).all()
-    return {(target_id, GROUPS[name], measure): (total, count) for target_id, name, measure, total, count in rows}
+    return (await connection.execute(query)).all()
 
 
 async def with_standards(*, session: AsyncSession, board: Board, target_ids: list[int]) -> Board:
