@@ -61,17 +61,17 @@ def in_working_hours(settings: Settings, now: dt.datetime) -> bool:
 
 
 async def deliver_due(services: Services, bot: Bot) -> int:
-    """Delivers what is due now, inside working hours only, batch after batch for up to ROUND_SECONDS (so that a
-    fan-out goes at the rate limiter's pace, not a batch per sweep); returns how many were sent.
+    """Delivers what is due now (outside working hours only what answers someone's own action: ANY_HOUR_KINDS),
+    batch after batch for up to ROUND_SECONDS (so that a fan-out goes at the rate limiter's pace, not a batch per
+    sweep); returns how many were sent.
 
     Messages go out one at a time, each recorded before the next is sent, so a crash leaves at most one message
     sent but not marked. The next message is composed while the current one is on its way: the database work
     then hides in the rate limiter's wait instead of adding to it."""
-    if not in_working_hours(services.settings, services.clock.now()):
-        return 0
+    kinds = None if in_working_hours(services.settings, services.clock.now()) else reminders.ANY_HOUR_KINDS
     sent = 0
     async with services.outbox_lock:
-        due = _claimed(services)
+        due = _claimed(services, kinds)
         upcoming = asyncio.ensure_future(_next_ready(services, due))
         try:
             while (ready := await upcoming) is not None:
@@ -100,13 +100,13 @@ class Ready:
     outgoing: Outgoing
 
 
-async def _claimed(services: Services) -> AsyncGenerator[int, None]:
-    """The ids of due reminders, claimed a batch at a time, for up to ROUND_SECONDS."""
+async def _claimed(services: Services, kinds: tuple[str, ...] | None) -> AsyncGenerator[int, None]:
+    """The ids of due reminders (of these kinds; None: of any), claimed a batch at a time, for up to ROUND_SECONDS."""
     started = time.monotonic()
     while True:
         async with services.db.transaction() as session:
             claimed = await reminders.claim_due_reminders(
-                session=session, now=services.clock.now(), limit=BATCH, lease=LEASE
+                session=session, now=services.clock.now(), limit=BATCH, lease=LEASE, kinds=kinds
             )
             ids = [reminder.id for reminder in claimed if reminder.id is not None]
         for reminder_id in ids:

@@ -18,6 +18,9 @@ from storage.session import upsert_insert
 ESCALATION = "escalation"  # news for the leaders, never folded into a head's daily reminder
 NOTICE = "notice"  # a message from a handler that Telegram did not take at once: the outbox sends it again
 MENU = "menu"  # a member's command menu Telegram did not take at once: the outbox sets it again, as it is by then
+# What answers a person's own action (kept because Telegram did not take it at once) goes out at any hour; what the
+# bot starts itself (reminders, digests, nudges, snapshots) waits for working hours.
+ANY_HOUR_KINDS = (NOTICE, MENU)
 NOTICE_RETRY = dt.timedelta(seconds=30)
 NOTICE_LIFETIME = dt.timedelta(days=2)
 
@@ -75,9 +78,15 @@ async def _keep(
 
 
 async def claim_due_reminders(
-    *, session: AsyncSession, now: dt.datetime, limit: int, lease: dt.timedelta
+    *,
+    session: AsyncSession,
+    now: dt.datetime,
+    limit: int,
+    lease: dt.timedelta,
+    kinds: tuple[str, ...] | None = None,
 ) -> list[Reminder]:
-    """Takes up to `limit` reminders that are due (or whose earlier claim lapsed) for this outbox alone.
+    """Takes up to `limit` reminders (of these kinds; None: of any) that are due (or whose earlier claim lapsed)
+    for this outbox alone.
 
     On PostgreSQL, FOR UPDATE SKIP LOCKED keeps two outboxes apart; on SQLite the transaction holds the write
     lock (BEGIN IMMEDIATE), which does the same.
@@ -86,12 +95,11 @@ async def claim_due_reminders(
         col(Reminder.status) == ReminderStatus.PENDING,
         and_(col(Reminder.status) == ReminderStatus.SENDING, col(Reminder.claimed_until) < now),
     )
+    query = select(Reminder).where(due, col(Reminder.next_attempt_at) <= now)
+    if kinds is not None:
+        query = query.where(col(Reminder.kind).in_(kinds))
     query = (
-        select(Reminder)
-        .where(due, col(Reminder.next_attempt_at) <= now)
-        .order_by(col(Reminder.next_attempt_at), col(Reminder.id))
-        .limit(limit)
-        .with_for_update(skip_locked=True)
+        query.order_by(col(Reminder.next_attempt_at), col(Reminder.id)).limit(limit).with_for_update(skip_locked=True)
     )
     claimed = list((await session.exec(query)).all())
     for reminder in claimed:

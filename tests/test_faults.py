@@ -46,6 +46,19 @@ async def test_answer_lost_to_server_error_or_timeout_comes_later_from_the_outbo
     assert any("the outbox sends it again" in record.getMessage() for record in caplog.records)
 
 
+async def test_an_answer_kept_at_night_goes_out_at_night(bot: Bot) -> None:
+    evening = dt.datetime(2026, 6, 10, 23, 30, tzinfo=bot.app.bot_data["shuangyou.services"].settings.tz)
+    bot.clock.set(evening)  # outside working hours: reminders wait for the morning, answers do not
+    alice = bot.tg.private_user("Alice")
+    bot.api.fail_next("sendMessage", status=502)
+
+    await alice.send("/start")
+    bot.clock.advance(dt.timedelta(seconds=35))
+    await deliver_due(bot.app.bot_data["shuangyou.services"], bot.app.bot)
+
+    assert WELCOME in alice.last_text()
+
+
 @pytest.mark.parametrize("fault", [{"status": 502}, {"timeout": True}])
 async def test_a_direct_answer_lost_gets_short_apology(
     bot: Bot, fault: dict[str, object], caplog: pytest.LogCaptureFixture
