@@ -560,13 +560,7 @@ async def build_postgres(server: CachedPostgresServer, size: int) -> Built:
     if marker.exists():
         return Built("postgresql", size, server.url(name), 0.0, True)
     started = time.perf_counter()
-    admin = await server.admin()
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    url = server.url(name)
+    url = await empty_database("postgresql", server, name)
     containing = await prepare_schema(url)
     await load_postgres(url, size, containing)
     await take_first_snapshot(url)

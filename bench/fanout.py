@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
-import os
 import sys
 import time
 from collections import Counter
@@ -25,11 +24,12 @@ from sqlalchemy import func
 from sqlmodel import col, select
 
 from bench.common import ROOT, backend_parser, chosen_backends, fresh_database, load_note, print_table
+from bench.startup import bot_environment
 from bot.fake_api import FakeBotApi, FloodLimits, StoredMessage
 from bot.http_api import HttpBotApi
 from storage.models import Reminder
 from storage.session import Database
-from tests.test_http_api import HEAD_IDS, TOKEN, prepare_heads, working_morning
+from tests.test_http_api import HEAD_IDS, prepare_heads, working_morning
 
 ALLOWED_RATE = FloodLimits.OVERALL[0] / FloodLimits.OVERALL[1]  # messages a second
 TARGET_SHARE = 95.0  # % of the allowed rate
@@ -78,15 +78,7 @@ class FanOut:
 async def start_bot(server: HttpBotApi, workdir: Path, url: str, extra: dict[str, str]) -> asyncio.subprocess.Process:
     """`python -m bot run` on `url` and the HTTP Bot API, as the tests start it; its log goes to workdir/bot.log (a
     pipe nobody reads would fill up and stop it)."""
-    environment = {key: value for key, value in os.environ.items() if not key.startswith("SHUANGYOU_")}
-    environment.update(extra)
-    environment.update(
-        BOT_TOKEN=TOKEN,
-        TELEGRAM_BASE_URL=server.base_url,
-        TELEGRAM_BASE_FILE_URL=server.base_url.replace("/bot", "/file/bot"),
-        DATABASE_URL=url,
-        PYTHONPATH=str(ROOT),
-    )
+    environment = {**extra, **bot_environment(server, url)}
     with (workdir / "bot.log").open("wb") as log:
         return await asyncio.create_subprocess_exec(
             sys.executable, "-m", "bot", "run", cwd=workdir, env=environment,

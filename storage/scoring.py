@@ -412,16 +412,22 @@ async def _targets(session: AsyncSession, kind: TargetKind) -> dict[int, Standin
     }
 
 
+def _tally_query(period_id: int, kind: TargetKind) -> sa.Select[int, str, str, float, int]:
+    """(target id, rater group, measure, total, count) of the period's tallies of that kind, as plain rows: a board
+    of 10,000 people reads tens of thousands of them, too many for ORM objects."""
+    table = ScoreTally.__table__  # type: ignore[attr-defined]
+    group = sa.type_coerce(table.c.rater_group, sa.String)  # the enum's own result processing is slow per row
+    return sa.select(table.c.target_id, group, table.c.measure, table.c.total, table.c.count).where(
+        table.c.period_id == period_id, table.c.target_kind == kind
+    )
+
+
 async def _tally_rows(
     session: AsyncSession, period_id: int, kind: TargetKind, standards_of: list[int] | None
 ) -> Sequence[sa.Row[int, str, str, float, int]]:
-    """(target id, rater group, measure, total, count) of the period's tallies of that kind."""
+    """The rows of `_tally_query`, the per-standard ones only of the targets in `standards_of` (None: of all)."""
     table = ScoreTally.__table__  # type: ignore[attr-defined]
-    # Plain rows, not ORM objects: a board of 10,000 people reads tens of thousands of them.
-    group = sa.type_coerce(table.c.rater_group, sa.String)  # the enum's own result processing is slow per row
-    query = sa.select(table.c.target_id, group, table.c.measure, table.c.total, table.c.count).where(
-        table.c.period_id == period_id, table.c.target_kind == kind
-    )
+    query = _tally_query(period_id, kind)
     if standards_of is not None:
         query = query.where(table.c.measure.not_like(STANDARD_PREFIX + "%") | table.c.target_id.in_(standards_of))
     connection = await session.connection()  # Core rows (sqlmodel's session.execute is deprecated)
@@ -432,12 +438,8 @@ async def with_standards(*, session: AsyncSession, board: Board, target_ids: lis
     """The board whose `find` gives copies of the targets' standings that carry their per-standard totals (the board
     itself is left as it is: it may be shared)."""
     table = ScoreTally.__table__  # type: ignore[attr-defined]
-    group = sa.type_coerce(table.c.rater_group, sa.String)
-    query = sa.select(table.c.target_id, group, table.c.measure, table.c.total, table.c.count).where(
-        table.c.period_id == board.period.id,
-        table.c.target_kind == board.kind,
-        table.c.target_id.in_(target_ids),
-        table.c.measure.like(STANDARD_PREFIX + "%"),
+    query = _tally_query(board.period.id or 0, board.kind).where(
+        table.c.target_id.in_(target_ids), table.c.measure.like(STANDARD_PREFIX + "%")
     )
     connection = await session.connection()
     rows = (await connection.execute(query)).all()
