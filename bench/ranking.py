@@ -24,7 +24,7 @@ from functools import partial
 
 from bench import data
 from bench.common import backend_parser, chosen_backends, load_note, percentile
-from bot.app import build_application, on_start
+from bot.app import build_application, collect_less_often, on_start
 from bot.clock import ManualClock
 from bot.config import BotSettings, Settings
 from bot.context import BotApplication
@@ -68,6 +68,7 @@ async def in_process_bot(url: str) -> AsyncIterator[InProcessBot]:
     try:
         async with app:
             await on_start(app)
+            collect_less_often()  # as `python -m bot run` does
             tg = FakeTelegram(app, api)
             yield InProcessBot(
                 app,

@@ -46,7 +46,7 @@ from bench.common import (
     percentile,
     print_table,
 )
-from bot.app import OFFLINE_TOKEN, build_application, on_start
+from bot.app import OFFLINE_TOKEN, build_application, collect_less_often, on_start
 from bot.clock import ManualClock
 from bot.config import BotSettings, Settings
 from bot.context import BotApplication
@@ -154,6 +154,7 @@ async def rating_bot(db: Database, *, paced: bool) -> AsyncIterator[tuple[BotApp
     application = build_application(settings, db=db, request=api, clock=ManualClock(START_TIME), flood_limits=paced)
     async with application:
         await on_start(application)
+        collect_less_often()  # as `python -m bot run` does
         yield application, api
 
 
@@ -233,6 +234,7 @@ async def framework_floor(users: int, messages: int, concurrency: int) -> Figure
     application = ApplicationBuilder().token(OFFLINE_TOKEN).request(api).get_updates_request(api).build()
     application.add_handler(MessageHandler(filters.TEXT, echo))
     async with application:
+        collect_less_often()  # as for the bot
         jobs = [
             functools.partial(echo_user, application, api, FIRST_MEMBER + number, messages, figures.durations)
             for number in range(users)

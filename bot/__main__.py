@@ -18,7 +18,7 @@ from telegram import Bot, Update
 from telegram.error import InvalidToken, TelegramError
 
 from bot import backup, export
-from bot.app import build_application, configure_logging
+from bot.app import build_application, collect_less_often, configure_logging
 from bot.check import run_checks
 from bot.config import ConfigError, Settings, load_settings
 from bot.console import run_console
@@ -300,6 +300,7 @@ def _count(number: int, noun: str) -> str:
 def run_bot(settings: Settings, args: argparse.Namespace) -> None:
     asyncio.run(migrate(settings))
     application = build_application(settings)
+    collect_less_often()
     if args.webhook:
         assert settings.bot_token is not None
         application.run_webhook(

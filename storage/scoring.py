@@ -214,7 +214,7 @@ async def periods_of_day(*, session: AsyncSession, day: dt.date) -> list[int]:
 # --- boards -------------------------------------------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(slots=True)
 class GroupScore:
     total: float = 0.0
     count: int = 0
@@ -227,7 +227,7 @@ class GroupScore:
         return self.total / self.count if self.count else None
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Standing:
     """One target's result for a period (compared by identity: boards hold thousands of them)."""
 
