@@ -16,10 +16,12 @@ internal ratings only. `check_tallies` recomputes everything from the raw rows; 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import delete
@@ -99,12 +101,13 @@ async def sync_rating(*, session: AsyncSession, rating: Rating) -> None:
     old, new = dict(rating.tally), rating_contribution(rating)
     if old == new:
         return
-    changes: list[TallyChange] = []
-    for period_id in await periods_containing(session=session, period_id=rating.period_id):
-        key = (period_id, rating.target_kind, rating.target_id, rating.rater_group)
-        changes += _differences(key, old, new)
-        if bool(old) != bool(new):
-            changes += await _mark_rater(session, key, rating.rater_id, 1 if new else -1)
+    keys = [
+        (period_id, rating.target_kind, rating.target_id, rating.rater_group)
+        for period_id in await periods_containing(session=session, period_id=rating.period_id)
+    ]
+    changes = [change for key in keys for change in _differences(key, old, new)]
+    if bool(old) != bool(new):
+        changes += await _mark_rater(session, keys, rating.rater_id, 1 if new else -1)
     await _bump(session, changes)
     rating.tally = new
     flag_modified(rating, "tally")
@@ -149,22 +152,33 @@ def _differences(key: TallyKey, old: dict[str, float], new: dict[str, float]) ->
     return changes
 
 
-async def _mark_rater(session: AsyncSession, key: TallyKey, rater_id: int, delta: int) -> list[TallyChange]:
+async def _mark_rater(session: AsyncSession, keys: list[TallyKey], rater_id: int, delta: int) -> list[TallyChange]:
     """Counts the rater once per target and period however many of their ratings the period holds: the tally's
-    rater count changes when the rater's count of ratings there leaves 0 or comes back to it."""
-    period_id, kind, target_id, _ = key
+    rater count changes when the rater's count of ratings there leaves 0 or comes back to it. One statement for
+    all the periods (`keys`: one target in each)."""
+    rows = [
+        {"period_id": period_id, "target_kind": kind, "target_id": target_id, "rater_id": rater_id, "ratings": delta}
+        for period_id, kind, target_id, _ in sorted(keys)
+    ]
+    result = await session.exec(_mark_upsert(upsert_insert(session)), params=rows)
+    after = {int(period_id): int(ratings) for period_id, ratings in result.all()}
+    return [
+        (key, RATERS, float(delta), delta)
+        for key in keys
+        if (delta > 0 and after[key[0]] == 1) or (delta < 0 and after[key[0]] == 0)
+    ]
+
+
+@functools.cache
+def _mark_upsert(insert: Callable[[sa.Table], Any]) -> Any:
+    """Adds `ratings` to the rater's mark, creating it; built once per dialect (building one costs more than
+    running it)."""
     table = RaterMark.__table__  # type: ignore[attr-defined]
-    statement = upsert_insert(session)(table).values(
-        period_id=period_id, target_kind=kind, target_id=target_id, rater_id=rater_id, ratings=delta
-    )
-    statement = statement.on_conflict_do_update(
+    statement = insert(table)
+    return statement.on_conflict_do_update(
         index_elements=["period_id", "target_kind", "target_id", "rater_id"],
-        set_={"ratings": table.c.ratings + delta},
-    ).returning(table.c.ratings)
-    after = int((await session.exec(statement)).scalar_one())
-    if (delta > 0 and after == 1) or (delta < 0 and after == 0):
-        return [(key, RATERS, float(delta), delta)]
-    return []
+        set_={"ratings": table.c.ratings + statement.excluded.ratings},
+    ).returning(table.c.period_id, table.c.ratings)
 
 
 async def _bump(session: AsyncSession, changes: list[TallyChange]) -> None:
@@ -172,7 +186,6 @@ async def _bump(session: AsyncSession, changes: list[TallyChange]) -> None:
     in a fixed order so that two transactions lock them in the same order)."""
     if not changes:
         return
-    table = ScoreTally.__table__  # type: ignore[attr-defined]
     rows = [
         {
             "period_id": period_id,
@@ -185,12 +198,18 @@ async def _bump(session: AsyncSession, changes: list[TallyChange]) -> None:
         }
         for (period_id, kind, target_id, group), measure, total, count in sorted(changes, key=lambda c: (c[0][0], c[1]))
     ]
-    statement = upsert_insert(session)(table).values(rows)
-    statement = statement.on_conflict_do_update(
+    await session.exec(_tally_upsert(upsert_insert(session)), params=rows)
+
+
+@functools.cache
+def _tally_upsert(insert: Callable[[sa.Table], Any]) -> Any:
+    """Adds `total` and `count` to a tally row, creating it; built once per dialect."""
+    table = ScoreTally.__table__  # type: ignore[attr-defined]
+    statement = insert(table)
+    return statement.on_conflict_do_update(
         index_elements=["period_id", "target_kind", "target_id", "rater_group", "measure"],
         set_={"total": table.c.total + statement.excluded.total, "count": table.c.count + statement.excluded.count},
     )
-    await session.exec(statement)
 
 
 async def periods_containing(*, session: AsyncSession, period_id: int) -> list[int]:
