@@ -267,7 +267,10 @@ class Standing:
 
     @property
     def raters(self) -> int:
-        return sum(group.raters for group in self.groups.values())
+        count = 0
+        for group in self.groups.values():  # not sum() of a generator: this runs twice per target of every board
+            count += group.raters
+        return count
 
     @property
     def standard_raters(self) -> int:
@@ -367,24 +370,27 @@ def score_standings(standings: list[Standing], rules: Rules, kind: TargetKind) -
     """Fills base, deduction and score of every standing (pure arithmetic, so that tests can check it by hand)."""
     group_means: dict[RaterGroup, float] = {}
     for group in groups_scored(kind):
-        total = sum(s.groups[group].total for s in standings if group in s.groups)
-        count = sum(s.groups[group].count for s in standings if group in s.groups)
+        present = [scores for s in standings if (scores := s.groups.get(group)) is not None]
+        count = sum(scores.count for scores in present)
         if count:
-            group_means[group] = total / count
+            group_means[group] = sum(scores.total for scores in present) / count
     weights = {group: rules.group_weights.get(group, 0.0) for group in group_means}
     if kind == TargetKind.MEMBER:
         weights = dict.fromkeys(group_means, 1.0)
     weight_sum = sum(weights.values())
+    prior_weight, priors = rules.prior_weight, [(group, prior, weights[group]) for group, prior in group_means.items()]
     for standing in standings:
         standing.enough = standing.raters >= rules.min_raters
         if not weight_sum:
             continue
         value = 0.0
-        for group, prior in group_means.items():
-            scores = standing.groups.setdefault(group, GroupScore())
-            votes = scores.count + rules.prior_weight
-            scores.shrunk = (scores.total + rules.prior_weight * prior) / votes if votes else prior
-            value += weights[group] * scores.shrunk
+        for group, prior, weight in priors:
+            scores = standing.groups.get(group)
+            if scores is None:
+                scores = standing.groups[group] = GroupScore()
+            votes = scores.count + prior_weight
+            scores.shrunk = (scores.total + prior_weight * prior) / votes if votes else prior
+            value += weight * scores.shrunk
         standing.base = (value / weight_sum - 1) / 4 * 100
         if kind == TargetKind.SECTION:
             points = standing.overdue_days * rules.overdue_day_points
@@ -399,20 +405,22 @@ def shown(score: float | None) -> float | None:
 
 
 def _rank(period: Period, kind: TargetKind, standings: Iterable[Standing], rules: Rules) -> Board:
-    scored: list[tuple[float, Standing]] = []
-    unranked: list[Standing] = []
-    for standing in standings:
+    # Sort keys made once per standing: (-shown score, -raters, name, position), the position so that no two keys
+    # are equal and the standings themselves are never compared.
+    scored: list[tuple[float, int, str, int, Standing]] = []
+    unranked: list[tuple[int, str, int, Standing]] = []
+    for position, standing in enumerate(standings):
         if standing.enough and standing.score is not None:
-            scored.append((shown(standing.score) or 0.0, standing))
+            scored.append((-(shown(standing.score) or 0.0), -standing.raters, standing.name, position, standing))
         else:
-            unranked.append(standing)
-    unranked.sort(key=lambda s: (-s.raters, s.name))
-    scored.sort(key=lambda pair: (-pair[0], -pair[1].raters, pair[1].name))
+            unranked.append((-standing.raters, standing.name, position, standing))
+    scored.sort()
+    unranked.sort()
     previous: tuple[float, int] | None = None  # the score and rank of the one before
-    for position, (score, standing) in enumerate(scored, start=1):
-        standing.rank = previous[1] if previous is not None and previous[0] == score else position
+    for place, (score, _, _, _, standing) in enumerate(scored, start=1):
+        standing.rank = previous[1] if previous is not None and previous[0] == score else place
         previous = (score, standing.rank)
-    return Board(period, kind, [standing for _, standing in scored], unranked)
+    return Board(period, kind, [row[-1] for row in scored], [row[-1] for row in unranked])
 
 
 async def _targets(session: AsyncSession, kind: TargetKind) -> dict[int, Standing]:
@@ -477,20 +485,23 @@ async def with_standards(*, session: AsyncSession, board: Board, target_ids: lis
 async def _overdue_days(session: AsyncSession, rules: Rules, period: Period, today: dt.date) -> dict[int, int]:
     """Working days overdue of the sections' tasks due in the period (cancelled ones aside), counted up to when each
     was done, or today, and never past the period's end."""
-    query = select(Task).where(
+    query = sa.select(
+        col(Task.section_id), col(Task.due_on), col(Task.status), col(Task.overdue_days), col(Task.closed_at)
+    ).where(  # plain rows: a board reads every section's tasks, and ORM objects of them cost more than the rest
         col(Task.due_on) >= period.starts_on,
         col(Task.due_on) <= min(period.ends_on, today),
-        Task.status != TaskStatus.CANCELLED,
+        col(Task.status) != TaskStatus.CANCELLED,
     )
     days: dict[int, int] = defaultdict(int)
-    for task in (await session.exec(query)).all():
+    connection = await session.connection()
+    for section_id, due_on, status, overdue_days, closed_at in (await connection.execute(query)).all():
         if rules.working_days is None:
-            days[task.section_id] += task.overdue_days
+            days[section_id] += overdue_days
             continue
-        finished = task.closed_at.date() if task.closed_at is not None and task.status == TaskStatus.DONE else today
-        late = rules.working_days(task.due_on, min(finished, period.ends_on))
+        finished = closed_at.date() if closed_at is not None and status == TaskStatus.DONE else today
+        late = rules.working_days(due_on, min(finished, period.ends_on))
         if late > 0:
-            days[task.section_id] += late
+            days[section_id] += late
     return dict(days)
 
 
