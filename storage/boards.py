@@ -1,11 +1,13 @@
-"""Boards kept between requests, and the version that tells when one is out of date.
+"""Boards kept between requests, and the versions that tell when one is out of date.
 
 Computing a board costs time in proportion to its targets (a 10,000-member board takes a good part of a second),
-while it changes only when a rating, review, section, member, task or period does. Every transaction that changes
-one of those raises the single counter in `board_version` just before it commits (SQLAlchemy session events below,
-so no write path can forget it); a request reads the counter first and reuses the board it keeps for that period,
-kind and day if the counter has not moved. The counter lives in the database, so a change made by another bot
-process (several instances on PostgreSQL, `python -m bot check --repair`) is seen as well.
+while it changes only when a rating, review, section, member, task or period does. There is one counter per kind of
+board in `board_version` (row 1: the individuals' boards, row 2: the sections'). Every transaction that changes
+what a kind of board reads raises that kind's counter just before it commits (SQLAlchemy session events below, so
+no write path can forget it): a rating of a colleague raises the individuals' counter only, a review or a task the
+sections' only, a renamed section both. A request reads its kind's counter first and reuses the board it keeps for
+that period, kind and day if the counter has not moved. The counters live in the database, so a change made by
+another bot process (several instances on PostgreSQL, `python -m bot check --repair`) is seen as well.
 
 Kept boards are shared by every request: nobody may change a Standing of one. The per-standard means are not kept
 (a 10,000-member board would need 50,000 more rows); `BoardCache.board` reads them for the targets asked for and
@@ -37,62 +39,92 @@ BOARD_INPUTS: dict[type[SQLModel], frozenset[str] | None] = {
     Member: frozenset({"display_name", "section_id", "role", "status"}),
     Task: frozenset({"section_id", "due_on", "status", "overdue_days", "closed_at"}),
 }
-INPUT_TABLES = frozenset(str(model.__tablename__) for model in BOARD_INPUTS)
-CHANGED = "shuangyou.board_inputs_changed"  # in Session.info
+EVERY_KIND = frozenset(TargetKind)
+# The kinds of board each table feeds: a member's name or section is on the individuals' boards only, a task's
+# lateness on the sections' only; a tally feeds the boards of its own target kind (EVERY_KIND when that is unknown).
+FEEDS: dict[str, frozenset[TargetKind]] = {
+    "score_tally": EVERY_KIND,
+    "period": EVERY_KIND,
+    "section": EVERY_KIND,
+    "member": frozenset({TargetKind.MEMBER}),
+    "task": frozenset({TargetKind.SECTION}),
+}
+COUNTER_OF = {TargetKind.MEMBER: 1, TargetKind.SECTION: 2}  # board_version.id
+CHANGED = "shuangyou.board_kinds_changed"  # in Session.info: the set of kinds whose counters the commit raises
 KEPT_BOARDS = 16
 
 BoardKey = tuple[int, TargetKind, dt.date]
 
 
-# --- the version ----------------------------------------------------------------------------------------------------
+# --- the versions -------------------------------------------------------------------------------------------------
 
 
-async def board_version(*, session: AsyncSession) -> int:
-    row = await session.get(BoardVersion, 1, populate_existing=True)
+async def board_version(*, session: AsyncSession, kind: TargetKind) -> int:
+    row = await session.get(BoardVersion, COUNTER_OF[kind], populate_existing=True)
     return row.version if row is not None else 0
 
 
-def _changes_an_input(instance: object, whole: bool) -> bool:
+def _kinds_fed(instance: object, whole: bool) -> frozenset[TargetKind]:
+    """The kinds of board a created, deleted (`whole`) or changed object feeds; none when it is not an input."""
     model = type(instance)
     if not issubclass(model, SQLModel) or model not in BOARD_INPUTS:
-        return False
+        return frozenset()
     columns = BOARD_INPUTS[model]
-    if whole or columns is None:
-        return True
-    state = sa.inspect(instance)
-    return any(state.attrs[name].history.has_changes() for name in columns)
+    if not (whole or columns is None):
+        state = sa.inspect(instance)
+        if not any(state.attrs[name].history.has_changes() for name in columns):
+            return frozenset()
+    if isinstance(instance, ScoreTally):
+        return frozenset({TargetKind(instance.target_kind)})
+    return FEEDS[str(model.__tablename__)]
+
+
+def _note(session: Session, kinds: frozenset[TargetKind]) -> None:
+    if kinds:
+        session.info[CHANGED] = session.info.get(CHANGED, frozenset()) | kinds
 
 
 @event.listens_for(Session, "before_flush")
 def _note_changed_objects(session: Session, _context: Any, _instances: Any) -> None:
-    if session.info.get(CHANGED):
-        return
-    created_or_deleted = any(_changes_an_input(instance, True) for instance in (*session.new, *session.deleted))
-    if created_or_deleted or any(_changes_an_input(instance, False) for instance in session.dirty):
-        session.info[CHANGED] = True
+    for instance in (*session.new, *session.deleted):
+        _note(session, _kinds_fed(instance, True))
+    for instance in session.dirty:
+        _note(session, _kinds_fed(instance, False))
 
 
 @event.listens_for(Session, "do_orm_execute")
 def _note_changed_rows(state: ORMExecuteState) -> Any:
     """INSERT, UPDATE and DELETE statements on the boards' tables (the tallies are upserted this way)."""
-    if not (state.is_insert or state.is_update or state.is_delete) or state.session.info.get(CHANGED):
+    if not (state.is_insert or state.is_update or state.is_delete):
         return None
     table = getattr(state.statement, "table", None)
-    if table is None or getattr(table, "name", None) not in INPUT_TABLES:
+    kinds = FEEDS.get(str(getattr(table, "name", "")), frozenset())
+    if not kinds or state.session.info.get(CHANGED, frozenset()) >= kinds:
         return None
     result = state.invoke_statement()
     if getattr(result, "rowcount", -1) != 0:  # an UPDATE that matched nothing changed nothing
-        state.session.info[CHANGED] = True
+        _note(state.session, _kinds_of_rows(state, kinds))
     return result
 
 
+def _kinds_of_rows(state: ORMExecuteState, kinds: frozenset[TargetKind]) -> frozenset[TargetKind]:
+    """The tally upserts pass their rows as parameters, each with its target kind: only those kinds' boards."""
+    parameters: Any = state.parameters
+    rows: list[Any] = [parameters] if isinstance(parameters, dict) else list(parameters or [])
+    if not rows or not all(isinstance(row, dict) and "target_kind" in row for row in rows):
+        return kinds
+    return frozenset(TargetKind(row["target_kind"]) for row in rows)
+
+
 @event.listens_for(Session, "before_commit")
-def _raise_version(session: Session) -> None:
+def _raise_versions(session: Session) -> None:
     session.flush()  # the last changes are flushed after this event: flush them now to see them
-    if not session.info.pop(CHANGED, False):
+    kinds = session.info.pop(CHANGED, frozenset())
+    if not kinds:
         return
     table = BoardVersion.__table__  # type: ignore[attr-defined]
-    statement = upsert_insert(session)(table).values(id=1, version=1)
+    rows = [{"id": COUNTER_OF[kind], "version": 1} for kind in sorted(kinds)]
+    statement = upsert_insert(session)(table).values(rows)
     session.execute(statement.on_conflict_do_update(index_elements=["id"], set_={"version": table.c.version + 1}))
 
 
@@ -101,9 +133,9 @@ def _forget_changes(session: Session, _transaction: Any) -> None:
     session.info.pop(CHANGED, None)
 
 
-def outdate_boards(*, session: AsyncSession) -> None:
-    """Makes the transaction raise the version, as a change to the boards' inputs does."""
-    session.info[CHANGED] = True
+def outdate_boards(*, session: AsyncSession, kinds: frozenset[TargetKind] = EVERY_KIND) -> None:
+    """Makes the transaction raise the counters of those kinds, as a change to their boards' inputs does."""
+    _note(session.sync_session, kinds)
 
 
 # --- the boards kept --------------------------------------------------------------------------------------------------
@@ -127,7 +159,7 @@ class BoardCache:
         standards_of: Iterable[int] = (),
     ) -> scoring.Board:
         """`scoring.compute_board` as of now, computed again only when the boards' inputs have changed."""
-        version = await board_version(session=session)  # first: a change committed after it shows next time
+        version = await board_version(session=session, kind=kind)  # first: a change committed later shows next time
         key = (period.id or 0, kind, today)
         kept = self._kept.get(key)
         if kept is not None and kept[0] == version:
@@ -142,8 +174,9 @@ class BoardCache:
         return await scoring.with_standards(session=session, board=board, target_ids=wanted) if wanted else board
 
     def _keep(self, key: BoardKey, version: int, board: scoring.Board) -> None:
-        for stale in [other for other, (kept, _) in self._kept.items() if kept != version]:
-            del self._kept[stale]
+        stale = [other for other, (kept, _) in self._kept.items() if other[1] == key[1] and kept != version]
+        for other in stale:
+            del self._kept[other]
         self._kept[key] = (version, board)
         while len(self._kept) > self.size:
             self._kept.popitem(last=False)

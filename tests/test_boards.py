@@ -163,6 +163,40 @@ async def test_a_board_is_kept_while_nothing_it_reads_changes(db: Database) -> N
     assert third is not first and third.ranked[0].name == "党政办公室"
 
 
+async def test_a_change_outdates_only_the_kinds_of_board_it_feeds(db: Database) -> None:
+    """A rating of a colleague leaves the sections' boards kept (what /ranking shows first), a review the
+    individuals'; a renamed section is on both."""
+    await start_campaign(db)
+    section = await make_section(db, "办公室")
+    colleague = await make_member(db, 501, "小王", section=section)
+    people = await raters(db, 3)
+    period = await period_of(db, JUNE)
+    cache = BoardCache()
+    sections_first, _ = await kept_and_fresh(db, cache, period, TargetKind.SECTION)
+    people_first, _ = await kept_and_fresh(db, cache, period, TargetKind.MEMBER)
+
+    await rate(db, people[0], colleague, 5)
+    sections_second, _ = await kept_and_fresh(db, cache, period, TargetKind.SECTION)
+    people_second, fresh = await kept_and_fresh(db, cache, period, TargetKind.MEMBER)
+    assert sections_second is sections_first
+    assert people_second is not people_first and shown(people_second) == shown(fresh)
+    rated = people_second.find(colleague.id or 0)
+    assert rated is not None and rated.raters == 1
+
+    await review(db, section, 2)
+    sections_third, fresh = await kept_and_fresh(db, cache, period, TargetKind.SECTION)
+    people_third, _ = await kept_and_fresh(db, cache, period, TargetKind.MEMBER)
+    assert people_third is people_second
+    assert sections_third is not sections_second and shown(sections_third) == shown(fresh)
+
+    await change_section(db, section, name="党政办公室")
+    sections_fourth, _ = await kept_and_fresh(db, cache, period, TargetKind.SECTION)
+    people_fourth, _ = await kept_and_fresh(db, cache, period, TargetKind.MEMBER)
+    assert sections_fourth is not sections_third and people_fourth is not people_third
+    moved = people_fourth.find(colleague.id or 0)
+    assert moved is not None and moved.section_name == "党政办公室"
+
+
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 async def test_a_change_made_by_another_process_is_seen(db: Database, tmp_path: Path) -> None:
     await start_campaign(db)
@@ -194,13 +228,13 @@ async def test_the_standards_asked_for_come_with_the_kept_board_and_stay_off_it(
     cache = BoardCache()
 
     async with db.transaction() as session:
-        version = await board_version(session=session)
+        version = await board_version(session=session, kind=TargetKind.SECTION)
         board = await cache.board(
             session=session, rules=RULES, period=period, kind=TargetKind.SECTION, today=TODAY,
             standards_of=(first.id or 0,),
         )  # fmt: skip
         plain = await cache.board(session=session, rules=RULES, period=period, kind=TargetKind.SECTION, today=TODAY)
-        assert await board_version(session=session) == version  # reading changes nothing
+        assert await board_version(session=session, kind=TargetKind.SECTION) == version  # reading changes nothing
 
     with_standards = board.find(first.id or 0)
     assert with_standards is not None and with_standards.standard_means() == dict.fromkeys(STANDARDS, 4.0)
