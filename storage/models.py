@@ -398,9 +398,9 @@ class ScoreTally(SQLModel, table=True):
 
 
 class BoardVersion(SQLModel, table=True):
-    """A counter raised by every transaction that changes what the boards are computed from (tallies, sections,
-    members, tasks, periods), so that each bot process knows when a board it keeps is out of date (storage.boards).
-    One row; it appears with the first change."""
+    """A counter per kind of board (id 1: the individuals', 2: the sections'), raised by every transaction that
+    changes what those boards are computed from (tallies, sections, members, tasks, periods), so that each bot
+    process knows when a board it keeps is out of date (storage.boards). A row appears with the first change."""
 
     __tablename__ = "board_version"
 
