@@ -23,7 +23,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
-from sqlalchemy.orm import ORMExecuteState, Session
+from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -129,8 +129,11 @@ def _raise_versions(session: Session) -> None:
 
 
 @event.listens_for(Session, "after_soft_rollback")
-def _forget_changes(session: Session, _transaction: Any) -> None:
-    session.info.pop(CHANGED, None)
+def _forget_changes(session: Session, transaction: SessionTransaction) -> None:
+    """A rolled-back transaction changed nothing; a savepoint rolled back inside one leaves what came before it
+    (raising a counter for nothing costs one board computed again, missing one would show a stale board)."""
+    if transaction.parent is None:  # the whole transaction, not a savepoint or a failed flush within it
+        session.info.pop(CHANGED, None)
 
 
 def outdate_boards(*, session: AsyncSession, kinds: frozenset[TargetKind] = EVERY_KIND) -> None:

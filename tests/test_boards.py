@@ -3,6 +3,7 @@ leaves the boards' inputs alone makes one be computed again."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from dataclasses import replace
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy.exc import IntegrityError
 
 from storage import members, ratings, scoring, sections, tasks
 from storage.boards import BoardCache, board_version
@@ -195,6 +197,31 @@ async def test_a_change_outdates_only_the_kinds_of_board_it_feeds(db: Database) 
     assert sections_fourth is not sections_third and people_fourth is not people_third
     moved = people_fourth.find(colleague.id or 0)
     assert moved is not None and moved.section_name == "党政办公室"
+
+
+async def test_a_savepoint_rolled_back_leaves_the_changes_made_before_it(db: Database) -> None:
+    """As when a snapshot's slot is taken already (storage.snapshots): the rename before it still outdates."""
+    await start_campaign(db)
+    section = await make_section(db, "办公室")
+    colleague = await make_member(db, 501, "小王", section=section)
+    period = await period_of(db, JUNE)
+    cache = BoardCache()
+    before, _ = await kept_and_fresh(db, cache, period, TargetKind.MEMBER)
+
+    async with db.transaction() as session:
+        found = await members.get_member(session=session, member_id=colleague.id or 0)
+        assert found is not None
+        found.display_name = "小李"
+        await members.save_member(session=session, member=found)
+        with contextlib.suppress(IntegrityError):
+            async with session.begin_nested():
+                session.add(Section(name="办公室", kind=section.kind))  # the name is taken
+                await session.flush()
+
+    after, fresh = await kept_and_fresh(db, cache, period, TargetKind.MEMBER)
+    assert after is not before and shown(after) == shown(fresh)
+    renamed = after.find(colleague.id or 0)
+    assert renamed is not None and renamed.name == "小李"
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
