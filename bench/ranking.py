@@ -171,13 +171,12 @@ FIGURES = ("/ranking", "/myscore", *COLD, "board sections", "board members")
 
 async def measure(backend: str, size: int, url: str, repeat: int, budget: float) -> Row:
     async with in_process_bot(url) as bot:
+        ranking = partial(send_checked, bot.leader, "/ranking", a_board)
+        myscore = partial(send_checked, bot.staff, "/myscore", a_score)
         actions: dict[str, Callable[[], Awaitable[object]]] = {
-            "/ranking": lambda: send_checked(bot.leader, "/ranking", a_board),
-            "/myscore": lambda: send_checked(bot.staff, "/myscore", a_score),
-            "/ranking cold": lambda: send_checked(bot.leader, "/ranking", a_board),
-            "/myscore cold": lambda: send_checked(bot.staff, "/myscore", a_score),
-            "/myscore, colleague rated": lambda: send_checked(bot.staff, "/myscore", a_score),
-            "/myscore, section rated": lambda: send_checked(bot.staff, "/myscore", a_score),
+            "/ranking": ranking,
+            "/myscore": myscore,
+            **{name: ranking if name.startswith("/ranking") else myscore for name in COLD},
             "board sections": lambda: board_call(bot, TargetKind.SECTION, PeriodKind.CAMPAIGN),
             "board members": lambda: board_call(bot, TargetKind.MEMBER, PeriodKind.MONTH),
         }

@@ -86,6 +86,8 @@ def _note(session: Session, kinds: frozenset[TargetKind]) -> None:
 
 @event.listens_for(Session, "before_flush")
 def _note_changed_objects(session: Session, _context: Any, _instances: Any) -> None:
+    if session.info.get(CHANGED, frozenset()) >= EVERY_KIND:
+        return  # every counter is raised already: nothing to look at
     for instance in (*session.new, *session.deleted):
         _note(session, _kinds_fed(instance, True))
     for instance in session.dirty:
