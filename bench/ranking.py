@@ -17,8 +17,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import itertools
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from functools import partial
@@ -31,8 +32,8 @@ from bot.config import BotSettings, Settings
 from bot.context import BotApplication
 from bot.fake_api import FakeBotApi
 from bot.fake_users import FakeTelegram, FakeUser
-from storage import boards, campaigns, scoring
-from storage.models import PeriodKind, TargetKind
+from storage import boards, campaigns, ratings, scoring
+from storage.models import PeriodKind, RaterGroup, TargetKind
 from storage.session import Database
 
 NOW = dt.datetime(data.YEAR, 11, 25, 2, 0, tzinfo=dt.UTC)  # a Wednesday morning in Shanghai, in the campaign
@@ -140,9 +141,31 @@ async def board_call(bot: InProcessBot, kind: TargetKind, period_kind: PeriodKin
 
 
 async def outdate_boards(bot: InProcessBot, kinds: frozenset[TargetKind]) -> None:
-    """What a rating of a section (SECTION) or of a colleague (MEMBER) does to the boards the bot keeps."""
+    """What a change to both kinds' boards that is not a rating does (a renamed section, a new period): both are
+    computed afresh from every tally."""
     async with bot.db.transaction() as session:
         boards.outdate_boards(session=session, kinds=kinds)
+
+
+async def rate(bot: InProcessBot, kind: TargetKind, values: Iterator[int]) -> None:
+    """A leader's confirmed rating of section 1 or member 3 (a colleague of the staff member asking), as the bot's
+    rating form stores it; its value alternates, so that each one changes the tallies. The board of its kind is
+    then computed again from the target it changed (storage.journal). The rating stays in the database: one more
+    among its millions."""
+    target_id = 1 if kind == TargetKind.SECTION else 3
+    value = next(values)
+    async with bot.db.transaction() as session:
+        period = await campaigns.period_at(session=session, kind=PeriodKind.MONTH, today=NOW.date())
+        assert period is not None
+        form = await ratings.open_form(
+            session=session, rater_id=data.LEADER_ID, target_kind=kind, target_id=target_id, period_id=period.id or 0
+        )
+        form.scores = dict.fromkeys((standard.key for standard in bot.settings.campaign.standards), value)
+        await ratings.save_form(session=session, form=form)
+        confirmed = await ratings.confirm_form(
+            session=session, form=form, rater_group=RaterGroup.INTERNAL, value=float(value)
+        )
+        assert confirmed is not None
 
 
 @dataclass
@@ -158,13 +181,14 @@ class Row:
         return percentile(self.figures[name], 0.99)
 
 
-SECTIONS, PEOPLE = frozenset({TargetKind.SECTION}), frozenset({TargetKind.MEMBER})
-# Each of these calls comes right after a change to what its boards read: the boards of those kinds are computed again.
-COLD = {
-    "/ranking cold": SECTIONS,  # after a rating of a section (a rating of a colleague leaves the sections' board kept)
-    "/myscore cold": PEOPLE | SECTIONS,  # after a change to both kinds: a renamed section, a new period
-    "/myscore, colleague rated": PEOPLE,  # the individuals' board computed again, the sections' kept
-    "/myscore, section rated": SECTIONS,
+# Each of these calls comes right after a change to what its boards read: a rating of a section or of a colleague
+# (the board of that kind computed again from the target it changed; the other kind's board stays kept), or a change
+# to both kinds that is not a rating (both computed afresh).
+COLD: dict[str, TargetKind | None] = {
+    "/ranking cold": TargetKind.SECTION,
+    "/myscore cold": None,
+    "/myscore, colleague rated": TargetKind.MEMBER,
+    "/myscore, section rated": TargetKind.SECTION,
 }
 FIGURES = ("/ranking", "/myscore", *COLD, "board sections", "board members")
 
@@ -180,7 +204,11 @@ async def measure(backend: str, size: int, url: str, repeat: int, budget: float)
             "board sections": lambda: board_call(bot, TargetKind.SECTION, PeriodKind.CAMPAIGN),
             "board members": lambda: board_call(bot, TargetKind.MEMBER, PeriodKind.MONTH),
         }
-        before = {name: partial(outdate_boards, bot, kinds) for name, kinds in COLD.items()}
+        values = itertools.cycle((4, 5))
+        before = {
+            name: partial(rate, bot, kind, values) if kind else partial(outdate_boards, bot, boards.EVERY_KIND)
+            for name, kind in COLD.items()
+        }
         figures = {name: await timed(action, repeat, budget, before.get(name)) for name, action in actions.items()}
     return Row(backend, size, figures)
 

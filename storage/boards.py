@@ -9,6 +9,11 @@ sections' only, a renamed section both. A request reads its kind's counter first
 that period, kind and day if the counter has not moved. The counters live in the database, so a change made by
 another bot process (several instances on PostgreSQL, `python -m bot check --repair`) is seen as well.
 
+When the counter has moved, the process's journal (storage.journal) may know which targets' tallies the versions
+since changed, as it does for every rating and review this process committed: then only those targets' tallies are
+read again and the board is ordered again around them (`scoring.board_with_changes`); otherwise, or when they are
+many, the board is computed afresh.
+
 Kept boards are shared by every request: nobody may change a Standing of one. The per-standard means are not kept
 (a 10,000-member board would need 50,000 more rows); `BoardCache.board` reads them for the targets asked for and
 returns a board with copies of those standings.
@@ -19,6 +24,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import OrderedDict
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
@@ -28,6 +34,7 @@ from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage import scoring
+from storage.journal import JOURNAL, Journal
 from storage.models import BoardVersion, Member, Period, ScoreTally, Section, TargetKind, Task
 from storage.session import upsert_insert
 
@@ -50,8 +57,12 @@ FEEDS: dict[str, frozenset[TargetKind]] = {
     "task": frozenset({TargetKind.SECTION}),
 }
 COUNTER_OF = {TargetKind.MEMBER: 1, TargetKind.SECTION: 2}  # board_version.id
-CHANGED = "shuangyou.board_kinds_changed"  # in Session.info: the set of kinds whose counters the commit raises
+CHANGED = "shuangyou.board_changes"  # in Session.info: the Changes the commit raises the counters for
+RAISED = "shuangyou.board_versions_raised"  # in Session.info: [(kind, version, touched)] once they are raised
 KEPT_BOARDS = 16
+# A kept board is computed again from the targets changed since (storage.journal) when they are at most this many;
+# past that, reading them one by one costs about what reading every tally does.
+MOST_TARGETS_CHANGED = 500
 
 BoardKey = tuple[int, TargetKind, dt.date]
 
@@ -62,6 +73,36 @@ BoardKey = tuple[int, TargetKind, dt.date]
 async def board_version(*, session: AsyncSession, kind: TargetKind) -> int:
     row = await session.get(BoardVersion, COUNTER_OF[kind], populate_existing=True)
     return row.version if row is not None else 0
+
+
+@dataclass
+class Changes:
+    """What a transaction changed of the boards' inputs: for each kind of board it changed, the (period, target)
+    pairs of the tallies it changed, or None once it changed anything else of that kind's boards."""
+
+    touched: dict[TargetKind, set[tuple[int, int]] | None] = field(default_factory=dict)
+
+    def note_others(self, kinds: frozenset[TargetKind]) -> None:
+        for kind in kinds:
+            self.touched[kind] = None
+
+    def note_tallies(self, rows: Iterable[dict[str, Any]]) -> None:
+        for row in rows:
+            kind = TargetKind(row["target_kind"])
+            touched = self.touched.setdefault(kind, set())
+            if touched is not None:
+                touched.add((int(row["period_id"]), int(row["target_id"])))
+
+    def unknown(self) -> frozenset[TargetKind]:
+        """The kinds whose changed targets are not known (nothing more to learn about them)."""
+        return frozenset(kind for kind, touched in self.touched.items() if touched is None)
+
+
+def _changes(session: Session) -> Changes:
+    changes = session.info.get(CHANGED)
+    if changes is None:
+        changes = session.info[CHANGED] = Changes()
+    return changes
 
 
 def _kinds_fed(instance: object, whole: bool) -> frozenset[TargetKind]:
@@ -79,19 +120,16 @@ def _kinds_fed(instance: object, whole: bool) -> frozenset[TargetKind]:
     return FEEDS[str(model.__tablename__)]
 
 
-def _note(session: Session, kinds: frozenset[TargetKind]) -> None:
-    if kinds:
-        session.info[CHANGED] = session.info.get(CHANGED, frozenset()) | kinds
-
-
 @event.listens_for(Session, "before_flush")
 def _note_changed_objects(session: Session, _context: Any, _instances: Any) -> None:
-    if session.info.get(CHANGED, frozenset()) >= EVERY_KIND:
-        return  # every counter is raised already: nothing to look at
+    """Objects changed through the ORM (tallies too, as `rebuild_tallies` makes them: which targets is not noted)."""
+    changes = _changes(session)
+    if changes.unknown() >= EVERY_KIND:
+        return  # every counter is raised already, with no targets to note: nothing to look at
     for instance in (*session.new, *session.deleted):
-        _note(session, _kinds_fed(instance, True))
+        changes.note_others(_kinds_fed(instance, True))
     for instance in session.dirty:
-        _note(session, _kinds_fed(instance, False))
+        changes.note_others(_kinds_fed(instance, False))
 
 
 @event.listens_for(Session, "do_orm_execute")
@@ -101,46 +139,68 @@ def _note_changed_rows(state: ORMExecuteState) -> Any:
         return None
     table = getattr(state.statement, "table", None)
     kinds = FEEDS.get(str(getattr(table, "name", "")), frozenset())
-    if not kinds or state.session.info.get(CHANGED, frozenset()) >= kinds:
+    changes = _changes(state.session)
+    if not kinds or changes.unknown() >= kinds:
         return None
     result = state.invoke_statement()
     if getattr(result, "rowcount", -1) != 0:  # an UPDATE that matched nothing changed nothing
-        _note(state.session, _kinds_of_rows(state, kinds))
+        rows = _tally_rows(state)
+        if rows is None:
+            changes.note_others(kinds)
+        else:
+            changes.note_tallies(rows)
     return result
 
 
-def _kinds_of_rows(state: ORMExecuteState, kinds: frozenset[TargetKind]) -> frozenset[TargetKind]:
-    """The tally upserts pass their rows as parameters, each with its target kind: only those kinds' boards."""
+def _tally_rows(state: ORMExecuteState) -> list[dict[str, Any]] | None:
+    """The rows a tally upsert passed as parameters, each with its period, target kind and target; None for any
+    other statement (its changes are not known target by target)."""
+    if str(getattr(getattr(state.statement, "table", None), "name", "")) != "score_tally" or not state.is_insert:
+        return None
     parameters: Any = state.parameters
     rows: list[Any] = [parameters] if isinstance(parameters, dict) else list(parameters or [])
-    if not rows or not all(isinstance(row, dict) and "target_kind" in row for row in rows):
-        return kinds
-    return frozenset(TargetKind(row["target_kind"]) for row in rows)
+    wanted = ("period_id", "target_kind", "target_id")
+    if not rows or not all(isinstance(row, dict) and all(key in row for key in wanted) for row in rows):
+        return None
+    return rows
 
 
 @event.listens_for(Session, "before_commit")
 def _raise_versions(session: Session) -> None:
     session.flush()  # the last changes are flushed after this event: flush them now to see them
-    kinds = session.info.pop(CHANGED, frozenset())
-    if not kinds:
+    changes: Changes | None = session.info.pop(CHANGED, None)
+    if changes is None or not changes.touched:
         return
     table = BoardVersion.__table__  # type: ignore[attr-defined]
-    rows = [{"id": COUNTER_OF[kind], "version": 1} for kind in sorted(kinds)]
+    rows = [{"id": COUNTER_OF[kind], "version": 1} for kind in sorted(changes.touched)]
     statement = upsert_insert(session)(table).values(rows)
-    session.execute(statement.on_conflict_do_update(index_elements=["id"], set_={"version": table.c.version + 1}))
+    statement = statement.on_conflict_do_update(index_elements=["id"], set_={"version": table.c.version + 1})
+    raised = session.execute(statement.returning(table.c.id, table.c.version)).all()
+    kinds = {counter: kind for kind, counter in COUNTER_OF.items()}
+    session.info[RAISED] = [(kinds[counter], version, changes.touched[kinds[counter]]) for counter, version in raised]
+
+
+@event.listens_for(Session, "after_commit")
+def _journal_versions(session: Session) -> None:
+    journal: Journal | None = session.info.get(JOURNAL)
+    for kind, version, touched in session.info.pop(RAISED, ()):
+        if journal is not None:
+            journal.record(kind, version, touched)
 
 
 @event.listens_for(Session, "after_soft_rollback")
 def _forget_changes(session: Session, transaction: SessionTransaction) -> None:
     """A rolled-back transaction changed nothing; a savepoint rolled back inside one leaves what came before it
-    (raising a counter for nothing costs one board computed again, missing one would show a stale board)."""
+    (raising a counter for nothing, or reading a target again for nothing, costs a little time; missing one would
+    show a stale board)."""
     if transaction.parent is None:  # the whole transaction, not a savepoint or a failed flush within it
         session.info.pop(CHANGED, None)
+        session.info.pop(RAISED, None)
 
 
 def outdate_boards(*, session: AsyncSession, kinds: frozenset[TargetKind] = EVERY_KIND) -> None:
     """Makes the transaction raise the counters of those kinds, as a change to their boards' inputs does."""
-    _note(session.sync_session, kinds)
+    _changes(session.sync_session).note_others(kinds)
 
 
 # --- the boards kept --------------------------------------------------------------------------------------------------
@@ -171,9 +231,13 @@ class BoardCache:
             self._kept.move_to_end(key)
             board = kept[1]
         else:
-            board = await scoring.compute_board(
-                session=session, rules=rules, period=period, kind=kind, today=today, standards_of=()
-            )
+            changed = _targets_changed(session, key, kept[0], version) if kept is not None else None
+            if kept is not None and changed is not None:
+                board = await scoring.board_with_changes(session=session, rules=rules, board=kept[1], changed=changed)
+            else:
+                board = await scoring.compute_board(
+                    session=session, rules=rules, period=period, kind=kind, today=today, standards_of=()
+                )
             self._keep(key, version, board)
         wanted = [target_id for target_id in standards_of if board.find(target_id) is not None]
         return await scoring.with_standards(session=session, board=board, target_ids=wanted) if wanted else board
@@ -185,3 +249,14 @@ class BoardCache:
         self._kept[key] = (version, board)
         while len(self._kept) > self.size:
             self._kept.popitem(last=False)
+
+
+def _targets_changed(session: AsyncSession, key: BoardKey, since: int, until: int) -> set[int] | None:
+    """The targets of the board whose tallies changed from version `since` to `until`, when the journal knows them
+    and they are few enough to read one by one."""
+    journal: Journal | None = session.sync_session.info.get(JOURNAL)
+    if journal is None:
+        return None
+    period_id, kind, _ = key
+    changed = journal.targets_changed(kind, period_id, since, until)
+    return changed if changed is not None and len(changed) <= MOST_TARGETS_CHANGED else None

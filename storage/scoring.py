@@ -15,13 +15,14 @@ internal ratings only. `check_tallies` recomputes everything from the raw rows; 
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import functools
 import math
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, overload
 
 import sqlalchemy as sa
 from sqlalchemy import delete
@@ -54,6 +55,7 @@ RECTIFIED = "rectified"
 STANDARD_PREFIX = "std:"
 BAD_LEVELS = (1, 2)  # 不满意 and 非常不满意; 基本满意 and above count as good (好评), as in 政务服务好差评
 TOLERANCE = 1e-6
+MOST_MOVED = 500  # targets a board is ordered again for one by one (`reorder`); past that, everyone is ranked
 SCORED_ROLES = (Role.STAFF, Role.HEAD)  # the candidates for 优质服务个人; leaders judge, they are not rated
 GROUPS = {group.value: group for group in RaterGroup}
 
@@ -299,23 +301,95 @@ class Standing:
         return {key: total / count for key, (total, count) in sums.items() if count}
 
 
+RankedKey = tuple[float, int, str, int]  # (-shown score, -raters, name, target id): the id last, so never equal
+QuietKey = tuple[int, str, int]  # (-raters, name, target id) of a target without enough raters to be ranked
+
+
+class Standings(Sequence[Standing]):
+    """A board's standings in order, each made from its target's inputs when first looked at and kept from then on:
+    the 10,000-member board is ordered again after every rating of a colleague, and a request shows one to ten of
+    its standings."""
+
+    __slots__ = ("_inputs", "_keys", "_made", "_ranked", "_scale")
+
+    def __init__(
+        self, keys: Sequence[RankedKey] | Sequence[QuietKey], inputs: dict[int, Standing], scale: Scale, ranked: bool
+    ) -> None:
+        self._keys, self._inputs, self._scale, self._ranked = keys, inputs, scale, ranked
+        self._made: dict[int, Standing] = {}
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    @overload
+    def __getitem__(self, index: int) -> Standing: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Standing]: ...
+
+    def __getitem__(self, index: int | slice) -> Standing | list[Standing]:
+        if isinstance(index, slice):
+            return [self[position] for position in range(*index.indices(len(self)))]
+        position = index + len(self) if index < 0 else index
+        if not 0 <= position < len(self):
+            raise IndexError(index)
+        made = self._made.get(position)
+        if made is None:
+            inputs = self._inputs[self._keys[position][-1]]
+            made = self._made[position] = scored(inputs, self._scale, self._rank(position))
+        return made
+
+    def _rank(self, position: int) -> int | None:
+        """1 + the number ranked above (ties share a rank: 1, 2, 2, 4)."""
+        if not self._ranked:
+            return None
+        return bisect.bisect_left(self._keys, (self._keys[position][0],)) + 1
+
+    def target_ids(self) -> list[int]:
+        return [key[-1] for key in self._keys]
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """How a board's targets are ordered, kept with it so that it can be ordered again after a change to a few of
+    them without scoring everyone (`board_with_changes`). A change moves every score a little (the group means
+    move), but a score shows with one decimal: only the targets whose score at `reference` is within that move of
+    changing its shown value can change places, besides the changed ones."""
+
+    reference: Scale  # the group means the `gaps` were measured at
+    rows: dict[int, Row]  # every target's
+    gaps: dict[int, float]  # a ranked target's distance from changing its shown score, at `reference`
+    ranked: list[RankedKey]  # in order
+    quiet: list[QuietKey]  # in order
+    key_of: dict[int, RankedKey | QuietKey]
+    moved: frozenset[int] = frozenset()  # whose keys were made at the board's scale rather than at `reference`
+
+
 @dataclass
 class Board:
     period: Period
     kind: TargetKind
-    ranked: list[Standing]
-    unranked: list[Standing]  # fewer raters than the minimum: "not enough ratings yet"
+    ranked: Sequence[Standing]
+    unranked: Sequence[Standing]  # fewer raters than the minimum: "not enough ratings yet"
     # Copies of some targets' standings with their per-standard totals, which `find` gives instead of the board's
     # own (see with_standards: the board itself may be shared).
     detailed: dict[int, Standing] = field(default_factory=dict)
-    index: dict[int, Standing] | None = field(default=None, repr=False)  # target id → standing, built by `find`
+    # What `rank_targets` computed it from: every target's inputs (never changed) and their order, kept so that the
+    # board can be computed again after a change to a few of them (`board_with_changes`).
+    inputs: dict[int, Standing] = field(default_factory=dict, repr=False)
+    ranking: Ranking | None = field(default=None, repr=False)
+    index: dict[int, tuple[Sequence[Standing], int]] | None = field(default=None, repr=False)  # built by `find`
 
     def find(self, target_id: int) -> Standing | None:
         if target_id in self.detailed:
             return self.detailed[target_id]
         if self.index is None:
-            self.index = {standing.target_id: standing for standing in (*self.ranked, *self.unranked)}
-        return self.index.get(target_id)
+            self.index = {}
+            for standings in (self.ranked, self.unranked):
+                ids = standings.target_ids() if isinstance(standings, Standings) else [s.target_id for s in standings]
+                self.index.update((target_id, (standings, position)) for position, target_id in enumerate(ids))
+        found = self.index.get(target_id)
+        return None if found is None else found[0][found[1]]
 
 
 def groups_scored(kind: TargetKind) -> tuple[RaterGroup, ...]:
@@ -336,19 +410,38 @@ async def compute_board(
     """The board of a period as of `today` (default: the real date): overdue days count up to today or the end of
     the period, whichever comes first, so a closed period's results stay as they were. The per-standard means (which
     the scores do not need) are read for the targets in `standards_of` only; None: for every target."""
-    standings = await _targets(session, kind)
+    inputs = await _targets(session, kind)
     rows = await _tally_rows(session, period.id or 0, kind, None if standards_of is None else list(standards_of))
+    _add_rows(inputs, rows)
+    if kind == TargetKind.SECTION:
+        for section_id, days in (await _overdue_days(session, rules, period, today or dt.date.today())).items():
+            if section_id in inputs:
+                inputs[section_id].overdue_days = days
+    return rank_targets(period, kind, inputs, rules)
+
+
+async def board_with_changes(*, session: AsyncSession, rules: Rules, board: Board, changed: Iterable[int]) -> Board:
+    """The board computed again after changes to the tallies of the `changed` targets only: theirs are read again,
+    everyone else's inputs (and everyone's name, section and overdue days) are the board's. The board must have been
+    computed without per-standard totals."""
+    inputs = dict(board.inputs)
+    again = {
+        target_id: Standing(was.kind, target_id, was.name, was.section_name, overdue_days=was.overdue_days)
+        for target_id in sorted(changed)
+        if (was := inputs.get(target_id)) is not None
+    }
+    if again:
+        _add_rows(again, await _tally_rows_of(session, board.period.id or 0, board.kind, list(again)))
+        inputs.update(again)
+    return reorder(board, inputs, set(again), rules) or rank_targets(board.period, board.kind, inputs, rules, board)
+
+
+def _add_rows(inputs: dict[int, Standing], rows: Iterable[tuple[int, str, str, float, int]]) -> None:
     for target_id, group, measure, total, count in rows:
-        standing = standings.get(target_id)
+        standing = inputs.get(target_id)
         if standing is None:
             continue  # an archived section or a member who left: kept in the tallies, off the board
         _add_measure(standing, GROUPS[group], measure, total, count)
-    if kind == TargetKind.SECTION:
-        for section_id, days in (await _overdue_days(session, rules, period, today or dt.date.today())).items():
-            if section_id in standings:
-                standings[section_id].overdue_days = days
-    score_standings(list(standings.values()), rules, kind)
-    return _rank(period, kind, standings.values(), rules)
 
 
 def _add_measure(standing: Standing, group: RaterGroup, measure: str, total: float, count: int) -> None:
@@ -366,37 +459,92 @@ def _add_measure(standing: Standing, group: RaterGroup, measure: str, total: flo
         scores.standards[measure.removeprefix(STANDARD_PREFIX)] = (total, count)
 
 
-def score_standings(standings: list[Standing], rules: Rules, kind: TargetKind) -> None:
-    """Fills base, deduction and score of every standing (pure arithmetic, so that tests can check it by hand)."""
+# --- scores -------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Scale:
+    """What turns one target's tallies into its score on a board: each scored rater group's mean over every target
+    of the period (the prior its own mean is shrunk toward) and weight."""
+
+    kind: TargetKind
+    rules: Rules
+    priors: tuple[tuple[RaterGroup, float, float], ...]  # (group, mean over all targets, weight)
+    weight_sum: float
+    # For each prior: (the group's place in groups_scored(kind), prior_weight × mean, mean, weight), for `_score`.
+    terms: tuple[tuple[int, float, float, float], ...] = ()
+
+
+def scale_of(standings: Sequence[Standing], rules: Rules, kind: TargetKind) -> Scale:
     group_means: dict[RaterGroup, float] = {}
     for group in groups_scored(kind):
         present = [scores for s in standings if (scores := s.groups.get(group)) is not None]
         count = sum(scores.count for scores in present)
-        if count:
-            group_means[group] = sum(scores.total for scores in present) / count
+        if count:  # fsum: the same mean whatever order the targets come in (a board computed again must match)
+            group_means[group] = math.fsum(scores.total for scores in present) / count
     weights = {group: rules.group_weights.get(group, 0.0) for group in group_means}
     if kind == TargetKind.MEMBER:
         weights = dict.fromkeys(group_means, 1.0)
-    weight_sum = sum(weights.values())
-    prior_weight, priors = rules.prior_weight, [(group, prior, weights[group]) for group, prior in group_means.items()]
+    priors = tuple((group, mean, weights[group]) for group, mean in group_means.items())
+    places = groups_scored(kind)
+    terms = tuple((places.index(group), rules.prior_weight * mean, mean, weight) for group, mean, weight in priors)
+    return Scale(kind, rules, priors, sum(weights.values()), terms)
+
+
+def shrunk_mean(scores: GroupScore | None, prior: float, prior_weight: float) -> float:
+    """A group's mean of the target's ratings, shrunk toward the mean over all targets by `prior_weight` votes."""
+    total, count = (scores.total, scores.count) if scores is not None else (0.0, 0)
+    votes = count + prior_weight
+    return (total + prior_weight * prior) / votes if votes else prior
+
+
+def base_score(standing: Standing, scale: Scale) -> float | None:
+    """0–100 before deductions: the weighted mean of the groups' shrunk means; None when nobody is rated at all."""
+    if not scale.weight_sum:
+        return None
+    value, prior_weight = 0.0, scale.rules.prior_weight
+    for group, prior, weight in scale.priors:
+        value += weight * shrunk_mean(standing.groups.get(group), prior, prior_weight)
+    return (value / scale.weight_sum - 1) / 4 * 100
+
+
+def deduction(standing: Standing, scale: Scale) -> float:
+    """Points off a section for overdue working days and unrectified bad reviews, capped; none for individuals."""
+    if scale.kind != TargetKind.SECTION:
+        return 0.0
+    rules = scale.rules
+    points = standing.overdue_days * rules.overdue_day_points + standing.unrectified * rules.unrectified_review_points
+    return min(rules.max_deduction, points)
+
+
+def fill_score(standing: Standing, scale: Scale) -> None:
+    """Sets the standing's shrunk means, base, deduction and score, and whether it has enough raters."""
+    standing.enough = standing.raters >= scale.rules.min_raters
+    if not scale.weight_sum:
+        return
+    for group, prior, _ in scale.priors:
+        scores = standing.groups.get(group)
+        if scores is None:
+            scores = standing.groups[group] = GroupScore()
+        scores.shrunk = shrunk_mean(scores, prior, scale.rules.prior_weight)
+    standing.base = base_score(standing, scale)
+    standing.deduction = deduction(standing, scale)
+    standing.score = max(0.0, (standing.base or 0.0) - standing.deduction)
+
+
+def score_standings(standings: list[Standing], rules: Rules, kind: TargetKind) -> None:
+    """Fills base, deduction and score of every standing (pure arithmetic, so that tests can check it by hand)."""
+    scale = scale_of(standings, rules, kind)
     for standing in standings:
-        standing.enough = standing.raters >= rules.min_raters
-        if not weight_sum:
-            continue
-        value = 0.0
-        for group, prior, weight in priors:
-            scores = standing.groups.get(group)
-            if scores is None:
-                scores = standing.groups[group] = GroupScore()
-            votes = scores.count + prior_weight
-            scores.shrunk = (scores.total + prior_weight * prior) / votes if votes else prior
-            value += weight * scores.shrunk
-        standing.base = (value / weight_sum - 1) / 4 * 100
-        if kind == TargetKind.SECTION:
-            points = standing.overdue_days * rules.overdue_day_points
-            points += standing.unrectified * rules.unrectified_review_points
-            standing.deduction = min(rules.max_deduction, points)
-        standing.score = max(0.0, standing.base - standing.deduction)
+        fill_score(standing, scale)
+
+
+def scored(inputs: Standing, scale: Scale, rank: int | None) -> Standing:
+    """A copy of a target's inputs with its score and rank (the inputs themselves stay as they are)."""
+    standing = replace(inputs, groups={group: replace(scores) for group, scores in inputs.groups.items()})
+    fill_score(standing, scale)
+    standing.rank = rank
+    return standing
 
 
 def shown(score: float | None) -> float | None:
@@ -404,23 +552,138 @@ def shown(score: float | None) -> float | None:
     return None if score is None else round(score + 1e-9, 1)
 
 
-def _rank(period: Period, kind: TargetKind, standings: Iterable[Standing], rules: Rules) -> Board:
-    # Sort keys made once per standing: (-shown score, -raters, name, position), the position so that no two keys
-    # are equal and the standings themselves are never compared.
-    scored: list[tuple[float, int, str, int, Standing]] = []
-    unranked: list[tuple[int, str, int, Standing]] = []
-    for position, standing in enumerate(standings):
-        if standing.enough and standing.score is not None:
-            scored.append((-(shown(standing.score) or 0.0), -standing.raters, standing.name, position, standing))
+# --- ranking ------------------------------------------------------------------------------------------------------
+
+# What ranking needs of a target, made once per target and kept with the board (a board ordered again reuses the
+# rows of the targets that did not change): target id, name, raters, (total, count) of each scored rater group, and
+# the points deducted.
+Row = tuple[int, str, int, tuple[tuple[float, int], ...], float]
+POINTS_PER_MEAN = 25.0  # (mean − 1) / 4 × 100: a group mean that moves by 1 moves a score by at most 25 points
+# Margin for the rounding of floats in the scores (about 1e-13): a target this near changing its shown score is
+# scored again whenever anything moves.
+FLOAT_MARGIN = 1e-7
+
+
+def _row(standing: Standing, scale: Scale) -> Row:
+    groups = standing.groups
+    sums = tuple(
+        (scores.total, scores.count) if (scores := groups.get(group)) is not None else (0.0, 0)
+        for group in groups_scored(scale.kind)
+    )
+    return standing.target_id, standing.name, standing.raters, sums, deduction(standing, scale)
+
+
+def _is_ranked(row: Row, scale: Scale) -> bool:
+    return bool(scale.weight_sum) and row[2] >= scale.rules.min_raters
+
+
+def _score(row: Row, scale: Scale) -> float:
+    """The score of a ranked target's row: the arithmetic of `base_score` and `fill_score`, step for step, so that
+    the standing made later shows the very score it was ranked by."""
+    value, prior_weight, sums = 0.0, scale.rules.prior_weight, row[3]
+    for place, lift, prior, weight in scale.terms:
+        total, count = sums[place]
+        votes = count + prior_weight
+        value += weight * ((total + lift) / votes if votes else prior)
+    return max(0.0, (value / scale.weight_sum - 1) / 4 * 100 - row[4])
+
+
+def _gap(score: float) -> float:
+    """How far a score is from changing what `shown` makes of it."""
+    tenths = (score + 1e-9) * 10
+    return abs(tenths - math.floor(tenths) - 0.5) / 10
+
+
+def _ranked_key(row: Row, scale: Scale) -> RankedKey:
+    return -(shown(_score(row, scale)) or 0.0), -row[2], row[1], row[0]
+
+
+def _board(period: Period, inputs: dict[int, Standing], scale: Scale, ranking: Ranking) -> Board:
+    return Board(
+        period,
+        scale.kind,
+        Standings(ranking.ranked, inputs, scale, ranked=True),
+        Standings(ranking.quiet, inputs, scale, ranked=False),
+        inputs=inputs,
+        ranking=ranking,
+    )
+
+
+def rank_targets(
+    period: Period, kind: TargetKind, inputs: dict[int, Standing], rules: Rules, before: Board | None = None
+) -> Board:
+    """The board of the targets' inputs, everyone scored (`before`: a board they were changed from, whose rows of
+    the unchanged targets are reused). Only the scores and ranks are computed here; a standing is made when it is
+    looked at (`Standings`)."""
+    scale = scale_of(list(inputs.values()), rules, kind)
+    kept_rows: dict[int, Row] = {}
+    kept_inputs: dict[int, Standing] = {}
+    if before is not None and before.ranking is not None and before.ranking.reference.rules == rules:
+        kept_rows, kept_inputs = before.ranking.rows, before.inputs
+    rows: dict[int, Row] = {}
+    for target_id, standing in inputs.items():
+        row = kept_rows.get(target_id) if kept_inputs.get(target_id) is standing else None
+        rows[target_id] = row if row is not None else _row(standing, scale)
+    gaps: dict[int, float] = {}
+    ranked: list[RankedKey] = []
+    quiet: list[QuietKey] = []
+    for target_id, name, raters, sums, points in rows.values():
+        row = (target_id, name, raters, sums, points)
+        if _is_ranked(row, scale):
+            score = _score(row, scale)
+            gaps[target_id] = _gap(score)
+            ranked.append((-(shown(score) or 0.0), -raters, name, target_id))
         else:
-            unranked.append((-standing.raters, standing.name, position, standing))
-    scored.sort()
-    unranked.sort()
-    previous: tuple[float, int] | None = None  # the score and rank of the one before
-    for place, (score, _, _, _, standing) in enumerate(scored, start=1):
-        standing.rank = previous[1] if previous is not None and previous[0] == score else place
-        previous = (score, standing.rank)
-    return Board(period, kind, [row[-1] for row in scored], [row[-1] for row in unranked])
+            quiet.append((-raters, name, target_id))
+    ranked.sort()
+    quiet.sort()
+    key_of: dict[int, RankedKey | QuietKey] = {key[-1]: key for key in ranked}
+    key_of.update((key[-1], key) for key in quiet)
+    return _board(period, inputs, scale, Ranking(scale, rows, gaps, ranked, quiet, key_of))
+
+
+def reorder(board: Board, inputs: dict[int, Standing], changed: set[int], rules: Rules) -> Board | None:
+    """The board ordered again after changes to the inputs of the `changed` targets, scoring only them and those
+    whose shown score the change of the group means may have moved; None when that is not known to be cheaper or
+    safe (the groups or their weights changed, the rules did, too many would be scored): rank everyone then."""
+    ranking = board.ranking
+    if ranking is None or rules.prior_weight < 0:
+        return None
+    scale, reference = scale_of(list(inputs.values()), rules, board.kind), ranking.reference
+    groups = [(group, weight) for group, _, weight in scale.priors]
+    if rules != reference.rules or groups != [(group, weight) for group, _, weight in reference.priors]:
+        return None
+    # How far any score can have moved: a score moves by at most 25 points times the weighted move of the means.
+    drift = FLOAT_MARGIN + POINTS_PER_MEAN * sum(
+        abs(weight / scale.weight_sum) * abs(mean - was)
+        for (_, mean, weight), (_, was, _) in zip(scale.priors, reference.priors, strict=True)
+        if scale.weight_sum  # none: nobody is ranked, nothing to move
+    )
+    moved = changed | ranking.moved | {target_id for target_id, gap in ranking.gaps.items() if gap <= drift}
+    if len(moved) > max(MOST_MOVED, len(inputs) // 4):
+        return None
+    rows, gaps, key_of = dict(ranking.rows), dict(ranking.gaps), dict(ranking.key_of)
+    ranked, quiet = list(ranking.ranked), list(ranking.quiet)
+    for target_id in moved:
+        old = key_of[target_id]
+        keys: list[Any] = ranked if len(old) == 4 else quiet
+        del keys[bisect.bisect_left(keys, old)]
+        if target_id in changed:
+            rows[target_id] = _row(inputs[target_id], scale)
+        row = rows[target_id]
+        if _is_ranked(row, scale):
+            if target_id in changed:
+                gaps[target_id] = _gap(_score(row, reference))
+            ranked_key = _ranked_key(row, scale)
+            bisect.insort(ranked, ranked_key)
+            key_of[target_id] = ranked_key
+        else:
+            gaps.pop(target_id, None)
+            quiet_key = (-row[2], row[1], row[0])
+            bisect.insort(quiet, quiet_key)
+            key_of[target_id] = quiet_key
+    near = frozenset(target_id for target_id in moved if gaps.get(target_id, math.inf) <= drift)  # keyed off reference
+    return _board(board.period, inputs, scale, Ranking(reference, rows, gaps, ranked, quiet, key_of, near))
 
 
 async def _targets(session: AsyncSession, kind: TargetKind) -> dict[int, Standing]:
@@ -447,6 +710,18 @@ def _tally_query(period_id: int, kind: TargetKind) -> sa.Select[int, str, str, f
     return sa.select(table.c.target_id, group, table.c.measure, table.c.total, table.c.count).where(
         table.c.period_id == period_id, table.c.target_kind == kind
     )
+
+
+async def _tally_rows_of(
+    session: AsyncSession, period_id: int, kind: TargetKind, target_ids: list[int]
+) -> Sequence[sa.Row[int, str, str, float, int]]:
+    """The rows of `_tally_query` of those targets, without the per-standard ones."""
+    table = ScoreTally.__table__  # type: ignore[attr-defined]
+    query = _tally_query(period_id, kind).where(
+        table.c.target_id.in_(target_ids), table.c.measure.not_like(STANDARD_PREFIX + "%")
+    )
+    connection = await session.connection()
+    return (await connection.execute(query)).all()
 
 
 async def _tally_rows(

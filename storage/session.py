@@ -18,6 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from sqlalchemy.orm import Session
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.journal import JOURNAL, Journal
+
 logger = logging.getLogger(__name__)
 
 SQLITE_PRAGMAS = ("journal_mode=WAL", "foreign_keys=ON", "busy_timeout=5000", "synchronous=NORMAL")
@@ -102,7 +104,10 @@ class Database:
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine = create_engine(url)
-        self._sessions = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)
+        self.journal = Journal()  # what this process's transactions changed of the boards' inputs
+        self._sessions = async_sessionmaker(
+            self.engine, class_=AsyncSession, expire_on_commit=False, info={JOURNAL: self.journal}
+        )
         self.down_since: float | None = None
         # SQLite has one writer at a time and BEGIN IMMEDIATE makes every transaction a writer: this process's
         # transactions queue here, first come first served, instead of in SQLite's busy handler, which polls

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import itertools
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -15,7 +17,9 @@ from sqlalchemy.exc import IntegrityError
 
 from storage import members, ratings, scoring, sections, tasks
 from storage.boards import BoardCache, board_version
-from storage.models import Member, MemberStatus, Period, Role, Section, TargetKind, TaskStatus
+from storage.journal import Journal
+from storage.models import Member, MemberStatus, Period, PeriodKind, RaterGroup, Role, Section, TargetKind, TaskStatus
+from storage.scoring import Standing
 from storage.session import Database
 from tests.factories import make_member, make_section
 from tests.test_scoring import JUNE, RULES, STANDARDS, names, period_of, rate, raters, review, start_campaign, void
@@ -24,6 +28,7 @@ TODAY = JUNE + dt.timedelta(days=12)
 # Overdue days counted by the calendar (every day a working day), so that a late task costs its section points.
 COUNTED = replace(RULES, working_days=lambda due, until: max(0, (until - due).days))
 KINDS = (TargetKind.SECTION, TargetKind.MEMBER)
+INTERNAL = RaterGroup.INTERNAL
 
 Shown = list[tuple[int, str, float | None, int | None, int, bool]]
 
@@ -117,7 +122,7 @@ async def test_a_kept_board_is_always_the_board_computed_afresh(
             await change_member(db, people[which], section_id=targets[value % 3].id)
         for kind in KINDS:
             kept, fresh = await kept_and_fresh(db, cache, period, kind)
-            assert shown(kept) == shown(fresh), (action, kind)
+            assert detail(kept) == detail(fresh), (action, kind)
 
 
 async def close(db: Database, task_id: int, when: dt.date | None = None) -> None:
@@ -224,6 +229,57 @@ async def test_a_savepoint_rolled_back_leaves_the_changes_made_before_it(db: Dat
     assert renamed is not None and renamed.name == "小李"
 
 
+async def test_after_a_rating_only_the_rated_target_is_read_again(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await start_campaign(db)
+    section = await make_section(db, "办公室")
+    colleagues = [await make_member(db, None, f"P{next(names)}", section=section) for _ in range(4)]
+    people = await raters(db, 3)
+    for rater in people:
+        for colleague in colleagues:
+            await rate(db, rater, colleague, 4)
+    period = await period_of(db, JUNE)
+    cache = BoardCache()
+    before, _ = await kept_and_fresh(db, cache, period, TargetKind.MEMBER)
+    computed: list[TargetKind] = []
+    compute_board = scoring.compute_board
+
+    async def counted(**arguments: Any) -> scoring.Board:
+        computed.append(arguments["kind"])
+        return await compute_board(**arguments)
+
+    monkeypatch.setattr(scoring, "compute_board", counted)
+    await rate(db, people[0], colleagues[1], 1)
+    await rate(db, people[1], colleagues[2], 5)
+    after, fresh = await kept_and_fresh(db, cache, period, TargetKind.MEMBER)
+
+    assert computed == [TargetKind.MEMBER]  # the fresh board of the comparison: the kept one was ordered again
+    assert after is not before and detail(after) == detail(fresh) != detail(before)
+
+    await change_member(db, colleagues[3], display_name="小李")  # not a tally: the journal cannot tell what moved
+    computed.clear()
+    renamed, _ = await kept_and_fresh(db, cache, period, TargetKind.MEMBER)
+    assert computed == [TargetKind.MEMBER] * 2 and renamed.find(colleagues[3].id or 0).name == "小李"  # type: ignore[union-attr]
+
+
+def test_the_journal_knows_the_targets_changed_only_when_it_saw_every_version_since() -> None:
+    journal = Journal(size=3)
+    journal.record(TargetKind.MEMBER, 5, [(1, 10), (2, 10)])
+    journal.record(TargetKind.MEMBER, 6, [(1, 11)])
+    journal.record(TargetKind.SECTION, 7, [(1, 3)])
+
+    assert journal.targets_changed(TargetKind.MEMBER, 1, 4, 6) == {10, 11}
+    assert journal.targets_changed(TargetKind.MEMBER, 2, 4, 6) == {10}
+    assert journal.targets_changed(TargetKind.MEMBER, 1, 3, 6) is None  # version 4: another process's
+    assert journal.targets_changed(TargetKind.MEMBER, 1, 6, 6) is None  # nothing to say: not asked
+    journal.record(TargetKind.MEMBER, 7, None)  # a name changed
+    assert journal.targets_changed(TargetKind.MEMBER, 1, 6, 7) is None
+    journal.record(TargetKind.MEMBER, 8, [(1, 12)])
+    assert journal.targets_changed(TargetKind.MEMBER, 1, 4, 6) is None  # 5 is dropped: the journal keeps 3
+    assert journal.targets_changed(TargetKind.MEMBER, 1, 7, 8) == {12}
+
+
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 async def test_a_change_made_by_another_process_is_seen(db: Database, tmp_path: Path) -> None:
     await start_campaign(db)
@@ -268,3 +324,88 @@ async def test_the_standards_asked_for_come_with_the_kept_board_and_stay_off_it(
     kept = plain.find(first.id or 0)
     assert kept is not None and kept.standard_means() == {} and kept is not with_standards
     assert shown(board) == shown(plain)
+
+
+# --- ordering a board again after a change to a few targets (storage.scoring.reorder), without a database ----------
+
+PERIOD = Period(id=1, campaign_id=1, kind=PeriodKind.MONTH, starts_on=JUNE.replace(day=1), ends_on=JUNE)
+WEIGHTS = st.sampled_from([0.0, 0.2, 0.3, 0.5, 1.0])
+
+
+@st.composite
+def tallies(draw: st.DrawFn, kind: TargetKind, target_id: int) -> Standing:
+    """A target's inputs: for each rater group, ratings (or none) whose values are whole numbers 1–5."""
+    standing = Standing(kind, target_id, draw(st.sampled_from(["甲", "乙", "丙", "Ann"])))
+    for group in scoring.groups_scored(kind):
+        count = draw(st.integers(0, 60))
+        if count:
+            total = float(draw(st.integers(count, 5 * count)))
+            standing.groups[group] = scoring.GroupScore(total, count, draw(st.integers(1, count)))
+    if kind == TargetKind.SECTION:
+        standing.overdue_days, standing.bad = draw(st.integers(0, 3)), draw(st.integers(0, 2))
+    return standing
+
+
+def one_more_rating(standing: Standing, group: RaterGroup, value: int, new_rater: bool) -> Standing:
+    scores = standing.groups.get(group, scoring.GroupScore())
+    again = replace(standing, groups=dict(standing.groups))
+    again.groups[group] = scoring.GroupScore(
+        scores.total + value, scores.count + 1, scores.raters + (1 if new_rater or not scores.count else 0)
+    )
+    return again
+
+
+def detail(board: scoring.Board) -> list[tuple[object, ...]]:
+    """Everything a reader can see of every standing, the exact score included."""
+    return [
+        (s.target_id, s.name, s.score, s.base, s.deduction, s.rank, s.raters, s.enough)
+        for s in [*board.ranked, *board.unranked]
+    ]
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.data(), kind=st.sampled_from(KINDS), weights=st.tuples(WEIGHTS, WEIGHTS, WEIGHTS))
+def test_a_board_ordered_again_after_a_few_ratings_is_the_board_ranked_afresh(
+    data: st.DataObject, kind: TargetKind, weights: tuple[float, float, float]
+) -> None:
+    rules = replace(RULES, group_weights=dict(zip(scoring.groups_scored(TargetKind.SECTION), weights, strict=True)))
+    count = data.draw(st.integers(1, 80), label="targets")
+    board = scoring.rank_targets(PERIOD, kind, {n: data.draw(tallies(kind, n)) for n in range(1, count + 1)}, rules)
+    for _ in range(data.draw(st.integers(1, 6), label="changes")):
+        inputs = dict(board.inputs)
+        changed = set(data.draw(st.lists(st.integers(1, count), min_size=1, max_size=3), label="rated"))
+        for target_id in changed:
+            group = data.draw(st.sampled_from(scoring.groups_scored(kind)))
+            inputs[target_id] = one_more_rating(
+                inputs[target_id], group, data.draw(st.integers(1, 5)), data.draw(st.booleans())
+            )
+        again = scoring.reorder(board, inputs, changed, rules)
+        fresh = scoring.rank_targets(PERIOD, kind, inputs, rules)
+        if again is not None:
+            assert detail(again) == detail(fresh)
+        board = again or fresh
+
+
+def test_a_rating_orders_again_only_the_targets_near_a_change_of_their_shown_score() -> None:
+    """300 people with 40 ratings each: one more rating moves everyone's score by a hundredth of a point or less,
+    so only the rated one and those that near a shown score's edge are scored again."""
+    values = itertools.cycle([3, 4, 5, 4, 2])
+    inputs = {
+        n: Standing(
+            TargetKind.MEMBER,
+            n,
+            f"P{n:03}",
+            groups={INTERNAL: scoring.GroupScore(sum(itertools.islice(values, 40)) + n % 7, 40, 40)},
+        )
+        for n in range(1, 301)
+    }
+    board = scoring.rank_targets(PERIOD, TargetKind.MEMBER, inputs, RULES)
+    changed = dict(inputs)
+    changed[7] = one_more_rating(inputs[7], INTERNAL, 5, True)
+
+    again = scoring.reorder(board, changed, {7}, RULES)
+
+    assert again is not None and again.ranking is not None
+    assert 7 in again.ranking.moved or again.ranking.gaps[7] > 0
+    assert len(again.ranking.moved) < 30
+    assert detail(again) == detail(scoring.rank_targets(PERIOD, TargetKind.MEMBER, changed, RULES))
