@@ -22,7 +22,7 @@ import math
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, overload
+from typing import Any, cast, overload
 
 import sqlalchemy as sa
 from sqlalchemy import delete
@@ -348,6 +348,23 @@ class Standings(Sequence[Standing]):
     def target_ids(self) -> list[int]:
         return [key[-1] for key in self._keys]
 
+    def summaries(self) -> list[Summary]:
+        """What `summary` gives of each standing, in order, read off the ranking without making the standings."""
+        if not self._ranked:
+            return [summary(standing) for standing in self]
+        summaries: list[Summary] = []
+        for position, (score, raters, name, target_id) in enumerate(cast(Sequence[RankedKey], self._keys)):
+            rank = summaries[-1][2] if summaries and summaries[-1][3] == -score else position + 1
+            summaries.append((target_id, name, rank, -score, -raters))
+        return summaries
+
+
+Summary = tuple[int, str, int | None, float | None, int]  # target id, name, rank, shown score, raters
+
+
+def summary(standing: Standing) -> Summary:
+    return standing.target_id, standing.name, standing.rank, shown(standing.score), standing.raters
+
 
 @dataclass(frozen=True)
 class Ranking:
@@ -379,6 +396,12 @@ class Board:
     inputs: dict[int, Standing] = field(default_factory=dict, repr=False)
     ranking: Ranking | None = field(default=None, repr=False)
     index: dict[int, tuple[Sequence[Standing], int]] | None = field(default=None, repr=False)  # built by `find`
+
+    def ranked_summaries(self) -> list[Summary]:
+        """The ranked standings' summaries, in order (a snapshot keeps these of every target)."""
+        if isinstance(self.ranked, Standings):
+            return self.ranked.summaries()
+        return [summary(standing) for standing in self.ranked]
 
     def find(self, target_id: int) -> Standing | None:
         if target_id in self.detailed:

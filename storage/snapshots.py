@@ -15,8 +15,8 @@ from storage.models import Period, Snapshot, TargetKind
 
 def board_entries(board: scoring.Board) -> list[dict[str, Any]]:
     return [
-        {"id": s.target_id, "name": s.name, "rank": s.rank, "score": scoring.shown(s.score), "raters": s.raters}
-        for s in board.ranked
+        {"id": target_id, "name": name, "rank": rank, "score": score, "raters": raters}
+        for target_id, name, rank, score, raters in board.ranked_summaries()
     ]
 
 

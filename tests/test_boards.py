@@ -383,6 +383,7 @@ def test_a_board_ordered_again_after_a_few_ratings_is_the_board_ranked_afresh(
         fresh = scoring.rank_targets(PERIOD, kind, inputs, rules)
         if again is not None:
             assert detail(again) == detail(fresh)
+            assert again.ranked_summaries() == [scoring.summary(standing) for standing in fresh.ranked]
         board = again or fresh
 
 
