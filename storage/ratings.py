@@ -155,8 +155,8 @@ async def confirm_form(
     rating.scores, rating.comment, rating.value, rating.updated_at = dict(form.scores), form.comment, value, utc_now()
     rating.voided_at, rating.void_reason = None, ""
     session.add(rating)
+    await scoring.sync_rating(session=session, rating=rating)  # flushes it, with its tally
     await session.flush()
-    await scoring.sync_rating(session=session, rating=rating)
     return rating
 
 

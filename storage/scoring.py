@@ -103,6 +103,9 @@ async def sync_rating(*, session: AsyncSession, rating: Rating) -> None:
     old, new = dict(rating.tally), rating_contribution(rating)
     if old == new:
         return
+    rating.tally = new  # before the queries below flush the rating: a new one is then inserted with it, not updated
+    flag_modified(rating, "tally")
+    session.add(rating)
     keys = [
         (period_id, rating.target_kind, rating.target_id, rating.rater_group)
         for period_id in await periods_containing(session=session, period_id=rating.period_id)
@@ -111,9 +114,6 @@ async def sync_rating(*, session: AsyncSession, rating: Rating) -> None:
     if bool(old) != bool(new):
         changes += await _mark_rater(session, keys, rating.rater_id, 1 if new else -1)
     await _bump(session, changes)
-    rating.tally = new
-    flag_modified(rating, "tally")
-    session.add(rating)
     await session.flush()
 
 
