@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlmodel import col, delete
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import Dialog
@@ -34,4 +33,7 @@ async def set_dialog(
 
 
 async def clear_dialog(*, session: AsyncSession, telegram_id: int) -> None:
-    await session.exec(delete(Dialog).where(col(Dialog.telegram_id) == telegram_id))  # one statement, not get + delete
+    dialog = await session.get(Dialog, telegram_id)
+    if dialog is not None:
+        await session.delete(dialog)
+        await session.flush()
