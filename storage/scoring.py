@@ -623,8 +623,12 @@ def _gap(score: float) -> float:
     return abs(tenths - math.floor(tenths) - 0.5) / 10
 
 
-def _ranked_key(row: Row, scale: Scale) -> RankedKey:
-    return -(shown(_score(row, scale)) or 0.0), -row[2], row[1], row[0]
+def _ranked_key(row: Row, score: float) -> RankedKey:
+    return -(shown(score) or 0.0), -row[2], row[1], row[0]
+
+
+def _quiet_key(row: Row) -> QuietKey:
+    return -row[2], row[1], row[0]
 
 
 def _board(period: Period, inputs: dict[int, Standing], scale: Scale, ranking: Ranking) -> Board:
@@ -656,14 +660,13 @@ def rank_targets(
     gaps: dict[int, float] = {}
     ranked: list[RankedKey] = []
     quiet: list[QuietKey] = []
-    for target_id, name, raters, sums, points in rows.values():
-        row = (target_id, name, raters, sums, points)
+    for row in rows.values():
         if _is_ranked(row, scale):
             score = _score(row, scale)
-            gaps[target_id] = _gap(score)
-            ranked.append((-(shown(score) or 0.0), -raters, name, target_id))
+            gaps[row[0]] = _gap(score)
+            ranked.append(_ranked_key(row, score))
         else:
-            quiet.append((-raters, name, target_id))
+            quiet.append(_quiet_key(row))
     ranked.sort()
     quiet.sort()
     key_of: dict[int, RankedKey | QuietKey] = {key[-1]: key for key in ranked}
@@ -703,12 +706,12 @@ def reorder(board: Board, inputs: dict[int, Standing], changed: set[int], rules:
         if _is_ranked(row, scale):
             if target_id in changed:
                 gaps[target_id] = _gap(_score(row, reference))
-            ranked_key = _ranked_key(row, scale)
+            ranked_key = _ranked_key(row, _score(row, scale))
             bisect.insort(ranked, ranked_key)
             key_of[target_id] = ranked_key
         else:
             gaps.pop(target_id, None)
-            quiet_key = (-row[2], row[1], row[0])
+            quiet_key = _quiet_key(row)
             bisect.insort(quiet, quiet_key)
             key_of[target_id] = quiet_key
     near = frozenset(target_id for target_id in moved if gaps.get(target_id, math.inf) <= drift)  # keyed off reference
