@@ -7,6 +7,8 @@ Application (parsing included) to the last handler finishing. Beside it, on the 
 
 - the framework floor: a bare python-telegram-bot Application with one echo handler, the same number of updates
   at the same concurrency: what python-telegram-bot and the transport cost on their own;
+- the framework floor of a press: a bare Application that answers a button and edits its message with the rating
+  form's 26-button keyboard, as most of a rating flow's updates do, without the database;
 - the storage floor: one INSERT and COMMIT at a time through the same async engine (and on SQLite through the
   sqlite3 module too): what one durable write costs on its own.
 
@@ -31,11 +33,19 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import text
-from telegram import Update
-from telegram.ext import Application, ApplicationBuilder, ContextTypes, MessageHandler, filters
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
 
 from bench.common import (
     backend_parser,
@@ -243,6 +253,58 @@ async def framework_floor(users: int, messages: int, concurrency: int) -> Figure
     return figures
 
 
+FORM_TEXT = "Rating: 科室01 · 2026-06-01 – 06-30\n" + "\n".join(f"{mark} standard: —" for mark in "①②③④⑤")
+
+
+def form_keyboard(chosen: int) -> InlineKeyboardMarkup:
+    """The rating form's keyboard: five standards of five scores, and Cancel (26 buttons), `chosen` ticked."""
+    rows = [
+        [InlineKeyboardButton(f"{mark}{score}" + ("✓" * (score == chosen)), callback_data=f"sc:1:{index}:{score}")
+         for score in range(1, 6)]
+        for index, mark in enumerate("①②③④⑤")
+    ]  # fmt: skip
+    return InlineKeyboardMarkup([*rows, [InlineKeyboardButton("Cancel", callback_data="fs:1:cancel")]])
+
+
+async def show_form(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    if update.effective_message is not None:
+        await update.effective_message.reply_text(FORM_TEXT, reply_markup=form_keyboard(0))
+
+
+async def press_form(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    query = update.callback_query
+    if query is not None and query.data is not None:
+        await query.answer()
+        await query.edit_message_text(FORM_TEXT, reply_markup=form_keyboard(int(query.data.rsplit(":", 1)[1])))
+
+
+async def press_floor_flow(user: FakeUser) -> None:
+    """/form, then nine presses on the form's keyboard (a score press's share of a rating flow: ten updates)."""
+    await user.send("/form")
+    for score in (1, 2, 3, 4, 5, 4, 3, 2, 1):
+        await user.press(f"①{score}")
+
+
+async def press_floor(users: int, concurrency: int) -> Figures:
+    """A bare Application that does what a score press does in python-telegram-bot, without the database: answers
+    the button and edits its message with the form's 26-button keyboard. What a press costs the framework."""
+    updates = users * UPDATES_PER_FLOW
+    figures = Figures(f"framework floor: a form's button pressed, {updates} updates, {concurrency} in flight")
+    api = FakeBotApi()
+    application = ApplicationBuilder().token(OFFLINE_TOKEN).request(api).get_updates_request(api).build()
+    application.add_handler(CommandHandler("form", show_form))
+    application.add_handler(CallbackQueryHandler(press_form))
+    async with application:
+        collect_less_often()
+        world = TimedTelegram(cast(BotApplication, application), api, figures.durations)
+        jobs = [
+            functools.partial(press_floor_flow, world.private_user(f"Presser {number}", user_id=FIRST_MEMBER + number))
+            for number in range(users)
+        ]
+        figures.seconds = await in_flight(jobs, concurrency)
+    return figures
+
+
 async def engine_floor(db: Database, operations: int) -> Figures:
     """One INSERT and COMMIT at a time through the bot's own async engine: one durable write, nothing else."""
     figures = Figures(f"storage floor: insert+commit, async engine ({db.engine.dialect.name})")
@@ -338,8 +400,9 @@ async def measure_backend(backend: str, options: Options) -> None:
             floors.append(await asyncio.to_thread(sqlite3_floor, workdir / "floor.db", options.writes))
     updates = options.members * UPDATES_PER_FLOW
     framework = await framework_floor(options.members, UPDATES_PER_FLOW, options.concurrency)
-    assert framework.count == updates
-    report(backend, runs, framework, floors, checks)
+    pressing = await press_floor(options.members, options.concurrency)
+    assert framework.count == pressing.count == updates
+    report(backend, runs, [framework, pressing, *floors], checks)
 
 
 # --- the report --------------------------------------------------------------------------------------------------
@@ -355,16 +418,14 @@ def verdict(run: Figures) -> str:
     return f"p99 {p99}, rate {rate}"
 
 
-def report(
-    backend: str, runs: list[Figures], framework: Figures, floors: list[Figures], checks: list[tuple[str, str]]
-) -> None:
+def report(backend: str, runs: list[Figures], floors: list[Figures], checks: list[tuple[str, str]]) -> None:
     rows: list[list[object]] = [["run", "updates", "updates/s", "p50", "p99", "targets (p99 < 20 ms, ≥ 300/s)"]]
     rows.extend([*figures_row(run), verdict(run)] for run in runs)
-    rows.extend([*figures_row(floor), ""] for floor in (framework, *floors))
+    rows.extend([*figures_row(floor), ""] for floor in floors)
     print_table(f"Update handling on {backend} ({load_note()})", rows)
     ratios: list[list[object]] = [["run", "floor", "rate ÷ floor's", "p50 × floor's", "p99 × floor's"]]
     for run in runs:
-        for floor in (framework, *floors):
+        for floor in floors:
             ratios.append([run.name, floor.name, f"{run.rate / floor.rate:.3f}", f"{run.p50 / floor.p50:.1f}",
                            f"{run.p99 / floor.p99:.1f}"])  # fmt: skip
     print_table(f"Against the floors on {backend}", ratios)

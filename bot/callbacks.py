@@ -40,7 +40,7 @@ class CallbackData:
         fields = dataclasses.fields(cls)
         if prefix != cls.PREFIX or len(raw_values) != len(fields):
             return None
-        hints = get_type_hints(cls)
+        hints = _field_types(cls)
         values: dict[str, Any] = {}
         for field, raw in zip(fields, raw_values, strict=True):
             value = _decode(hints[field.name], raw)
@@ -48,6 +48,17 @@ class CallbackData:
                 return None
             values[field.name] = value
         return cls(**values)
+
+
+_FIELD_TYPES: dict[type, dict[str, Any]] = {}
+
+
+def _field_types(cls: type) -> dict[str, Any]:
+    """The fields' types, worked out once per class (`get_type_hints` evaluates the annotations every time)."""
+    hints = _FIELD_TYPES.get(cls)
+    if hints is None:
+        hints = _FIELD_TYPES[cls] = get_type_hints(cls)
+    return hints
 
 
 def _encode(value: object) -> str:

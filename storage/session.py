@@ -16,9 +16,11 @@ from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Session
+from sqlalchemy.pool import PoolResetState
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.journal import JOURNAL, Journal
+from storage.sqlite_driver import one_trip_dbapi
 
 logger = logging.getLogger(__name__)
 
@@ -66,10 +68,13 @@ def is_outage(error: BaseException) -> bool:
 
 
 def create_engine(url: str) -> AsyncEngine:
-    """An async engine; on SQLite with WAL, foreign keys, a busy timeout and writers that queue."""
-    engine = create_async_engine(url, pool_pre_ping=not is_sqlite(url))
-    if is_sqlite(url):
-        _configure_sqlite(engine)
+    """An async engine; on SQLite with WAL, foreign keys, a busy timeout, writers that queue, and one trip to the
+    driver's thread per statement (storage/sqlite_driver.py)."""
+    if not is_sqlite(url):
+        return create_async_engine(url, pool_pre_ping=True)
+    # A connection back in the pool is rolled back only when it is still in a transaction (see `_on_reset`).
+    engine = create_async_engine(url, module=one_trip_dbapi(), pool_reset_on_return=None)
+    _configure_sqlite(engine)
     return engine
 
 
@@ -96,6 +101,13 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         # IMMEDIATE takes the write lock up front: a second writer waits (busy_timeout)
         # instead of failing with "database is locked" when it upgrades from read to write.
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    @event.listens_for(engine.sync_engine, "reset")
+    def _on_reset(dbapi_connection: Any, _record: Any, reset_state: PoolResetState) -> None:
+        # The pool's own reset rolls back every connection it takes back, a trip to the driver's thread after
+        # each commit; with the driver's transactions off (isolation_level None) only an open BEGIN needs it.
+        if not reset_state.terminate_only and reset_state.asyncio_safe and dbapi_connection.in_transaction:
+            dbapi_connection.rollback()
 
 
 class Database:

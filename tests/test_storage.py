@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Awaitable, Callable
+from typing import Any, cast
 
+import aiosqlite
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Connection, inspect, text
+from sqlalchemy import Connection, Engine, inspect, text
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.util import greenlet_spawn
 from sqlmodel import SQLModel, select
 
 from bot.app import build_application, on_start
@@ -204,6 +208,64 @@ async def test_sqlite_runs_with_wal_foreign_keys_and_busy_timeout(tmp_path: obje
         await db.close()
 
     assert values == ["wal", 1, 5000]
+
+
+async def test_a_sqlite_statement_is_one_trip_to_the_driver_thread(
+    tmp_path: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """storage/sqlite_driver.py: rows, rowcount, executemany and errors as from the stock adapter, and each
+    statement one call into aiosqlite's thread (the stock adapter makes four)."""
+    db = Database(f"sqlite+aiosqlite:///{tmp_path}/trips.db")
+    trips: list[str] = []
+    run_in_thread = cast(Callable[..., Awaitable[Any]], aiosqlite.Connection._execute)
+
+    async def counted(connection: aiosqlite.Connection, function: Any, *args: Any, **kwargs: Any) -> Any:
+        trips.append(getattr(function, "__name__", "?"))
+        return await run_in_thread(connection, function, *args, **kwargs)
+
+    try:
+        async with db.engine.begin() as connection:
+            await connection.execute(text("CREATE TABLE pair (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE)"))
+            monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
+            inserted = await connection.execute(
+                text("INSERT INTO pair (name) VALUES (:name)"), [{"name": "a"}, {"name": "b"}, {"name": "c"}]
+            )
+            renamed = await connection.execute(text("UPDATE pair SET name = name || '!' WHERE id > 1"))
+            rows = (await connection.execute(text("SELECT id, name FROM pair ORDER BY id"))).all()
+            with pytest.raises(IntegrityError):
+                await connection.execute(text("INSERT INTO pair (name) VALUES ('a')"))
+            monkeypatch.undo()
+    finally:
+        await db.close()
+
+    assert (inserted.rowcount, renamed.rowcount) == (3, 2)
+    assert [tuple(row) for row in rows] == [(1, "a"), (2, "b!"), (3, "c!")]
+    assert trips == ["_run_statement"] * 4
+
+
+async def test_a_sqlite_connection_back_in_the_pool_mid_transaction_is_rolled_back(tmp_path: object) -> None:
+    """The pool rolls back only a connection still in a transaction (not every one, after every commit)."""
+    db = Database(f"sqlite+aiosqlite:///{tmp_path}/reset.db")
+    in_greenlet = cast(Callable[..., Awaitable[None]], greenlet_spawn)  # how the async engine runs sync code
+
+    def leave_a_transaction_open(engine: Engine) -> None:
+        raw = engine.raw_connection()
+        raw.cursor().execute("BEGIN IMMEDIATE")
+        raw.cursor().execute("INSERT INTO pair VALUES (1)")
+        raw.close()
+
+    try:
+        async with db.engine.begin() as connection:
+            await connection.execute(text("CREATE TABLE pair (id INTEGER PRIMARY KEY)"))
+        await in_greenlet(leave_a_transaction_open, db.engine.sync_engine)
+        async with db.engine.begin() as connection:
+            await connection.execute(text("INSERT INTO pair VALUES (2)"))
+        async with db.engine.connect() as connection:
+            ids = (await connection.execute(text("SELECT id FROM pair"))).scalars().all()
+    finally:
+        await db.close()
+
+    assert ids == [2]
 
 
 async def test_member_table_holds_what_the_profile_needs(db: Database) -> None:
