@@ -71,7 +71,9 @@ def create_engine(url: str) -> AsyncEngine:
     """An async engine; on SQLite with WAL, foreign keys, a busy timeout, writers that queue, and one trip to the
     driver's thread per statement (storage/sqlite_driver.py)."""
     if not is_sqlite(url):
-        return create_async_engine(url, pool_pre_ping=True)
+        engine = create_async_engine(url)
+        _ping_when_idle(engine)
+        return engine
     # A connection back in the pool is rolled back only when it is still in a transaction (see `_on_reset`).
     engine = create_async_engine(url, module=one_trip_dbapi(), pool_reset_on_return=None)
     _configure_sqlite(engine)
@@ -85,6 +87,35 @@ def upsert_insert(session: AsyncSession | Session) -> Any:
 
 def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
+
+
+# A pooled connection used less than this many seconds ago is taken as alive; an older one is pinged first.
+PING_AFTER_IDLE = 5.0
+_LAST_USED = "shuangyou_last_used"
+
+
+def _ping_when_idle(engine: AsyncEngine) -> None:
+    """Pings a pooled connection before use when it sat idle (the server may have restarted meanwhile), and
+    replaces it if the ping fails. SQLAlchemy's pool_pre_ping pings every checkout: three round trips on
+    asyncpg (BEGIN, the ping, ROLLBACK) for every update. A connection that dies while in use still fails its unit
+    of work as an outage (`is_outage`), and the pool drops its connections then."""
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(_dbapi_connection: Any, record: Any) -> None:
+        record.info[_LAST_USED] = time.monotonic()
+
+    @event.listens_for(engine.sync_engine, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info[_LAST_USED] = time.monotonic()
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        if time.monotonic() - record.info.get(_LAST_USED, 0.0) < PING_AFTER_IDLE:
+            return
+        try:
+            dbapi_connection.ping()
+        except Exception as error:
+            raise DisconnectionError("the connection did not answer a ping") from error  # the pool connects anew
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:

@@ -12,6 +12,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, Engine, inspect, text
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.util import greenlet_spawn
 from sqlmodel import SQLModel, select
 
@@ -33,7 +34,7 @@ from storage.models import (
     SectionKind,
     TargetKind,
 )
-from storage.session import Database
+from storage.session import Database, DatabaseUnavailable
 from tests.factories import make_section
 from tests.test_scoring import JUNE, period_of, rate, raters, start_campaign
 
@@ -321,3 +322,34 @@ async def test_ratings_survive_a_downgrade_and_an_upgrade_and_their_tallies_are_
             session=session, rules=settings.scoring_rules(), period=campaign, kind=TargetKind.SECTION
         )
     assert [(s.name, s.raters) for s in board.ranked] == [("办公室", 3)]
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+async def test_a_postgresql_connection_is_pinged_only_after_sitting_idle(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A connection used a moment ago is not pinged: if its server process is gone, that unit of work fails as an
+    outage and the next one connects anew. One idle for a while is pinged, and replaced without a word."""
+
+    async def server_process() -> int:
+        async with db.transaction() as session:
+            return int((await session.exec(text("SELECT pg_backend_pid()"))).scalar_one())
+
+    async def end_server_process(pid: int) -> None:
+        other = create_async_engine(db.url)
+        try:
+            async with other.connect() as connection:
+                await connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        finally:
+            await other.dispose()
+
+    await end_server_process(await server_process())
+    with pytest.raises(DatabaseUnavailable):
+        await server_process()
+    first = await server_process()
+
+    monkeypatch.setattr("storage.session.PING_AFTER_IDLE", 0.0)
+    await end_server_process(first)
+    second = await server_process()
+
+    assert second != first
