@@ -10,7 +10,7 @@ import aiosqlite
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Connection, Engine, inspect, text
+from sqlalchemy import Connection, Engine, func, inspect, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.util import greenlet_spawn
@@ -333,7 +333,7 @@ async def test_a_postgresql_connection_is_pinged_only_after_sitting_idle(
 
     async def server_process() -> int:
         async with db.transaction() as session:
-            return int((await session.exec(text("SELECT pg_backend_pid()"))).scalar_one())
+            return int((await session.exec(select(func.pg_backend_pid()))).one())
 
     async def end_server_process(pid: int) -> None:
         other = create_async_engine(db.url)
