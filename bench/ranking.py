@@ -32,7 +32,7 @@ from bot.config import BotSettings, Settings
 from bot.context import BotApplication
 from bot.fake_api import FakeBotApi
 from bot.fake_users import FakeTelegram, FakeUser
-from storage import boards, campaigns, ratings, scoring
+from storage import boards, campaigns, ratings, scoring, tasks
 from storage.models import PeriodKind, RaterGroup, TargetKind
 from storage.session import Database
 
@@ -181,16 +181,40 @@ class Row:
         return percentile(self.figures[name], 0.99)
 
 
-# Each of these calls comes right after a change to what its boards read: a rating of a section or of a colleague
-# (the board of that kind computed again from the target it changed; the other kind's board stays kept), or a change
-# to both kinds that is not a rating (both computed afresh).
-COLD: dict[str, TargetKind | None] = {
-    "/ranking cold": TargetKind.SECTION,
-    "/myscore cold": None,
-    "/myscore, colleague rated": TargetKind.MEMBER,
-    "/myscore, section rated": TargetKind.SECTION,
-}
+# Each of these calls comes right after a change to what its boards read: a rating of a section or of a colleague,
+# or a new late task (the board of that kind computed again from the target it changed; the other kind's board stays
+# kept), or a change to both kinds that is not a rating (both computed afresh).
+COLD = (
+    *("/ranking cold", "/myscore cold", "/myscore, colleague rated", "/myscore, section rated"),
+    "/ranking, task added",
+)
 FIGURES = ("/ranking", "/myscore", *COLD, "board sections", "board members")
+
+
+def changes_before(bot: InProcessBot) -> dict[str, Callable[[], Awaitable[None]]]:
+    """The change made before each cold call."""
+    values = itertools.cycle((4, 5))
+    return {
+        "/ranking cold": partial(rate, bot, TargetKind.SECTION, values),
+        "/myscore cold": partial(outdate_boards, bot, boards.EVERY_KIND),
+        "/myscore, colleague rated": partial(rate, bot, TargetKind.MEMBER, values),
+        "/myscore, section rated": partial(rate, bot, TargetKind.SECTION, values),
+        "/ranking, task added": partial(add_late_task, bot),
+    }
+
+
+async def add_late_task(bot: InProcessBot) -> None:
+    """A new task of section 2, due three days ago: its lateness counts on the sections' board, which is computed
+    again from that section (storage.journal). The task stays in the database."""
+    async with bot.db.transaction() as session:
+        await tasks.create_task(
+            session=session,
+            section_id=2,
+            title="Late",
+            due_on=NOW.date() - dt.timedelta(days=3),
+            responsible_id=None,
+            created_by_id=None,
+        )
 
 
 async def measure(backend: str, size: int, url: str, repeat: int, budget: float) -> Row:
@@ -204,11 +228,7 @@ async def measure(backend: str, size: int, url: str, repeat: int, budget: float)
             "board sections": lambda: board_call(bot, TargetKind.SECTION, PeriodKind.CAMPAIGN),
             "board members": lambda: board_call(bot, TargetKind.MEMBER, PeriodKind.MONTH),
         }
-        values = itertools.cycle((4, 5))
-        before = {
-            name: partial(rate, bot, kind, values) if kind else partial(outdate_boards, bot, boards.EVERY_KIND)
-            for name, kind in COLD.items()
-        }
+        before = changes_before(bot)
         figures = {name: await timed(action, repeat, budget, before.get(name)) for name, action in actions.items()}
     return Row(backend, size, figures)
 

@@ -9,10 +9,10 @@ sections' only, a renamed section both. A request reads its kind's counter first
 that period, kind and day if the counter has not moved. The counters live in the database, so a change made by
 another bot process (several instances on PostgreSQL, `python -m bot check --repair`) is seen as well.
 
-When the counter has moved, the process's journal (storage.journal) may know which targets' tallies the versions
-since changed, as it does for every rating and review this process committed: then only those targets' tallies are
-read again and the board is ordered again around them (`scoring.board_with_changes`); otherwise, or when they are
-many, the board is computed afresh.
+When the counter has moved, the process's journal (storage.journal) may know which targets the versions since
+changed, as it does for every rating, review and task this process committed: then only those targets' tallies (and
+a section's overdue days) are read again and the board is ordered again around them (`scoring.board_with_changes`);
+otherwise, or when they are many, the board is computed afresh.
 
 Kept boards are shared by every request: nobody may change a Standing of one. The per-standard means are not kept
 (a 10,000-member board would need 50,000 more rows); `BoardCache.board` reads them for the targets asked for and
@@ -34,7 +34,7 @@ from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage import scoring
-from storage.journal import JOURNAL, Journal
+from storage.journal import EVERY_PERIOD, JOURNAL, Journal
 from storage.models import BoardVersion, Member, Period, ScoreTally, Section, TargetKind, Task
 from storage.session import upsert_insert
 
@@ -88,10 +88,12 @@ class Changes:
 
     def note_tallies(self, rows: Iterable[dict[str, Any]]) -> None:
         for row in rows:
-            kind = TargetKind(row["target_kind"])
-            touched = self.touched.setdefault(kind, set())
-            if touched is not None:
-                touched.add((int(row["period_id"]), int(row["target_id"])))
+            self.note_target(TargetKind(row["target_kind"]), int(row["period_id"]), int(row["target_id"]))
+
+    def note_target(self, kind: TargetKind, period_id: int, target_id: int) -> None:
+        touched = self.touched.setdefault(kind, set())
+        if touched is not None:
+            touched.add((period_id, target_id))
 
     def unknown(self) -> frozenset[TargetKind]:
         """The kinds whose changed targets are not known (nothing more to learn about them)."""
@@ -127,9 +129,21 @@ def _note_changed_objects(session: Session, _context: Any, _instances: Any) -> N
     if changes.unknown() >= EVERY_KIND:
         return  # every counter is raised already, with no targets to note: nothing to look at
     for instance in (*session.new, *session.deleted):
-        changes.note_others(_kinds_fed(instance, True))
+        _note_object(changes, instance, _kinds_fed(instance, True))
     for instance in session.dirty:
-        changes.note_others(_kinds_fed(instance, False))
+        _note_object(changes, instance, _kinds_fed(instance, False))
+
+
+def _note_object(changes: Changes, instance: object, kinds: frozenset[TargetKind]) -> None:
+    """A task changes the lateness of its section (and of the one it left), in whichever period it falls due;
+    anything else is noted as an unknown change of the kinds it feeds."""
+    history = sa.inspect(instance).attrs["section_id"].history if isinstance(instance, Task) else None
+    section_ids = [] if history is None else [id_ for id_ in history.sum() if id_ is not None]  # now and before
+    if kinds and section_ids:
+        for section_id in section_ids:
+            changes.note_target(TargetKind.SECTION, EVERY_PERIOD, section_id)
+    else:
+        changes.note_others(kinds)  # a section id not loaded is an unknown change too
 
 
 @event.listens_for(Session, "do_orm_execute")
@@ -233,7 +247,9 @@ class BoardCache:
         else:
             changed = _targets_changed(session, key, kept[0], version) if kept is not None else None
             if kept is not None and changed is not None:
-                board = await scoring.board_with_changes(session=session, rules=rules, board=kept[1], changed=changed)
+                board = await scoring.board_with_changes(
+                    session=session, rules=rules, board=kept[1], changed=changed, today=today
+                )
             else:
                 board = await scoring.compute_board(
                     session=session, rules=rules, period=period, kind=kind, today=today, standards_of=()

@@ -5,8 +5,9 @@ computing the 10,000-member board afresh after it reads every tally of the perio
 a few versions back is computed again from the targets those versions changed instead (see
 `storage.scoring.board_with_changes`): their tallies are read again, everyone else's are taken from the kept board.
 
-Each raise records the (period, target) pairs whose tallies its transaction changed, or None when it changed
-anything else the boards read (a name, a section, a task, a period) or cannot tell which targets. A version this
+Each raise records the (period, target) pairs whose tallies its transaction changed (a task's section, with
+EVERY_PERIOD: its lateness counts in whichever period its due date falls), or None when it changed anything else the
+boards read (a name, a section, a period) or cannot tell which targets. A version this
 process did not commit (another process's, `python -m bot check --repair`'s) or whose entry has been dropped is
 missing. Either way the board is computed afresh: the journal only ever saves work.
 """
@@ -22,6 +23,7 @@ JOURNAL = "shuangyou.board_journal"  # in Session.info (every session of a Datab
 KEPT_VERSIONS = 200  # per kind: a board more versions behind than this is computed afresh anyway
 
 Touched = frozenset[tuple[int, int]]  # (period id, target id) pairs
+EVERY_PERIOD = 0  # as the period id of a pair: the target changed in every period
 
 
 class Journal:
@@ -46,5 +48,5 @@ class Journal:
             touched = entries.get(version)
             if touched is None:
                 return None
-            changed.update(target_id for touched_period, target_id in touched if touched_period == period_id)
+            changed.update(target for touched_period, target in touched if touched_period in (period_id, EVERY_PERIOD))
         return changed

@@ -443,10 +443,12 @@ async def compute_board(
     return rank_targets(period, kind, inputs, rules)
 
 
-async def board_with_changes(*, session: AsyncSession, rules: Rules, board: Board, changed: Iterable[int]) -> Board:
-    """The board computed again after changes to the tallies of the `changed` targets only: theirs are read again,
-    everyone else's inputs (and everyone's name, section and overdue days) are the board's. The board must have been
-    computed without per-standard totals."""
+async def board_with_changes(
+    *, session: AsyncSession, rules: Rules, board: Board, changed: Iterable[int], today: dt.date
+) -> Board:
+    """The board (computed as of `today`) computed again after changes to the tallies or tasks of the `changed`
+    targets only: their tallies and overdue days are read again, everyone else's inputs (and everyone's name and
+    section) are the board's. The board must have been computed without per-standard totals."""
     inputs = dict(board.inputs)
     again = {
         target_id: Standing(was.kind, target_id, was.name, was.section_name, overdue_days=was.overdue_days)
@@ -455,6 +457,10 @@ async def board_with_changes(*, session: AsyncSession, rules: Rules, board: Boar
     }
     if again:
         _add_rows(again, await _tally_rows_of(session, board.period.id or 0, board.kind, list(again)))
+        if board.kind == TargetKind.SECTION:
+            overdue = await _overdue_days(session, rules, board.period, today, section_ids=list(again))
+            for section_id, standing in again.items():
+                standing.overdue_days = overdue.get(section_id, 0)
         inputs.update(again)
     return reorder(board, inputs, set(again), rules) or rank_targets(board.period, board.kind, inputs, rules, board)
 
@@ -789,9 +795,11 @@ async def with_standards(*, session: AsyncSession, board: Board, target_ids: lis
     return replace(board, detailed=copies)
 
 
-async def _overdue_days(session: AsyncSession, rules: Rules, period: Period, today: dt.date) -> dict[int, int]:
-    """Working days overdue of the sections' tasks due in the period (cancelled ones aside), counted up to when each
-    was done, or today, and never past the period's end."""
+async def _overdue_days(
+    session: AsyncSession, rules: Rules, period: Period, today: dt.date, section_ids: list[int] | None = None
+) -> dict[int, int]:
+    """Working days overdue of the sections' tasks (of those in `section_ids`, if given) due in the period (cancelled
+    ones aside), counted up to when each was done, or today, and never past the period's end."""
     query = sa.select(
         col(Task.section_id), col(Task.due_on), col(Task.status), col(Task.overdue_days), col(Task.closed_at)
     ).where(  # plain rows: a board reads every section's tasks, and ORM objects of them cost more than the rest
@@ -799,6 +807,8 @@ async def _overdue_days(session: AsyncSession, rules: Rules, period: Period, tod
         col(Task.due_on) <= min(period.ends_on, today),
         col(Task.status) != TaskStatus.CANCELLED,
     )
+    if section_ids is not None:
+        query = query.where(col(Task.section_id).in_(section_ids))
     days: dict[int, int] = defaultdict(int)
     connection = await session.connection()
     for section_id, due_on, status, overdue_days, closed_at in (await connection.execute(query)).all():

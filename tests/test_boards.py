@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 
 from storage import members, ratings, scoring, sections, tasks
 from storage.boards import BoardCache, board_version
-from storage.journal import Journal
+from storage.journal import EVERY_PERIOD, Journal
 from storage.models import Member, MemberStatus, Period, PeriodKind, RaterGroup, Role, Section, TargetKind, TaskStatus
 from storage.scoring import Standing
 from storage.session import Database
@@ -263,6 +263,36 @@ async def test_after_a_rating_only_the_rated_target_is_read_again(
     assert computed == [TargetKind.MEMBER] * 2 and renamed.find(colleagues[3].id or 0).name == "小李"  # type: ignore[union-attr]
 
 
+async def test_after_a_task_changes_only_its_section_is_read_again(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await start_campaign(db)
+    targets = [await make_section(db, f"S{next(names)}") for _ in range(3)]
+    for rater in await raters(db, 3):
+        for section in targets:
+            await rate(db, rater, section, 4)
+    period = await period_of(db, JUNE)
+    cache = BoardCache()
+    before, _ = await kept_and_fresh(db, cache, period, TargetKind.SECTION)
+    computed: list[TargetKind] = []
+    compute_board = scoring.compute_board
+
+    async def counted(**arguments: Any) -> scoring.Board:
+        computed.append(arguments["kind"])
+        return await compute_board(**arguments)
+
+    monkeypatch.setattr(scoring, "compute_board", counted)
+    late = await overdue_task(db, targets[1], 3)
+    after, fresh = await kept_and_fresh(db, cache, period, TargetKind.SECTION)
+    await close(db, late, when=TODAY - dt.timedelta(days=2))  # late for a day, not three
+    done, done_fresh = await kept_and_fresh(db, cache, period, TargetKind.SECTION)
+
+    assert computed == [TargetKind.SECTION] * 2  # the fresh boards of the comparisons: the kept one was ordered again
+    assert after.find(targets[1].id or 0).overdue_days == 3  # type: ignore[union-attr]
+    assert detail(after) == detail(fresh) != detail(before)
+    assert detail(done) == detail(done_fresh) != detail(after)
+
+
 def test_the_journal_knows_the_targets_changed_only_when_it_saw_every_version_since() -> None:
     journal = Journal(size=3)
     journal.record(TargetKind.MEMBER, 5, [(1, 10), (2, 10)])
@@ -278,6 +308,9 @@ def test_the_journal_knows_the_targets_changed_only_when_it_saw_every_version_si
     journal.record(TargetKind.MEMBER, 8, [(1, 12)])
     assert journal.targets_changed(TargetKind.MEMBER, 1, 4, 6) is None  # 5 is dropped: the journal keeps 3
     assert journal.targets_changed(TargetKind.MEMBER, 1, 7, 8) == {12}
+    journal.record(TargetKind.SECTION, 8, [(EVERY_PERIOD, 4)])  # a task: its section, in whichever period
+    assert journal.targets_changed(TargetKind.SECTION, 2, 7, 8) == {4}
+    assert journal.targets_changed(TargetKind.SECTION, 1, 6, 8) == {3, 4}
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
