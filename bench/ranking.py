@@ -32,7 +32,7 @@ from bot.config import BotSettings, Settings
 from bot.context import BotApplication
 from bot.fake_api import FakeBotApi
 from bot.fake_users import FakeTelegram, FakeUser
-from storage import boards, campaigns, ratings, scoring, tasks
+from storage import boards, campaigns, members, ratings, scoring, tasks
 from storage.models import PeriodKind, RaterGroup, TargetKind
 from storage.session import Database
 
@@ -182,11 +182,11 @@ class Row:
 
 
 # Each of these calls comes right after a change to what its boards read: a rating of a section or of a colleague,
-# or a new late task (the board of that kind computed again from the target it changed; the other kind's board stays
-# kept), or a change to both kinds that is not a rating (both computed afresh).
+# a new late task or a renamed colleague (the board of that kind computed again from the target it changed; the
+# other kind's board stays kept), or a change to both kinds that is not a rating (both computed afresh).
 COLD = (
     *("/ranking cold", "/myscore cold", "/myscore, colleague rated", "/myscore, section rated"),
-    "/ranking, task added",
+    *("/ranking, task added", "/myscore, colleague renamed"),
 )
 FIGURES = ("/ranking", "/myscore", *COLD, "board sections", "board members")
 
@@ -200,7 +200,18 @@ def changes_before(bot: InProcessBot) -> dict[str, Callable[[], Awaitable[None]]
         "/myscore, colleague rated": partial(rate, bot, TargetKind.MEMBER, values),
         "/myscore, section rated": partial(rate, bot, TargetKind.SECTION, values),
         "/ranking, task added": partial(add_late_task, bot),
+        "/myscore, colleague renamed": partial(rename_colleague, bot, itertools.cycle(("同事甲", "同事乙"))),
     }
+
+
+async def rename_colleague(bot: InProcessBot, names: Iterator[str]) -> None:
+    """Member 3 (a colleague of the staff member asking) renamed, as /members does it: the individuals' board is
+    computed again from that member (storage.journal)."""
+    async with bot.db.transaction() as session:
+        member = await members.get_member(session=session, member_id=3)
+        assert member is not None
+        member.display_name = next(names)
+        await members.save_member(session=session, member=member)
 
 
 async def add_late_task(bot: InProcessBot) -> None:

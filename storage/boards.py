@@ -10,9 +10,10 @@ that period, kind and day if the counter has not moved. The counters live in the
 another bot process (several instances on PostgreSQL, `python -m bot check --repair`) is seen as well.
 
 When the counter has moved, the process's journal (storage.journal) may know which targets the versions since
-changed, as it does for every rating, review and task this process committed: then only those targets' tallies (and
-a section's overdue days) are read again and the board is ordered again around them (`scoring.board_with_changes`);
-otherwise, or when they are many, the board is computed afresh.
+changed, as it does for every rating, review, task, member and (on the sections' boards) section this process
+committed: then only those targets are read again (whether they are on the board, their names, tallies and overdue
+days) and the board is ordered again around them (`scoring.board_with_changes`); otherwise, or when they are many,
+the board is computed afresh.
 
 Kept boards are shared by every request: nobody may change a Standing of one. The per-standard means are not kept
 (a 10,000-member board would need 50,000 more rows); `BoardCache.board` reads them for the targets asked for and
@@ -81,6 +82,8 @@ class Changes:
     pairs of the tallies it changed, or None once it changed anything else of that kind's boards."""
 
     touched: dict[TargetKind, set[tuple[int, int]] | None] = field(default_factory=dict)
+    # Targets whose ids are known only once they are flushed (a new member or section): noted by `settle`.
+    pending: list[tuple[TargetKind, Member | Section]] = field(default_factory=list)
 
     def note_others(self, kinds: frozenset[TargetKind]) -> None:
         for kind in kinds:
@@ -94,6 +97,21 @@ class Changes:
         touched = self.touched.setdefault(kind, set())
         if touched is not None:
             touched.add((period_id, target_id))
+
+    def note_object(self, kind: TargetKind, instance: Member | Section) -> None:
+        if instance.id is None:
+            self.pending.append((kind, instance))
+        else:
+            self.note_target(kind, EVERY_PERIOD, instance.id)
+
+    def settle(self) -> None:
+        """Notes the pending targets, whose ids the flush has given them."""
+        for kind, instance in self.pending:
+            if instance.id is None:
+                self.note_others(frozenset({kind}))
+            else:
+                self.note_target(kind, EVERY_PERIOD, instance.id)
+        self.pending.clear()
 
     def unknown(self) -> frozenset[TargetKind]:
         """The kinds whose changed targets are not known (nothing more to learn about them)."""
@@ -135,15 +153,25 @@ def _note_changed_objects(session: Session, _context: Any, _instances: Any) -> N
 
 
 def _note_object(changes: Changes, instance: object, kinds: frozenset[TargetKind]) -> None:
-    """A task changes the lateness of its section (and of the one it left), in whichever period it falls due;
-    anything else is noted as an unknown change of the kinds it feeds."""
-    history = sa.inspect(instance).attrs["section_id"].history if isinstance(instance, Task) else None
-    section_ids = [] if history is None else [id_ for id_ in history.sum() if id_ is not None]  # now and before
-    if kinds and section_ids:
+    """A task changes the lateness of its section (and of the one it left), in whichever period it falls due; a
+    member (a name, a section, a role, joining or leaving) is a change of that target on the individuals' boards,
+    and a section (renamed, archived) one on the sections' boards and an unknown one on the individuals' (the
+    names of its members' section). Anything else is an unknown change of the kinds it feeds."""
+    if not kinds:
+        return
+    if isinstance(instance, Task):
+        history = sa.inspect(instance).attrs["section_id"].history
+        section_ids = [section_id for section_id in history.sum() if section_id is not None]  # now and before
         for section_id in section_ids:
             changes.note_target(TargetKind.SECTION, EVERY_PERIOD, section_id)
+        if not section_ids:
+            changes.note_others(kinds)  # a section id not loaded is an unknown change
+    elif isinstance(instance, Member | Section):
+        kind = TargetKind.MEMBER if isinstance(instance, Member) else TargetKind.SECTION
+        changes.note_others(kinds - {kind})
+        changes.note_object(kind, instance)
     else:
-        changes.note_others(kinds)  # a section id not loaded is an unknown change too
+        changes.note_others(kinds)
 
 
 @event.listens_for(Session, "do_orm_execute")
@@ -183,7 +211,10 @@ def _tally_rows(state: ORMExecuteState) -> list[dict[str, Any]] | None:
 def _raise_versions(session: Session) -> None:
     session.flush()  # the last changes are flushed after this event: flush them now to see them
     changes: Changes | None = session.info.pop(CHANGED, None)
-    if changes is None or not changes.touched:
+    if changes is None:
+        return
+    changes.settle()
+    if not changes.touched:
         return
     table = BoardVersion.__table__  # type: ignore[attr-defined]
     rows = [{"id": COUNTER_OF[kind], "version": 1} for kind in sorted(changes.touched)]

@@ -5,9 +5,10 @@ computing the 10,000-member board afresh after it reads every tally of the perio
 a few versions back is computed again from the targets those versions changed instead (see
 `storage.scoring.board_with_changes`): their tallies are read again, everyone else's are taken from the kept board.
 
-Each raise records the (period, target) pairs whose tallies its transaction changed (a task's section, with
-EVERY_PERIOD: its lateness counts in whichever period its due date falls), or None when it changed anything else the
-boards read (a name, a section, a period) or cannot tell which targets. A version this
+Each raise records the (period, target) pairs whose tallies its transaction changed, with EVERY_PERIOD for a
+change of the target itself (a member's name or section, a section archived, a task's lateness, which counts in
+whichever period it falls due), or None when it changed anything else the boards read (a period, a section's name on
+the individuals' boards) or cannot tell which targets. A version this
 process did not commit (another process's, `python -m bot check --repair`'s) or whose entry has been dropped is
 missing. Either way the board is computed afresh: the journal only ever saves work.
 """

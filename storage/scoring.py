@@ -446,15 +446,14 @@ async def compute_board(
 async def board_with_changes(
     *, session: AsyncSession, rules: Rules, board: Board, changed: Iterable[int], today: dt.date
 ) -> Board:
-    """The board (computed as of `today`) computed again after changes to the tallies or tasks of the `changed`
-    targets only: their tallies and overdue days are read again, everyone else's inputs (and everyone's name and
-    section) are the board's. The board must have been computed without per-standard totals."""
+    """The board (computed as of `today`) computed again after changes to the `changed` targets only: whether each is
+    on the board, its name, section, tallies and overdue days are read again, everyone else's inputs are the
+    board's. The board must have been computed without per-standard totals."""
     inputs = dict(board.inputs)
-    again = {
-        target_id: Standing(was.kind, target_id, was.name, was.section_name, overdue_days=was.overdue_days)
-        for target_id in sorted(changed)
-        if (was := inputs.get(target_id)) is not None
-    }
+    again = await _targets_of(session, board.kind, sorted(changed))
+    for target_id in changed:
+        if target_id not in again:
+            inputs.pop(target_id, None)  # off the board now: archived, left, a leader, or never on it
     if again:
         _add_rows(again, await _tally_rows_of(session, board.period.id or 0, board.kind, list(again)))
         if board.kind == TargetKind.SECTION:
@@ -462,7 +461,7 @@ async def board_with_changes(
             for section_id, standing in again.items():
                 standing.overdue_days = overdue.get(section_id, 0)
         inputs.update(again)
-    return reorder(board, inputs, set(again), rules) or rank_targets(board.period, board.kind, inputs, rules, board)
+    return reorder(board, inputs, set(changed), rules) or rank_targets(board.period, board.kind, inputs, rules, board)
 
 
 def _add_rows(inputs: dict[int, Standing], rows: Iterable[tuple[int, str, str, float, int]]) -> None:
@@ -703,9 +702,14 @@ def reorder(board: Board, inputs: dict[int, Standing], changed: set[int], rules:
     rows, gaps, key_of = dict(ranking.rows), dict(ranking.gaps), dict(ranking.key_of)
     ranked, quiet = list(ranking.ranked), list(ranking.quiet)
     for target_id in moved:
-        old = key_of[target_id]
-        keys: list[Any] = ranked if len(old) == 4 else quiet
-        del keys[bisect.bisect_left(keys, old)]
+        old = key_of.pop(target_id, None)  # None: new on the board
+        if old is not None:
+            keys: list[Any] = ranked if len(old) == 4 else quiet
+            del keys[bisect.bisect_left(keys, old)]
+        if target_id not in inputs:  # off the board now
+            rows.pop(target_id, None)
+            gaps.pop(target_id, None)
+            continue
         if target_id in changed:
             rows[target_id] = _row(inputs[target_id], scale)
         row = rows[target_id]
@@ -737,6 +741,32 @@ async def _targets(session: AsyncSession, kind: TargetKind) -> dict[int, Standin
     return {
         int(member_id or 0): Standing(kind, int(member_id or 0), name, sections[section_id or 0])
         for member_id, name, section_id in (await session.exec(query)).all()
+    }
+
+
+async def _targets_of(session: AsyncSession, kind: TargetKind, target_ids: list[int]) -> dict[int, Standing]:
+    """Those of `target_ids` that are on the boards now, read as `_targets` reads every one."""
+    if not target_ids:
+        return {}
+    live = col(Section.archived_at).is_(None)
+    if kind == TargetKind.SECTION:
+        query = select(col(Section.id), col(Section.name), col(Section.name)).where(
+            live, col(Section.id).in_(target_ids)
+        )
+    else:
+        query = (
+            select(col(Member.id), col(Member.display_name), col(Section.name))
+            .join(Section, col(Section.id) == col(Member.section_id))
+            .where(
+                live,
+                Member.status == MemberStatus.ACTIVE,
+                col(Member.role).in_(SCORED_ROLES),
+                col(Member.id).in_(target_ids),
+            )
+        )
+    return {
+        int(target_id or 0): Standing(kind, int(target_id or 0), name, section_name)
+        for target_id, name, section_name in (await session.exec(query)).all()
     }
 
 

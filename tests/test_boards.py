@@ -257,10 +257,16 @@ async def test_after_a_rating_only_the_rated_target_is_read_again(
     assert computed == [TargetKind.MEMBER]  # the fresh board of the comparison: the kept one was ordered again
     assert after is not before and detail(after) == detail(fresh) != detail(before)
 
-    await change_member(db, colleagues[3], display_name="小李")  # not a tally: the journal cannot tell what moved
+    await change_member(db, colleagues[3], display_name="小李")  # a member's change: that target is read again
     computed.clear()
-    renamed, _ = await kept_and_fresh(db, cache, period, TargetKind.MEMBER)
-    assert computed == [TargetKind.MEMBER] * 2 and renamed.find(colleagues[3].id or 0).name == "小李"  # type: ignore[union-attr]
+    renamed, fresh = await kept_and_fresh(db, cache, period, TargetKind.MEMBER)
+    assert computed == [TargetKind.MEMBER] and renamed.find(colleagues[3].id or 0).name == "小李"  # type: ignore[union-attr]
+    assert detail(renamed) == detail(fresh)
+
+    await change_section(db, section, name="总办")  # its members' section names: the journal cannot tell whose
+    computed.clear()
+    await kept_and_fresh(db, cache, period, TargetKind.MEMBER)
+    assert computed == [TargetKind.MEMBER] * 2
 
 
 async def test_after_a_task_changes_only_its_section_is_read_again(
