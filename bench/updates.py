@@ -237,11 +237,16 @@ async def echo_user(
         )
 
 
+def bare_application(api: FakeBotApi) -> AnyApplication:
+    """A python-telegram-bot Application with none of the bot's handlers, on the in-process Bot API."""
+    return ApplicationBuilder().token(OFFLINE_TOKEN).request(api).get_updates_request(api).build()
+
+
 async def framework_floor(users: int, messages: int, concurrency: int) -> Figures:
     """A bare Application with one echo handler on the same in-process Bot API: python-telegram-bot's own cost."""
     figures = Figures(f"framework floor: echo, {users * messages} updates, {concurrency} in flight")
     api = FakeBotApi()
-    application = ApplicationBuilder().token(OFFLINE_TOKEN).request(api).get_updates_request(api).build()
+    application = bare_application(api)
     application.add_handler(MessageHandler(filters.TEXT, echo))
     async with application:
         collect_less_often()  # as for the bot
@@ -291,7 +296,7 @@ async def press_floor(users: int, concurrency: int) -> Figures:
     updates = users * UPDATES_PER_FLOW
     figures = Figures(f"framework floor: a form's button pressed, {updates} updates, {concurrency} in flight")
     api = FakeBotApi()
-    application = ApplicationBuilder().token(OFFLINE_TOKEN).request(api).get_updates_request(api).build()
+    application = bare_application(api)
     application.add_handler(CommandHandler("form", show_form))
     application.add_handler(CallbackQueryHandler(press_form))
     async with application:

@@ -82,7 +82,7 @@ class Changes:
     pairs of the tallies it changed, or None once it changed anything else of that kind's boards."""
 
     touched: dict[TargetKind, set[tuple[int, int]] | None] = field(default_factory=dict)
-    # Targets whose ids are known only once they are flushed (a new member or section): noted by `settle`.
+    # Members and sections changed as objects, noted by `settle` once the flush has given new ones their ids.
     pending: list[tuple[TargetKind, Member | Section]] = field(default_factory=list)
 
     def note_others(self, kinds: frozenset[TargetKind]) -> None:
@@ -99,13 +99,10 @@ class Changes:
             touched.add((period_id, target_id))
 
     def note_object(self, kind: TargetKind, instance: Member | Section) -> None:
-        if instance.id is None:
-            self.pending.append((kind, instance))
-        else:
-            self.note_target(kind, EVERY_PERIOD, instance.id)
+        self.pending.append((kind, instance))
 
     def settle(self) -> None:
-        """Notes the pending targets, whose ids the flush has given them."""
+        """Notes the pending targets, by the ids they have once flushed."""
         for kind, instance in self.pending:
             if instance.id is None:
                 self.note_others(frozenset({kind}))

@@ -449,9 +449,9 @@ async def board_with_changes(
     """The board (computed as of `today`) computed again after changes to the `changed` targets only: whether each is
     on the board, its name, section, tallies and overdue days are read again, everyone else's inputs are the
     board's. The board must have been computed without per-standard totals."""
-    inputs = dict(board.inputs)
-    again = await _targets_of(session, board.kind, sorted(changed))
-    for target_id in changed:
+    inputs, ids = dict(board.inputs), sorted(changed)
+    again = await _targets(session, board.kind, ids) if ids else {}
+    for target_id in ids:
         if target_id not in again:
             inputs.pop(target_id, None)  # off the board now: archived, left, a leader, or never on it
     if again:
@@ -461,7 +461,7 @@ async def board_with_changes(
             for section_id, standing in again.items():
                 standing.overdue_days = overdue.get(section_id, 0)
         inputs.update(again)
-    return reorder(board, inputs, set(changed), rules) or rank_targets(board.period, board.kind, inputs, rules, board)
+    return reorder(board, inputs, set(ids), rules) or rank_targets(board.period, board.kind, inputs, rules, board)
 
 
 def _add_rows(inputs: dict[int, Standing], rows: Iterable[tuple[int, str, str, float, int]]) -> None:
@@ -728,42 +728,22 @@ def reorder(board: Board, inputs: dict[int, Standing], changed: set[int], rules:
     return _board(board.period, inputs, scale, Ranking(reference, rows, gaps, ranked, quiet, key_of, near))
 
 
-async def _targets(session: AsyncSession, kind: TargetKind) -> dict[int, Standing]:
-    live = select(col(Section.id), col(Section.name)).where(col(Section.archived_at).is_(None))
-    sections: dict[int, str] = {int(sid or 0): name for sid, name in (await session.exec(live)).all()}
-    if kind == TargetKind.SECTION:
-        return {sid: Standing(kind, sid, name, name) for sid, name in sections.items()}
-    query = select(col(Member.id), col(Member.display_name), col(Member.section_id)).where(
-        Member.status == MemberStatus.ACTIVE,
-        col(Member.role).in_(SCORED_ROLES),
-        col(Member.section_id).in_(list(sections)),
-    )
-    return {
-        int(member_id or 0): Standing(kind, int(member_id or 0), name, sections[section_id or 0])
-        for member_id, name, section_id in (await session.exec(query)).all()
-    }
-
-
-async def _targets_of(session: AsyncSession, kind: TargetKind, target_ids: list[int]) -> dict[int, Standing]:
-    """Those of `target_ids` that are on the boards now, read as `_targets` reads every one."""
-    if not target_ids:
-        return {}
+async def _targets(session: AsyncSession, kind: TargetKind, target_ids: list[int] | None = None) -> dict[int, Standing]:
+    """The targets on the boards now (of those in `target_ids`, if given): live sections, and the active staff and
+    heads of live sections, with their names and their section's name."""
     live = col(Section.archived_at).is_(None)
     if kind == TargetKind.SECTION:
-        query = select(col(Section.id), col(Section.name), col(Section.name)).where(
-            live, col(Section.id).in_(target_ids)
-        )
+        query = select(col(Section.id), col(Section.name), col(Section.name)).where(live)
+        chosen = col(Section.id)
     else:
         query = (
             select(col(Member.id), col(Member.display_name), col(Section.name))
             .join(Section, col(Section.id) == col(Member.section_id))
-            .where(
-                live,
-                Member.status == MemberStatus.ACTIVE,
-                col(Member.role).in_(SCORED_ROLES),
-                col(Member.id).in_(target_ids),
-            )
+            .where(live, Member.status == MemberStatus.ACTIVE, col(Member.role).in_(SCORED_ROLES))
         )
+        chosen = col(Member.id)
+    if target_ids is not None:
+        query = query.where(chosen.in_(target_ids))
     return {
         int(target_id or 0): Standing(kind, int(target_id or 0), name, section_name)
         for target_id, name, section_name in (await session.exec(query)).all()

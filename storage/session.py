@@ -100,13 +100,11 @@ def _ping_when_idle(engine: AsyncEngine) -> None:
     asyncpg (BEGIN, the ping, ROLLBACK) for every update. A connection that dies while in use still fails its unit
     of work as an outage (`is_outage`), and the pool drops its connections then."""
 
-    @event.listens_for(engine.sync_engine, "connect")
-    def _on_connect(_dbapi_connection: Any, record: Any) -> None:
+    def _note_use(_dbapi_connection: Any, record: Any) -> None:
         record.info[_LAST_USED] = time.monotonic()
 
-    @event.listens_for(engine.sync_engine, "checkin")
-    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
-        record.info[_LAST_USED] = time.monotonic()
+    event.listen(engine.sync_engine, "connect", _note_use)
+    event.listen(engine.sync_engine, "checkin", _note_use)
 
     @event.listens_for(engine.sync_engine, "checkout")
     def _on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:

@@ -229,6 +229,19 @@ async def test_a_savepoint_rolled_back_leaves_the_changes_made_before_it(db: Dat
     assert renamed is not None and renamed.name == "小李"
 
 
+def count_fresh_boards(monkeypatch: pytest.MonkeyPatch) -> list[TargetKind]:
+    """The kinds of the boards computed afresh from now on, one entry each."""
+    computed: list[TargetKind] = []
+    compute_board = scoring.compute_board
+
+    async def counted(**arguments: Any) -> scoring.Board:
+        computed.append(arguments["kind"])
+        return await compute_board(**arguments)
+
+    monkeypatch.setattr(scoring, "compute_board", counted)
+    return computed
+
+
 async def test_after_a_rating_only_the_rated_target_is_read_again(
     db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -242,14 +255,7 @@ async def test_after_a_rating_only_the_rated_target_is_read_again(
     period = await period_of(db, JUNE)
     cache = BoardCache()
     before, _ = await kept_and_fresh(db, cache, period, TargetKind.MEMBER)
-    computed: list[TargetKind] = []
-    compute_board = scoring.compute_board
-
-    async def counted(**arguments: Any) -> scoring.Board:
-        computed.append(arguments["kind"])
-        return await compute_board(**arguments)
-
-    monkeypatch.setattr(scoring, "compute_board", counted)
+    computed = count_fresh_boards(monkeypatch)
     await rate(db, people[0], colleagues[1], 1)
     await rate(db, people[1], colleagues[2], 5)
     after, fresh = await kept_and_fresh(db, cache, period, TargetKind.MEMBER)
@@ -280,14 +286,7 @@ async def test_after_a_task_changes_only_its_section_is_read_again(
     period = await period_of(db, JUNE)
     cache = BoardCache()
     before, _ = await kept_and_fresh(db, cache, period, TargetKind.SECTION)
-    computed: list[TargetKind] = []
-    compute_board = scoring.compute_board
-
-    async def counted(**arguments: Any) -> scoring.Board:
-        computed.append(arguments["kind"])
-        return await compute_board(**arguments)
-
-    monkeypatch.setattr(scoring, "compute_board", counted)
+    computed = count_fresh_boards(monkeypatch)
     late = await overdue_task(db, targets[1], 3)
     after, fresh = await kept_and_fresh(db, cache, period, TargetKind.SECTION)
     await close(db, late, when=TODAY - dt.timedelta(days=2))  # late for a day, not three
