@@ -200,10 +200,12 @@ async def check_target(session: AsyncSession, viewer: Viewer, kind: TargetKind, 
     return colleague.display_name
 
 
+def rating_period_kind(context: BotContext) -> PeriodKind:
+    return PeriodKind(context.settings.campaign.rating_period)
+
+
 async def open_period(session: AsyncSession, context: BotContext) -> Period:
-    today = context.today()
-    kind = PeriodKind(context.settings.campaign.rating_period)
-    period = await ratings.current_period(session=session, kind=kind, today=today)
+    period = await ratings.current_period(session=session, kind=rating_period_kind(context), today=context.today())
     if period is None:
         raise Refusal(
             N_("Ratings are open during the campaign only ({starts} to {ends})."),
@@ -489,13 +491,12 @@ async def pass_on_comments(
 ) -> None:
     """Comments reach the rated member (or the section's heads) without names, and only once enough people have
     rated that nobody can tell who wrote what."""
-    raters = await ratings.count_raters(
-        session=session, target_kind=form.target_kind, target_id=form.target_id, period_id=form.period_id
-    )
-    if raters < context.settings.scoring.min_raters:
-        return
-    comments = await ratings.take_undelivered_comments(
-        session=session, target_kind=form.target_kind, target_id=form.target_id, period_id=form.period_id
+    comments = await ratings.take_comments_to_pass_on(
+        session=session,
+        target_kind=form.target_kind,
+        target_id=form.target_id,
+        period_id=form.period_id,
+        min_raters=context.settings.scoring.min_raters,
     )
     if not comments:
         return
@@ -568,8 +569,11 @@ async def _own_open_form(
             if form.status == FormStatus.CONFIRMED
             else N_("This rating form was closed. Send /rate to start again.")
         )
-    period = await open_period(session, context)
-    if period.id != form.period_id:
+    period = await ratings.current_period_of_form(
+        session=session, form=form, kind=rating_period_kind(context), today=context.today()
+    )
+    if period is None:
+        await open_period(session, context)  # says so when the campaign is over
         raise Refusal(N_("That rating period has ended. Send /rate to rate in the current one."))
     name = await check_target(session, viewer, form.target_kind, form.target_id)
     return form, name, period

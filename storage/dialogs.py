@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from sqlmodel import col, delete
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import Dialog
@@ -33,7 +34,5 @@ async def set_dialog(
 
 
 async def clear_dialog(*, session: AsyncSession, telegram_id: int) -> None:
-    dialog = await session.get(Dialog, telegram_id)
-    if dialog is not None:
-        await session.delete(dialog)
-        await session.flush()
+    """One DELETE, without reading the dialog first; a dialog this session read is removed from it too."""
+    await session.exec(delete(Dialog).where(col(Dialog.telegram_id) == telegram_id))

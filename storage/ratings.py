@@ -41,6 +41,17 @@ async def get_period(*, session: AsyncSession, period_id: int) -> Period | None:
     return await session.get(Period, period_id)
 
 
+async def current_period_of_form(
+    *, session: AsyncSession, form: RatingForm, kind: PeriodKind, today: dt.date
+) -> Period | None:
+    """The form's period while it is still the current one of that kind, else None: what `current_period` would
+    find when it is the form's (periods of a kind do not overlap), read by its key, as every press of a form asks."""
+    period = await session.get(Period, form.period_id)
+    if period is None or period.kind != kind or not period.starts_on <= today <= period.ends_on:
+        return None
+    return period
+
+
 async def rateable_sections(*, session: AsyncSession, own_section_id: int | None) -> list[Section]:
     query = select(Section).where(col(Section.archived_at).is_(None)).order_by(col(Section.name))
     if own_section_id is not None:
@@ -199,33 +210,25 @@ async def members_yet_to_rate(*, session: AsyncSession, period_id: int) -> list[
     return list((await session.exec(query)).all())
 
 
-async def count_raters(*, session: AsyncSession, target_kind: TargetKind, target_id: int, period_id: int) -> int:
-    query = (
-        select(func.count())
-        .select_from(Rating)
-        .where(
-            Rating.target_kind == target_kind,
-            Rating.target_id == target_id,
-            Rating.period_id == period_id,
-            col(Rating.voided_at).is_(None),
-        )
-    )
-    return int((await session.exec(query)).one())
-
-
-async def take_undelivered_comments(
-    *, session: AsyncSession, target_kind: TargetKind, target_id: int, period_id: int
+async def take_comments_to_pass_on(
+    *, session: AsyncSession, target_kind: TargetKind, target_id: int, period_id: int, min_raters: int
 ) -> list[str]:
-    """The comments not yet passed on to the target, marked as passed on (the caller sends them, without names)."""
-    query = select(Rating).where(
+    """The target's comments not yet passed on, marked as passed on (the caller sends them, without names), once at
+    least `min_raters` people rated the target in the period, so that nobody can tell who wrote what; before that,
+    none. The raters are counted only when a comment waits."""
+    of_target = (
         Rating.target_kind == target_kind,
         Rating.target_id == target_id,
         Rating.period_id == period_id,
         col(Rating.voided_at).is_(None),
-        col(Rating.comment_delivered).is_(False),
-        Rating.comment != "",
     )
-    found = list((await session.exec(query.order_by(col(Rating.id)))).all())
+    waiting = select(Rating).where(*of_target, col(Rating.comment_delivered).is_(False), Rating.comment != "")
+    found = list((await session.exec(waiting.order_by(col(Rating.id)))).all())
+    if not found:
+        return []
+    raters = (await session.exec(select(func.count()).select_from(Rating).where(*of_target))).one()
+    if raters < min_raters:
+        return []
     for rating in found:
         rating.comment_delivered = True
         session.add(rating)

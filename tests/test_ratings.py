@@ -4,6 +4,7 @@ a restart in the middle, industry raters, and random presses that never store a 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -183,6 +184,25 @@ async def test_a_restart_in_the_middle_loses_nothing(bot: Bot) -> None:
 
     (rating,) = await stored(bot)
     assert rating.value == 4.2
+
+
+async def test_a_form_left_open_past_its_period_is_refused_and_stores_nothing(bot: Bot) -> None:
+    user, _ = await rater(bot)
+    await fill(user)
+    form_message = user.last_message()
+    no_comment = user.find_button("No comment")[1]
+
+    bot.clock.set(dt.datetime(2026, 7, 1, 2, 0, tzinfo=dt.UTC))
+    next_month = await user.press_data(no_comment, message=form_message)
+    bot.clock.set(dt.datetime(2027, 1, 4, 2, 0, tzinfo=dt.UTC))
+    after_the_campaign = await user.press_data(no_comment, message=form_message)
+
+    assert next_month.answer == "That rating period has ended. Send /rate to rate in the current one."
+    assert after_the_campaign.answer == "Ratings are open during the campaign only (2026-05-01 to 2026-12-31)."
+    assert await stored(bot) == []
+    async with bot.db.transaction() as session:
+        forms = (await session.exec(select(RatingForm))).all()
+    assert [(form.stage, len(form.scores)) for form in forms] == [("comment", 5)], "the presses changed nothing"
 
 
 async def test_industry_raters_rate_sections_only(bot: Bot) -> None:
