@@ -9,7 +9,7 @@ import re
 from bot.i18n import N_
 from bot.workdays import WorkCalendar
 
-DATE_EXAMPLES = N_("For example: 2026-12-05, 12-05, 5 Dec, 明天, +3d (days) or +5wd (working days).")
+DATE_EXAMPLES = N_("For example: 2026-12-05, 12-05, 5 Dec, tomorrow, +3d (days) or +5wd (working days).")
 
 MONTHS = {name: number for number, names in enumerate(
     (("jan", "january"), ("feb", "february"), ("mar", "march"), ("apr", "april"), ("may",), ("jun", "june"),

@@ -3,6 +3,7 @@ and paged keyboards."""
 
 from __future__ import annotations
 
+import html
 import logging
 import math
 import unicodedata
@@ -17,9 +18,9 @@ from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
 from bot.access import Audience, CommandSpec, audience_of
 from bot.config import Settings
 from bot.context import BotContext
-from bot.i18n import N_, Translator, pick_language, translator
+from bot.i18n import N_, Html, Translator, pick_language, translator
 from bot.menus import set_member_menu
-from storage import members, reminders, sections, updates
+from storage import dialogs, members, reminders, sections, updates
 from storage.models import Dialog, Member, MemberStatus, Role, Section
 from storage.session import DatabaseUnavailable
 
@@ -36,10 +37,14 @@ PAGE_SIZE = 8
 
 @dataclass
 class Intake:
-    """The update being handled, so that the first transaction acting on it can claim it (once only)."""
+    """The update being handled, so that the first transaction acting on it can claim it (once only). A command
+    sent in private by `user_id` drops the answer a dialog waited for from them: a prompt left behind by another
+    command never takes a later message."""
 
     bot_id: int
     update_id: int
+    user_id: int | None = None
+    command: bool = False
     claimed: bool = False
 
 
@@ -64,11 +69,13 @@ class Refusal(Exception):
 
 @dataclass(frozen=True)
 class Viewer:
-    """The user behind an update, as the database and the config know them."""
+    """The user behind an update, as the database and the config know them; `left_dialog` when this update, a
+    command, dropped a dialog that waited for their answer."""
 
     user: User
     member: Member | None
     audience: Audience
+    left_dialog: bool = False
 
     @property
     def member_id(self) -> int | None:
@@ -79,17 +86,16 @@ async def load_viewer(*, session: AsyncSession, context: BotContext, user: User)
     """Reads the member (if any), switches to their language, and works out their audience. The first call for an
     update claims it in this transaction: a repeated delivery stops here (RepeatedUpdate)."""
     intake = CURRENT_UPDATE.get()
+    left_dialog = False
     if intake is not None and not intake.claimed:
-        first = await updates.claim_update(
-            session=session, bot_id=intake.bot_id, update_id=intake.update_id, now=context.now()
-        )
+        first, left_dialog = await _claim(session, context, intake)
         if not first:
             raise RepeatedUpdate(intake.update_id)
         intake.claimed = True
     member = await members.get_member_by_telegram_id(session=session, telegram_id=user.id)
     if member is not None:
         context.use_language(member.language)
-    return Viewer(user, member, audience_of(member, user.id, context.settings.bot.admins))
+    return Viewer(user, member, audience_of(member, user.id, context.settings.bot.admins), left_dialog)
 
 
 async def claim_refused_update(context: BotContext) -> bool:
@@ -99,9 +105,18 @@ async def claim_refused_update(context: BotContext) -> bool:
     if intake is None:
         return True
     async with context.db.transaction() as session:
-        return await updates.claim_update(
-            session=session, bot_id=intake.bot_id, update_id=intake.update_id, now=context.now()
-        )
+        first, _ = await _claim(session, context, intake)
+        return first
+
+
+async def _claim(session: AsyncSession, context: BotContext, intake: Intake) -> tuple[bool, bool]:
+    """(whether this is the update's first delivery, whether it dropped a dialog: see `Intake`)."""
+    first = await updates.claim_update(
+        session=session, bot_id=intake.bot_id, update_id=intake.update_id, now=context.now()
+    )
+    if not first or not intake.command or intake.user_id is None:
+        return first, False
+    return True, await dialogs.clear_dialog(session=session, telegram_id=intake.user_id)
 
 
 def require(viewer: Viewer, spec: CommandSpec, chat_type: str) -> None:
@@ -359,7 +374,8 @@ Step = Callable[[AsyncSession, BotContext, Viewer, Dialog, str, Replies], Awaita
 
 
 def button(text: str, data: str) -> InlineKeyboardButton:
-    return InlineKeyboardButton(text, callback_data=data)
+    """A button; its label is plain text, so a translation rendered for HTML (its values escaped) is turned back."""
+    return InlineKeyboardButton(html.unescape(text) if isinstance(text, Html) else text, callback_data=data)
 
 
 def paged_buttons(

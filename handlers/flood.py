@@ -12,8 +12,9 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 from telegram import Update
+from telegram.constants import ChatType
 from telegram.error import TelegramError
-from telegram.ext import ApplicationHandlerStop, BaseHandler, TypeHandler
+from telegram.ext import ApplicationHandlerStop, BaseHandler, TypeHandler, filters
 
 from bot.context import BotContext
 from handlers.common import CURRENT_UPDATE, Intake
@@ -56,8 +57,10 @@ GUARD_KEY = "shuangyou.flood"
 
 
 async def guard_update(update: Update, context: BotContext) -> None:
-    CURRENT_UPDATE.set(Intake(context.bot.id, update.update_id))
     user = update.effective_user
+    private_command = update.effective_chat is not None and update.effective_chat.type == ChatType.PRIVATE
+    private_command = private_command and bool(filters.COMMAND.check_update(update))
+    CURRENT_UPDATE.set(Intake(context.bot.id, update.update_id, user.id if user else None, private_command))
     if user is None:
         return
     if GUARD_KEY not in context.application.bot_data:

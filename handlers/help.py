@@ -9,7 +9,8 @@ from telegram.ext import BaseHandler, CommandHandler
 from bot.access import ANY_CHAT, EVERYONE, Audience, CommandSpec, commands_for
 from bot.context import BotContext
 from bot.i18n import N_, Translator
-from handlers.common import Replies, chat_type, load_viewer, sender
+from handlers.common import N_DEACTIVATED, Replies, Viewer, chat_type, load_viewer, sender
+from storage.models import MemberStatus
 
 HELP = CommandSpec("help", N_("What you can do here"), EVERYONE, ANY_CHAT)
 COMMANDS = (HELP,)
@@ -22,13 +23,16 @@ def private_chat_button(tr: Translator, bot_username: str) -> InlineKeyboardMark
     )
 
 
-def render_help(tr: Translator, specs: tuple[CommandSpec, ...], audience: Audience, where: str) -> str:
+def render_help(tr: Translator, specs: tuple[CommandSpec, ...], viewer: Viewer, where: str) -> str:
+    audience = viewer.audience
     lines: list[str] = [tr.gettext("<b>What you can do here</b>")]
     lines += [f"/{spec.name} — {tr.gettext(spec.description)}" for spec in commands_for(specs, audience, where)]
     if where != ChatType.PRIVATE:
         lines.append(
             "\n" + tr.gettext("Registration, ratings and your own score are handled in a private chat with me.")
         )
+    elif audience == Audience.OUTSIDER and viewer.member is not None and viewer.member.status == MemberStatus.INACTIVE:
+        lines.append("\n" + tr.gettext(N_DEACTIVATED))
     elif audience == Audience.OUTSIDER:
         lines.append("\n" + tr.gettext("Not registered yet? Send /start to register, or open an invitation link."))
     elif audience == Audience.PENDING:
@@ -41,7 +45,7 @@ async def cmd_help(update: Update, context: BotContext) -> None:
     replies = Replies()
     async with context.db.transaction() as session:
         viewer = await load_viewer(session=session, context=context, user=sender(update))
-        replies.reply(render_help(context.tr, context.services.commands, viewer.audience, chat_type(update)))
+        replies.reply(render_help(context.tr, context.services.commands, viewer, chat_type(update)))
     await replies.deliver(update, context)
 
 

@@ -722,14 +722,12 @@ async def cmd_cancel(update: Update, context: BotContext) -> None:
     async with context.db.transaction() as session:
         viewer = await load_viewer(session=session, context=context, user=sender(update))
         require(viewer, CANCEL, chat_type(update))
-        dialog = await dialogs.get_dialog(session=session, telegram_id=viewer.user.id, now=context.now())
-        await dialogs.clear_dialog(session=session, telegram_id=viewer.user.id)
-        forms = 0
+        forms = 0  # the dialog it stops was dropped as the command came in (`Intake`)
         if viewer.member is not None:
             forms = await rating_store.cancel_open_forms(session=session, rater_id=viewer.member.id or 0)
         replies.reply(
             context.tr.gettext("Stopped. Send /help to see what you can do.")
-            if dialog is not None or forms
+            if viewer.left_dialog or forms
             else context.tr.gettext("There is nothing to stop. Send /help to see what you can do.")
         )
     await replies.deliver(update, context)

@@ -33,6 +33,8 @@ async def set_dialog(
     await session.flush()
 
 
-async def clear_dialog(*, session: AsyncSession, telegram_id: int) -> None:
-    """One DELETE, without reading the dialog first; a dialog this session read is removed from it too."""
-    await session.exec(delete(Dialog).where(col(Dialog.telegram_id) == telegram_id))
+async def clear_dialog(*, session: AsyncSession, telegram_id: int) -> bool:
+    """Whether there was a dialog. One DELETE, without reading the dialog first; a dialog this session read is
+    removed from it too."""
+    result = await session.exec(delete(Dialog).where(col(Dialog.telegram_id) == telegram_id))
+    return bool(result.rowcount)

@@ -52,6 +52,10 @@ async def test_admin_moves_and_deactivates_a_member(bot: Bot) -> None:
     assert alice.last_text().startswith("An administrator deactivated your membership")
     await alice.send("/start")
     assert alice.last_text().startswith("An administrator deactivated your membership")
+    await alice.send("/help")
+    assert alice.last_text().endswith(
+        "An administrator deactivated your membership of the campaign. If this is a mistake, ask them to reactivate it."
+    ), "not the newcomer's 'Send /start to register'"
 
 
 async def test_admin_cannot_remove_own_admin_role(bot: Bot) -> None:

@@ -70,6 +70,10 @@ async def test_applicant_uses_telegram_name_and_admin_rejects(bot: Bot) -> None:
     await alice.press("行政审批科")
     await alice.press("Use “Alice Wang”")
     await alice.press("Send the request")
+    markup = bot.tg.private_user("李<b>新</b>人")
+    await markup.send("/start")
+    await markup.press("行政审批科")
+    assert ["Use “李<b>新</b>人”"] in markup.buttons(), "a button's label is plain text, not HTML"
 
     await boss.press("Reject")
 
@@ -216,6 +220,48 @@ async def test_cancel_stops_the_registration(bot: Bot) -> None:
 
     assert sent.texts == ["I work with commands and buttons. Send /help to see what you can do."]
     assert await member_of(bot.db, alice.id) is None
+
+
+async def test_another_command_drops_the_prompt_left_behind(bot: Bot) -> None:
+    section = await make_section(bot.db, "办公室")
+    alice = bot.tg.private_user("Alice")
+    await make_member(bot.db, alice.id, "王爱丽", section=section, language="en")
+    await alice.send("/whoami")
+    await alice.press("Change my name")
+
+    await alice.send("/myscore")
+    stray = await alice.send("hello there")
+    await alice.send("/whoami")
+    await alice.press("Change my name")
+    await alice.send("/moderate")  # refused: it drops the prompt all the same
+    refused_then_stray = await alice.send("hello again")
+
+    assert (
+        stray.texts
+        == refused_then_stray.texts
+        == ["I work with commands and buttons. Send /help to see what you can do."]
+    )
+    member = await member_of(bot.db, alice.id)
+    assert member is not None and member.display_name == "王爱丽"
+    await alice.send("/whoami")
+    await alice.press("Change my name")
+    assert (await alice.send("/cancel")).texts == ["Stopped. Send /help to see what you can do."]
+    assert (await alice.send("/cancel")).texts == ["There is nothing to stop. Send /help to see what you can do."]
+
+
+async def test_a_command_in_a_group_leaves_the_private_prompt(bot: Bot) -> None:
+    section = await make_section(bot.db, "办公室")
+    alice = bot.tg.private_user("Alice")
+    await make_member(bot.db, alice.id, "王爱丽", section=section, language="en")
+    group = bot.tg.group()
+    group.add(alice)
+    await alice.send("/whoami")
+    await alice.press("Change my name")
+
+    await alice.send("/ranking@" + bot.app.bot.username, chat=group)
+    await alice.send("Alice Wang")
+
+    assert alice.last_text() == "Done: your colleagues now see you as Alice Wang."
 
 
 async def test_registration_in_a_group_points_to_private(bot: Bot) -> None:

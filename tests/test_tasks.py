@@ -51,7 +51,7 @@ async def test_bad_dates_get_examples_and_the_dialogue_waits(bot: Bot) -> None:
 
     await head.send("someday")
     assert head.last_text() == (
-        "I can't read “someday” as a date. For example: 2026-12-05, 12-05, 5 Dec, 明天, +3d (days) or +5wd "
+        "I can't read “someday” as a date. For example: 2026-12-05, 12-05, 5 Dec, tomorrow, +3d (days) or +5wd "
         "(working days)."
     )
     await head.send("2026-06-01")
