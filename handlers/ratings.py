@@ -8,6 +8,7 @@ presser owns the form, the form is open, the period is current, the target may s
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -36,7 +37,17 @@ from handlers.common import (
 )
 from storage import dialogs, members, ratings, sections
 from storage import tasks as tasks_store
-from storage.models import Dialog, FormStatus, MemberStatus, Period, PeriodKind, RaterGroup, RatingForm, TargetKind
+from storage.models import (
+    Dialog,
+    FormStatus,
+    Member,
+    MemberStatus,
+    Period,
+    PeriodKind,
+    RaterGroup,
+    RatingForm,
+    TargetKind,
+)
 
 RATE = CommandSpec("rate", N_("Rate a section or a colleague"), MEMBERS, ANY_CHAT)
 COMMANDS = (RATE,)
@@ -83,6 +94,11 @@ class FormStep(CallbackData):
     PREFIX = "rtf"
     form_id: int
     action: str
+
+
+@dataclass(frozen=True)
+class StopChoosing(CallbackData):
+    PREFIX = "rtx"
 
 
 @dataclass(frozen=True)
@@ -192,9 +208,8 @@ async def check_target(session: AsyncSession, viewer: Viewer, kind: TargetKind, 
     colleague = await members.get_member(session=session, member_id=target_id)
     if colleague is None or colleague.id == viewer.member.id:
         raise Refusal(N_("Nobody rates themselves."))
-    allowed = {
-        member.id for member in await ratings.rateable_colleagues(session=session, rater_id=viewer.member.id or 0)
-    }
+    colleagues = await ratings.rateable_colleagues(session=session, rater_id=viewer.member.id or 0)
+    allowed = {member.id for member, _ in colleagues}
     if colleague.id not in allowed:
         raise Refusal(N_("That colleague can't be rated. Send /rate again."))
     return colleague.display_name
@@ -242,6 +257,7 @@ async def begin(session: AsyncSession, context: BotContext, viewer: Viewer, repl
         [
             [button(context.tr.gettext("A section or station"), ChooseKind(TargetKind.SECTION).pack())],
             [button(context.tr.gettext("A colleague"), ChooseKind(TargetKind.MEMBER).pack())],
+            [button(context.tr.gettext("Cancel"), StopChoosing().pack())],
         ]
     )
     replies.reply(context.tr.gettext("What would you like to rate?"), keyboard)
@@ -266,7 +282,7 @@ async def offer_targets(
         found = [(section.name, section.id or 0) for section in choices]
     else:
         colleagues = await ratings.rateable_colleagues(session=session, rater_id=viewer.member.id or 0)
-        found = [(colleague.display_name, colleague.id or 0) for colleague in colleagues]
+        found = colleague_choices(colleagues)
     if narrowed:
         found = [(name, target_id) for name, target_id in found if narrowed.lower() in name.lower()]
     await dialogs.set_dialog(
@@ -274,6 +290,7 @@ async def offer_targets(
     )
     items = [(name, PickTarget(kind, target_id, False).pack()) for name, target_id in found]
     rows = paged_buttons(tr, items, page, lambda number: TargetPage(kind, number).pack())
+    rows.append([button(tr.gettext("Cancel"), StopChoosing().pack())])
     if not found:
         text = tr.gettext("Nothing matches “{text}”. Type another part of the name, or /cancel.", text=narrowed)
     else:
@@ -282,6 +299,25 @@ async def offer_targets(
         replies.reply(text, InlineKeyboardMarkup(rows))
     else:
         replies.edit(text, InlineKeyboardMarkup(rows))
+
+
+def colleague_choices(colleagues: list[tuple[Member, str]]) -> list[tuple[str, int]]:
+    """(label, member id): the name, and the section after it where two colleagues share a name."""
+    shared = {name for name, count in Counter(member.display_name for member, _ in colleagues).items() if count > 1}
+    return [
+        (f"{member.display_name} · {section}" if member.display_name in shared else member.display_name, member.id or 0)
+        for member, section in colleagues
+    ]
+
+
+async def press_stop_choosing(update: Update, context: BotContext) -> None:
+    """Cancel before a target is chosen: the search that waited for typed text is dropped."""
+    replies = Replies()
+    async with context.db.transaction() as session:
+        viewer = await _rater(session, context, update)
+        await dialogs.clear_dialog(session=session, telegram_id=viewer.user.id, steps=(STEP_SEARCH,))
+        replies.edit(context.tr.gettext("Rating cancelled; nothing was saved."))
+    await replies.deliver(update, context)
 
 
 async def press_kind(update: Update, context: BotContext) -> None:
@@ -592,5 +628,6 @@ def handlers() -> list[BaseHandler[Update, BotContext, None]]:
         CallbackQueryHandler(press_step, pattern=FormStep.pattern()),
         CallbackQueryHandler(press_rate_now, pattern=RateNow.pattern()),
         CallbackQueryHandler(press_keep, pattern=KeepRating.pattern()),
+        CallbackQueryHandler(press_stop_choosing, pattern=StopChoosing.pattern()),
         CallbackQueryHandler(press_mute, pattern=MuteNudges.pattern()),
     ]

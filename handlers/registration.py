@@ -422,11 +422,11 @@ def render_request(tr: Translator, member: Member, section: Section) -> str:
 
 
 async def press_stop(update: Update, context: BotContext) -> None:
-    """The applicant cancels the registration; nothing is kept."""
+    """The applicant cancels the registration; nothing is kept (a dialog of another kind stays)."""
     replies = Replies()
     async with context.db.transaction() as session:
         viewer = await load_viewer(session=session, context=context, user=sender(update))
-        await dialogs.clear_dialog(session=session, telegram_id=viewer.user.id)
+        await dialogs.clear_dialog(session=session, telegram_id=viewer.user.id, steps=(STEP_NAME, STEP_CONFIRM))
         replies.edit(context.tr.gettext("Registration cancelled. Send /start whenever you want to register."))
     await replies.deliver(update, context)
 

@@ -33,8 +33,11 @@ async def set_dialog(
     await session.flush()
 
 
-async def clear_dialog(*, session: AsyncSession, telegram_id: int) -> bool:
-    """Whether there was a dialog. One DELETE, without reading the dialog first; a dialog this session read is
-    removed from it too."""
-    result = await session.exec(delete(Dialog).where(col(Dialog.telegram_id) == telegram_id))
+async def clear_dialog(*, session: AsyncSession, telegram_id: int, steps: tuple[str, ...] = ()) -> bool:
+    """Whether there was a dialog (only one at one of `steps`, if given). One DELETE, without reading the dialog
+    first; a dialog this session read is removed from it too."""
+    statement = delete(Dialog).where(col(Dialog.telegram_id) == telegram_id)
+    if steps:
+        statement = statement.where(col(Dialog.step).in_(steps))
+    result = await session.exec(statement)
     return bool(result.rowcount)

@@ -59,11 +59,11 @@ async def rateable_sections(*, session: AsyncSession, own_section_id: int | None
     return list((await session.exec(query)).all())
 
 
-async def rateable_colleagues(*, session: AsyncSession, rater_id: int) -> list[Member]:
+async def rateable_colleagues(*, session: AsyncSession, rater_id: int) -> list[tuple[Member, str]]:
     """Active staff and heads with a section, the rater excepted (the leaders judge the campaign, they are not
-    candidates in it)."""
+    candidates in it), each with their section's name."""
     query = (
-        select(Member)
+        select(Member, Section.name)
         .join(Section, col(Section.id) == col(Member.section_id))
         .where(
             Member.status == MemberStatus.ACTIVE,
@@ -71,9 +71,9 @@ async def rateable_colleagues(*, session: AsyncSession, rater_id: int) -> list[M
             col(Member.role).in_(scoring.SCORED_ROLES),
             col(Section.archived_at).is_(None),
         )
-        .order_by(col(Member.display_name))
+        .order_by(col(Member.display_name), col(Section.name))
     )
-    return list((await session.exec(query)).all())
+    return [(member, section) for member, section in (await session.exec(query)).all()]
 
 
 async def open_form(

@@ -44,7 +44,7 @@ MAY_CHANGE: dict[str, str] = {
     "rmz": "hla",
     # rating: anyone registered may rate others (a form is its rater's own); nudges are muted by their reader
     "rtk": "shlaix", "rtp": "shlaix", "rtt": "shlaix", "rts": "", "rtf": "", "rtkeep": "shlaix", "rtn": "shlaix",
-    "rtm": "shlaix",
+    "rtm": "shlaix", "rtx": "shlaix",
     # public reviews: anyone outside the organisation; a review is its reviewer's own; the section's head appeals
     "rvl": "opaix", "rvt": "", "rvd": "", "rvf": "", "mda": "h", "rvs": "ha", "rvp": "ha", "rvo": "ha",
     "mdv": "a", "mdj": "a",
@@ -66,20 +66,21 @@ def kinds_of_button() -> Iterator[type[CallbackData]]:
 
 
 class CommittedWrites:
-    """The tables written by transactions that committed (SQLite: one connection writes at a time)."""
+    """The tables whose rows were changed by transactions that committed (SQLite: one connection writes at a
+    time). A statement that changed no row (a DELETE of nothing, say) wrote nothing."""
 
     def __init__(self, bot: Bot) -> None:
         self.tables: set[str] = set()
         self._open: set[str] = set()
         engine = bot.db.engine.sync_engine
-        event.listen(engine, "before_cursor_execute", self._statement)
+        event.listen(engine, "after_cursor_execute", self._statement)
         event.listen(engine, "commit", self._commit)
         event.listen(engine, "rollback", self._rollback)
 
-    def _statement(self, _conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+    def _statement(self, _conn: Any, cursor: Any, statement: str, *_: Any) -> None:
         words = statement.split()
         verb = words[0].upper() if words else ""
-        if verb in {"INSERT", "UPDATE", "DELETE", "REPLACE"}:
+        if verb in {"INSERT", "UPDATE", "DELETE", "REPLACE"} and cursor.rowcount != 0:
             target = words[2] if verb in {"INSERT", "DELETE", "REPLACE"} else words[1]
             self._open.add(target.strip('"').lower())
 

@@ -124,7 +124,7 @@ async def test_own_section_and_self_are_not_offered_and_refused_when_forced(bot:
     await make_member(bot.db, 9001, "Colleague", section=None)
     await user.send("/rate")
     await user.press("A section or station")
-    assert user.buttons() == [["行政审批科"]]
+    assert user.buttons() == [["行政审批科"], ["Cancel"]]
     own_section = member.section_id
 
     forged_section = await user.press_data(f"rtt:section:{own_section}:0", message=user.last_message())
@@ -209,7 +209,7 @@ async def test_industry_raters_rate_sections_only(bot: Bot) -> None:
     user, _ = await rater(bot, Role.INDUSTRY)
 
     await user.send("/rate")
-    assert user.buttons() == [["办公室"], ["行政审批科"]]
+    assert user.buttons() == [["办公室"], ["行政审批科"], ["Cancel"]]
     forged = await user.press_data("rtk:member", message=user.last_message())
     await user.press("行政审批科")
     for label in SCORES:
@@ -232,9 +232,43 @@ async def test_colleagues_are_rated_and_narrowed_by_typing(bot: Bot) -> None:
 
     await user.send("张")
 
-    assert user.buttons() == [["张三"], ["张四"]]
+    assert user.buttons() == [["张三"], ["张四"], ["Cancel"]]
     await user.press("张四")
     assert user.last_text().startswith("Rating 张四")
+
+
+async def test_colleagues_sharing_a_name_are_told_apart_by_their_section(bot: Bot) -> None:
+    user, _ = await rater(bot)
+    finance, permits = await make_section(bot.db, "财务科"), await make_section(bot.db, "审批科")
+    await make_member(bot.db, None, "张三", section=finance)
+    twin = await make_member(bot.db, None, "张三", section=permits)
+    await make_member(bot.db, None, "李五", section=finance)
+    await user.send("/rate")
+    await user.press("A colleague")
+
+    assert user.buttons() == [["张三 · 审批科"], ["张三 · 财务科"], ["李五"], ["Cancel"]]
+    await user.press("张三 · 审批科")
+    for label in SCORES:
+        await user.press(label)
+    await user.press("No comment")
+    await user.press("✅ Confirm")
+    (rating,) = await stored(bot)
+    assert rating.target_id == twin.id
+
+
+async def test_choosing_what_to_rate_can_be_cancelled(bot: Bot) -> None:
+    user, _ = await rater(bot)
+    await user.send("/rate")
+    assert user.buttons() == [["A section or station"], ["A colleague"], ["Cancel"]]
+    await user.press("A section or station")
+
+    await user.press("Cancel")
+    typed = await user.send("行政")
+
+    assert user.bot_messages()[-2].text == "Rating cancelled; nothing was saved."
+    assert typed.texts == ["I work with commands and buttons. Send /help to see what you can do."]
+    async with bot.db.transaction() as session:
+        assert (await session.exec(select(RatingForm))).all() == []
 
 
 async def test_rate_in_the_group_points_to_private(bot: Bot) -> None:
