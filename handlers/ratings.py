@@ -161,9 +161,12 @@ def scores_keyboard(tr: Translator, settings: Settings, form: RatingForm) -> Inl
 
 
 def comment_keyboard(tr: Translator, form: RatingForm) -> InlineKeyboardMarkup:
+    """No comment, and Keep the comment when the rater wrote one before going back to the scores."""
     form_id = form.id or 0
+    keep = [[button(tr.gettext("Keep the comment"), FormStep(form_id, "keep").pack())]] if form.comment else []
     return InlineKeyboardMarkup(
         [
+            *keep,
             [button(tr.gettext("No comment"), FormStep(form_id, "skip").pack())],
             [
                 button(tr.gettext("‹ Back"), FormStep(form_id, "back").pack()),
@@ -450,8 +453,10 @@ async def _show_stage(
             session=session, telegram_id=viewer.user.id, step=STEP_COMMENT, data={"form_id": form.id}, now=context.now()
         )
         markup = comment_keyboard(tr, form)
-        text += "\n\n" + tr.gettext(
-            "Add a comment? Type it (they will read it without your name), or choose No comment."
+        text += "\n\n" + (
+            tr.gettext("Keep the comment, type a new one, or choose No comment.")
+            if form.comment
+            else tr.gettext("Add a comment? Type it (they will read it without your name), or choose No comment.")
         )
     else:
         markup = confirm_keyboard(tr, form)
@@ -480,7 +485,7 @@ async def press_step(update: Update, context: BotContext) -> None:
     replies = Replies()
     async with context.db.transaction() as session:
         viewer = await _rater(session, context, update)
-        if press is None or press.action not in {"skip", "back", "cancel", "confirm"}:
+        if press is None or press.action not in {"skip", "keep", "back", "cancel", "confirm"}:
             raise Refusal(N_("This button has expired. Send /rate again."))
         form, name, period = await _own_open_form(session, context, viewer, press.form_id)
         tr = context.tr
@@ -494,6 +499,8 @@ async def press_step(update: Update, context: BotContext) -> None:
         else:
             if press.action == "skip" and form.stage != "scores":
                 form.comment, form.stage = "", "confirm"
+            elif press.action == "keep" and form.stage == "comment":
+                form.stage = "confirm"
             elif press.action == "back":
                 form.stage = "scores"
             await ratings.save_form(session=session, form=form)

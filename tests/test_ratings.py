@@ -74,6 +74,22 @@ async def test_a_full_rating_with_back_and_a_comment(bot: Bot) -> None:
     assert rating.value == 4.2 and rating.comment == "窗口服务 <很> 热情"
 
 
+async def test_going_back_after_a_comment_offers_to_keep_it(bot: Bot) -> None:
+    user, _ = await rater(bot)
+    await fill(user)
+    await user.send("很耐心")
+    await user.press("‹ Back")
+
+    await user.press("②4")
+
+    assert user.last_text().endswith("Keep the comment, type a new one, or choose No comment.")
+    assert "Comment: 很耐心" in user.last_text()
+    await user.press("Keep the comment")
+    await user.press("✅ Confirm")
+    (rating,) = await stored(bot)
+    assert (rating.comment, rating.scores["efficiency"]) == ("很耐心", 4)
+
+
 async def test_typing_while_the_scores_wait_points_to_the_buttons(bot: Bot) -> None:
     user, _ = await rater(bot)
     await user.send("/rate")
