@@ -584,7 +584,8 @@ async def ask_outcome(
 
 
 async def press_followup(update: Update, context: BotContext) -> None:
-    """The reviewer answers the follow-up (回访); the answer is recorded."""
+    """The reviewer answers the follow-up (回访); the answer is recorded, once. A reviewer still not satisfied is
+    news for the section's heads: they are told, with what they answered."""
     press = FollowUp.parse(callback_data(update))
     replies = Replies()
     async with context.db.transaction() as session:
@@ -592,10 +593,33 @@ async def press_followup(update: Update, context: BotContext) -> None:
         review = await reviews.get_review(session=session, review_id=press.review_id) if press else None
         if press is None or review is None or review.reviewer_telegram_id != viewer.user.id or not review.outcome:
             raise Refusal(N_("This button has expired. Open the review link again."))
+        if review.followup_satisfied is not None:
+            raise Refusal(N_("Your answer is recorded already. Thank you."))
         review.followup_satisfied = press.satisfied
         await reviews.save_review(session=session, review=review)
+        if not press.satisfied:
+            await tell_heads_still_unsatisfied(session, context, review, replies)
         replies.edit(context.tr.gettext("Thank you for telling us."))
     await replies.deliver(update, context)
+
+
+async def tell_heads_still_unsatisfied(
+    session: AsyncSession, context: BotContext, review: PublicReview, replies: Replies
+) -> None:
+    section = await sections.get_section(session=session, section_id=review.section_id)
+    for head in await tasks.section_heads(session=session, section_id=review.section_id):
+        if head.telegram_id is None or head.status != MemberStatus.ACTIVE:
+            continue
+        tr = member_translator(context.settings, head)
+        replies.send(
+            head.telegram_id,
+            tr.gettext(
+                "⚠️ The reviewer of {section} on {day} is still not satisfied after your answer: {answer}.",
+                section=section.name if section else "?",
+                day=review.day.isoformat(),
+                answer=tr.gettext(OUTCOMES[review.outcome]) if review.outcome in OUTCOMES else review.outcome,
+            ),
+        )
 
 
 TEXT_STEPS = {

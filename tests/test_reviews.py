@@ -177,12 +177,18 @@ async def test_a_rectification_put_on_a_schedule_keeps_its_task_open(bot: Bot) -
     await head.send("2026-07-01")
     await head.send("新系统七月上线")
     offer = visitor.last_text()
+    message, yes = visitor.find_button("Yes, satisfied")
     await visitor.press("No")
+    again = await visitor.press_data(yes, message=message)
 
     (review,) = await all_reviews(bot)
-    assert (review.outcome, review.followup_satisfied) == ("scheduled", False)
+    assert (review.outcome, review.followup_satisfied) == ("scheduled", False), "the first answer stands"
+    assert again.answer == "Your answer is recorded already. Thank you."
     assert "the section answers: Put on a schedule (2026-07-01). 新系统七月上线" in offer
     assert visitor.last_text() == "Thank you for telling us."
+    assert head.last_text() == (
+        "⚠️ The reviewer of 行政审批科 on 2026-06-10 is still not satisfied after your answer: Put on a schedule."
+    )
     async with bot.db.transaction() as session:
         (task,) = await tasks.list_open_tasks(session=session)
     assert task.due_on.isoformat() == "2026-07-01"
