@@ -10,7 +10,7 @@ import math
 from dataclasses import dataclass
 
 from sqlmodel.ext.asyncio.session import AsyncSession
-from telegram import InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.access import ADMIN_ONLY, PRIVATE, CommandSpec, audience_of
@@ -62,9 +62,12 @@ class OpenMember(CallbackData):
 
 @dataclass(frozen=True)
 class SetRole(CallbackData):
+    """Making someone an administrator is asked again first (`confirmed` on the second press)."""
+
     PREFIX = "memr"
     member_id: int
     role: Role
+    confirmed: bool = False
 
 
 @dataclass(frozen=True)
@@ -83,9 +86,12 @@ class MoveTo(CallbackData):
 
 @dataclass(frozen=True)
 class SetActive(CallbackData):
+    """Deactivating is asked again first (`confirmed` on the second press)."""
+
     PREFIX = "mema"
     member_id: int
     active: bool
+    confirmed: bool = False
 
 
 def render_card(tr: Translator, member: Member, section: Section | None) -> str:
@@ -213,7 +219,24 @@ async def press_role(update: Update, context: BotContext) -> None:
             raise Refusal(N_("You can't take away your own admin role; ask another administrator."))
         if press.role == Role.HEAD and member.section_id is None:
             raise Refusal(N_("A head needs a section: move the member to a section first."))
-        if member.role != press.role:
+        asking = press.role == Role.ADMIN and member.role != Role.ADMIN and not press.confirmed
+        if asking:
+            await _ask_first(
+                session,
+                context.tr,
+                member,
+                context.tr.gettext(
+                    "Make {name} an administrator? Administrators can change every member's role, void ratings "
+                    "and decide registrations.",
+                    name=member.display_name,
+                ),
+                button(
+                    context.tr.gettext("Yes, make them an administrator"),
+                    SetRole(member.id or 0, Role.ADMIN, True).pack(),
+                ),
+                replies,
+            )
+        elif member.role != press.role:
             old = member.role
             member.role = press.role
             await members.save_member(session=session, member=member)
@@ -231,8 +254,9 @@ async def press_role(update: Update, context: BotContext) -> None:
                 N_("An administrator changed your role: you are now {role}. Send /help to see what you can do."),
                 role_key=member.role,
             )
-        replies.toast(context.tr.gettext("Saved."))
-        await _show_card(session, context.tr, member, replies)
+        if not asking:
+            replies.toast(context.tr.gettext("Saved."))
+            await _show_card(session, context.tr, member, replies)
     await replies.deliver(update, context)
 
 
@@ -303,7 +327,21 @@ async def press_active(update: Update, context: BotContext) -> None:
         wanted = MemberStatus.ACTIVE if press.active else MemberStatus.INACTIVE
         if member.status not in (MemberStatus.ACTIVE, MemberStatus.INACTIVE):
             raise Refusal(N_("That change is not possible for this member."))
-        if member.status != wanted:
+        asking = not press.active and member.status == MemberStatus.ACTIVE and not press.confirmed
+        if asking:
+            await _ask_first(
+                session,
+                context.tr,
+                member,
+                context.tr.gettext(
+                    "Deactivate {name}? They are no longer rated or reminded and lose their commands; their history "
+                    "is kept, and Reactivate brings them back.",
+                    name=member.display_name,
+                ),
+                button(context.tr.gettext("Yes, deactivate"), SetActive(member.id or 0, False, True).pack()),
+                replies,
+            )
+        elif member.status != wanted:
             member.status = wanted
             await members.save_member(session=session, member=member)
             await audit.record_audit(
@@ -326,8 +364,9 @@ async def press_active(update: Update, context: BotContext) -> None:
                     replies,
                     N_("An administrator deactivated your membership of the campaign. Your history is kept."),
                 )
-        replies.toast(context.tr.gettext("Saved."))
-        await _show_card(session, context.tr, member, replies)
+        if not asking:
+            replies.toast(context.tr.gettext("Saved."))
+            await _show_card(session, context.tr, member, replies)
     await replies.deliver(update, context)
 
 
@@ -346,6 +385,15 @@ def _tell(
         audience_of(member, member.telegram_id, context.settings.bot.admins),
         context.settings.bot.default_language,
     )
+
+
+async def _ask_first(
+    session: AsyncSession, tr: Translator, member: Member, question: str, yes: InlineKeyboardButton, replies: Replies
+) -> None:
+    """The card with the question under it, the button that does it, and one back to the card: nothing changes."""
+    section = await sections.get_section(session=session, section_id=member.section_id) if member.section_id else None
+    keyboard = InlineKeyboardMarkup([[yes], [button(tr.gettext("‹ Back"), OpenMember(member.id or 0).pack())]])
+    replies.edit(render_card(tr, member, section) + "\n\n" + question, keyboard)
 
 
 async def _show_card(session: AsyncSession, tr: Translator, member: Member, replies: Replies) -> None:

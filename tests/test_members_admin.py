@@ -43,6 +43,12 @@ async def test_admin_moves_and_deactivates_a_member(bot: Bot) -> None:
     await boss.press("财务科")
     assert alice.last_text() == "An administrator moved you to the section 财务科."
     await boss.press("Deactivate")
+    assert boss.last_text().endswith(
+        "Deactivate Alice? They are no longer rated or reminded and lose their commands; their history is kept, and "
+        "Reactivate brings them back."
+    )
+    assert (await reload_member(bot.db, member.id)).status == MemberStatus.ACTIVE, "asked first: nothing changed yet"
+    await boss.press("Yes, deactivate")
 
     stored = await reload_member(bot.db, member.id)
     assert (stored.status, stored.section_id is not None) == (MemberStatus.INACTIVE, True)
@@ -56,6 +62,29 @@ async def test_admin_moves_and_deactivates_a_member(bot: Bot) -> None:
     assert alice.last_text().endswith(
         "An administrator deactivated your membership of the campaign. If this is a mistake, ask them to reactivate it."
     ), "not the newcomer's 'Send /start to register'"
+
+
+async def test_making_an_administrator_is_asked_first_and_back_changes_nothing(bot: Bot) -> None:
+    office = await make_section(bot.db, "办公室")
+    alice = bot.tg.private_user("Alice")
+    member = await make_member(bot.db, alice.id, "Alice", section=office, language="en")
+    boss = await admin(bot)
+    await boss.send("/members Ali")
+    await boss.press("Alice")
+
+    await boss.press("administrator")
+    asked = boss.last_text()
+    await boss.press("‹ Back")
+    await boss.press("administrator")
+    await boss.press("Yes, make them an administrator")
+
+    assert asked.endswith(
+        "Make Alice an administrator? Administrators can change every member's role, void ratings and decide "
+        "registrations."
+    )
+    assert (await reload_member(bot.db, member.id)).role == Role.ADMIN
+    assert alice.last_text().startswith("An administrator changed your role: you are now administrator.")
+    assert [message.text.startswith("An administrator changed") for message in alice.bot_messages()] == [True]
 
 
 async def test_admin_cannot_remove_own_admin_role(bot: Bot) -> None:
@@ -85,7 +114,7 @@ async def test_leader_cannot_use_members_or_forge_a_role_change(bot: Bot) -> Non
     await make_member(bot.db, leader.id, "Leader", role=Role.LEADER)
 
     await leader.send("/members")
-    forged = await leader.press_data(f"memr:{target.id}:admin", message=leader.last_message())
+    forged = await leader.press_data(f"memr:{target.id}:admin:1", message=leader.last_message())
 
     assert leader.bot_messages()[0].text == "You can't use /members. Send /help to see the commands you can use."
     assert forged.answer == "Only administrators can do that."
