@@ -63,8 +63,11 @@ class EditCommitment(CallbackData):
 
 @dataclass(frozen=True)
 class RemoveCommitment(CallbackData):
+    """Asked again first (`confirmed` on the second press)."""
+
     PREFIX = "cmr"
     commitment_id: int
+    confirmed: bool = False
 
 
 def keeps(viewer: Viewer, section_id: int) -> bool:
@@ -203,10 +206,23 @@ async def press_remove(update: Update, context: BotContext) -> None:
         viewer = await load_viewer(session=session, context=context, user=sender(update))
         item = await _commitment(session, press.commitment_id if press else 0)
         _require_keeper(viewer, item.section_id)
-        await commitments.remove_commitment(session=session, commitment=item, now=context.now())
         section = await existing_section(session, item.section_id)
-        replies.toast(context.tr.gettext("Removed."))
-        await show(session, context, viewer, section, replies, "private")
+        if press is not None and not press.confirmed:
+            tr = context.tr
+            keyboard = InlineKeyboardMarkup(
+                [
+                    [button(tr.gettext("Yes, remove it"), RemoveCommitment(item.id or 0, True).pack())],
+                    [button(tr.gettext("‹ Back"), ShowSection(section.id or 0).pack())],
+                ]
+            )
+            replies.edit(
+                tr.gettext("Remove this commitment of {section}?\n{text}", section=section.name, text=item.text),
+                keyboard,
+            )
+        else:
+            await commitments.remove_commitment(session=session, commitment=item, now=context.now())
+            replies.toast(context.tr.gettext("Removed."))
+            await show(session, context, viewer, section, replies, "private")
     await replies.deliver(update, context)
 
 

@@ -26,6 +26,11 @@ async def test_head_adds_edits_and_removes_commitments(bot: Bot) -> None:
     await head.press("✎ 1")
     await head.send("每件咨询半个工作日内答复")
     await head.press("🗑 2")
+    assert head.last_text() == "Remove this commitment of 行政审批科?\n一次性告知所需材料 <全部>"
+    await head.press("‹ Back")
+    assert head.last_text().endswith("\n2. 一次性告知所需材料 <全部>"), "Back removed nothing"
+    await head.press("🗑 2")
+    await head.press("Yes, remove it")
 
     assert head.last_text() == "Service commitments of 行政审批科\n1. 每件咨询半个工作日内答复"
 
@@ -42,7 +47,7 @@ async def test_staff_read_other_sections_but_cannot_change_them(bot: Bot) -> Non
     await staff.send("/commitments 审批")
     assert staff.last_text() == "Service commitments of 行政审批科\n1. 承诺"
     assert staff.buttons() == []
-    forged = await staff.press_data(f"cmr:{item.id}", message=staff.last_message())
+    forged = await staff.press_data(f"cmr:{item.id}:1", message=staff.last_message())
 
     assert forged.answer == "Only the section's head and admins can change its commitments."
     async with bot.db.transaction() as session:

@@ -136,7 +136,8 @@ async def commitments_kept(bot: Bot) -> tuple[dict[str, FakeUser], list[Step]]:
     steps = [("head", "send", "/commitments"), ("head", "press", "➕ Add a commitment"),
              ("head", "send", "每件咨询一个工作日内答复"), ("head", "press", "➕ Add a commitment"),
              ("head", "send", "一次性告知所需材料"), ("head", "press", "✎ 1"),
-             ("head", "send", "每件咨询半个工作日内答复"), ("head", "press", "🗑 2")]  # fmt: skip
+             ("head", "send", "每件咨询半个工作日内答复"), ("head", "press", "🗑 2"),
+             ("head", "press", "Yes, remove it")]  # fmt: skip
     return {"head": head}, steps
 
 
@@ -157,7 +158,7 @@ async def members_managed(bot: Bot) -> tuple[dict[str, FakeUser], list[Step]]:
     boss = await admin(bot)
     steps = [("boss", "send", "/members"), ("boss", "press", "Alice · 办公室 · staff member"),
              ("boss", "press", "section head"), ("boss", "press", "Move to another section"),
-             ("boss", "press", "财务科"), ("boss", "press", "Deactivate")]  # fmt: skip
+             ("boss", "press", "财务科"), ("boss", "press", "Deactivate"), ("boss", "press", "Yes, deactivate")]  # fmt: skip
     return {"boss": boss, "alice": alice}, steps
 
 
