@@ -20,6 +20,7 @@ from bot.i18n import N_, Translator, escape
 from handlers.common import (
     Refusal,
     Replies,
+    Viewer,
     admin_viewer,
     button,
     callback_data,
@@ -33,9 +34,10 @@ from handlers.common import (
     sender,
 )
 from handlers.registration import Decide
-from storage import audit, members, sections
-from storage.models import Member, MemberStatus, Role, Section
+from storage import audit, dialogs, members, sections
+from storage.models import Dialog, Member, MemberStatus, Role, Section
 
+STEP_SEARCH = "members.search"
 MEMBERS_COMMAND = CommandSpec("members", N_("Find members; change their role, section or status"), ADMIN_ONLY, PRIVATE)
 COMMANDS = (MEMBERS_COMMAND,)
 PER_PAGE = 8
@@ -175,15 +177,31 @@ async def cmd_members(update: Update, context: BotContext) -> None:
         require(viewer, MEMBERS_COMMAND, chat_type(update))
         query = " ".join(context.args or [])[:64]
         if query:
-            found = await members.find_members(session=session, name_part=query)
-            if not found:
-                replies.reply(context.tr.gettext("Nobody's name contains “{query}”.", query=query))
-            else:
-                rows = [[button(member.display_name, OpenMember(member.id or 0).pack())] for member in found[:20]]
-                replies.reply(context.tr.gettext("Found:"), InlineKeyboardMarkup(rows))
+            await find(session, context, query, replies)
         else:
-            replies.reply(*await list_page(session, context.tr, 0))
+            text, keyboard = await list_page(session, context.tr, 0)
+            await dialogs.set_dialog(
+                session=session, telegram_id=viewer.user.id, step=STEP_SEARCH, data={}, now=context.now()
+            )
+            replies.reply(text + "\n" + context.tr.gettext("Or type part of a name to find someone."), keyboard)
     await replies.deliver(update, context)
+
+
+async def ask_search(
+    session: AsyncSession, context: BotContext, viewer: Viewer, dialog: Dialog, text: str, replies: Replies
+) -> None:
+    """Part of a name typed after /members."""
+    require(viewer, MEMBERS_COMMAND, "private")
+    await find(session, context, " ".join(text.split())[:64], replies)
+
+
+async def find(session: AsyncSession, context: BotContext, query: str, replies: Replies) -> None:
+    found = await members.find_members(session=session, name_part=query)
+    if not found:
+        replies.reply(context.tr.gettext("Nobody's name contains “{query}”.", query=query))
+    else:
+        rows = [[button(member.display_name, OpenMember(member.id or 0).pack())] for member in found[:20]]
+        replies.reply(context.tr.gettext("Found:"), InlineKeyboardMarkup(rows))
 
 
 async def press_page(update: Update, context: BotContext) -> None:
@@ -406,6 +424,9 @@ async def _member(session: AsyncSession, member_id: int) -> Member:
     if member is None:
         raise Refusal(N_("That member does not exist. Send /members again."))
     return member
+
+
+TEXT_STEPS = {STEP_SEARCH: ask_search}
 
 
 def handlers() -> list[BaseHandler[Update, BotContext, None]]:

@@ -107,6 +107,19 @@ async def test_member_search_with_wildcards_matches_literally(bot: Bot) -> None:
     assert boss.buttons() == [["100% Service"]]
 
 
+async def test_members_then_a_typed_name_finds_them(bot: Bot) -> None:
+    await make_member(bot.db, 1, "王爱丽")
+    await make_member(bot.db, 2, "Other")
+    boss = await admin(bot)
+
+    await boss.send("/members")
+    assert boss.last_text().endswith("Or type part of a name to find someone.")
+    await boss.send("爱丽")
+    assert (boss.last_text(), boss.buttons()) == ("Found:", [["王爱丽"]])
+    await boss.send("nobody")
+    assert boss.last_text() == "Nobody's name contains “nobody”."
+
+
 async def test_leader_cannot_use_members_or_forge_a_role_change(bot: Bot) -> None:
     section = await make_section(bot.db)
     target = await make_member(bot.db, 5, "Target", section=section)
@@ -127,7 +140,7 @@ async def test_members_list_is_paged_from_the_database(bot: Bot) -> None:
     boss = await admin(bot)
 
     await boss.send("/members")
-    assert boss.last_text() == "20 members. Choose one:"
+    assert boss.last_text() == "20 members. Choose one:\nOr type part of a name to find someone."
     assert boss.buttons()[-1] == ["1/3", "Next ›"]
     await boss.press("Next ›")
     await boss.press("Next ›")
