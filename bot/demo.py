@@ -166,7 +166,8 @@ class Cast:
     member_quality: dict[int, float]
     heads: dict[int, Member]
     staff: dict[int, list[Member]]  # section id → its staff and head
-    nominees: list[Member]  # the colleagues put forward as 优质服务个人: leaders, heads and one staff per station
+    nominees: list[Member]  # the colleagues put forward as 优质服务个人: heads and one staff per station (leaders
+    # judge the campaign, they are not candidates in it)
     rated_members: Counter[int] = field(default_factory=Counter)  # member id → raters so far
     met: set[tuple[int | None, int | None]] = field(default_factory=set)  # (rater, colleague) rated already
 
@@ -330,7 +331,7 @@ async def make_cast(session: AsyncSession, settings: Settings, rng: random.Rando
         INDUSTRY[0][0]: f"industry rater of {INDUSTRY[0][1]}: /rate",
     }
     stations = [section.id or 0 for section in made if section.kind == SectionKind.STATION]
-    nominees = [*raters[: len(LEADERS)], *heads.values(), *(staff[sid][1] for sid in stations)]
+    nominees = [*heads.values(), *(staff[sid][1] for sid in stations)]
     return Cast(made, quality, trend, bias, raters, industry, admin, member_quality, heads, staff, nominees)
 
 
