@@ -386,7 +386,14 @@ def breakdown_lines(tr: Translator, settings: Settings, standing: Standing) -> l
         if scores.mean is not None and scores.raters >= min_raters
     ]
     if groups and standing.kind == TargetKind.SECTION:
+        hidden = sum(1 for scores in standing.groups.values() if scores.mean is not None and scores.raters < min_raters)
         lines.append(tr.gettext("By rater group (1–5): {groups}", groups=" · ".join(groups)))
+        if hidden:
+            lines.append(
+                tr.gettext(
+                    "(A group with fewer than {n} raters is not shown, so nobody can be told apart.)", n=min_raters
+                )
+            )
     means = standing.standard_means() if standing.standard_raters >= min_raters else {}
     named = [
         f"{standard_name(tr, standard)} {means[standard.key]:.2f}"

@@ -365,6 +365,7 @@ async def test_breakdowns_of_fewer_raters_than_the_minimum_are_not_shown(bot: Bo
     text = user.last_text()
     assert "5 raters" in text and "Public 5.00 (3)" in text
     assert "By standard" not in text and "Internal" not in text
+    assert "(A group with fewer than 3 raters is not shown, so nobody can be told apart.)" in text
     leader = campaign.user(campaign.leader)
     sent = await leader.send("/export")
     book = openpyxl.load_workbook(io.BytesIO(next(m.document for m in sent.messages if m.document) or b""))
