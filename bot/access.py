@@ -62,9 +62,13 @@ class CommandSpec:
     audiences: frozenset[Audience]
     chats: frozenset[str] = PRIVATE
     in_menu: bool = True
+    described_for: tuple[tuple[Audience, str], ...] = ()  # another description (a msgid) for some audiences
 
     def allows(self, audience: Audience, chat_type: str) -> bool:
         return audience in self.audiences and chat_type in self.chats
+
+    def description_for(self, audience: Audience) -> str:
+        return dict(self.described_for).get(audience, self.description)
 
 
 def commands_for(

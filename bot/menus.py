@@ -24,28 +24,29 @@ logger = logging.getLogger(__name__)
 MENU_LANGUAGE_CODES = {"en": ENGLISH, "zh": CHINESE}
 
 
-def bot_commands(specs: Iterable[CommandSpec], language: str) -> list[BotCommand]:
+def bot_commands(specs: Iterable[CommandSpec], language: str, audience: Audience) -> list[BotCommand]:
     tr = translator(language)
-    return [BotCommand(spec.name, tr.gettext(spec.description)) for spec in specs]
+    return [BotCommand(spec.name, tr.gettext(spec.description_for(audience))) for spec in specs]
 
 
 async def set_default_menus(bot: Bot, specs: tuple[CommandSpec, ...], default_language: str) -> None:
     """The menus of newcomers (private chats), of groups, and of group administrators, in each language."""
     menus = (
-        (BotCommandScopeAllPrivateChats(), commands_for(specs, Audience.OUTSIDER, "private", menu_only=True)),
-        (BotCommandScopeAllGroupChats(), commands_for(specs, Audience.STAFF, "group", menu_only=True)),
-        (BotCommandScopeAllChatAdministrators(), commands_for(specs, Audience.ADMIN, "group", menu_only=True)),
+        (BotCommandScopeAllPrivateChats(), Audience.OUTSIDER, "private"),
+        (BotCommandScopeAllGroupChats(), Audience.STAFF, "group"),
+        (BotCommandScopeAllChatAdministrators(), Audience.ADMIN, "group"),
     )
     for code, language in (("", default_language), *MENU_LANGUAGE_CODES.items()):
-        for scope, chosen in menus:
-            await bot.set_my_commands(bot_commands(chosen, language), scope=scope, language_code=code or None)
+        for scope, audience, chat in menus:
+            chosen = commands_for(specs, audience, chat, menu_only=True)
+            await bot.set_my_commands(bot_commands(chosen, language, audience), scope=scope, language_code=code or None)
 
 
 async def set_member_menu(
     bot: Bot, specs: tuple[CommandSpec, ...], chat_id: int, audience: Audience, language: str
 ) -> None:
     """The menu one member sees in their private chat; called when their role or status changes."""
-    commands = bot_commands(commands_for(specs, audience, "private", menu_only=True), language)
+    commands = bot_commands(commands_for(specs, audience, "private", menu_only=True), language, audience)
     try:
         await bot.set_my_commands(commands, scope=BotCommandScopeChat(chat_id))
     except (BadRequest, Forbidden) as error:

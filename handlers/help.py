@@ -26,7 +26,9 @@ def private_chat_button(tr: Translator, bot_username: str) -> InlineKeyboardMark
 def render_help(tr: Translator, specs: tuple[CommandSpec, ...], viewer: Viewer, where: str) -> str:
     audience = viewer.audience
     lines: list[str] = [tr.gettext("<b>What you can do here</b>")]
-    lines += [f"/{spec.name} — {tr.gettext(spec.description)}" for spec in commands_for(specs, audience, where)]
+    lines += [
+        f"/{spec.name} — {tr.gettext(spec.description_for(audience))}" for spec in commands_for(specs, audience, where)
+    ]
     if where != ChatType.PRIVATE:
         lines.append(
             "\n" + tr.gettext("Registration, ratings and your own score are handled in a private chat with me.")

@@ -49,7 +49,13 @@ from storage.models import (
     TargetKind,
 )
 
-RATE = CommandSpec("rate", N_("Rate a section or a colleague"), MEMBERS, ANY_CHAT)
+RATE = CommandSpec(
+    "rate",
+    N_("Rate a section or a colleague"),
+    MEMBERS,
+    ANY_CHAT,
+    described_for=((Audience.INDUSTRY, N_("Rate a section or station")),),
+)
 COMMANDS = (RATE,)
 DEEP_LINK = "rate"
 STEP_SEARCH = "rate.search"

@@ -270,7 +270,7 @@ async def kept_menu(
     language = pick_language(
         chosen=member.language if member else None, telegram=None, default=settings.bot.default_language
     )
-    menu = bot_commands(commands_for(commands, audience, "private", menu_only=True), language)
+    menu = bot_commands(commands_for(commands, audience, "private", menu_only=True), language, audience)
     return Outgoing(telegram_id, "", None, menu=menu)
 
 

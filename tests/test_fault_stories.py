@@ -158,7 +158,8 @@ async def members_managed(bot: Bot) -> tuple[dict[str, FakeUser], list[Step]]:
     boss = await admin(bot)
     steps = [("boss", "send", "/members"), ("boss", "press", "Alice · 办公室 · staff member"),
              ("boss", "press", "section head"), ("boss", "press", "Move to another section"),
-             ("boss", "press", "财务科"), ("boss", "press", "Deactivate"), ("boss", "press", "Yes, deactivate")]  # fmt: skip
+             ("boss", "press", "财务科"), ("boss", "press", "Deactivate"),
+             ("boss", "press", "Yes, deactivate")]  # fmt: skip
     return {"boss": boss, "alice": alice}, steps
 
 

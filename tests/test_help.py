@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.access import Audience
 from storage.models import MemberStatus, Role
 from tests.conftest import Bot
+from tests.factories import make_member
 
 
 async def test_user_with_other_language_gets_configured_default(bot: Bot) -> None:
@@ -28,6 +29,15 @@ async def test_newcomer_help_lists_start_and_help(bot: Bot) -> None:
         "/cancel — Stop what you are doing",
     ]
     assert "Send /start to register" in alice.last_text()
+
+
+async def test_an_industry_rater_is_told_they_rate_sections(bot: Bot) -> None:
+    rater = bot.tg.private_user("Rater")
+    await make_member(bot.db, rater.id, "Rater", role=Role.INDUSTRY, section=None, language="en")
+
+    await rater.send("/help")
+
+    assert "/rate — Rate a section or station" in rater.last_text().splitlines()
 
 
 async def test_unknown_command_in_private_points_to_help(bot: Bot) -> None:
