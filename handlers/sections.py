@@ -36,7 +36,7 @@ from storage import audit, dialogs, sections
 from storage.models import Dialog, Section, SectionKind
 from storage.sections import DuplicateSectionName, SectionRow
 
-SECTIONS = CommandSpec("sections", N_("The sections and stations, their heads and members"), MEMBERS, ANY_CHAT)
+SECTIONS = CommandSpec("sections", N_("The sections and stations, their heads and how many members"), MEMBERS, ANY_CHAT)
 COMMANDS = (SECTIONS,)
 STEP_NEW = "section.new"
 STEP_RENAME = "section.rename"

@@ -43,7 +43,13 @@ MANAGERS = frozenset({Audience.HEAD, Audience.LEADER, Audience.ADMIN})
 OVERSEERS = frozenset({Audience.LEADER, Audience.ADMIN})
 TASK = CommandSpec("task", N_("Add a task with a deadline"), MANAGERS, PRIVATE)
 TASKS = CommandSpec(
-    "tasks", N_("Open tasks and their deadlines (leaders: /tasks SECTION)"), MEMBERS - {Audience.INDUSTRY}, PRIVATE
+    "tasks",
+    N_("Your section's open tasks and their deadlines"),
+    MEMBERS - {Audience.INDUSTRY},
+    PRIVATE,
+    described_for=tuple(
+        (audience, N_("Open tasks and their deadlines; /tasks SECTION for one section")) for audience in OVERSEERS
+    ),
 )
 AWAY = CommandSpec("away", N_("Away until a date: your reminders go to others"), MEMBERS - {Audience.INDUSTRY}, PRIVATE)
 COMMANDS = (TASK, TASKS, AWAY)
