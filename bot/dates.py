@@ -20,7 +20,7 @@ HORIZON = dt.timedelta(days=3 * 366)
 
 
 class DateProblem(Exception):
-    """The text is not a usable due date; `reason` is "unreadable" or "past" or "far"."""
+    """The text is not a usable due date; `reason` is "unreadable", "no_such_day" (2026-02-30), "past" or "far"."""
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
@@ -57,19 +57,25 @@ def _read(text: str, today: dt.date, calendar: WorkCalendar) -> dt.date | None:
     return None
 
 
-def _date(year: int, month: int, day: int) -> dt.date | None:
+def _date(year: int, month: int, day: int) -> dt.date:
     try:
         return dt.date(year, month, day)
     except ValueError:
-        return None
+        raise DateProblem("no_such_day") from None
 
 
-def _this_or_next_year(today: dt.date, month: int, day: int) -> dt.date | None:
-    """A day without a year is the next such day: in December, "01-10" means next January."""
-    this_year = _date(today.year, month, day)
-    if this_year is None or this_year >= today:
-        return this_year
-    return _date(today.year + 1, month, day)
+def _this_or_next_year(today: dt.date, month: int, day: int) -> dt.date:
+    """A day without a year is the next such day: in December, "01-10" means next January (and "02-29" the next
+    leap day within a year)."""
+    candidates: list[dt.date] = []
+    for year in (today.year, today.year + 1):
+        try:
+            candidates.append(dt.date(year, month, day))
+        except ValueError:
+            continue
+    if not candidates:
+        raise DateProblem("no_such_day")
+    return next((candidate for candidate in candidates if candidate >= today), candidates[0])
 
 
 def _named(today: dt.date, month_name: str, day: int, year: str | None) -> dt.date | None:

@@ -3,6 +3,7 @@ and paged keyboards."""
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import logging
 import math
@@ -18,6 +19,7 @@ from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
 from bot.access import Audience, CommandSpec, audience_of
 from bot.config import Settings
 from bot.context import BotContext
+from bot.dates import DATE_EXAMPLES, DateProblem, parse_due_date
 from bot.i18n import N_, Html, Translator, pick_language, translator
 from bot.menus import set_member_menu
 from storage import dialogs, members, reminders, sections, updates
@@ -406,3 +408,25 @@ def navigation_row(
     if page < pages - 1:
         navigation.append(button(tr.gettext("Next ›"), page_data(page + 1)))
     return navigation
+
+
+DATE_PROBLEMS = {
+    "unreadable": N_("I can't read “{text}” as a date."),
+    "no_such_day": N_("There is no such day as {text}."),
+    "past": N_("{text} is in the past; a deadline must be today or later."),
+    "far": N_("{text} is more than three years away."),
+}
+
+
+def read_due_date(context: BotContext, text: str) -> dt.date:
+    """The typed date; a deadline that falls on a day off moves to the next working day, as deadlines do."""
+    calendar = context.settings.calendar.work_calendar()
+    try:
+        day = parse_due_date(text, today=context.today(), calendar=calendar)
+    except DateProblem as problem:
+        raise Refusal(
+            N_("{problem} {examples}"),
+            problem=context.tr.gettext(DATE_PROBLEMS[problem.reason], text=text.strip()[:40]),
+            examples=context.tr.gettext(DATE_EXAMPLES),
+        ) from None
+    return day if calendar.is_working_day(day) else calendar.next_working_day(day)

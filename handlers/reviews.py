@@ -19,7 +19,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 from bot.access import ADMINS_AND_HEADS, PRIVATE, Audience, CommandSpec
 from bot.callbacks import CallbackData
 from bot.context import BotContext
-from bot.dates import DATE_EXAMPLES, DateProblem, parse_due_date
+from bot.dates import DATE_EXAMPLES
 from bot.i18n import N_, Translator, pick_language, translator
 from handlers.common import (
     Refusal,
@@ -31,6 +31,7 @@ from handlers.common import (
     load_viewer,
     member_translator,
     paged_buttons,
+    read_due_date,
     require,
     sender,
     typed_text,
@@ -518,11 +519,7 @@ async def press_outcome(update: Update, context: BotContext) -> None:
 async def ask_schedule(
     session: AsyncSession, context: BotContext, viewer: Viewer, dialog: Dialog, text: str, replies: Replies
 ) -> None:
-    calendar = context.settings.calendar.work_calendar()
-    try:
-        due = parse_due_date(text, today=context.today(), calendar=calendar)
-    except DateProblem:
-        raise Refusal(N_("I can't read “{text}” as a date."), text=text.strip()[:40]) from None
+    due = read_due_date(context, text)
     await dialogs.set_dialog(
         session=session,
         telegram_id=viewer.user.id,

@@ -20,6 +20,7 @@ from bot.context import BotContext
 from bot.dates import DATE_EXAMPLES, DateProblem, parse_due_date
 from bot.i18n import N_, Translator, escape
 from handlers.common import (
+    DATE_PROBLEMS,
     Refusal,
     Replies,
     Viewer,
@@ -29,6 +30,7 @@ from handlers.common import (
     load_viewer,
     member_translator,
     paged_buttons,
+    read_due_date,
     require,
     sender,
     typed_text,
@@ -62,11 +64,6 @@ STEP_RESPONSIBLE = "task.responsible"  # answered with a button, not typed
 STEP_NOTE = "task.note"
 STEP_NEW_DUE = "task.extend"
 STEP_REASON = "task.reason"
-DATE_PROBLEMS = {
-    "unreadable": N_("I can't read “{text}” as a date."),
-    "past": N_("{text} is in the past; a deadline must be today or later."),
-    "far": N_("{text} is more than three years away."),
-}
 
 
 @dataclass(frozen=True)
@@ -232,20 +229,6 @@ async def task_card(
     last = extensions[-1] if overseer and extensions else ""
     text = render_card(context.tr, task, section, responsible, due, overseer=overseer, last_extension=last)
     return text, card_keyboard(context.tr, viewer, task)
-
-
-def read_due_date(context: BotContext, text: str) -> dt.date:
-    """The typed date; a deadline that falls on a day off moves to the next working day, as deadlines do."""
-    calendar = context.settings.calendar.work_calendar()
-    try:
-        day = parse_due_date(text, today=context.today(), calendar=calendar)
-    except DateProblem as problem:
-        raise Refusal(
-            N_("{problem} {examples}"),
-            problem=context.tr.gettext(DATE_PROBLEMS[problem.reason], text=text.strip()[:40]),
-            examples=context.tr.gettext(DATE_EXAMPLES),
-        ) from None
-    return day if calendar.is_working_day(day) else calendar.next_working_day(day)
 
 
 def render_chosen_date(context: BotContext, typed: str, day: dt.date) -> str:

@@ -63,13 +63,17 @@ def test_dates_as_people_type_them(text: str, expected: dt.date) -> None:
 
 @pytest.mark.parametrize(
     ("text", "reason"),
-    [("2026-09-27", "past"), ("soon", "unreadable"), ("2026-02-30", "unreadable"), ("13/45", "unreadable"),
-     ("+9999d", "far"), ("", "unreadable"), ("<b>", "unreadable")],
+    [("2026-09-27", "past"), ("soon", "unreadable"), ("2026-02-30", "no_such_day"), ("13/45", "no_such_day"),
+     ("02-29", "no_such_day"), ("31 Apr", "no_such_day"), ("+9999d", "far"), ("", "unreadable"), ("<b>", "unreadable")],
 )  # fmt: skip
 def test_bad_dates_are_refused(text: str, reason: str) -> None:
     with pytest.raises(DateProblem) as caught:
         parse_due_date(text, today=TODAY, calendar=CN)
     assert caught.value.reason == reason
+
+
+def test_a_leap_day_without_a_year_is_the_next_one() -> None:
+    assert parse_due_date("02-29", today=dt.date(2027, 12, 1), calendar=CN) == dt.date(2028, 2, 29)
 
 
 @given(st.text(max_size=40))

@@ -56,6 +56,8 @@ async def test_bad_dates_get_examples_and_the_dialogue_waits(bot: Bot) -> None:
     )
     await head.send("2026-06-01")
     assert head.last_text().startswith("2026-06-01 is in the past; a deadline must be today or later.")
+    await head.send("2026-06-31")
+    assert head.last_text().startswith("There is no such day as 2026-06-31. For example:")
     await head.send("明天")
 
     assert head.last_text() == "Due 2026-06-11 (in 1 working day).\nWho is responsible for it?"
