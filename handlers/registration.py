@@ -27,6 +27,7 @@ from handlers.common import (
     Replies,
     Viewer,
     button,
+    callback_data,
     chat_type,
     clean_name,
     load_viewer,
@@ -79,6 +80,11 @@ class SectionPage(CallbackData):
 @dataclass(frozen=True)
 class UseTelegramName(CallbackData):
     PREFIX = "regn"
+
+
+@dataclass(frozen=True)
+class KeepName(CallbackData):
+    PREFIX = "regk"
 
 
 @dataclass(frozen=True)
@@ -144,9 +150,12 @@ def section_keyboard(tr: Translator, choices: list[Section], page: int) -> Inlin
     return InlineKeyboardMarkup(rows)
 
 
-def name_keyboard(tr: Translator, telegram_name: str) -> InlineKeyboardMarkup:
+def name_keyboard(tr: Translator, telegram_name: str, kept_name: str = "") -> InlineKeyboardMarkup:
+    """Telegram's name, and the name given before when the applicant came back by Change."""
+    kept = [[button(tr.gettext("Keep “{name}”", name=kept_name[:40]), KeepName().pack())]] if kept_name else []
     return InlineKeyboardMarkup(
         [
+            *kept,
             [button(tr.gettext("Use “{name}”", name=telegram_name[:40]), UseTelegramName().pack())],
             [button(tr.gettext("Choose another section"), SectionPage(0).pack())],
             [button(tr.gettext("Cancel"), StopRegistration().pack())],
@@ -311,11 +320,14 @@ async def press_section(update: Update, context: BotContext) -> None:
         viewer = await load_viewer(session=session, context=context, user=sender(update))
         _require_applicant(viewer)
         section = await _open_section(session, press.section_id if press else 0)
+        earlier = await dialogs.get_dialog(session=session, telegram_id=viewer.user.id, now=context.now())
+        # back here by Change at the confirmation: the name given before is offered again
+        kept_name = str(earlier.data.get("name", "")) if earlier is not None and earlier.step == STEP_CONFIRM else ""
         await dialogs.set_dialog(
             session=session,
             telegram_id=viewer.user.id,
             step=STEP_NAME,
-            data={"section_id": section.id},
+            data={"section_id": section.id, "name": kept_name},
             now=context.now(),
         )
         replies.edit(
@@ -324,7 +336,7 @@ async def press_section(update: Update, context: BotContext) -> None:
                 "name.",
                 section=section.name,
             ),
-            name_keyboard(context.tr, viewer.user.full_name),
+            name_keyboard(context.tr, viewer.user.full_name, kept_name),
         )
     await replies.deliver(update, context)
 
@@ -333,25 +345,30 @@ async def ask_name(
     session: AsyncSession, context: BotContext, viewer: Viewer, dialog: Dialog, text: str, replies: Replies
 ) -> None:
     """The applicant typed their name."""
-    await _take_name(session, context, viewer, dialog, clean_name(text), replies)
+    await _take_name(session, context, viewer, int(dialog.data.get("section_id", 0)), clean_name(text), replies)
 
 
 async def press_telegram_name(update: Update, context: BotContext) -> None:
-    """The applicant takes their Telegram name as their display name."""
+    """The applicant takes their Telegram name as their display name, or (Keep) the name they gave before."""
+    keep = KeepName.parse(callback_data(update)) is not None
     replies = Replies()
     async with context.db.transaction() as session:
         viewer = await load_viewer(session=session, context=context, user=sender(update))
         _require_applicant(viewer)
         dialog = await _dialog_at(session, context, viewer, STEP_NAME)
-        await _take_name(session, context, viewer, dialog, clean_name(viewer.user.full_name), replies)
+        name = str(dialog.data.get("name", "")) if keep else viewer.user.full_name
+        if not name:
+            raise Refusal(N_("This button has expired. Send /start to begin again."))
+        section_id = int(dialog.data.get("section_id", 0))
+        await _take_name(session, context, viewer, section_id, clean_name(name), replies)
     await replies.deliver(update, context)
 
 
 async def _take_name(
-    session: AsyncSession, context: BotContext, viewer: Viewer, dialog: Dialog, name: str, replies: Replies
+    session: AsyncSession, context: BotContext, viewer: Viewer, section_id: int, name: str, replies: Replies
 ) -> None:
     _require_applicant(viewer)
-    section = await _open_section(session, int(dialog.data.get("section_id", 0)))
+    section = await _open_section(session, section_id)
     await dialogs.set_dialog(
         session=session,
         telegram_id=viewer.user.id,
@@ -744,6 +761,7 @@ def handlers() -> list[BaseHandler[Update, BotContext, None]]:
         CallbackQueryHandler(press_section_page, pattern=SectionPage.pattern()),
         CallbackQueryHandler(press_section, pattern=PickSection.pattern()),
         CallbackQueryHandler(press_telegram_name, pattern=UseTelegramName.pattern()),
+        CallbackQueryHandler(press_telegram_name, pattern=KeepName.pattern()),
         CallbackQueryHandler(press_send_request, pattern=SendRequest.pattern()),
         CallbackQueryHandler(press_stop, pattern=StopRegistration.pattern()),
         CallbackQueryHandler(press_decide, pattern=Decide.pattern()),

@@ -33,7 +33,7 @@ BOOKKEEPING = {"processed_update"}
 ROLES = "opshlaix"
 MAY_CHANGE: dict[str, str] = {
     # joining
-    "reg": "o", "regp": "o", "regn": "o", "regok": "o", "regx": "o", "myname": "shlaix", "appr": "a",
+    "reg": "o", "regp": "o", "regn": "o", "regk": "o", "regok": "o", "regx": "o", "myname": "shlaix", "appr": "a",
     # invitations (heads for their own section), sections, members
     "invk": "hax", "invp": "hax", "invs": "ha", "invr": "ha",
     "secp": "a", "seco": "a", "seca": "a", "secr": "a", "secx": "a",

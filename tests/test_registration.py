@@ -4,9 +4,16 @@ from __future__ import annotations
 
 from sqlmodel import select
 
+from storage import sections
 from storage.models import AuditEntry, MemberStatus, Role
 from tests.conftest import ADMIN_ID, Bot
 from tests.factories import make_member, make_section, member_of, reload_member
+
+
+async def reload_section_name(bot: Bot, section_id: int | None) -> str:
+    async with bot.db.transaction() as session:
+        section = await sections.get_section(session=session, section_id=section_id or 0)
+    return section.name if section else ""
 
 
 async def test_newcomer_start_offers_the_sections(bot: Bot) -> None:
@@ -207,6 +214,25 @@ async def test_typing_where_a_button_is_awaited_points_to_the_buttons(bot: Bot) 
     await alice.press("Send the request")
     pending = await member_of(bot.db, alice.id)
     assert pending is not None and pending.display_name == "王爱丽"
+
+
+async def test_change_at_the_confirmation_offers_to_keep_the_name(bot: Bot) -> None:
+    await make_section(bot.db, "行政审批科")
+    await make_section(bot.db, "办公室")
+    alice = bot.tg.private_user("Alice")
+    await alice.send("/start")
+    await alice.press("行政审批科")
+    await alice.send("王爱丽")
+
+    await alice.press("Change")
+    await alice.press("办公室")
+    assert ["Keep “王爱丽”"] in alice.buttons()
+    await alice.press("Keep “王爱丽”")
+    await alice.press("Send the request")
+
+    pending = await member_of(bot.db, alice.id)
+    assert pending is not None and pending.display_name == "王爱丽"
+    assert (await reload_section_name(bot, pending.section_id)) == "办公室"
 
 
 async def test_cancel_stops_the_registration(bot: Bot) -> None:
