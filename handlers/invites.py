@@ -122,12 +122,16 @@ def role_keyboard(tr: Translator, viewer: Viewer) -> InlineKeyboardMarkup:
 
 
 async def cmd_invite(update: Update, context: BotContext) -> None:
-    """Asks whom the invitation is for."""
+    """Asks an admin whom the invitation is for; a head, who invites staff to their own section only, gets the
+    link at once."""
     replies = Replies()
     async with context.db.transaction() as session:
         viewer = await load_viewer(session=session, context=context, user=sender(update))
         require(viewer, INVITE, chat_type(update))
-        replies.reply(context.tr.gettext("Whom is the invitation for?"), role_keyboard(context.tr, viewer))
+        if viewer.audience == Audience.HEAD and viewer.member is not None:
+            await _create(session, context, viewer, Role.STAFF, viewer.member.section_id, replies)
+        else:
+            replies.reply(context.tr.gettext("Whom is the invitation for?"), role_keyboard(context.tr, viewer))
     await replies.deliver(update, context)
 
 
