@@ -9,6 +9,7 @@ import asyncio
 import datetime as dt
 import io
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import segno
@@ -272,18 +273,18 @@ async def ask_comment(
     await reviews.save_review(session=session, review=review)
     await dialogs.clear_dialog(session=session, telegram_id=viewer.user.id)
     section = await sections.get_section(session=session, section_id=review.section_id)
-    for head in await tasks.section_heads(session=session, section_id=review.section_id):
-        if head.telegram_id is not None and head.status == MemberStatus.ACTIVE:
-            tr = member_translator(context.settings, head)
-            replies.send(
-                head.telegram_id,
-                tr.gettext(
-                    "💬 A comment with a review of {section} ({level}): {comment}",
-                    section=section.name if section else "?",
-                    level=tr.gettext(LEVELS[review.level]),
-                    comment=review.comment,
-                ),
-            )
+    await tell_heads(
+        session,
+        context,
+        review.section_id,
+        replies,
+        lambda tr: tr.gettext(
+            "💬 A comment with a review of {section} ({level}): {comment}",
+            section=section.name if section else "?",
+            level=tr.gettext(LEVELS[review.level]),
+            comment=review.comment,
+        ),
+    )
     replies.reply(context.tr.gettext("Thank you, your comment is recorded."))
 
 
@@ -297,7 +298,6 @@ async def complete_bad_review(
     calendar = settings.calendar.work_calendar()
     due = calendar.add_working_days(context.today(), settings.reviews.rectify_working_days)
     why = "; ".join([*review.tags, review.reason] if review.reason else review.tags)
-    heads = await tasks.section_heads(session=session, section_id=section.id or 0)
     title_tr = member_translator(settings, None)
     task = await tasks.create_task(
         session=session,
@@ -310,25 +310,23 @@ async def complete_bad_review(
     review.complete, review.task_id = True, task.id
     await reviews.save_review(session=session, review=review)
     await dialogs.clear_dialog(session=session, telegram_id=viewer.user.id)
-    for head in heads:
-        if head.telegram_id is None or head.status != MemberStatus.ACTIVE:
-            continue
-        tr = member_translator(settings, head)
-        appeal = InlineKeyboardMarkup(
+    await tell_heads(
+        session,
+        context,
+        section.id or 0,
+        replies,
+        lambda tr: tr.gettext(
+            "⚠️ A bad review of {section}: {level}. Reason: {why}. A rectification task is open until {day}; "
+            "send /tasks.",
+            section=section.name,
+            level=tr.gettext(LEVELS[review.level]),
+            why=why,
+            day=due.isoformat(),
+        ),
+        lambda tr: InlineKeyboardMarkup(
             [[button(tr.gettext("Appeal: mistaken or malicious"), Appeal(review.id or 0).pack())]]
-        )
-        replies.send(
-            head.telegram_id,
-            tr.gettext(
-                "⚠️ A bad review of {section}: {level}. Reason: {why}. A rectification task is open until {day}; "
-                "send /tasks.",
-                section=section.name,
-                level=tr.gettext(LEVELS[review.level]),
-                why=why,
-                day=due.isoformat(),
-            ),
-            appeal,
-        )
+        ),
+    )
     replies.edit(
         context.tr.gettext(
             "Thank you. Your review is recorded and {section} must look into it by {day}.",
@@ -604,19 +602,34 @@ async def tell_heads_still_unsatisfied(
     session: AsyncSession, context: BotContext, review: PublicReview, replies: Replies
 ) -> None:
     section = await sections.get_section(session=session, section_id=review.section_id)
-    for head in await tasks.section_heads(session=session, section_id=review.section_id):
+    await tell_heads(
+        session,
+        context,
+        review.section_id,
+        replies,
+        lambda tr: tr.gettext(
+            "⚠️ The reviewer of {section} on {day} is still not satisfied after your answer: {answer}.",
+            section=section.name if section else "?",
+            day=review.day.isoformat(),
+            answer=tr.gettext(OUTCOMES[review.outcome]) if review.outcome in OUTCOMES else review.outcome,
+        ),
+    )
+
+
+async def tell_heads(
+    session: AsyncSession,
+    context: BotContext,
+    section_id: int,
+    replies: Replies,
+    text: Callable[[Translator], str],
+    keyboard: Callable[[Translator], InlineKeyboardMarkup | None] = lambda _tr: None,
+) -> None:
+    """Tells each active head of the section, in their own language."""
+    for head in await tasks.section_heads(session=session, section_id=section_id):
         if head.telegram_id is None or head.status != MemberStatus.ACTIVE:
             continue
         tr = member_translator(context.settings, head)
-        replies.send(
-            head.telegram_id,
-            tr.gettext(
-                "⚠️ The reviewer of {section} on {day} is still not satisfied after your answer: {answer}.",
-                section=section.name if section else "?",
-                day=review.day.isoformat(),
-                answer=tr.gettext(OUTCOMES[review.outcome]) if review.outcome in OUTCOMES else review.outcome,
-            ),
-        )
+        replies.send(head.telegram_id, text(tr), keyboard(tr))
 
 
 TEXT_STEPS = {
