@@ -300,7 +300,10 @@ async def offer_targets(
     items = [(name, PickTarget(kind, target_id, False).pack()) for name, target_id in found]
     rows = paged_buttons(tr, items, page, lambda number: TargetPage(kind, number).pack())
     rows.append([button(tr.gettext("Cancel"), StopChoosing().pack())])
-    if not found:
+    if not found and narrowed and await _names_own(session, viewer, kind, narrowed):
+        own = N_("Nobody rates their own section.") if kind == TargetKind.SECTION else N_("Nobody rates themselves.")
+        text = tr.gettext("{reason} Type another part of the name, or /cancel.", reason=tr.gettext(own))
+    elif not found:
         text = tr.gettext("Nothing matches “{text}”. Type another part of the name, or /cancel.", text=narrowed)
     else:
         text = tr.gettext("Whom do you rate? Choose, or type part of the name to narrow the list.")
@@ -308,6 +311,17 @@ async def offer_targets(
         replies.reply(text, InlineKeyboardMarkup(rows))
     else:
         replies.edit(text, InlineKeyboardMarkup(rows))
+
+
+async def _names_own(session: AsyncSession, viewer: Viewer, kind: TargetKind, narrowed: str) -> bool:
+    """Whether the typed part of a name is the rater's own name (or section's), which is never offered."""
+    assert viewer.member is not None
+    if kind == TargetKind.MEMBER:
+        return narrowed.lower() in viewer.member.display_name.lower()
+    if viewer.member.section_id is None:
+        return False
+    section = await sections.get_section(session=session, section_id=viewer.member.section_id)
+    return section is not None and narrowed.lower() in section.name.lower()
 
 
 def colleague_choices(colleagues: list[tuple[Member, str]]) -> list[tuple[str, int]]:

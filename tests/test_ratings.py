@@ -272,6 +272,22 @@ async def test_colleagues_sharing_a_name_are_told_apart_by_their_section(bot: Bo
     assert rating.target_id == twin.id
 
 
+async def test_typing_ones_own_name_says_why_it_is_not_offered(bot: Bot) -> None:
+    user, _ = await rater(bot)
+    await user.send("/rate")
+    await user.press("A section or station")
+
+    own_section = await user.send("办公")
+    nothing = await user.send("xyz")
+    await user.send("/rate")
+    await user.press("A colleague")
+    own_name = await user.send("rat")
+
+    assert own_section.texts == ["Nobody rates their own section. Type another part of the name, or /cancel."]
+    assert nothing.texts == ["Nothing matches “xyz”. Type another part of the name, or /cancel."]
+    assert own_name.texts == ["Nobody rates themselves. Type another part of the name, or /cancel."]
+
+
 async def test_choosing_what_to_rate_can_be_cancelled(bot: Bot) -> None:
     user, _ = await rater(bot)
     await user.send("/rate")
