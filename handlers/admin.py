@@ -409,14 +409,17 @@ async def _ask_first(
     session: AsyncSession, tr: Translator, member: Member, question: str, yes: InlineKeyboardButton, replies: Replies
 ) -> None:
     """The card with the question under it, the button that does it, and one back to the card: nothing changes."""
-    section = await sections.get_section(session=session, section_id=member.section_id) if member.section_id else None
     keyboard = InlineKeyboardMarkup([[yes], [button(tr.gettext("‹ Back"), OpenMember(member.id or 0).pack())]])
-    replies.edit(render_card(tr, member, section) + "\n\n" + question, keyboard)
+    replies.edit(await _card_text(session, tr, member) + "\n\n" + question, keyboard)
 
 
 async def _show_card(session: AsyncSession, tr: Translator, member: Member, replies: Replies) -> None:
+    replies.edit(await _card_text(session, tr, member), card_keyboard(tr, member))
+
+
+async def _card_text(session: AsyncSession, tr: Translator, member: Member) -> str:
     section = await sections.get_section(session=session, section_id=member.section_id) if member.section_id else None
-    replies.edit(render_card(tr, member, section), card_keyboard(tr, member))
+    return render_card(tr, member, section)
 
 
 async def _member(session: AsyncSession, member_id: int) -> Member:

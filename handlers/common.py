@@ -424,9 +424,14 @@ def read_due_date(context: BotContext, text: str) -> dt.date:
     try:
         day = parse_due_date(text, today=context.today(), calendar=calendar)
     except DateProblem as problem:
-        raise Refusal(
-            N_("{problem} {examples}"),
-            problem=context.tr.gettext(DATE_PROBLEMS[problem.reason], text=text.strip()[:40]),
-            examples=context.tr.gettext(DATE_EXAMPLES),
-        ) from None
+        raise date_refusal(context, problem, text) from None
     return day if calendar.is_working_day(day) else calendar.next_working_day(day)
+
+
+def date_refusal(context: BotContext, problem: DateProblem, text: str) -> Refusal:
+    """What is wrong with the typed date, and examples of dates that work."""
+    return Refusal(
+        N_("{problem} {examples}"),
+        problem=context.tr.gettext(DATE_PROBLEMS[problem.reason], text=text.strip()[:40]),
+        examples=context.tr.gettext(DATE_EXAMPLES),
+    )

@@ -57,9 +57,8 @@ GUARD_KEY = "shuangyou.flood"
 
 
 async def guard_update(update: Update, context: BotContext) -> None:
-    user = update.effective_user
-    private_command = update.effective_chat is not None and update.effective_chat.type == ChatType.PRIVATE
-    private_command = private_command and bool(filters.COMMAND.check_update(update))
+    user, chat = update.effective_user, update.effective_chat
+    private_command = chat is not None and chat.type == ChatType.PRIVATE and bool(filters.COMMAND.check_update(update))
     CURRENT_UPDATE.set(Intake(context.bot.id, update.update_id, user.id if user else None, private_command))
     if user is None:
         return

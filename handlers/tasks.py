@@ -20,13 +20,13 @@ from bot.context import BotContext
 from bot.dates import DATE_EXAMPLES, DateProblem, parse_due_date
 from bot.i18n import N_, Translator, escape
 from handlers.common import (
-    DATE_PROBLEMS,
     Refusal,
     Replies,
     Viewer,
     button,
     callback_data,
     chat_type,
+    date_refusal,
     load_viewer,
     member_translator,
     paged_buttons,
@@ -774,11 +774,7 @@ def read_away_date(context: BotContext, text: str) -> dt.date:
             raise Refusal(
                 N_("{text} is in the past; say until when you will be away."), text=text.strip()[:40]
             ) from None
-        raise Refusal(
-            N_("{problem} {examples}"),
-            problem=context.tr.gettext(DATE_PROBLEMS[problem.reason], text=text.strip()[:40]),
-            examples=context.tr.gettext(DATE_EXAMPLES),
-        ) from None
+        raise date_refusal(context, problem, text) from None
 
 
 # --- helpers -----------------------------------------------------------------------------------------------------
