@@ -27,13 +27,14 @@ RUN apt-get update \
     && useradd --system --uid 10001 --user-group --home-dir /data --no-create-home shuangyou \
     && mkdir -p /data && chown shuangyou:shuangyou /data
 
-# Installed as a package (migrations, script.py.mako and the .po catalogues are package data); the sources go.
-COPY pyproject.toml README.md /tmp/src/
+# Installed as a package (migrations, script.py.mako and the .po catalogues are package data) at the tested versions
+# (constraints.txt, written by scripts/lock); the sources go.
+COPY pyproject.toml README.md constraints.txt /tmp/src/
 COPY bot /tmp/src/bot
 COPY handlers /tmp/src/handlers
 COPY jobs /tmp/src/jobs
 COPY storage /tmp/src/storage
-RUN pip install /tmp/src && rm -rf /tmp/src
+RUN pip install -c /tmp/src/constraints.txt /tmp/src && rm -rf /tmp/src
 COPY config.toml /app/config.toml
 
 USER shuangyou

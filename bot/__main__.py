@@ -28,6 +28,7 @@ from bot.roster import RosterError, read_roster
 from storage import roster
 from storage.migrate import DatabaseTooNewError, upgrade_database
 from storage.session import Database, DatabaseUnavailable
+from storage.sqlite_driver import DriverMismatch
 
 logger = logging.getLogger("bot")
 
@@ -160,6 +161,9 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_FAILURE
     except DatabaseTooNewError as error:
         print(f"database error: {error}", file=sys.stderr)
+        return EXIT_BAD_CONFIG
+    except DriverMismatch as error:
+        print(f"install error: {error}", file=sys.stderr)
         return EXIT_BAD_CONFIG
     except (SQLAlchemyError, OSError, DatabaseUnavailable) as error:
         where = make_url(settings.database_url).render_as_string(hide_password=True)

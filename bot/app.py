@@ -39,6 +39,7 @@ from bot.extbot import CampaignBot
 from bot.i18n import N_
 from bot.menus import set_default_menus
 from bot.pacing import PacedRateLimiter
+from bot.workdays import missing_schedule
 from handlers.common import Refusal, RepeatedUpdate, claim_refused_update
 from storage import campaigns, scoring
 from storage.session import Database, DatabaseUnavailable, wait_for_start_up_turn
@@ -165,6 +166,8 @@ async def on_start(application: BotApplication) -> None:
     except TelegramError as error:
         logger.warning("Could not set the command menus: %s", error.message)
     jobs.schedule_all(application)
+    if warning := missing_schedule(services.settings.calendar.work_calendar(), campaign.starts, campaign.ends):
+        logger.warning("The campaign's working days may be wrong: %s.", warning)
     logger.info("Shuangyou is up as @%s", application.bot.username)
 
 

@@ -8,6 +8,7 @@ under a lock.
 The bot draws its charts in a short-lived child process (`render_async` runs `python -m bot.chart`): matplotlib,
 numpy and the font's glyph caches take about 45 MB that a bot running for the months of a campaign would otherwise
 keep after its first snapshot. The child gives them back when it exits, and the bot keeps answering meanwhile.
+The last chart drawn is kept: a post that Telegram did not take is sent again with the same picture, not drawn anew.
 """
 
 from __future__ import annotations
@@ -96,6 +97,7 @@ class ChartRenderer:
     """Draws leaderboards with the CJK font found once at start-up."""
 
     def __init__(self, font_file: str = "") -> None:
+        self._last: tuple[str, bytes] | None = None  # the request of the last chart drawn in a child, and its PNG
         self.font_path = find_cjk_font(font_file)
         problem = f" ({font_file} does not exist)" if font_file and not Path(font_file).expanduser().is_file() else ""
         if self.font_path is not None:
@@ -164,11 +166,20 @@ class ChartRenderer:
         """`render` in a child process (see the module's docstring); ChartError when it fails."""
         if self.font_path is None:
             raise RuntimeError("no CJK font for charts; see the warning logged at start-up")
-        request = {
-            "font": str(self.font_path),
-            "title": title,
-            "panels": [[heading, [[bar.label, bar.score] for bar in bars]] for heading, bars in panels],
-        }
+        request = json.dumps(
+            {
+                "font": str(self.font_path),
+                "title": title,
+                "panels": [[heading, [[bar.label, bar.score] for bar in bars]] for heading, bars in panels],
+            }
+        )
+        if self._last is not None and self._last[0] == request:
+            return self._last[1]
+        png = await self._draw_in_child(request)
+        self._last = request, png
+        return png
+
+    async def _draw_in_child(self, request: str) -> bytes:
         child = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
@@ -178,7 +189,7 @@ class ChartRenderer:
             stderr=asyncio.subprocess.PIPE,
         )
         try:
-            png, errors = await asyncio.wait_for(child.communicate(json.dumps(request).encode()), CHILD_SECONDS)
+            png, errors = await asyncio.wait_for(child.communicate(request.encode()), CHILD_SECONDS)
         except TimeoutError:
             child.kill()
             await child.wait()

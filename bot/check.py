@@ -1,8 +1,9 @@
 """`python -m bot check`: what an operator wants to know before (or while) running the bot, one line each.
 
 The config has been read by then (a bad one stops earlier with its own line). Checked here: the database (reachable,
-its schema), the token (Telegram's getMe), the chart font, and the score tallies against a recomputation from the
-raw ratings. Nothing is changed, except the tallies with --repair. The exit status is 1 when something is wrong.
+its schema), the token (Telegram's getMe), the chart font, the working-day calendar of the campaign's years, and the
+score tallies against a recomputation from the raw ratings. Nothing is changed, except the tallies with --repair.
+The exit status is 1 when something is wrong (a warning alone leaves it 0).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from telegram.error import InvalidToken, TelegramError
 
 from bot.chart import find_cjk_font
 from bot.config import Settings
+from bot.workdays import missing_schedule
 from storage import scoring
 from storage.migrate import current_revision, head_revision
 from storage.session import Database
@@ -28,9 +30,11 @@ class Finding:
     subject: str
     ok: bool
     detail: str
+    warning: bool = False  # works, but the operator should act (the exit status stays 0)
 
     def line(self) -> str:
-        return f"{'ok' if self.ok else 'PROBLEM':>7}  {self.subject}: {self.detail}"
+        label = "PROBLEM" if not self.ok else "WARNING" if self.warning else "ok"
+        return f"{label:>7}  {self.subject}: {self.detail}"
 
 
 async def run_checks(settings: Settings, *, repair: bool = False) -> list[Finding]:
@@ -38,6 +42,7 @@ async def run_checks(settings: Settings, *, repair: bool = False) -> list[Findin
     findings += await check_database(settings, repair=repair)
     findings.append(await check_token(settings))
     findings.append(check_font(settings))
+    findings.append(check_calendar(settings))
     return findings
 
 
@@ -97,3 +102,12 @@ def check_font(settings: Settings) -> Finding:
             "no font with Chinese glyphs: snapshots are posted as a table alone (bash scripts/install-cjk-font)",
         )
     return Finding("chart font", True, str(font))
+
+
+def check_calendar(settings: Settings) -> Finding:
+    campaign = settings.campaign
+    warning = missing_schedule(settings.calendar.work_calendar(), campaign.starts, campaign.ends)
+    if warning is not None:
+        return Finding("calendar", True, warning, warning=True)
+    years = sorted({campaign.starts.year, campaign.ends.year})
+    return Finding("calendar", True, f"{settings.calendar.country} working days of {', '.join(map(str, years))} known")

@@ -239,6 +239,15 @@ class NudgeSettings(_Section):
     last_working_days: int = Field(default=2, ge=0, le=10)  # 0: no nudges
 
 
+class OutboxSettings(_Section):
+    lease_seconds: int = Field(default=120, ge=5, le=3600)
+
+    @property
+    def lease(self) -> dt.timedelta:
+        """How long a claimed message is left to the process that claimed it (see config.toml)."""
+        return dt.timedelta(seconds=self.lease_seconds)
+
+
 class ReviewSettings(_Section):
     bad_reason_tags: tuple[str, ...] = Field(
         default=(
@@ -266,7 +275,7 @@ class InviteSettings(_Section):
 
 CONFIG_SECTIONS = (
     *("bot", "campaign", "scoring", "reminders", "snapshots", "working_hours", "invites", "calendar", "reviews"),
-    *("nudges", "awards"),
+    *("nudges", "awards", "outbox"),
 )
 
 
@@ -297,6 +306,7 @@ class Settings(BaseSettings):
     calendar: CalendarSettings = CalendarSettings()
     reviews: ReviewSettings = ReviewSettings()
     nudges: NudgeSettings = NudgeSettings()
+    outbox: OutboxSettings = OutboxSettings()
 
     @field_validator("database_url")
     @classmethod

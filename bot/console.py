@@ -292,15 +292,16 @@ def _indent(text: str, *, first: bool = False) -> str:
     return "\n".join([head, *(pad + line if line else "" for line in lines[1:])])
 
 
-async def run_console(settings: Settings, *, source: TextIO = sys.stdin, out: TextIO = sys.stdout) -> None:
-    """Runs the console until `:quit` or the end of the input."""
+async def run_console(settings: Settings, *, source: TextIO | None = None, out: TextIO | None = None) -> None:
+    """Runs the console until `:quit` or the end of the input (by default standard input and output as they are
+    when it starts, not as they were when this module was imported)."""
+    source, out = source or sys.stdin, out or sys.stdout
     db = Database(settings.database_url)
-    await upgrade_database(db.engine)
-    api = FakeBotApi()
-    application = build_application(settings, db=db, request=api, clock=ShiftedClock())
-    interactive = source.isatty()
     try:
-        await _talk(application, api, source, out, interactive=interactive)
+        await upgrade_database(db.engine)
+        api = FakeBotApi()
+        application = build_application(settings, db=db, request=api, clock=ShiftedClock())
+        await _talk(application, api, source, out, interactive=source.isatty())
     finally:
         await db.close()
 

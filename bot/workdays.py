@@ -9,8 +9,12 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from collections.abc import Iterable
+from importlib import metadata
 
 import holidays
+
+# How many years around a campaign's are looked at for the country's make-up working days.
+SCHEDULE_WINDOW = 3
 
 
 class WorkCalendar:
@@ -64,3 +68,27 @@ def shared_calendar(
 ) -> WorkCalendar:
     """One calendar per configuration, so that its holidays are looked up once a year, not once a call."""
     return WorkCalendar(country, extra_holidays=extra_holidays, extra_workdays=extra_workdays)
+
+
+def missing_schedule(calendar: WorkCalendar, first: dt.date, last: dt.date) -> str | None:
+    """A warning when the installed `holidays` release has no official schedule for a year from `first` to `last`
+    of a country that moves working days every year (China's 调休), and config.toml adds none of that year's days;
+    None when every year is known. Such a year's deadlines and reminders would count ordinary weekdays."""
+    years = range(first.year, last.year + 1)
+    scheduled = [year for year in range(first.year - SCHEDULE_WINDOW, last.year + 2) if _moves_days(calendar, year)]
+    configured = {day.year for day in calendar.extra_workdays | calendar.extra_holidays}
+    missing = [year for year in years if scheduled and year > max(scheduled) and year not in configured]
+    if not missing:
+        return None
+    return (
+        f"the working-day calendar has no official schedule for {calendar.country} "
+        f"{', '.join(map(str, missing))} yet (holidays {metadata.version('holidays')} knows the make-up working days "
+        f"up to {max(scheduled)}): deadlines and reminders count plain weekdays there. Once the year's schedule is "
+        "published, upgrade the holidays package (pip install -U holidays, then bash scripts/lock), or list its days "
+        "in config.toml [calendar] extra_holidays and extra_workdays"
+    )
+
+
+def _moves_days(calendar: WorkCalendar, year: int) -> bool:
+    """Whether the official calendar of `year` has a weekend day made a working day."""
+    return any(day.year == year for day in calendar._official(year).weekend_workdays)

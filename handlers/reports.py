@@ -15,7 +15,7 @@ from bot.context import BotContext
 from bot.i18n import N_
 from handlers.common import Refusal, Replies, chat_type, load_viewer, require, sender
 from handlers.ranking import LEADERS_AND_ADMINS
-from jobs.outbox import LEASE, deliver_one
+from jobs.outbox import deliver_one
 from jobs.snapshots import CHART, SNAPSHOT, board_period, plan_posts
 from storage import groups, reminders, snapshots
 
@@ -51,7 +51,9 @@ async def cmd_snapshot(update: Update, context: BotContext) -> None:
             raise Refusal(N_("A snapshot was just posted. Try again in a minute."))
         await plan_posts(session, context.settings, snapshot, now)
         keys = [f"{kind}:{slot}" for kind in (SNAPSHOT, CHART)]
-        posts = await reminders.claim_reminders_by_key(session=session, keys=keys, now=now, lease=LEASE)
+        posts = await reminders.claim_reminders_by_key(
+            session=session, keys=keys, now=now, lease=context.settings.outbox.lease
+        )
         title = group.title
     sent = 0
     for reminder_id in posts:  # at once, whatever the working hours; the outbox records each

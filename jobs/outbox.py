@@ -44,7 +44,6 @@ INTERVAL_SECONDS = 5
 # lock back now and then, e.g. to a new setting of the working hours.
 BATCH = 10
 ROUND_SECONDS = 60.0
-LEASE = dt.timedelta(minutes=2)
 MAX_ATTEMPTS = 6
 FIRST_BACKOFF = dt.timedelta(seconds=30)
 
@@ -106,7 +105,11 @@ async def _claimed(services: Services, kinds: tuple[str, ...] | None) -> AsyncGe
     while True:
         async with services.db.transaction() as session:
             claimed = await reminders.claim_due_reminders(
-                session=session, now=services.clock.now(), limit=BATCH, lease=LEASE, kinds=kinds
+                session=session,
+                now=services.clock.now(),
+                limit=BATCH,
+                lease=services.settings.outbox.lease,
+                kinds=kinds,
             )
             ids = [reminder.id for reminder in claimed if reminder.id is not None]
         for reminder_id in ids:

@@ -7,7 +7,10 @@ the rows and closes the cursor. This adapter makes the four calls in the thread 
 BEGIN and COMMIT are one each. Errors are the same sqlite3 errors, raised and wrapped as before.
 
 It relies on `aiosqlite.Connection._execute` (run a function in the connection's thread), as SQLAlchemy's own
-adapter relies on `_tx` and `_conn`; tests/test_storage.py runs every statement through it.
+adapter relies on `_tx` and `_conn`, and on SQLAlchemy 2.1's generic async cursor calling `_execute_async`;
+tests/test_storage.py runs every statement through it. With other releases (SQLAlchemy 2.0's aiosqlite cursor has
+an `execute` of its own, so the overrides below would never run) `one_trip_dbapi` refuses to start instead of
+quietly running without them: pyproject.toml bounds both packages to the releases it was tested with.
 """
 
 from __future__ import annotations
@@ -17,12 +20,22 @@ import sqlite3
 from typing import Any
 
 import aiosqlite
+import sqlalchemy
+from sqlalchemy.connectors.asyncio import AsyncAdapt_dbapi_cursor
 from sqlalchemy.dialects.sqlite.aiosqlite import (
     AsyncAdapt_aiosqlite_connection,
     AsyncAdapt_aiosqlite_cursor,
     AsyncAdapt_aiosqlite_dbapi,
 )
 from sqlalchemy.util import EMPTY_DICT
+
+# The releases this adapter was written for and tested with (pyproject.toml bounds them the same way).
+TESTED_WITH = {"SQLAlchemy": "2.1.", "aiosqlite": "0.22."}
+
+
+class DriverMismatch(RuntimeError):
+    """The installed SQLAlchemy or aiosqlite is not one this adapter fits."""
+
 
 # What one statement left behind: the cursor's description, rowcount and lastrowid, and its rows.
 Outcome = tuple[Any, int, int | None, list[Any]]
@@ -121,4 +134,26 @@ class OneTripDBAPI(AsyncAdapt_aiosqlite_dbapi):
 
 
 def one_trip_dbapi() -> OneTripDBAPI:
+    """The adapter's module for `create_async_engine`; DriverMismatch when the installed releases do not fit it."""
+    if problems := driver_problems(
+        {"SQLAlchemy": sqlalchemy.__version__, "aiosqlite": getattr(aiosqlite, "__version__", "unknown")}
+    ):
+        raise DriverMismatch(
+            f"storage/sqlite_driver.py does not fit {', '.join(problems)}: it was written for "
+            f"{' and '.join(f'{name} {prefix}x' for name, prefix in TESTED_WITH.items())}. "
+            "Install the tested releases: pip install -c constraints.txt -e ."
+        )
     return OneTripDBAPI(aiosqlite, sqlite3)
+
+
+def driver_problems(versions: dict[str, str]) -> list[str]:
+    """What keeps the adapter from installing itself: a release it was not tested with, or a hook it overrides that
+    the installed packages no longer call."""
+    problems = [
+        f"{name} {versions[name]}" for name, prefix in TESTED_WITH.items() if not versions[name].startswith(prefix)
+    ]
+    if "execute" in vars(AsyncAdapt_aiosqlite_cursor) or not hasattr(AsyncAdapt_dbapi_cursor, "_execute_async"):
+        problems.append("SQLAlchemy's aiosqlite cursor (it no longer runs statements through _execute_async)")
+    if not callable(getattr(aiosqlite.Connection, "_execute", None)):
+        problems.append("aiosqlite's Connection (it has no _execute)")
+    return problems

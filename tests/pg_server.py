@@ -74,12 +74,13 @@ class PostgresServer:
         finally:
             shutil.rmtree(self.root, ignore_errors=True)
 
-    async def create_database(self) -> str:
-        """A new empty database; returns its SQLAlchemy URL."""
-        name = f"test_{os.getpid()}_{next(self._names)}"
+    async def create_database(self, name: str = "", *, template: str = "") -> str:
+        """A new database, empty or a copy of `template`; returns its SQLAlchemy URL."""
+        name = name or f"test_{os.getpid()}_{next(self._names)}"
+        copy_of = f' TEMPLATE "{template}"' if template else ""
         connection = await asyncpg.connect(host="127.0.0.1", port=self.port, user="postgres", database="postgres")
         try:
-            await connection.execute(f'CREATE DATABASE "{name}"')
+            await connection.execute(f'CREATE DATABASE "{name}"{copy_of}')
         finally:
             await connection.close()
         return f"postgresql+asyncpg://postgres@127.0.0.1:{self.port}/{name}"

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli import run_cli
 from tests.conftest import Bot
 from tests.factories import make_member, make_section
-from tests.test_cli import run_cli
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)

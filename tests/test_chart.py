@@ -3,10 +3,12 @@ renderer that says once, and clearly, when there is none."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import struct
 import warnings
 from pathlib import Path
+from typing import Any
 
 import pytest
 from matplotlib.ft2font import FT2Font
@@ -89,6 +91,24 @@ async def test_chart_is_drawn_in_a_child_process() -> None:
     png = await ChartRenderer().render_async(TITLE, PANELS)
 
     assert min(png_size(png)) > 0
+
+
+async def test_the_same_chart_again_is_not_drawn_again_but_another_is(monkeypatch: pytest.MonkeyPatch) -> None:
+    renderer = ChartRenderer()
+    first = await renderer.render_async(TITLE, PANELS)
+    children: list[tuple[Any, ...]] = []
+    spawn = asyncio.create_subprocess_exec
+
+    async def counted(*command: Any, **options: Any) -> Any:
+        children.append(command)
+        return await spawn(*command, **options)
+
+    monkeypatch.setattr(asyncio, "create_subprocess_exec", counted)
+
+    assert await renderer.render_async(TITLE, PANELS) == first  # a post sent again after a fault
+    assert children == []
+    other = await renderer.render_async(TITLE, [("科室排名", [Bar("办公室", 75.0)])])
+    assert len(children) == 1 and other != first
 
 
 def test_long_labels_are_cut_to_one_short_line() -> None:

@@ -1,36 +1,34 @@
-"""The command line as an operator uses it: run, console, migrate, and their --help."""
+"""The command line as an operator uses it: run, console, migrate, and their --help. Each command runs once as a real
+process (`run_cli`); the other cases call the same `main` in this process (`call_cli`)."""
 
 from __future__ import annotations
 
 import argparse
 import gc
-import os
 import sqlite3
 import subprocess
-import sys
+from functools import partial
 from pathlib import Path
+from typing import Protocol
 
 import pytest
+import sqlalchemy
 
 import bot.__main__ as cli
 from bot.app import YOUNG_COLLECTION_EVERY
 from bot.config import Settings
+from tests.cli import ROOT, call_cli, run_cli
 
-ROOT = Path(__file__).resolve().parent.parent
+
+class Cli(Protocol):
+    def __call__(
+        self, *args: str, cwd: Path, stdin: str = "", env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]: ...
 
 
-def run_cli(
-    *args: str, cwd: Path, stdin: str = "", env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    environment = {key: value for key, value in os.environ.items() if not key.startswith("SHUANGYOU_")}
-    for name in ("BOT_TOKEN", "DATABASE_URL", "TELEGRAM_BASE_URL", "TELEGRAM_BASE_FILE_URL"):
-        environment.pop(name, None)
-    environment["PYTHONPATH"] = str(ROOT)
-    environment.update(env or {})
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
-        input=stdin, capture_output=True, text=True, cwd=cwd, env=environment, timeout=120, check=False,
-    )  # fmt: skip
+@pytest.fixture
+def in_process(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Cli:
+    return partial(call_cli, monkeypatch, capsys)
 
 
 @pytest.fixture
@@ -50,8 +48,8 @@ def test_console_answers_start_and_help_from_standard_input(workdir: Path) -> No
     assert (workdir / "shuangyou.db").exists()
 
 
-def test_run_without_token_explains_botfather_and_starts_the_console(workdir: Path) -> None:
-    result = run_cli("run", cwd=workdir, stdin="/help\n", env={"SHUANGYOU_BOT__DEFAULT_LANGUAGE": "en"})
+def test_run_without_token_explains_botfather_and_starts_the_console(workdir: Path, in_process: Cli) -> None:
+    result = in_process("run", cwd=workdir, stdin="/help\n", env={"SHUANGYOU_BOT__DEFAULT_LANGUAGE": "en"})
 
     assert result.returncode == 0, result.stderr
     assert "@BotFather" in result.stderr and "/newbot" in result.stderr
@@ -59,8 +57,8 @@ def test_run_without_token_explains_botfather_and_starts_the_console(workdir: Pa
     assert "/help — What you can do here" in result.stdout
 
 
-def test_no_command_means_run(workdir: Path) -> None:
-    result = run_cli(cwd=workdir, stdin="/start\n")
+def test_no_command_means_run(workdir: Path, in_process: Cli) -> None:
+    result = in_process(cwd=workdir, stdin="/start\n")
 
     assert result.returncode == 0, result.stderr
     assert "@BotFather" in result.stderr and "欢迎使用双优助手" in result.stdout
@@ -69,11 +67,18 @@ def test_no_command_means_run(workdir: Path) -> None:
 @pytest.mark.parametrize(
     "command", [[], ["run"], ["console"], ["migrate"], ["import-staff"], ["check"], ["export"], ["demo"]]
 )
-def test_every_command_has_help(workdir: Path, command: list[str]) -> None:
-    result = run_cli(*command, "--help", cwd=workdir) if command else run_cli("--help", cwd=workdir)
+def test_every_command_has_help(workdir: Path, command: list[str], in_process: Cli) -> None:
+    result = in_process(*command, "--help", cwd=workdir)
 
     assert result.returncode == 0
     assert result.stdout.startswith("usage: python -m bot")
+
+
+def test_help_of_the_real_process(workdir: Path) -> None:
+    result = run_cli("--help", cwd=workdir)
+
+    assert result.returncode == 0
+    assert result.stdout.startswith("usage: python -m bot") and "console" in result.stdout
 
 
 def test_migrate_creates_the_schema(workdir: Path) -> None:
@@ -85,12 +90,12 @@ def test_migrate_creates_the_schema(workdir: Path) -> None:
     assert {"member", "section", "campaign", "period", "alembic_version"} <= tables
 
 
-def test_database_newer_than_the_code_stops_start_up_with_one_line(workdir: Path) -> None:
-    assert run_cli("migrate", cwd=workdir).returncode == 0
+def test_database_newer_than_the_code_stops_start_up_with_one_line(workdir: Path, in_process: Cli) -> None:
+    assert in_process("migrate", cwd=workdir).returncode == 0
     with sqlite3.connect(workdir / "shuangyou.db") as connection:
         connection.execute("UPDATE alembic_version SET version_num = '9999_future'")
 
-    result = run_cli("console", cwd=workdir, stdin="/start\n")
+    result = in_process("console", cwd=workdir, stdin="/start\n")
 
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
@@ -99,16 +104,16 @@ def test_database_newer_than_the_code_stops_start_up_with_one_line(workdir: Path
     ]
 
 
-def test_unreachable_database_is_one_line(workdir: Path) -> None:
-    result = run_cli("migrate", cwd=workdir, env={"DATABASE_URL": "postgresql://nobody:secret@127.0.0.1:1/none"})
+def test_unreachable_database_is_one_line(workdir: Path, in_process: Cli) -> None:
+    result = in_process("migrate", cwd=workdir, env={"DATABASE_URL": "postgresql://nobody:secret@127.0.0.1:1/none"})
 
     assert result.returncode == 1
     assert len(result.stderr.strip().splitlines()) == 1
     assert result.stderr.startswith("database error: cannot use postgresql+asyncpg://nobody:***@127.0.0.1:1/none")
 
 
-def test_bad_token_shape_is_a_config_error(workdir: Path) -> None:
-    result = run_cli("run", cwd=workdir, env={"BOT_TOKEN": "hello"})
+def test_bad_token_shape_is_a_config_error(workdir: Path, in_process: Cli) -> None:
+    result = in_process("run", cwd=workdir, env={"BOT_TOKEN": "hello"})
 
     assert result.returncode == 2
     assert (
@@ -117,10 +122,10 @@ def test_bad_token_shape_is_a_config_error(workdir: Path) -> None:
     )
 
 
-def test_import_staff_with_a_bad_row_says_nothing_was_imported(workdir: Path) -> None:
+def test_import_staff_with_a_bad_row_says_nothing_was_imported(workdir: Path, in_process: Cli) -> None:
     (workdir / "roster.csv").write_text("name,section,role\n张三,办公室,staff\n李四,办公室,boss\n", encoding="utf-8")
 
-    result = run_cli("import-staff", "roster.csv", "--bot-username", "ShuangyouBot", cwd=workdir)
+    result = in_process("import-staff", "roster.csv", "--bot-username", "ShuangyouBot", cwd=workdir)
 
     assert result.returncode == 1
     assert result.stderr.strip().splitlines()[-2:] == [
@@ -143,23 +148,52 @@ def test_import_staff_writes_the_personal_links(workdir: Path) -> None:
     assert "start=i_" in (workdir / "links.csv").read_text(encoding="utf-8-sig")
 
 
-def test_check_reports_each_part_and_never_the_token(workdir: Path) -> None:
+def test_check_reports_each_part_and_never_the_token(workdir: Path, in_process: Cli) -> None:
     token = "123456789:AAEabcdefghijklmnopqrstuvwxyz012345678"
 
     fresh = run_cli("check", cwd=workdir)
     assert fresh.returncode == 1
     assert "PROBLEM  database:" in fresh.stdout and "python -m bot migrate" in fresh.stdout
 
-    assert run_cli("migrate", cwd=workdir).returncode == 0
-    healthy = run_cli("check", cwd=workdir)
+    assert in_process("migrate", cwd=workdir).returncode == 0
+    healthy = in_process("check", cwd=workdir)
     assert healthy.returncode == 0, healthy.stdout
     assert [line.split(":")[0].split()[-1] for line in healthy.stdout.splitlines()] == [
-        "config", "database", "tallies", "token", "font",
+        "config", "database", "tallies", "token", "font", "calendar",
     ]  # fmt: skip
 
-    unreachable = run_cli("check", cwd=workdir, env={"BOT_TOKEN": token, "TELEGRAM_BASE_URL": "http://127.0.0.1:9/bot"})
+    unreachable = in_process(
+        "check", cwd=workdir, env={"BOT_TOKEN": token, "TELEGRAM_BASE_URL": "http://127.0.0.1:9/bot"}
+    )
     assert unreachable.returncode == 1 and "PROBLEM  token: Telegram could not be asked" in unreachable.stdout
     assert token not in unreachable.stdout + unreachable.stderr
+
+
+def test_a_campaign_year_without_an_official_calendar_is_a_warning_of_check(workdir: Path, in_process: Cli) -> None:
+    assert in_process("migrate", cwd=workdir).returncode == 0
+    next_year = {"SHUANGYOU_CAMPAIGN__STARTS": "2027-05-01", "SHUANGYOU_CAMPAIGN__ENDS": "2027-12-31"}
+
+    result = in_process("check", cwd=workdir, env=next_year)
+
+    assert result.returncode == 0, result.stdout
+    (line,) = [line for line in result.stdout.splitlines() if "calendar:" in line]
+    assert line.startswith("WARNING  calendar: the working-day calendar has no official schedule for CN 2027")
+    assert "holidays" in line
+
+
+def test_sqlalchemy_that_the_sqlite_driver_does_not_fit_stops_start_up_with_one_line(
+    workdir: Path, in_process: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sqlalchemy, "__version__", "2.0.44")  # the release pyproject.toml allowed before
+
+    result = in_process("migrate", cwd=workdir)
+
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "install error: storage/sqlite_driver.py does not fit SQLAlchemy 2.0.44: it was written for SQLAlchemy 2.1.x "
+        "and aiosqlite 0.22.x. Install the tested releases: pip install -c constraints.txt -e ."
+    ]
+    assert not (workdir / "shuangyou.db").exists()
 
 
 def test_the_bot_process_collects_garbage_less_often_once_it_is_built(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
-import subprocess
-import sys
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -16,6 +13,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from bot.config import ConfigError, Settings, describe_error, load_settings
+from tests.cli import call_cli
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / "config.toml"
@@ -187,27 +185,18 @@ def test_any_single_value_either_loads_or_gives_a_config_error(section: str, key
         assert "\n" not in line and line.startswith("config.toml: ")
 
 
-def test_cli_with_bad_config_prints_one_line_and_exits_2(tmp_path: Path) -> None:
+def test_cli_with_bad_config_prints_one_line_and_exits_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = write(tmp_path, "[scoring]\nmin_raters = -1\n")
 
-    result = subprocess.run(
-        [sys.executable, "-m", "bot", "--config", str(path), "migrate"],
-        capture_output=True, text=True, cwd=tmp_path, env=_env(), timeout=60, check=False,
-    )  # fmt: skip
+    result = call_cli(monkeypatch, capsys, "--config", str(path), "migrate", cwd=tmp_path)
 
     assert result.returncode == 2
     assert result.stdout == ""
     assert result.stderr.strip().splitlines() == [
         f"config error: {path}: scoring.min_raters: Input should be greater than or equal to 1 (got -1)"
     ]
-
-
-def _env() -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items() if not key.startswith("SHUANGYOU_")}
-    env.pop("BOT_TOKEN", None)
-    env.pop("DATABASE_URL", None)
-    env["PYTHONPATH"] = str(ROOT)
-    return env
 
 
 def test_times_of_day_are_read_as_people_write_them(tmp_path: Path) -> None:

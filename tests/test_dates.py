@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.dates import DateProblem, parse_due_date
-from bot.workdays import WorkCalendar
+from bot.workdays import WorkCalendar, missing_schedule
 
 CN = WorkCalendar("CN")
 TODAY = dt.date(2026, 9, 28)  # a Monday before the National Day holidays
@@ -28,6 +28,23 @@ def test_extra_holidays_and_workdays_from_the_config() -> None:
 
     assert not calendar.is_working_day(dt.date(2026, 9, 28))
     assert calendar.is_working_day(dt.date(2026, 9, 27))
+
+
+def test_a_campaign_year_without_an_official_schedule_is_warned_of() -> None:
+    known = missing_schedule(WorkCalendar("CN"), dt.date(2026, 5, 1), dt.date(2026, 12, 31))
+    unknown = missing_schedule(WorkCalendar("CN"), dt.date(2027, 5, 1), dt.date(2027, 12, 31))
+
+    assert known is None
+    assert unknown is not None
+    assert "no official schedule for CN 2027" in unknown and "up to 2026" in unknown
+    assert "pip install -U holidays" in unknown
+
+
+def test_no_schedule_warning_where_the_config_lists_the_year_or_the_country_moves_no_days() -> None:
+    by_hand = WorkCalendar("CN", extra_workdays=[dt.date(2027, 2, 20)])
+
+    assert missing_schedule(by_hand, dt.date(2027, 5, 1), dt.date(2027, 12, 31)) is None
+    assert missing_schedule(WorkCalendar("US"), dt.date(2027, 5, 1), dt.date(2027, 12, 31)) is None
 
 
 def test_counting_working_days_across_the_golden_week() -> None:

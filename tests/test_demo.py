@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,11 +13,9 @@ from bot.demo import GROUP_CHAT_ID, GROUP_TITLE, DatabaseNotEmpty, fill_demo
 from storage import campaigns, groups, members, scoring, sections, snapshots, tasks
 from storage.models import PeriodKind, Role, TargetKind, Task, TaskStatus
 from storage.session import Database
+from tests.cli import ROOT, call_cli, run_cli
 from tests.conftest import ADMIN_ID
 from tests.factories import make_member, make_section
-
-ROOT = Path(__file__).resolve().parent.parent
-
 
 DEMO_DAY = dt.date(2026, 9, 16)  # a Wednesday
 
@@ -87,18 +82,6 @@ async def test_demo_refuses_a_database_in_use_and_changes_nothing(db: Database, 
         assert await campaigns.period_at(session=session, kind=PeriodKind.CAMPAIGN, today=DEMO_DAY) is None
 
 
-def run_cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    environment = {key: value for key, value in os.environ.items() if not key.startswith("SHUANGYOU_")}
-    for name in ("BOT_TOKEN", "DATABASE_URL", "TELEGRAM_BASE_URL", "TELEGRAM_BASE_FILE_URL"):
-        environment.pop(name, None)
-    environment["PYTHONPATH"] = str(ROOT)
-    environment.update(env or {})
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
-        capture_output=True, text=True, cwd=cwd, env=environment, timeout=180, check=False,
-    )  # fmt: skip
-
-
 @pytest.fixture
 def workdir(tmp_path: Path) -> Path:
     """A fresh directory holding the shipped config.toml, as a checkout would."""
@@ -129,8 +112,10 @@ def test_demo_command_fills_the_database_once_then_refuses(workdir: Path) -> Non
     assert "Traceback" not in first.stderr + second.stderr
 
 
-def test_demo_command_has_help(workdir: Path) -> None:
-    result = run_cli("demo", "--help", cwd=workdir)
+def test_demo_command_has_help(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    result = call_cli(monkeypatch, capsys, "demo", "--help", cwd=workdir)
 
     assert result.returncode == 0
     assert result.stdout.startswith("usage: python -m bot demo")

@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "123456789:AAEabcdefghijklmnopqrstuvwxyz012345678"
 HEAD_IDS = 900_000
 THOUSAND = 1000
+LEASE_SECONDS = 10
 ANN_ID = 4242
 ANN: dict[str, Any] = {"id": ANN_ID, "is_bot": False, "first_name": "Ann", "language_code": "en"}
 
@@ -145,7 +146,11 @@ async def test_kill_9_in_the_middle_of_a_fan_out_to_a_thousand_heads(tmp_path: P
     api = FakeBotApi(flood_limits=True)
     for number in range(THOUSAND):
         api.ensure_user({"id": HEAD_IDS + number, "is_bot": False, "first_name": f"Head {number}"})
-    extra = {"SHUANGYOU_BOT__TIME_ZONE": zone, "SHUANGYOU_CALENDAR__EXTRA_WORKDAYS": f'["{day.isoformat()}"]'}
+    extra = {
+        "SHUANGYOU_BOT__TIME_ZONE": zone,
+        "SHUANGYOU_CALENDAR__EXTRA_WORKDAYS": f'["{day.isoformat()}"]',
+        "SHUANGYOU_OUTBOX__LEASE_SECONDS": str(LEASE_SECONDS),  # the killed process's claims lapse soon
+    }
 
     def sent_to_heads() -> list[int]:
         return [int(call.params["chat_id"]) for call in api.calls_to("sendMessage") if call.ok]
@@ -163,7 +168,7 @@ async def test_kill_9_in_the_middle_of_a_fan_out_to_a_thousand_heads(tmp_path: P
         killed_at = len(sent_to_heads())
         second = await start_bot(server, tmp_path, extra)
         try:
-            for _ in range(3000):  # the claims of the killed process lapse after two minutes
+            for _ in range(3000):  # the claims of the killed process lapse after LEASE_SECONDS
                 states = await asyncio.to_thread(reminder_states, database)
                 if states.get("sent", 0) == THOUSAND:
                     break

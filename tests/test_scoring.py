@@ -29,8 +29,8 @@ from storage.models import (
 )
 from storage.scoring import GroupScore, Rules, Standing
 from storage.session import Database
+from tests.cli import call_cli, run_cli
 from tests.factories import make_member, make_section
-from tests.test_cli import run_cli
 
 JUNE = dt.date(2026, 6, 10)
 JULY = dt.date(2026, 7, 8)
@@ -401,7 +401,13 @@ def test_settings_give_the_rules() -> None:
     assert rules.group_weights[RaterGroup.INDUSTRY] == 0.5 and rules.min_raters == 3
 
 
-async def test_check_and_export_from_the_command_line(db: Database, settings: Settings, tmp_path: Path) -> None:
+async def test_check_and_export_from_the_command_line(
+    db: Database,
+    settings: Settings,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     await start_campaign(db)
     section = await make_section(db, "办公室")
     for rater in await raters(db, 3):
@@ -410,9 +416,12 @@ async def test_check_and_export_from_the_command_line(db: Database, settings: Se
     env["SHUANGYOU_CAMPAIGN__ENDS"] = "2026-12-31"
 
     async def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return await asyncio.to_thread(call_cli, monkeypatch, capsys, *args, cwd=tmp_path, env=env)
+
+    async def process(*args: str) -> subprocess.CompletedProcess[str]:
         return await asyncio.to_thread(run_cli, *args, cwd=tmp_path, env=env)
 
-    checked = await cli("check")
+    checked = await process("check")
     assert checked.returncode == 0, checked.stderr
     assert "match" in checked.stdout
     async with db.transaction() as session:
@@ -422,7 +431,7 @@ async def test_check_and_export_from_the_command_line(db: Database, settings: Se
     assert (await cli("check", "--repair")).returncode == 0
     assert (await cli("check")).returncode == 0
 
-    exported = await cli("export", "--period", "2026-06", "--out", str(tmp_path / "june.xlsx"))
+    exported = await process("export", "--period", "2026-06", "--out", str(tmp_path / "june.xlsx"))
     assert exported.returncode == 0, exported.stderr
     book = openpyxl.load_workbook(tmp_path / "june.xlsx")
     rows = list(book.worksheets[0].iter_rows(min_row=2, values_only=True))
