@@ -26,6 +26,7 @@ from bot.demo import run_demo
 from bot.i18n import translator
 from bot.roster import RosterError, read_roster
 from storage import roster
+from storage.files import OutputError, private_output, write_private
 from storage.migrate import DatabaseTooNewError, upgrade_database
 from storage.session import Database, DatabaseUnavailable
 from storage.sqlite_driver import DriverMismatch
@@ -162,6 +163,9 @@ def main(argv: list[str] | None = None) -> int:
     except DatabaseTooNewError as error:
         print(f"database error: {error}", file=sys.stderr)
         return EXIT_BAD_CONFIG
+    except OutputError as error:  # a file of the command's own (not the database): say which, and why
+        print(f"{command}: {error}", file=sys.stderr)
+        return EXIT_FAILURE
     except DriverMismatch as error:
         print(f"install error: {error}", file=sys.stderr)
         return EXIT_BAD_CONFIG
@@ -235,8 +239,8 @@ async def export_scores(settings: Settings, args: argparse.Namespace) -> int:
         await db.close()
     tr = translator(settings.bot.default_language)
     out: Path = args.out if args.out.suffix else args.out.with_suffix(".xlsx")
-    await asyncio.to_thread(out.write_bytes, export.workbook_bytes(tr, settings, rows))
-    await asyncio.to_thread(out.with_suffix(".csv").write_bytes, export.csv_bytes(tr, settings, rows))
+    await asyncio.to_thread(write_private, out, export.workbook_bytes(tr, settings, rows))
+    await asyncio.to_thread(write_private, out.with_suffix(".csv"), export.csv_bytes(tr, settings, rows))
     print(f"Wrote {_count(len(rows), 'row')} to {out} and {out.with_suffix('.csv')}.")
     return 0
 
@@ -276,7 +280,8 @@ async def bot_username(settings: Settings) -> str:
 
 
 def write_invites(path: Path, invites: list[roster.PersonalInvite], username: str) -> None:
-    with path.open("w", encoding="utf-8-sig", newline="") as handle:
+    """The personal links (each registers its person, heads included) into a CSV only its owner can read."""
+    with private_output(path) as partial, partial.open("w", encoding="utf-8-sig", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["name", "section", "role", "link"])
         for invite in invites:

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
+
+from storage.files import OutputError, private_output
 
 PG_DUMP_HELP = """\
 The database is PostgreSQL: back it up with its own tools, which copy a live database consistently:
@@ -38,19 +41,33 @@ def default_backup_name(now: dt.datetime) -> Path:
 
 
 def backup_sqlite(source: Path, target: Path) -> int:
-    """Copies `source` to `target` with the online backup API; returns the copy's size in bytes."""
+    """Copies `source` to `target` (0600) with the online backup API; returns the copy's size in bytes. The copy is
+    made under a temporary name and checked before it takes its own: a failure (a full disk) leaves nothing."""
     if not source.exists():
         raise BackupError(f"there is no database at {source}")
     if target.exists():
         raise BackupError(f"{target} exists already; choose another --out")
-    with sqlite3.connect(f"file:{source}?mode=ro", uri=True) as live, sqlite3.connect(target) as copy:
-        live.backup(copy)
-    with sqlite3.connect(target) as copy:
-        status = copy.execute("PRAGMA integrity_check").fetchone()[0]
-    if status != "ok":
-        target.unlink()
-        raise BackupError(f"the copy failed its integrity check ({status}); nothing was kept")
+    try:
+        with private_output(target) as partial:
+            _copy(source, partial)
+    except OutputError as error:
+        raise BackupError(str(error)) from None
     return target.stat().st_size
+
+
+def _copy(source: Path, partial: Path) -> None:
+    try:
+        with (
+            closing(sqlite3.connect(f"file:{source}?mode=ro", uri=True)) as live,
+            closing(sqlite3.connect(partial)) as copy,
+        ):
+            live.backup(copy)
+        with closing(sqlite3.connect(partial)) as copy:
+            status = copy.execute("PRAGMA integrity_check").fetchone()[0]
+    except sqlite3.Error as error:
+        raise BackupError(f"cannot copy {source}: {error}") from None
+    if status != "ok":
+        raise BackupError(f"the copy failed its integrity check ({status}); nothing was kept")
 
 
 def postgres_help(database_url: str) -> str:

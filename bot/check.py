@@ -18,7 +18,7 @@ from telegram.error import InvalidToken, TelegramError
 from bot.chart import find_cjk_font
 from bot.config import Settings
 from bot.workdays import missing_schedule
-from storage import scoring
+from storage import integrity, scoring
 from storage.migrate import current_revision, head_revision
 from storage.session import Database
 
@@ -56,7 +56,11 @@ async def check_database(settings: Settings, *, repair: bool) -> list[Finding]:
             advice = "it was upgraded by a newer version of the bot" if newer else "run `python -m bot migrate`"
             detail = f"{where} is at schema {revision or 'none'}, this version needs {head}: {advice}"
             return [Finding("database", False, detail)]
-        findings = [Finding("database", True, f"{where}, schema {revision}")]
+        async with db.transaction() as session:
+            damage = await integrity.check_integrity(session=session)
+        if damage:
+            return [damaged(where, damage)]
+        findings = [Finding("database", True, f"{where}, schema {revision}, its pages sound")]
         async with db.transaction() as session:
             problems = await scoring.check_tallies(session=session)
             if problems and repair:
@@ -64,10 +68,18 @@ async def check_database(settings: Settings, *, repair: bool) -> list[Finding]:
         findings.append(tally_finding(problems, repaired=repair))
         return findings
     except (SQLAlchemyError, OSError) as error:
+        if integrity.is_damage(error):  # so damaged that SQLite could not even read what was asked
+            return [damaged(where, [str(getattr(error, "orig", error))])]
         reason = str(error).splitlines()[0] if str(error) else ""
         return [Finding("database", False, f"cannot use {where}: {error.__class__.__name__}: {reason}")]
     finally:
         await db.close()
+
+
+def damaged(where: str, damage: list[str]) -> Finding:
+    return Finding(
+        "database", False, f"{where} is damaged: {'; '.join(damage)}. Stop the bot and restore the last backup"
+    )
 
 
 def tally_finding(problems: list[str], *, repaired: bool) -> Finding:

@@ -136,6 +136,23 @@ def values(settings: Settings, row: ExportRow) -> list[object]:
     return cells
 
 
+# A spreadsheet takes a cell that starts with one of these for a formula (or its start): a member or section named
+# `=HYPERLINK(...)` must stay a name. Such text cells are written as text in both files.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def is_formula_like(value: object) -> bool:
+    return isinstance(value, str) and value.startswith(FORMULA_STARTS)
+
+
+def csv_cell(value: object) -> object:
+    """The cell for the CSV: text that a spreadsheet would take for a formula gets a leading apostrophe, which
+    spreadsheets read as "this is text" (OWASP's advice on CSV injection)."""
+    if value is None:
+        return ""
+    return f"'{value}" if is_formula_like(value) else value
+
+
 def workbook_bytes(tr: Translator, settings: Settings, rows: list[ExportRow]) -> bytes:
     from openpyxl import Workbook  # imported when a workbook is written: it adds seconds to every start-up
 
@@ -150,6 +167,9 @@ def workbook_bytes(tr: Translator, settings: Settings, rows: list[ExportRow]) ->
         for row in rows:
             if row.kind == kind:
                 sheet.append(values(settings, row))
+                for cell in sheet[sheet.max_row]:
+                    if is_formula_like(cell.value):  # openpyxl made a formula of it: make it text again
+                        cell.data_type, cell.quotePrefix = "s", True
         sheet.freeze_panes = "C2"
         for column in sheet.iter_cols(min_row=1, max_row=1):
             if column[0].value in shares:  # 好评率 and participation as percentages, like the bot shows them
@@ -172,7 +192,7 @@ def csv_bytes(tr: Translator, settings: Settings, rows: list[ExportRow]) -> byte
             cells = _as_section_columns(settings, cells)
         else:
             cells = [*cells[:2], row.name, *cells[2:]]
-        writer.writerow([tr.gettext(KIND_NAMES[row.kind]), *("" if cell is None else cell for cell in cells)])
+        writer.writerow([tr.gettext(KIND_NAMES[row.kind]), *map(csv_cell, cells)])
     return buffer.getvalue().encode("utf-8-sig")
 
 

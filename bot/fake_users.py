@@ -5,6 +5,7 @@ Application, and read what the bot sent them. The tests and the terminal console
 from __future__ import annotations
 
 import itertools
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -118,12 +119,17 @@ class FakeUser:
     async def send(self, text: str, *, chat: FakeGroup | None = None) -> Sent:
         """Types `text` (a command if it starts with /) and returns what the bot sent in answer."""
         api, chat_id = self.world.api, self._chat_id(chat)
-        extra: dict[str, Any] = {}
-        if text.startswith("/"):
-            length = len(text.split(maxsplit=1)[0]) if text.strip() else 1
-            extra["entities"] = [{"type": "bot_command", "offset": 0, "length": _utf16_length(text[:length])}]
-        message = api.record_user_message(chat_id, self.user, text, **extra)
+        message = api.record_user_message(chat_id, self.user, text, **_command_entities(text))
         return await self._deliver({"message": api.message_dict(message)}, chat_id)
+
+    async def edit_last(self, text: str, *, chat: FakeGroup | None = None) -> Sent:
+        """Edits the user's own newest message in the chat to `text`: Telegram sends it again as `edited_message`."""
+        api, chat_id = self.world.api, self._chat_id(chat)
+        message = [m for m in self._chat(chat).messages.values() if m.from_user.get("id") == self.id][-1]
+        message.text = message.html = text
+        message.extra = {**message.extra, "entities": []} | _command_entities(text)
+        data = api.message_dict(message) | {"edit_date": int(time.time())}
+        return await self._deliver({"edited_message": data}, chat_id)
 
     async def send_update(self, kind: str, payload: dict[str, Any], *, chat: FakeGroup | None = None) -> Sent:
         """A message of another kind (sticker, photo, new_chat_members, ...) in the chat."""
@@ -196,6 +202,14 @@ class FakeUser:
             if message.reply_markup:
                 return message.button_labels()
         return []
+
+
+def _command_entities(text: str) -> dict[str, Any]:
+    """The entity Telegram marks a command with, when `text` starts with one."""
+    if not text.startswith("/"):
+        return {}
+    length = len(text.split(maxsplit=1)[0]) if text.strip() else 1
+    return {"entities": [{"type": "bot_command", "offset": 0, "length": _utf16_length(text[:length])}]}
 
 
 def _utf16_length(text: str) -> int:

@@ -4,6 +4,9 @@ Each user has a bucket of `[bot] flood_burst` updates that refills at `flood_rat
 An update that finds the bucket empty is dropped: the user is told once per flood to slow down, and the others,
 whose updates wait behind the flood, lose no more than the microseconds it takes to drop it. Runs first (handler
 group -10).
+
+Edits are dropped here too: Telegram sends an old message again when its sender edits it, and the bot acts on what
+was sent, not on edits (an edited old /snapshot would otherwise post another snapshot).
 """
 
 from __future__ import annotations
@@ -57,6 +60,8 @@ GUARD_KEY = "shuangyou.flood"
 
 
 async def guard_update(update: Update, context: BotContext) -> None:
+    if update.edited_message is not None or update.edited_channel_post is not None:
+        raise ApplicationHandlerStop
     user, chat = update.effective_user, update.effective_chat
     private_command = chat is not None and chat.type == ChatType.PRIVATE and bool(filters.COMMAND.check_update(update))
     CURRENT_UPDATE.set(Intake(context.bot.id, update.update_id, user.id if user else None, private_command))

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, event, text
@@ -19,6 +21,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.pool import PoolResetState
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.files import create_private
 from storage.journal import JOURNAL, Journal
 from storage.sqlite_driver import one_trip_dbapi
 
@@ -117,6 +120,16 @@ def _ping_when_idle(engine: AsyncEngine) -> None:
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:
+    database = engine.url.database
+
+    @event.listens_for(engine.sync_engine, "do_connect")
+    def _create_privately(*_args: Any) -> None:
+        # SQLite would create a new database file as the umask says (0644: anyone on the machine reads who rated
+        # whom); its -wal and -shm files take the database file's mode.
+        if database and database != ":memory:" and not database.startswith("file:"):
+            with contextlib.suppress(OSError):  # a missing folder: SQLite's own error says it better
+                create_private(Path(database))
+
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # the driver stops emitting its own BEGIN

@@ -27,6 +27,7 @@ from bot.fake_users import FakeTelegram
 from storage.migrate import upgrade_database
 from storage.session import Database
 from tests.pg_server import PostgresServer, find_bin_dir
+from tests.small_disk import SmallDisk
 
 ADMIN_ID = 900_001
 BACKENDS = ("sqlite", "postgresql")
@@ -117,6 +118,14 @@ async def db(settings: Settings) -> AsyncIterator[Database]:
     await upgrade_database(database.engine)  # nothing to do on a copy of a template
     yield database
     await database.close()
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[SmallDisk]:
+    disk = SmallDisk(tmp_path / "disk")
+    disk.mount()
+    yield disk
+    disk.unmount()
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ import argparse
 import gc
 import sqlite3
 import subprocess
+from contextlib import closing
 from functools import partial
 from pathlib import Path
 from typing import Protocol
@@ -167,6 +168,25 @@ def test_check_reports_each_part_and_never_the_token(workdir: Path, in_process: 
     )
     assert unreachable.returncode == 1 and "PROBLEM  token: Telegram could not be asked" in unreachable.stdout
     assert token not in unreachable.stdout + unreachable.stderr
+
+
+def test_check_fails_loudly_on_a_database_with_damaged_pages(workdir: Path, in_process: Cli) -> None:
+    assert in_process("migrate", cwd=workdir).returncode == 0
+    database = workdir / "shuangyou.db"
+    with closing(sqlite3.connect(database)) as connection, connection:
+        connection.execute("CREATE TABLE notes (body TEXT)")
+        connection.execute("CREATE INDEX notes_body ON notes (body)")
+        connection.executemany("INSERT INTO notes VALUES (?)", [(f"note-{number:04}",) for number in range(300)])
+    content = database.read_bytes()  # one row's bytes changed where it is stored, as a bad disk would:
+    at = content.index(b"note-0200")  # every query still runs, but the row and its index disagree
+    database.write_bytes(content[:at] + b"note-9999" + content[at + 9 :])
+
+    result = in_process("check", cwd=workdir)
+
+    assert result.returncode == 1
+    (line,) = [line for line in result.stdout.splitlines() if "database:" in line]
+    assert line.startswith("PROBLEM  database: sqlite+aiosqlite:///shuangyou.db is damaged: ")
+    assert line.endswith("Stop the bot and restore the last backup"), line
 
 
 def test_a_campaign_year_without_an_official_calendar_is_a_warning_of_check(workdir: Path, in_process: Cli) -> None:

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bot.clock import ManualClock
+from bot.config import Settings
 from bot.dates import DateProblem, parse_due_date
 from bot.workdays import WorkCalendar, missing_schedule
+from storage.session import Database
+from tests.conftest import running_bot
 
 CN = WorkCalendar("CN")
 TODAY = dt.date(2026, 9, 28)  # a Monday before the National Day holidays
@@ -45,6 +50,21 @@ def test_no_schedule_warning_where_the_config_lists_the_year_or_the_country_move
 
     assert missing_schedule(by_hand, dt.date(2027, 5, 1), dt.date(2027, 12, 31)) is None
     assert missing_schedule(WorkCalendar("US"), dt.date(2027, 5, 1), dt.date(2027, 12, 31)) is None
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_start_up_warns_of_a_campaign_year_without_an_official_calendar(
+    settings: Settings, db: Database, clock: ManualClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    campaign = settings.campaign.model_copy(update={"starts": dt.date(2027, 5, 1), "ends": dt.date(2027, 12, 31)})
+    next_year = settings.model_copy(update={"campaign": campaign})
+
+    with caplog.at_level(logging.WARNING, logger="bot.app"):
+        async with running_bot(next_year, db, clock, flood_limits=False):
+            pass
+
+    (warning,) = [record.getMessage() for record in caplog.records if "official schedule" in record.getMessage()]
+    assert "no official schedule for CN 2027" in warning and "upgrade the holidays package" in warning
 
 
 def test_counting_working_days_across_the_golden_week() -> None:

@@ -3,12 +3,8 @@ once, tells users it is busy without acting, keeps its scheduled work for later,
 
 from __future__ import annotations
 
-import errno
 import logging
-import os
-import subprocess
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,8 +19,7 @@ from storage.session import DatabaseUnavailable
 from tests.conftest import ADMIN_ID, Bot
 from tests.factories import make_section, member_of
 from tests.pg_server import PostgresServer, find_bin_dir
-
-DISK_BYTES = 32 * 1024 * 1024
+from tests.small_disk import SmallDisk
 
 
 @pytest.fixture
@@ -39,14 +34,6 @@ def own_postgres() -> Iterator[PostgresServer]:
     server.stop()
 
 
-@pytest.fixture
-def small_disk(tmp_path: Path) -> Iterator[SmallDisk]:
-    disk = SmallDisk(tmp_path / "disk")
-    disk.mount()
-    yield disk
-    disk.unmount()
-
-
 @pytest_asyncio.fixture
 async def database_url(request: pytest.FixtureRequest) -> str:
     if getattr(request, "param", "postgresql") == "sqlite":
@@ -54,37 +41,6 @@ async def database_url(request: pytest.FixtureRequest) -> str:
         return f"sqlite+aiosqlite:///{disk.mount_point / 'shuangyou.db'}"
     server: PostgresServer = request.getfixturevalue("own_postgres")
     return await server.create_database()
-
-
-class SmallDisk:
-    """A 32 MB file system of its own (tmpfs, as root) that a filler file can fill to the last byte."""
-
-    def __init__(self, mount_point: Path) -> None:
-        self.mount_point = mount_point
-        self.filler = mount_point / "filler"
-
-    def mount(self) -> None:
-        self.mount_point.mkdir()
-        command = ["mount", "-t", "tmpfs", "-o", f"size={DISK_BYTES}", "tmpfs", str(self.mount_point)]
-        if os.geteuid() != 0 or subprocess.run(command, capture_output=True, check=False).returncode != 0:
-            pytest.skip("mounting a small tmpfs needs root")
-
-    def unmount(self) -> None:
-        subprocess.run(["umount", "--lazy", str(self.mount_point)], check=False)
-
-    def fill(self) -> None:
-        """Writes zeros until the disk has not a byte left."""
-        descriptor = os.open(self.filler, os.O_WRONLY | os.O_CREAT)
-        try:
-            while True:
-                os.write(descriptor, bytes(4096))
-        except OSError as error:
-            assert error.errno == errno.ENOSPC
-        finally:
-            os.close(descriptor)
-
-    def free(self) -> None:
-        self.filler.unlink()
 
 
 async def register_until_the_name(bot: Bot) -> Any:

