@@ -299,7 +299,22 @@ def render_report(report: roster.ImportReport, out: Path) -> str:
     if report.invites:
         waiting = len(report.invites)
         text += f" {_count(waiting, 'member')} without Telegram yet: their personal links are in {out}."
+    if report.deactivated:
+        text += (
+            f"\n{_count(len(report.deactivated), 'row')} matched a deactivated member, left deactivated "
+            f"(reactivate them in /members if they are back): {_people(report.deactivated)}."
+        )
+    if report.same_name:
+        text += (
+            f"\n{_count(len(report.same_name), 'row')} had the name of an account that registered on its own; that "
+            f"account was left as it is and the row got a personal link of its own. If they are the same person, "
+            f"approve or change the account in /members and withdraw the link in /invites: {_people(report.same_name)}."
+        )
     return text
+
+
+def _people(rows: list[roster.LeftAlone]) -> str:
+    return ", ".join(f"{row.name} ({row.section})" if row.section else row.name for row in rows)
 
 
 def _count(number: int, noun: str) -> str:

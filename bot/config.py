@@ -270,7 +270,7 @@ class ReviewSettings(_Section):
 
 class InviteSettings(_Section):
     valid_days: int = Field(default=7, ge=1, le=365)
-    max_uses: int = Field(default=30, ge=1, le=10_000)
+    max_uses: int = Field(default=5, ge=1, le=10_000)
 
 
 CONFIG_SECTIONS = (

@@ -34,7 +34,7 @@ from handlers.common import (
     sender,
 )
 from handlers.registration import Decide
-from storage import audit, dialogs, members, sections
+from storage import audit, dialogs, invites, members, sections
 from storage.models import Dialog, Member, MemberStatus, Role, Section
 
 STEP_SEARCH = "members.search"
@@ -362,6 +362,8 @@ async def press_active(update: Update, context: BotContext) -> None:
         elif member.status != wanted:
             member.status = wanted
             await members.save_member(session=session, member=member)
+            if not press.active:  # their personal link from the roster, and links they made, register no one now
+                await invites.revoke_links_of_member(session=session, member_id=member.id or 0, now=context.now())
             await audit.record_audit(
                 session=session,
                 actor_id=viewer.member_id,

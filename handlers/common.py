@@ -185,13 +185,29 @@ def chat_type(update: Update) -> str:
 def clean_name(text: str, *, too_long: str = N_TOO_LONG) -> str:
     """A name as typed: one line, runs of space made one, invisible characters dropped. Refuses names that are
     empty, invisible, commands, or longer than the column."""
-    visible = "".join(char for char in text if unicodedata.category(char) not in INVISIBLE)
-    name = " ".join(visible.split())
-    if not name or name.startswith("/") or not any(unicodedata.category(char)[0] in "LN" for char in name):
+    name = _visible(text)
+    if not _is_a_name(name):
         raise Refusal(N_("Please send a name with letters or digits (a command is not a name)."))
     if len(name) > NAME_LIMIT:
         raise Refusal(too_long, limit=NAME_LIMIT, length=len(name))
     return name
+
+
+def profile_name(user: User) -> str:
+    """The name of a Telegram profile, cleaned as a typed name is (zero-width and control characters, right-to-left
+    overrides dropped; HTML stays text, escaped when shown) and cut to the column; a profile without a usable name
+    gives its id."""
+    name = _visible(user.full_name)[:NAME_LIMIT].strip()
+    return name if _is_a_name(name) else f"#{user.id}"
+
+
+def _visible(text: str) -> str:
+    visible = "".join(char for char in text if unicodedata.category(char) not in INVISIBLE)
+    return " ".join(visible.split())
+
+
+def _is_a_name(name: str) -> bool:
+    return bool(name) and not name.startswith("/") and any(unicodedata.category(char)[0] in "LN" for char in name)
 
 
 N_DEACTIVATED = N_(

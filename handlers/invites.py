@@ -219,7 +219,10 @@ async def _create(
     )
     link = invite_link(context.bot.username, invite)
     keyboard = InlineKeyboardMarkup([[button(context.tr.gettext("Revoke this link"), Revoke(invite.id or 0).pack())]])
-    replies.edit(render_invite(context.tr, invite, section, link, context.settings.tz), keyboard)
+    text = render_invite(context.tr, invite, section, link, context.settings.tz)
+    if await invites.needs_approval(session=session, invite=invite, config_admins=context.settings.bot.admins):
+        text += "\n" + context.tr.gettext("Whoever joins through it waits for an administrator's approval.")
+    replies.edit(text, keyboard)
 
 
 async def cmd_invites(update: Update, context: BotContext) -> None:

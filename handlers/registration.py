@@ -33,6 +33,7 @@ from handlers.common import (
     load_viewer,
     member_translator,
     paged_buttons,
+    profile_name,
     require,
     require_admin,
     role_name,
@@ -220,7 +221,10 @@ async def greet(session: AsyncSession, context: BotContext, viewer: Viewer, repl
     member = viewer.member
     if viewer.audience == Audience.ADMIN and (member is None or member.status != MemberStatus.ACTIVE):
         member = await members.ensure_config_admin(
-            session=session, telegram_id=viewer.user.id, display_name=viewer.user.full_name, language=context.language
+            session=session,
+            telegram_id=viewer.user.id,
+            display_name=profile_name(viewer.user),
+            language=context.language,
         )
         replies.menu_for(member, Audience.ADMIN, settings.bot.default_language)
         replies.reply(render_intro(tr, settings.campaign.name) + "\n\n" + render_member(tr, member, None))
@@ -336,7 +340,7 @@ async def press_section(update: Update, context: BotContext) -> None:
                 "name.",
                 section=section.name,
             ),
-            name_keyboard(context.tr, viewer.user.full_name, kept_name),
+            name_keyboard(context.tr, profile_name(viewer.user), kept_name),
         )
     await replies.deliver(update, context)
 
@@ -356,7 +360,7 @@ async def press_telegram_name(update: Update, context: BotContext) -> None:
         viewer = await load_viewer(session=session, context=context, user=sender(update))
         _require_applicant(viewer)
         dialog = await _dialog_at(session, context, viewer, STEP_NAME)
-        name = str(dialog.data.get("name", "")) if keep else viewer.user.full_name
+        name = str(dialog.data.get("name", "")) if keep else profile_name(viewer.user)
         if not name:
             raise Refusal(N_("This button has expired. Send /start to begin again."))
         section_id = int(dialog.data.get("section_id", 0))
@@ -411,21 +415,35 @@ async def press_send_request(update: Update, context: BotContext) -> None:
             subject=f"member:{member.id}",
             detail=section.name,
         )
-        admins = await members.list_admin_chat_ids(session=session, config_admins=context.settings.bot.admins)
-        for admin_chat_id in admins:
-            admin = await members.get_member_by_telegram_id(session=session, telegram_id=admin_chat_id)
-            tr = member_translator(context.settings, admin)
-            replies.send(admin_chat_id, render_request(tr, member, section), decision_keyboard(tr, member.id or 0))
-        replies.edit(
-            context.tr.gettext(
-                "Your request has been sent to the administrators. I will tell you here as soon as it is decided."
-            )
-            if admins
-            else context.tr.gettext(
-                "Your request is recorded, but the campaign has no administrator yet. Please tell the organisers."
-            )
-        )
+        replies.edit(await ask_admins(session, context, member, section, replies))
     await replies.deliver(update, context)
+
+
+async def ask_admins(
+    session: AsyncSession,
+    context: BotContext,
+    member: Member,
+    section: Section,
+    replies: Replies,
+    *,
+    invited_by: Member | None = None,
+) -> str:
+    """Sends a pending member's request to every admin with Approve / Reject; returns what to tell the applicant."""
+    admins = await members.list_admin_chat_ids(session=session, config_admins=context.settings.bot.admins)
+    for admin_chat_id in admins:
+        admin = await members.get_member_by_telegram_id(session=session, telegram_id=admin_chat_id)
+        tr = member_translator(context.settings, admin)
+        text = render_request(tr, member, section)
+        if invited_by is not None:
+            text += "\n" + tr.gettext("Invited by {name} (a section head's link)", name=invited_by.display_name)
+        replies.send(admin_chat_id, text, decision_keyboard(tr, member.id or 0))
+    if not admins:
+        return context.tr.gettext(
+            "Your request is recorded, but the campaign has no administrator yet. Please tell the organisers."
+        )
+    return context.tr.gettext(
+        "Your request has been sent to the administrators. I will tell you here as soon as it is decided."
+    )
 
 
 def render_request(tr: Translator, member: Member, section: Section) -> str:
@@ -486,7 +504,7 @@ async def decide(
         action="registration.approved" if approve else "registration.rejected",
         subject=f"member:{applicant.id}",
     )
-    replies.edit(render_decided(context.tr, applicant, section, by=viewer.user.full_name))
+    replies.edit(render_decided(context.tr, applicant, section, by=profile_name(viewer.user)))
     if applicant.telegram_id is None:
         return
     tr = member_translator(context.settings, applicant)
@@ -610,6 +628,9 @@ async def join_by_invite(
     if not await invites.take_invite_use(session=session, invite=invite, now=context.now()):
         replies.reply(tr.gettext(INVITE_PROBLEMS[InviteProblem.USED_UP]))
         return
+    if await invites.needs_approval(session=session, invite=invite, config_admins=context.settings.bot.admins):
+        await _apply_through_link(session, context, viewer, invite, replies)
+        return
     member = await _member_for_invite(session, viewer, invite)
     member.status = MemberStatus.ACTIVE
     if invite.kind != InviteKind.PERSONAL:  # a roster entry keeps the role and section of the roster
@@ -632,11 +653,39 @@ async def join_by_invite(
     replies.menu_for(member, Audience(member.role.value), context.settings.bot.default_language)
 
 
+async def _apply_through_link(
+    session: AsyncSession, context: BotContext, viewer: Viewer, invite: Invite, replies: Replies
+) -> None:
+    """A head's link: the newcomer's request goes to the admins, as a /start registration does, naming the head."""
+    section = await _open_section(session, invite.section_id or 0)
+    member = await members.apply_for_membership(
+        session=session,
+        telegram_id=viewer.user.id,
+        display_name=profile_name(viewer.user),
+        section_id=section.id or 0,
+        language=context.language,
+        username=viewer.user.username,
+    )
+    await dialogs.clear_dialog(session=session, telegram_id=viewer.user.id)
+    await audit.record_audit(
+        session=session,
+        actor_id=member.id,
+        action="registration.requested",
+        subject=f"member:{member.id}",
+        detail=f"{section.name} invite:{invite.id}",
+    )
+    maker = await members.get_member(session=session, member_id=invite.created_by_id or 0)
+    answer = await ask_admins(session, context, member, section, replies, invited_by=maker)
+    replies.reply(render_intro(context.tr, context.settings.campaign.name) + "\n\n" + answer)
+
+
 async def _member_for_invite(session: AsyncSession, viewer: Viewer, invite: Invite) -> Member:
     """The member row this invitation fills: the roster's for a personal link, else the user's own or a new one."""
     if invite.kind == InviteKind.PERSONAL and invite.member_id is not None:
         member = await members.get_member(session=session, member_id=invite.member_id)
         assert member is not None
+        if member.status == MemberStatus.INACTIVE:  # deactivated after the link was made: it no longer registers
+            raise Refusal(INVITE_PROBLEMS[InviteProblem.REVOKED])
         if viewer.member is not None and viewer.member.id != member.id:
             # An earlier request or rejection of this user gives way to the roster's entry.
             viewer.member.telegram_id = None
@@ -646,12 +695,12 @@ async def _member_for_invite(session: AsyncSession, viewer: Viewer, invite: Invi
         member.username = members.normal_username(viewer.user.username) or member.username
         return member
     if viewer.member is not None:
-        viewer.member.display_name = viewer.member.display_name or members.clip_name(viewer.user.full_name)
+        viewer.member.display_name = viewer.member.display_name or profile_name(viewer.user)
         return viewer.member
     return await members.create_member(
         session=session,
         telegram_id=viewer.user.id,
-        display_name=viewer.user.full_name,
+        display_name=profile_name(viewer.user),
         role=invite.role,
         status=MemberStatus.ACTIVE,
         section_id=invite.section_id,
@@ -674,7 +723,7 @@ async def cmd_whoami(update: Update, context: BotContext) -> None:
                 await members.ensure_config_admin(
                     session=session,
                     telegram_id=viewer.user.id,
-                    display_name=viewer.user.full_name,
+                    display_name=profile_name(viewer.user),
                     language=context.language,
                 ),
                 Audience.ADMIN,
@@ -709,6 +758,11 @@ async def ask_profile_name(
     name = clean_name(text)
     if viewer.member is None or viewer.member.status != MemberStatus.ACTIVE:
         raise Refusal(N_("/{command} is for registered members. Send /start to register."), command="whoami")
+    if await members.name_taken_in_section(session=session, member=viewer.member, name=name):
+        raise Refusal(
+            N_("A colleague of your section is already called {name}. Please send a name they can tell from it."),
+            name=name,
+        )
     viewer.member.display_name = name
     await members.save_member(session=session, member=viewer.member)
     await dialogs.clear_dialog(session=session, telegram_id=viewer.user.id)

@@ -30,6 +30,7 @@ from handlers.common import (
     load_viewer,
     member_translator,
     paged_buttons,
+    profile_name,
     read_due_date,
     require,
     sender,
@@ -276,7 +277,7 @@ async def tell_task_people(
 
 
 def actor_name(viewer: Viewer) -> str:
-    return viewer.member.display_name if viewer.member is not None else viewer.user.full_name
+    return viewer.member.display_name if viewer.member is not None else profile_name(viewer.user)
 
 
 # --- /task: a new task in a short dialogue -----------------------------------------------------------------------

@@ -9,7 +9,7 @@ import secrets
 from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import Invite, InviteKind, Role
+from storage.models import Invite, InviteKind, Member, MemberStatus, Role
 
 TOKEN_BYTES = 16  # 22 URL-safe characters: 128 bits
 
@@ -96,6 +96,34 @@ async def revoke_invite(*, session: AsyncSession, invite: Invite, now: dt.dateti
         session.add(invite)
         await session.flush()
     return invite
+
+
+async def revoke_links_of_member(*, session: AsyncSession, member_id: int, now: dt.datetime) -> int:
+    """Withdraws the open links that register as this member (their personal link from the roster) or that they
+    made (a head's links for their section); returns how many. For a member who is deactivated."""
+    statement = (
+        update(Invite)
+        .where(
+            (col(Invite.member_id) == member_id) | (col(Invite.created_by_id) == member_id),
+            col(Invite.revoked_at).is_(None),
+            col(Invite.uses) < col(Invite.max_uses),
+        )
+        .values(revoked_at=now)
+    )
+    return int((await session.exec(statement)).rowcount)
+
+
+async def needs_approval(*, session: AsyncSession, invite: Invite, config_admins: tuple[int, ...]) -> bool:
+    """Whether joining through this link waits for an administrator, as a /start registration does: a link for
+    staff that an administrator did not make (a head's). Administrators' links, the roster's personal links and
+    industry raters' links (made by administrators only) admit at once."""
+    if invite.kind != InviteKind.MEMBER or invite.role != Role.STAFF:
+        return False
+    maker = await session.get(Member, invite.created_by_id) if invite.created_by_id is not None else None
+    if maker is None:
+        return True
+    made_by_admin = maker.role == Role.ADMIN and maker.status == MemberStatus.ACTIVE
+    return not (made_by_admin or maker.telegram_id in config_admins)
 
 
 async def list_open_invites(

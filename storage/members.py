@@ -119,6 +119,18 @@ async def apply_for_membership(
     return await save_member(session=session, member=member)
 
 
+async def name_taken_in_section(*, session: AsyncSession, member: Member, name: str) -> bool:
+    """Whether another active member of `member`'s section goes by exactly `name` (colleagues could not tell the
+    two apart on a rating form or a task)."""
+    query = select(Member.id).where(
+        Member.display_name == name,
+        Member.status == MemberStatus.ACTIVE,
+        Member.id != member.id,
+        Member.section_id == member.section_id if member.section_id is not None else col(Member.section_id).is_(None),
+    )
+    return (await session.exec(query.limit(1))).first() is not None
+
+
 async def list_admin_chat_ids(*, session: AsyncSession, config_admins: tuple[int, ...]) -> list[int]:
     """Everyone who decides registrations: active admin members and the admins named in the config."""
     query = select(Member.telegram_id).where(

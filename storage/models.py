@@ -112,6 +112,8 @@ class Member(SQLModel, table=True):
     away_until: dt.date | None = None  # reminders go to the other heads, or the leaders, until then
     reachable: bool = Field(default=True, sa_column_kwargs={"server_default": sa.true()})  # False: blocked the bot
     mute_nudges: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
+    # Made by a roster import: a later import may match them by name (an account that registered itself never is).
+    from_roster: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
     created_at: dt.datetime = Field(default_factory=utc_now, sa_type=AwareDateTime)
     updated_at: dt.datetime = Field(default_factory=utc_now, sa_type=AwareDateTime)
 

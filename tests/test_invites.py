@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 
 from storage import invites
-from storage.models import InviteKind, MemberStatus, Role
+from storage.models import InviteKind, Member, MemberStatus, Role
 from tests.conftest import ADMIN_ID, Bot
-from tests.factories import make_member, make_section, member_of
+from tests.factories import make_member, make_section, member_of, reload_member
 
 
 def token_of(text: str) -> str:
@@ -57,10 +57,11 @@ async def test_expired_link_is_refused_and_changes_nothing(bot: Bot) -> None:
 
 async def test_unknown_and_used_up_links_are_refused(bot: Bot) -> None:
     section = await make_section(bot.db)
+    boss = await make_member(bot.db, ADMIN_ID, "Boss", role=Role.ADMIN)
     async with bot.db.transaction() as session:
         invite = await invites.create_invite(
             session=session, kind=InviteKind.MEMBER, role=Role.STAFF, section_id=section.id,
-            expires_at=bot.clock.now() + dt.timedelta(days=1), max_uses=1,
+            expires_at=bot.clock.now() + dt.timedelta(days=1), max_uses=1, created_by_id=boss.id,
         )  # fmt: skip
     first, second = bot.tg.private_user("First"), bot.tg.private_user("Second")
 
@@ -145,7 +146,7 @@ async def test_invites_lists_open_links(bot: Bot) -> None:
 
     await boss.send("/invites")
 
-    assert boss.last_text().startswith("Open invitation links\n\n#1 staff member of 办公室: used 0 of 30")
+    assert boss.last_text().startswith("Open invitation links\n\n#1 staff member of 办公室: used 0 of 5")
     assert boss.buttons() == [["Revoke #1"]]
 
 
@@ -235,3 +236,109 @@ async def test_joiner_by_link_may_change_the_name_colleagues_see(bot: Bot) -> No
     assert gina.last_text() == "Done: your colleagues now see you as Gina Wang."
     member = await member_of(bot.db, gina.id)
     assert member is not None and member.display_name == "Gina Wang"
+
+
+async def test_a_name_taken_from_the_telegram_profile_is_cleaned_like_a_typed_one(bot: Bot) -> None:
+    await make_section(bot.db, "办公室")
+    boss = await admin(bot)
+    await boss.send("/invite")
+    await boss.press("Staff of a section")
+    await boss.press("办公室")
+    mallory = bot.tg.private_user("王\u200b<b>局长</b>\u202e", last_name="\x07\u2066 ")
+
+    await mallory.send(f"/start i_{token_of(boss.last_text())}")
+
+    member = await member_of(bot.db, mallory.id)
+    assert member is not None and member.display_name == "王<b>局长</b>"
+    assert "王&lt;b&gt;局长&lt;/b&gt;" in mallory.last_message().html
+
+
+async def test_a_rename_to_the_name_of_a_colleague_of_the_same_section_is_refused(bot: Bot) -> None:
+    office, market = await make_section(bot.db, "办公室"), await make_section(bot.db, "市场科")
+    await make_member(bot.db, 801, "李明", section=office)
+    await make_member(bot.db, 802, "张强", section=market)
+    gina = bot.tg.private_user("Gina")
+    await make_member(bot.db, gina.id, "Gina", section=office)
+
+    await gina.send("/whoami")
+    await gina.press("Change my name")
+    await gina.send("李明")
+
+    assert gina.last_text() == (
+        "A colleague of your section is already called 李明. Please send a name they can tell from it."
+    )
+    assert (await member_of(bot.db, gina.id)).display_name == "Gina"  # type: ignore[union-attr]
+    await gina.send("张强")  # the same name in another section is no one's to refuse
+    assert gina.last_text() == "Done: your colleagues now see you as 张强."
+
+
+async def test_joining_through_a_head_s_link_waits_for_an_administrator(bot: Bot) -> None:
+    office = await make_section(bot.db, "办公室")
+    boss = await admin(bot)
+    head = bot.tg.private_user("Head")
+    await make_member(bot.db, head.id, "Hu Head", role=Role.HEAD, section=office)
+    await head.send("/invite")
+    made = head.last_text()
+    assert "for up to 5 people" in made and "waits for an administrator's approval" in made
+    joiner = bot.tg.private_user("Newbie")
+
+    await joiner.send(f"/start i_{token_of(made)}")
+
+    assert "Your request has been sent to the administrators" in joiner.last_text()
+    member = await member_of(bot.db, joiner.id)
+    assert member is not None and (member.status, member.section_id) == (MemberStatus.PENDING, office.id)
+    request = boss.last_text()
+    assert "New registration" in request and "Invited by Hu Head (a section head's link)" in request
+    await joiner.send("/rate")
+    assert "You can't use /rate" in joiner.last_text() or "registration" in joiner.last_text()
+    await boss.press("Approve")
+    assert (await member_of(bot.db, joiner.id)).status == MemberStatus.ACTIVE  # type: ignore[union-attr]
+
+
+async def test_deactivating_a_member_withdraws_their_personal_link_and_the_links_they_made(bot: Bot) -> None:
+    office = await make_section(bot.db, "办公室")
+    person = await make_member(bot.db, None, "张三", role=Role.HEAD, section=office)
+    head = bot.tg.private_user("Head")
+    maker = await make_member(bot.db, head.id, "Hu Head", role=Role.HEAD, section=office)
+    async with bot.db.transaction() as session:
+        personal = await invites.create_invite(
+            session=session, kind=InviteKind.PERSONAL, role=Role.HEAD, section_id=office.id, member_id=person.id,
+            expires_at=bot.clock.now() + dt.timedelta(days=30), max_uses=1,
+        )  # fmt: skip
+    await head.send("/invite")
+    heads_link = token_of(head.last_text())
+    boss = await admin(bot)
+    for name in ("张三", "Hu Head"):
+        await boss.send(f"/members {name}")
+        await boss.press(name)
+        await boss.press("Deactivate")
+        await boss.press("Yes, deactivate")
+
+    for token in (personal.token, heads_link):
+        stranger = bot.tg.private_user("Stranger")
+        await stranger.send(f"/start i_{token}")
+        assert stranger.last_text() == "This invitation link was withdrawn. Ask whoever sent it for a new one."
+        assert await member_of(bot.db, stranger.id) is None
+    assert (await reload(bot, person.id)).status == MemberStatus.INACTIVE
+    assert (await reload(bot, maker.id)).status == MemberStatus.INACTIVE
+
+
+async def test_a_personal_link_of_a_member_deactivated_before_links_were_withdrawn_registers_no_one(bot: Bot) -> None:
+    office = await make_section(bot.db, "办公室")
+    person = await make_member(bot.db, None, "张三", role=Role.HEAD, section=office, status=MemberStatus.INACTIVE)
+    async with bot.db.transaction() as session:
+        personal = await invites.create_invite(
+            session=session, kind=InviteKind.PERSONAL, role=Role.HEAD, section_id=office.id, member_id=person.id,
+            expires_at=bot.clock.now() + dt.timedelta(days=30), max_uses=1,
+        )  # fmt: skip
+    stranger = bot.tg.private_user("Stranger")
+
+    await stranger.send(f"/start i_{personal.token}")
+
+    assert stranger.last_text() == "This invitation link was withdrawn. Ask whoever sent it for a new one."
+    assert await member_of(bot.db, stranger.id) is None
+    assert (await reload(bot, person.id)).status == MemberStatus.INACTIVE
+
+
+async def reload(bot: Bot, member_id: int | None) -> Member:
+    return await reload_member(bot.db, member_id)

@@ -12,10 +12,10 @@ from sqlmodel import select
 from bot.__main__ import import_staff
 from bot.config import Settings
 from bot.roster import RosterError, read_roster
-from storage.models import Member, Role, Section, SectionKind
+from storage.models import Member, MemberStatus, Role, Section, SectionKind
 from storage.session import Database
 from tests.conftest import Bot
-from tests.factories import member_of
+from tests.factories import make_member, make_section, member_of
 
 HEADER = "name,section,role,telegram,kind\n"
 GOOD = HEADER + (
@@ -135,3 +135,53 @@ def test_every_bad_row_is_reported_at_once() -> None:
         "line 3: the name is empty",
         "line 5: the same person as on line 4",
     ]
+
+
+async def test_an_import_gives_nothing_to_an_account_by_its_name_alone(
+    bot: Bot, settings: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    office = await make_section(bot.db, "行政审批科")
+    applicant = bot.tg.private_user("Applicant")
+    await make_member(bot.db, applicant.id, "王科长", section=office, status=MemberStatus.PENDING)
+    rater = bot.tg.private_user("Rater")
+    await make_member(bot.db, rater.id, "李局长", role=Role.INDUSTRY)
+    path, out = tmp_path / "roster.csv", tmp_path / "invites.csv"
+    path.write_text(HEADER + "王科长,行政审批科,head,,\n李局长,,leader,,\n", encoding="utf-8")
+
+    assert await import_staff(settings, roster_args(path, out)) == 0
+
+    applicant_now, rater_now = await member_of(bot.db, applicant.id), await member_of(bot.db, rater.id)
+    assert applicant_now is not None and (applicant_now.role, applicant_now.status) == (
+        Role.STAFF,
+        MemberStatus.PENDING,
+    )
+    assert rater_now is not None and (rater_now.role, rater_now.status) == (Role.INDUSTRY, MemberStatus.ACTIVE)
+    links = read_links(out)
+    assert [(row["name"], row["role"]) for row in links] == [("王科长", "head"), ("李局长", "leader")]
+    printed = capsys.readouterr().out
+    assert "2 rows had the name of an account that registered on its own" in printed
+    assert "王科长 (行政审批科), 李局长." in printed
+
+
+async def test_a_second_import_matches_its_own_people_by_name_but_reactivates_no_one(
+    bot: Bot, settings: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path, out = tmp_path / "roster.csv", tmp_path / "invites.csv"
+    path.write_text(GOOD, encoding="utf-8")
+    assert await import_staff(settings, roster_args(path, out)) == 0
+    async with bot.db.transaction() as session:
+        zhang = (await session.exec(select(Member).where(Member.display_name == "张三"))).one()
+        zhang.status = MemberStatus.INACTIVE
+        session.add(zhang)
+    capsys.readouterr()
+
+    path.write_text(GOOD.replace("张三,行政审批科,staff", "张三,行政审批科,head"), encoding="utf-8")
+    assert await import_staff(settings, roster_args(path, out)) == 0
+
+    async with bot.db.transaction() as session:
+        everyone = {m.display_name: m for m in (await session.exec(select(Member))).all()}
+    assert len(everyone) == 4  # 赵六, a roster person without Telegram, was matched by name and section
+    assert everyone["张三"].status == MemberStatus.INACTIVE and everyone["张三"].role == Role.STAFF
+    printed = capsys.readouterr().out
+    assert "1 row matched a deactivated member, left deactivated" in printed and "张三 (行政审批科)" in printed
+    assert [row["name"] for row in read_links(out)] == ["赵六"]
