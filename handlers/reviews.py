@@ -1,6 +1,11 @@
 """The public's good/bad reviews (好差评): a section's review link and QR code (/ratinglink) for the service counter;
 anyone served follows it and chooses one of five levels. The two lowest need a reason (tags or text) and open a
-rectification task for the section, whose heads are told at once. One review per person, section and day.
+rectification task for the section, whose heads are told at once.
+
+Against stuffing: the level buttons carry the token of the section's review link (a forged press for another section
+finds no section), a Telegram account is one reviewer of a section per rating period (a later review replaces the
+earlier one; at most one a day), and members of the organisation (active, pending or deactivated, industry raters
+too) rate with /rate instead.
 """
 
 from __future__ import annotations
@@ -37,8 +42,8 @@ from handlers.common import (
     sender,
     typed_text,
 )
-from storage import dialogs, reviews, sections, tasks
-from storage.models import Dialog, MemberStatus, PublicReview, Section, Task, TaskStatus
+from storage import campaigns, dialogs, reviews, sections, tasks
+from storage.models import Dialog, MemberStatus, PeriodKind, PublicReview, Section, Task, TaskStatus
 
 RATINGLINK = CommandSpec("ratinglink", N_("Your section's review link and QR code"), ADMINS_AND_HEADS, PRIVATE)
 COMMANDS = (RATINGLINK,)
@@ -60,7 +65,7 @@ LEVELS = {
 @dataclass(frozen=True)
 class Level(CallbackData):
     PREFIX = "rvl"
-    section_id: int
+    token: str  # the section's review link token: only someone who opened the link has it
     level: int
 
 
@@ -107,10 +112,8 @@ def qr_png(link: str) -> bytes:
     return buffer.getvalue()
 
 
-def levels_keyboard(tr: Translator, section_id: int) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        [[button(tr.gettext(LEVELS[level]), Level(section_id, level).pack())] for level in LEVELS]
-    )
+def levels_keyboard(tr: Translator, token: str) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[button(tr.gettext(LEVELS[level]), Level(token, level).pack())] for level in LEVELS])
 
 
 def tags_keyboard(tr: Translator, tags: tuple[str, ...], review: PublicReview) -> InlineKeyboardMarkup:
@@ -135,7 +138,7 @@ async def begin_review(
             context.tr.gettext("This review link is not valid. Ask at the service counter for the current one.")
         )
         return
-    _not_own_section(viewer, section)
+    _not_a_member(viewer)
     earlier = await reviews.todays_review(
         session=session, section_id=section.id or 0, reviewer_telegram_id=viewer.user.id, day=context.today()
     )
@@ -151,7 +154,7 @@ async def begin_review(
         return
     replies.reply(
         context.tr.gettext("How satisfied are you with the service of <b>{section}</b>?", section=section.name),
-        levels_keyboard(context.tr, section.id or 0),
+        levels_keyboard(context.tr, token),
     )
 
 
@@ -160,10 +163,10 @@ async def press_level(update: Update, context: BotContext) -> None:
     replies = Replies()
     async with context.db.transaction() as session:
         viewer = await load_viewer(session=session, context=context, user=sender(update))
-        section = await sections.get_section(session=session, section_id=press.section_id) if press else None
+        section = await reviews.section_by_review_token(session=session, token=press.token) if press else None
         if press is None or section is None or section.archived_at is not None or press.level not in LEVELS:
             raise Refusal(N_("This button has expired. Open the review link again."))
-        _not_own_section(viewer, section)
+        _not_a_member(viewer)
         if await reviews.todays_review(
             session=session, section_id=section.id or 0, reviewer_telegram_id=viewer.user.id, day=context.today()
         ):
@@ -179,6 +182,8 @@ async def press_level(update: Update, context: BotContext) -> None:
             day=context.today(),
             language=context.language,
         )
+        if review.complete:
+            await _replace_earlier(session, context, review)
         if press.level <= BAD:
             await _ask_reason(session, context, viewer, review, replies)
         else:
@@ -309,6 +314,7 @@ async def complete_bad_review(
     )
     review.complete, review.task_id = True, task.id
     await reviews.save_review(session=session, review=review)
+    await _replace_earlier(session, context, review)
     await dialogs.clear_dialog(session=session, telegram_id=viewer.user.id)
     await tell_heads(
         session,
@@ -336,10 +342,27 @@ async def complete_bad_review(
     )
 
 
-def _not_own_section(viewer: Viewer, section: Section) -> None:
+def _not_a_member(viewer: Viewer) -> None:
+    """The public's reviews are the public's: members (active, waiting for approval or deactivated, industry raters
+    too) and admins rate with /rate, where they count as who they are."""
     member = viewer.member
-    if member is not None and member.status == MemberStatus.ACTIVE and member.section_id == section.id:
-        raise Refusal(N_("Nobody reviews their own section."))
+    if viewer.audience == Audience.ADMIN or (member is not None and member.status != MemberStatus.REJECTED):
+        raise Refusal(
+            N_(
+                "Review links are for the people the sections serve. Members of the campaign rate sections with "
+                "/rate instead."
+            )
+        )
+
+
+async def _replace_earlier(session: AsyncSession, context: BotContext, review: PublicReview) -> None:
+    """A Telegram account is one reviewer of a section per rating period: its earlier reviews there are voided."""
+    kind = PeriodKind(context.settings.campaign.rating_period)
+    period = await campaigns.period_at(session=session, kind=kind, today=review.day)
+    if period is not None:
+        await reviews.replace_earlier_reviews(
+            session=session, review=review, starts_on=period.starts_on, ends_on=period.ends_on, now=context.now()
+        )
 
 
 async def _own_open_review(session: AsyncSession, viewer: Viewer, review_id: int) -> PublicReview:

@@ -89,6 +89,28 @@ async def list_recent_reviews(*, session: AsyncSession, limit: int = 8) -> list[
     return list((await session.exec(query)).all())
 
 
+REPLACED = "replaced by a later review of the same reviewer"
+
+
+async def replace_earlier_reviews(
+    *, session: AsyncSession, review: PublicReview, starts_on: dt.date, ends_on: dt.date, now: dt.datetime
+) -> int:
+    """Voids the reviewer's other reviews of the section from `starts_on` to `ends_on` (the rating period): one
+    Telegram account is one reviewer there, however many days it reviews. Returns how many."""
+    query = select(PublicReview).where(
+        PublicReview.section_id == review.section_id,
+        PublicReview.reviewer_telegram_id == review.reviewer_telegram_id,
+        PublicReview.id != review.id,
+        col(PublicReview.voided_at).is_(None),
+        col(PublicReview.day) >= starts_on,
+        col(PublicReview.day) <= ends_on,
+    )
+    earlier = (await session.exec(query)).all()
+    for old in earlier:
+        await void_review(session=session, review=old, reason=REPLACED, now=now)
+    return len(earlier)
+
+
 async def void_review(*, session: AsyncSession, review: PublicReview, reason: str, now: dt.datetime) -> None:
     """Nothing is deleted: the review is marked void with a reason, and the scores leave it out."""
     review.voided_at, review.void_reason = now, reason[:300]

@@ -3,19 +3,28 @@ rectification task and the heads told at once, one review a day."""
 
 from __future__ import annotations
 
+import datetime as dt
+
+import pytest
 from sqlmodel import select
 
+from bot.config import Settings
 from bot.fake_users import FakeUser
-from storage import reviews, tasks
-from storage.models import PublicReview, Role, Section
+from storage import reviews, scoring, tasks
+from storage.models import MemberStatus, PeriodKind, PublicReview, Role, Section, TargetKind
 from tests.conftest import Bot
 from tests.factories import make_member, make_section
+from tests.test_scoring import JUNE, period_of
 
 
 async def link_of(bot: Bot, section: Section) -> str:
     async with bot.db.transaction() as session:
         token = await reviews.review_token(session=session, section=section)
     return f"/start r_{token}"
+
+
+def token_of(link: str) -> str:
+    return link.split("r_", 1)[1]
 
 
 async def all_reviews(bot: Bot) -> list[PublicReview]:
@@ -101,24 +110,72 @@ async def test_one_review_per_person_section_and_day(bot: Bot) -> None:
     await visitor.press("满意 · Satisfied")
 
     await visitor.send(link)
-    again = await visitor.press_data(f"rvl:{section.id}:5", message=first_levels)
+    again = await visitor.press_data(f"rvl:{token_of(link)}:5", message=first_levels)
 
     assert "You already reviewed 行政审批科 today" in visitor.last_text()
     assert again.answer is not None and "You already reviewed" in again.answer
     assert len(await all_reviews(bot)) == 1
 
 
-async def test_nobody_reviews_their_own_section_and_bad_links_are_refused(bot: Bot) -> None:
-    section = await make_section(bot.db, "行政审批科")
-    staff = bot.tg.private_user("Staff")
-    await make_member(bot.db, staff.id, "Staff", section=section, language="en")
+@pytest.mark.parametrize("status", [MemberStatus.ACTIVE, MemberStatus.PENDING, MemberStatus.INACTIVE])
+async def test_members_of_the_organisation_leave_no_public_reviews(bot: Bot, status: MemberStatus) -> None:
+    own, other = await make_section(bot.db, "行政审批科"), await make_section(bot.db, "市场科")
+    staff, rater = bot.tg.private_user("Staff"), bot.tg.private_user("Rater")
+    await make_member(bot.db, staff.id, "Staff", section=own, language="en", status=status)
+    await make_member(bot.db, rater.id, "Rater", role=Role.INDUSTRY, language="en")
+    stranger = bot.tg.private_user("Stranger")
+    await stranger.send(await link_of(bot, other))
+    levels = stranger.last_message()
 
-    await staff.send(await link_of(bot, section))
+    refusal = (
+        "Review links are for the people the sections serve. Members of the campaign rate sections with /rate instead."
+    )
+    for member in (staff, rater):
+        await member.send(await link_of(bot, own))
+        assert member.last_text() == refusal
+        await member.send(await link_of(bot, other))
+        assert member.last_text() == refusal
+        forwarded = await member.press_data(levels.button_rows()[0][0]["callback_data"], message=levels)
+        assert forwarded.answer == refusal
     await staff.send("/start r_nonsense")
-
-    assert staff.bot_messages()[0].text == "Nobody reviews their own section."
     assert staff.last_text().startswith("This review link is not valid.")
     assert await all_reviews(bot) == []
+
+
+async def test_a_review_press_without_the_section_s_token_changes_nothing(bot: Bot) -> None:
+    section = await make_section(bot.db, "行政审批科")
+    other = await make_section(bot.db, "市场科")
+    visitor = bot.tg.private_user("Visitor")
+    await visitor.send(await link_of(bot, section))
+    levels = visitor.last_message()
+
+    for forged in (f"rvl:{other.id}:1", "rvl:NoSuchToken123:1", f"rvl:{section.id}:1"):
+        pressed = await visitor.press_data(forged, message=levels)
+        assert pressed.answer == "This button has expired. Open the review link again."
+    assert await all_reviews(bot) == []
+
+
+async def test_one_account_is_one_reviewer_of_a_section_per_rating_period(bot: Bot) -> None:
+    section = await make_section(bot.db, "行政审批科")
+    visitor = bot.tg.private_user("Visitor")
+    link = await link_of(bot, section)
+    for day, level in enumerate(("非常不满意 · Very dissatisfied", "不满意 · Dissatisfied", "满意 · Satisfied")):
+        bot.clock.advance(dt.timedelta(days=1 if day else 0))
+        await visitor.send(link)
+        await visitor.press(level)
+        if level != "满意 · Satisfied":
+            await visitor.press("办事拖延 Slow")
+            await visitor.press("Done")
+
+    live = [review for review in await all_reviews(bot) if review.voided_at is None]
+    assert [(review.level, review.complete) for review in live] == [(4, True)]
+    june = await period_of(bot.db, JUNE, PeriodKind.MONTH)
+    async with bot.db.transaction() as session:
+        board = await scoring.compute_board(
+            session=session, rules=Settings().scoring_rules(), period=june, kind=TargetKind.SECTION
+        )
+    standing = board.find(section.id or 0)
+    assert standing is not None and (standing.raters, standing.good, standing.bad) == (1, 1, 0)
 
 
 async def test_staff_cannot_get_review_links(bot: Bot) -> None:
