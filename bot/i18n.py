@@ -48,6 +48,11 @@ class Translator:
     def gettext(self, msgid: str, /, **params: object) -> Html:
         return self._fill(self._catalog.gettext(msgid), params)
 
+    def plain(self, msgid: str, /, **params: object) -> str:
+        """The translation with its placeholders filled as they are: text to store (a task's title), not to show.
+        It is escaped once, like any stored text, where it is shown."""
+        return self._catalog.gettext(msgid).format_map(params)
+
     def ngettext(self, singular: str, plural: str, n: int, /, **params: object) -> Html:
         return self._fill(self._catalog.ngettext(singular, plural, n), {"n": n, **params})
 

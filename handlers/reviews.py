@@ -310,7 +310,7 @@ async def complete_bad_review(
         due_on=due,
         responsible_id=None,
         created_by_id=None,
-        title=title_tr.gettext("Rectify a bad review: {why}", why=why)[:200],
+        title=title_tr.plain("Rectify a bad review: {why}", why=why)[:200],  # stored as typed, escaped when shown
     )
     review.complete, review.task_id = True, task.id
     await reviews.save_review(session=session, review=review)

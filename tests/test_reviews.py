@@ -263,3 +263,22 @@ async def test_staff_cannot_answer_for_the_section(bot: Bot) -> None:
     forged = await staff.press_data(f"rvo:{task.id}:fixed", message=staff.last_message())
 
     assert forged.answer == "Only the section's head, leaders and admins can do that."
+
+
+async def test_a_reason_with_markup_is_stored_as_typed_and_shown_as_typed(bot: Bot) -> None:
+    section = await make_section(bot.db, "行政审批科")
+    head = bot.tg.private_user("Head")
+    await make_member(bot.db, head.id, "Head", role=Role.HEAD, section=section, language="en")
+    visitor = bot.tg.private_user("Visitor", language="en")
+    await visitor.send(await link_of(bot, section))
+    await visitor.press("不满意 · Dissatisfied")
+    await visitor.send("Tom & Jerry <b>rude</b>")
+
+    async with bot.db.transaction() as session:
+        (task,) = await tasks.list_open_tasks(session=session, section_id=section.id)
+    assert task.title == "差评整改：Tom & Jerry <b>rude</b>"
+    await head.send("/tasks")
+    assert ["2026-06-17 · 差评整改：Tom & Jerry <b>rude</b>"] in head.buttons()
+    await head.press("2026-06-17 · 差评整改：Tom & Jerry <b>rude</b>")
+    assert "差评整改：Tom &amp; Jerry &lt;b&gt;rude&lt;/b&gt;" in head.last_message().html
+    assert "差评整改：Tom & Jerry <b>rude</b>" in head.last_text()

@@ -19,7 +19,7 @@ from sqlmodel import SQLModel, select
 from bot.app import build_application, on_start
 from bot.config import Settings
 from bot.fake_api import FakeBotApi
-from storage import campaigns, members, scoring
+from storage import campaigns, members, reviews, scoring, tasks
 from storage.migrate import DatabaseTooNewError, current_revision, downgrade_database, head_revision, upgrade_database
 from storage.models import (
     Campaign,
@@ -353,3 +353,27 @@ async def test_a_postgresql_connection_is_pinged_only_after_sitting_idle(
     second = await server_process()
 
     assert second != first
+
+
+async def test_the_upgrade_makes_rectification_titles_stored_escaped_plain(db: Database) -> None:
+    section = await make_section(db, "办公室")
+    async with db.transaction() as session:
+        stored = {}
+        for title in ("差评整改：Tom &amp; Jerry &lt;b&gt;rude&lt;/b&gt;", "整理档案 &amp; 台账"):
+            task = await tasks.create_task(
+                session=session, section_id=section.id or 0, title=title, due_on=JUNE, responsible_id=None,
+                created_by_id=None,
+            )  # fmt: skip
+            stored[title] = task.id
+        review = await reviews.add_review(
+            session=session, section_id=section.id or 0, reviewer_telegram_id=5, level=1, day=JUNE
+        )
+        review.task_id = stored["差评整改：Tom &amp; Jerry &lt;b&gt;rude&lt;/b&gt;"]
+        session.add(review)
+
+    await downgrade_database(db.engine, "0014")
+    await upgrade_database(db.engine)
+
+    async with db.transaction() as session:
+        titles = {task.title for task in await tasks.list_open_tasks(session=session)}
+    assert titles == {"差评整改：Tom & Jerry <b>rude</b>", "整理档案 &amp; 台账"}  # a title typed so stays so
