@@ -11,7 +11,7 @@ from typing import Any
 
 from telegram import Update
 from telegram.constants import ParseMode
-from telegram.error import Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import AIORateLimiter, ApplicationBuilder, ContextTypes, Defaults
 from telegram.request import BaseRequest, HTTPXRequest
 
@@ -35,7 +35,7 @@ from bot.access import CommandSpec
 from bot.clock import Clock
 from bot.config import Settings
 from bot.context import SERVICES_KEY, BotApplication, BotContext, Services
-from bot.extbot import CampaignBot
+from bot.extbot import CampaignBot, RefusedRequest
 from bot.i18n import N_
 from bot.menus import set_default_menus
 from bot.pacing import PacedRateLimiter
@@ -74,6 +74,9 @@ CONNECTION_POOL_SIZE = 256
 APOLOGY = N_("Sorry, something went wrong on my side. It has been logged; please try again in a moment.")
 BUSY = N_("I cannot reach my records just now, so I did nothing with that. Please send it again in a few minutes.")
 TELEGRAM_APOLOGY = N_("Sorry, Telegram did not take my answer just now. Please send that again.")
+TELEGRAM_REFUSED = N_(
+    "Sorry, Telegram refused my answer ({reason}), so you did not see it. It has been logged for the administrators."
+)
 
 
 FIRST_COMMANDS = ("start", "help")
@@ -206,6 +209,11 @@ async def on_error(update: object, context: BotContext) -> None:
         return
     if isinstance(error, Forbidden):
         logger.info("The user blocked the bot or left the chat: %s", error.message)
+        return
+    if isinstance(error, BadRequest):  # a refusal, not a failure: sending it again would be refused again
+        method = error.method if isinstance(error, RefusedRequest) else "a request"
+        logger.error("Telegram refused %s while handling update %s: %s", method, _update_id(update), error.message)
+        await _tell_user(update, context, context.tr.gettext(TELEGRAM_REFUSED, reason=error.message))
         return
     if isinstance(error, NetworkError | RetryAfter):
         logger.warning("Telegram failed while handling update %s: %s", _update_id(update), error)

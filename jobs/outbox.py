@@ -24,6 +24,7 @@ from telegram.ext import Application
 from bot.access import CommandSpec, audience_of, commands_for
 from bot.config import Settings
 from bot.context import BotContext, Services
+from bot.extbot import RefusedRequest
 from bot.i18n import Translator, pick_language
 from bot.menus import bot_commands
 from handlers.common import member_translator
@@ -186,7 +187,8 @@ async def _send(
         )
         return ReminderStatus.PENDING, "flood control", now + wait, None
     except BadRequest as error:
-        logger.warning("Reminder to %s refused: %s", outgoing.chat_id, error.message)
+        method = error.method if isinstance(error, RefusedRequest) else "a request"
+        logger.error("Telegram refused %s to chat %s: %s", method, outgoing.chat_id, error.message)
         return ReminderStatus.FAILED, error.message, None, None
     except NetworkError as error:  # 5xx and timeouts
         if attempts >= MAX_ATTEMPTS:

@@ -73,3 +73,24 @@ async def test_leader_without_section_chooses_one(bot: Bot) -> None:
     await leader.press("办公室")
 
     assert leader.last_text() == "办公室 has not published any service commitments yet."
+
+
+async def test_a_long_list_of_commitments_is_shown_in_parts_and_each_can_still_be_removed(bot: Bot) -> None:
+    section = await make_section(bot.db, "行政审批科")
+    head = bot.tg.private_user("Head")
+    await make_member(bot.db, head.id, "Head", role=Role.HEAD, section=section, language="en")
+    async with bot.db.transaction() as session:
+        for number in range(14):
+            text = f"承诺{number:02} " + "办" * 285 + " & <准时>"
+            await commitments.add_commitment(session=session, section_id=section.id or 0, text=text, created_by_id=None)
+
+    shown = await head.send("/commitments")
+
+    assert len(shown.messages) >= 2 and all(len(message.text) <= 4096 for message in shown.messages)
+    assert "承诺13" in shown.messages[-1].text and ["🗑 14"] in [[label] for row in head.buttons() for label in row]
+    await head.press("🗑 14")
+    await head.press("Yes, remove it")
+    async with bot.db.transaction() as session:
+        left = await commitments.list_commitments(session=session, section_id=section.id or 0)
+    assert len(left) == 13 and all(not item.text.startswith("承诺13") for item in left)
+    assert bot.errors.records == []

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden
+from telegram.ext import ExtBot
 
 from bot.fake_api import FakeBotApi
 from tests.conftest import Bot
@@ -35,8 +36,8 @@ async def test_overlong_text_and_callback_data_are_refused(bot: Bot) -> None:
     alice = bot.tg.private_user("Alice")
     too_long = InlineKeyboardMarkup([[InlineKeyboardButton("x", callback_data="x" * 65)]])
 
-    with pytest.raises(BadRequest, match=r"(?i)too long"):
-        await bot.app.bot.send_message(alice.id, "x" * 4097)
+    with pytest.raises(BadRequest, match=r"(?i)too long"):  # the bot's own send_message would split it (below)
+        await ExtBot.send_message(bot.app.bot, alice.id, "x" * 4097)
     with pytest.raises(BadRequest, match=r"(?i)button_data_invalid"):
         await bot.app.bot.send_message(alice.id, "hi", reply_markup=too_long)
     with pytest.raises(BadRequest, match=r"(?i)button_data_invalid"):
@@ -44,6 +45,33 @@ async def test_overlong_text_and_callback_data_are_refused(bot: Bot) -> None:
         await bot.app.bot.send_message(
             alice.id, "hi", reply_markup=InlineKeyboardMarkup([[InlineKeyboardButton("x", callback_data="评" * 22)]])
         )
+
+
+async def test_the_bot_sends_a_text_too_long_for_one_message_in_parts_on_line_boundaries(bot: Bot) -> None:
+    alice = bot.tg.private_user("Alice")
+    lines = [f"{number}. " + "长" * 290 + " Tom &amp; <b>Jerry</b>" for number in range(1, 31)]
+    keyboard = InlineKeyboardMarkup([[InlineKeyboardButton("Remove", callback_data="x:1")]])
+
+    await bot.app.bot.send_message(alice.id, "\n".join(lines), reply_markup=keyboard)
+
+    sent = alice.bot_messages()
+    assert len(sent) == 3 and all(len(message.html) <= 4096 for message in sent)
+    assert "\n".join(message.html for message in sent) == "\n".join(lines)
+    assert [message.reply_markup is not None for message in sent] == [False, False, True]
+
+
+async def test_an_edit_too_long_for_one_message_continues_in_new_messages_with_the_keyboard(bot: Bot) -> None:
+    alice = bot.tg.private_user("Alice")
+    first = await bot.app.bot.send_message(alice.id, "short")
+    keyboard = InlineKeyboardMarkup([[InlineKeyboardButton("Remove", callback_data="x:1")]])
+
+    await bot.app.bot.edit_message_text(
+        "\n".join("x" * 300 for _ in range(20)), chat_id=alice.id, message_id=first.message_id, reply_markup=keyboard
+    )
+
+    sent = alice.bot_messages()
+    assert len(sent) == 2 and sent[0].text.startswith("x" * 300) and sent[0].reply_markup is None
+    assert sent[1].reply_markup is not None
 
 
 async def test_edits_apply_and_identical_edits_are_refused(bot: Bot) -> None:

@@ -197,3 +197,18 @@ async def test_a_new_menu_telegram_did_not_take_is_set_later_as_the_role_is_by_t
 
 def menu_of(bot: Bot, telegram_id: int) -> list[str]:
     return [command["command"] for command in bot.api.commands.get((f"chat:{telegram_id}", ""), [])]
+
+
+@pytest.mark.allow_errors
+async def test_an_answer_telegram_refuses_is_logged_as_an_error_with_its_method_and_the_user_is_told(
+    bot: Bot,
+) -> None:
+    alice = bot.tg.private_user("Alice")
+    bot.api.fail_next("sendMessage", status=400, chat_id=alice.id)
+
+    await alice.send("/help")
+
+    assert alice.last_text().startswith("Sorry, Telegram refused my answer (")
+    assert "Please send that again" not in alice.last_text()
+    (logged,) = [record.getMessage() for record in bot.errors.records]
+    assert logged.startswith("Telegram refused sendMessage while handling update ")

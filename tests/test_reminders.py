@@ -7,6 +7,7 @@ import asyncio
 import datetime as dt
 
 import pytest
+from sqlmodel import select
 
 from bot.app import build_application, on_start
 from bot.context import Services
@@ -15,7 +16,7 @@ from bot.fake_users import FakeUser
 from jobs.outbox import deliver_due
 from jobs.reminders import plan_reminders
 from storage import reminders, tasks
-from storage.models import Member, ReminderStatus, Role, Section, TaskStatus
+from storage.models import Member, Reminder, ReminderStatus, Role, Section, TaskStatus
 from storage.session import Database
 from tests.conftest import Bot
 from tests.factories import make_member, make_section, reload_member
@@ -317,3 +318,23 @@ async def test_a_big_fan_out_goes_out_in_one_round_not_a_batch_per_sweep(bot: Bo
         rows = await reminders.list_reminders(session=session)
     assert sent == len(rows) >= 100  # many batches, in one round
     assert {row.status for row in rows} == {ReminderStatus.SENT}
+
+
+async def test_a_digest_and_a_summary_of_many_long_overdue_titles_arrive_in_parts(bot: Bot) -> None:
+    section, _, _ = await setup(bot)
+    for number in range(25):
+        await add_task(bot, section, title=f"任务{number:02} " + "逾期" * 94 + " & <整改>", due=DUE)
+
+    await run_day(bot, DUE + dt.timedelta(days=4))  # Tuesday: everything overdue, the leaders told
+
+    to_head = [m for m in bot.api.chats[501].messages.values() if m.from_bot]
+    to_leader = [m for m in bot.api.chats[601].messages.values() if m.from_bot]
+    for received in (to_head, to_leader):
+        assert received and all(len(message.text) <= 4096 for message in received)
+    everything = "\n".join(message.text for message in to_head)
+    assert all(f"任务{number:02}" in everything for number in range(25))
+    assert "任务24" in "\n".join(message.text for message in to_leader)
+    assert bot.errors.records == []
+    async with bot.db.transaction() as session:
+        failed = await session.exec(select(Reminder).where(Reminder.status == ReminderStatus.FAILED))
+        assert failed.all() == []
