@@ -49,6 +49,7 @@ GROUP_TITLE = "双优活动群"
 GROUP_CHAT_ID = stable_group_id(GROUP_TITLE)  # what `:group 双优活动群` opens in the console
 INTERNAL_TURNOUT = 0.18  # the share of colleagues who rate in a rating period
 INDUSTRY_TURNOUT = 0.75
+INDUSTRY_SECTIONS = 5  # rated by each industry rater each month
 COMMENTED = 0.12  # the share of ratings with a comment
 REVIEWS_PER_MONTH = {SectionKind.STATION: 3.0, SectionKind.OFFICE: 1.2}  # the public comes to the stations more
 REVIEWER_IDS = 7_000_000_000  # the public's fake Telegram ids start here, far from the console's ids
@@ -553,7 +554,9 @@ async def rate_period(
     for rater in cast.industry:
         if rng.random() > INDUSTRY_TURNOUT:
             continue
-        for section in pick_section(rater, 2):
+        # Each enterprise deals with several sections: enough of them rate each section for their group to count
+        # (a group of fewer than min_raters counts nowhere).
+        for section in pick_section(rater, INDUSTRY_SECTIONS):
             mean = section_mean(section) - 0.1  # the enterprises are a little stricter
             await rate(rater, TargetKind.SECTION, section.id or 0, mean, cast.bias[section.id or 0])
 

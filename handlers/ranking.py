@@ -357,11 +357,10 @@ async def press_ranking(update: Update, context: BotContext) -> None:
 
 
 def score_summary(tr: Translator, standing: Standing, board: Board, min_raters: int) -> str:
-    if not standing.raters:
-        return tr.gettext("Nobody has rated yet in this period.")
-    if not standing.enough:
+    if not standing.enough:  # how many rated so far is not said: each rating would show as it came
         return tr.gettext(
-            "Not enough ratings yet: {n} of the {needed} raters needed.", n=standing.raters, needed=min_raters
+            "Not enough ratings yet: a score is shown once at least {needed} people of one rater group have rated.",
+            needed=min_raters,
         )
     return tr.gettext(
         "<b>{score}</b> of 100 · rank {rank} of {count} · {raters}",
@@ -378,7 +377,7 @@ def breakdown_lines(tr: Translator, settings: Settings, standing: Standing) -> l
     lines: list[str] = []
     if not standing.enough:
         return lines  # a breakdown of fewer ratings than the minimum could be guessed back to the raters
-    groups = [
+    groups = [  # a group of fewer raters than the minimum is not on the board at all (storage.scoring._add_rows)
         tr.gettext(
             "{group} {mean} ({n})", group=tr.gettext(GROUP_NAMES[group]), mean=f"{scores.mean:.2f}", n=scores.raters
         )
@@ -386,14 +385,7 @@ def breakdown_lines(tr: Translator, settings: Settings, standing: Standing) -> l
         if scores.mean is not None and scores.raters >= min_raters
     ]
     if groups and standing.kind == TargetKind.SECTION:
-        hidden = sum(1 for scores in standing.groups.values() if scores.mean is not None and scores.raters < min_raters)
         lines.append(tr.gettext("By rater group (1–5): {groups}", groups=" · ".join(groups)))
-        if hidden:
-            lines.append(
-                tr.gettext(
-                    "(A group with fewer than {n} raters is not shown, so nobody can be told apart.)", n=min_raters
-                )
-            )
     means = standing.standard_means() if standing.standard_raters >= min_raters else {}
     named = [
         f"{standard_name(tr, standard)} {means[standard.key]:.2f}"

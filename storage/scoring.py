@@ -435,7 +435,7 @@ async def compute_board(
     the scores do not need) are read for the targets in `standards_of` only; None: for every target."""
     inputs = await _targets(session, kind)
     rows = await _tally_rows(session, period.id or 0, kind, None if standards_of is None else list(standards_of))
-    _add_rows(inputs, rows)
+    _add_rows(inputs, rows, rules.min_raters)
     if kind == TargetKind.SECTION:
         for section_id, days in (await _overdue_days(session, rules, period, today or dt.date.today())).items():
             if section_id in inputs:
@@ -455,7 +455,7 @@ async def board_with_changes(
         if target_id not in again:
             inputs.pop(target_id, None)  # off the board now: archived, left, a leader, or never on it
     if again:
-        _add_rows(again, await _tally_rows_of(session, board.period.id or 0, board.kind, list(again)))
+        _add_rows(again, await _tally_rows_of(session, board.period.id or 0, board.kind, list(again)), rules.min_raters)
         if board.kind == TargetKind.SECTION:
             overdue = await _overdue_days(session, rules, board.period, today, section_ids=list(again))
             for section_id, standing in again.items():
@@ -464,12 +464,23 @@ async def board_with_changes(
     return reorder(board, inputs, set(ids), rules) or rank_targets(board.period, board.kind, inputs, rules, board)
 
 
-def _add_rows(inputs: dict[int, Standing], rows: Iterable[tuple[int, str, str, float, int]]) -> None:
+def _add_rows(inputs: dict[int, Standing], rows: Iterable[tuple[int, str, str, float, int]], min_raters: int) -> None:
+    """The tallies into the targets' inputs. A rater group with fewer than `min_raters` raters of a target is left
+    out of them altogether, until it has enough: its mean could otherwise be worked out from the total and the other
+    groups' means (4 × total − 3 × internal = the one industry rater's value), so it counts in no score, rank,
+    rater count or breakdown. (The public's good and bad reviews still count: each bad one is a task the section
+    already knows of.)"""
+    touched: set[int] = set()
     for target_id, group, measure, total, count in rows:
         standing = inputs.get(target_id)
         if standing is None:
             continue  # an archived section or a member who left: kept in the tallies, off the board
         _add_measure(standing, GROUPS[group], measure, total, count)
+        touched.add(target_id)
+    for target_id in touched:
+        groups = inputs[target_id].groups
+        for group in [group for group, scores in groups.items() if scores.raters < min_raters]:
+            del groups[group]
 
 
 def _add_measure(standing: Standing, group: RaterGroup, measure: str, total: float, count: int) -> None:
@@ -800,8 +811,9 @@ async def with_standards(*, session: AsyncSession, board: Board, target_ids: lis
             groups = {key: replace(scores, standards={}) for key, scores in original.groups.items()}
             copies[target_id] = replace(original, groups=groups)
     for target_id, name, measure, total, count in rows:
-        if target_id in copies:
-            _add_measure(copies[target_id], GROUPS[name], measure, total, count)
+        copy = copies.get(target_id)
+        if copy is not None and GROUPS[name] in copy.groups:  # a group left out of the board stays out (`_add_rows`)
+            _add_measure(copy, GROUPS[name], measure, total, count)
     return replace(board, detailed=copies)
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.ext import CallbackQueryHandler, CommandHandler
+from telegram.ext import ApplicationHandlerStop, CallbackQueryHandler, CommandHandler
 
 from bot.config import BotSettings, Settings
 from bot.console import Console, run_console
@@ -39,6 +39,7 @@ async def take_choice(update: Update, context: BotContext) -> None:
     assert query is not None and query.data is not None
     await query.answer("Noted")
     await query.edit_message_text(f"You chose {query.data.split(':')[1]}.")
+    raise ApplicationHandlerStop  # the bot's own handlers would take it for a stale button and answer it again
 
 
 def console_for(bot: Bot) -> tuple[Console, io.StringIO]:

@@ -80,7 +80,8 @@ async def test_a_leader_reads_the_boards_by_kind_and_period(bot: Bot) -> None:
     assert text.splitlines()[0] == "Sections — the 2026 campaign"
     assert text.splitlines()[1].startswith("1. 办公室 ")
     assert text.splitlines()[2].startswith("2. 市场科 ")
-    assert "Not enough ratings yet: 质监站 <b>&, Raters" in text  # the raters' own section, nobody rated it
+    # 质监站's one rater counts nowhere, so it is listed apart with the raters' own section (nobody rated it), by name
+    assert "Not enough ratings yet: Raters " in text and text.endswith(", 质监站 <b>&")
     assert leader.buttons()[:2] == [["✓ Sections", "Individuals"], ["Month", "Quarter", "✓ Campaign"]]
 
     await leader.press("Individuals")
@@ -175,7 +176,10 @@ async def test_my_score_and_the_section_score(bot: Bot) -> None:
     await leader.send("/sectionscore")
     assert leader.last_text() == "Which section?"
     await leader.press("质监站 <b>&")
-    assert "Not enough ratings yet: 1 of the 3 raters needed." in leader.last_text()
+    assert (
+        "Not enough ratings yet: a score is shown once at least 3 people of one rater group have rated."
+        in leader.last_text()
+    )
     await staff.send("/sectionscore")
     assert staff.last_text() == "You can't use /sectionscore. Send /help to see the commands you can use."
 
@@ -210,7 +214,7 @@ async def test_export_sends_a_workbook_whose_numbers_match_the_ranking(bot: Bot)
     header = [cell.value for cell in sheet[1]]
     rows = [dict(zip(header, [cell.value for cell in row], strict=True)) for row in sheet.iter_rows(min_row=2)]
     june = {row["Name"]: row for row in rows if row["Period"] == "2026"}
-    assert {name: str(june[name]["Score"]) for name in shown} == shown
+    assert {name: float(june[name]["Score"]) for name in shown} == {name: float(score) for name, score in shown.items()}
     assert june["办公室"]["Raters"] == 3 and june["质监站 <b>&"]["Score"] is None
     assert june["市场科"]["Members"] == 2 and june["市场科"]["Members who rated"] == 0
     people = {row[1].value: row for row in book["Individuals"].iter_rows(min_row=2) if row[0].value == "2026-06"}
@@ -384,8 +388,9 @@ def test_a_long_board_is_paged_and_the_unrated_come_last() -> None:
     assert last.splitlines()[1].startswith("16. S16") and last.endswith("Not enough ratings yet: Quiet")
 
 
-async def test_breakdowns_of_fewer_raters_than_the_minimum_are_not_shown(bot: Bot) -> None:
-    """Two ratings and three public reviews make five raters, but the standards' means would be two people's."""
+async def test_a_rater_group_of_fewer_raters_than_the_minimum_counts_nowhere(bot: Bot) -> None:
+    """Two ratings and three public reviews: the two colleagues' group is in no score, count or breakdown (the
+    standards' means would be two people's), in the bot or the export."""
     campaign = await Campaign(bot).build()
     home = await make_section(bot.db, "信息科")
     head = await make_member(bot.db, 520, "Xu Head", role=Role.HEAD, section=home, language="en")
@@ -398,17 +403,37 @@ async def test_breakdowns_of_fewer_raters_than_the_minimum_are_not_shown(bot: Bo
     await user.send("/sectionscore")
 
     text = user.last_text()
-    assert "5 raters" in text and "Public 5.00 (3)" in text
+    assert "3 raters" in text and "Public 5.00 (3)" in text
     assert "By standard" not in text and "Internal" not in text
-    assert "(A group with fewer than 3 raters is not shown, so nobody can be told apart.)" in text
     leader = campaign.user(campaign.leader)
     sent = await leader.send("/export")
     book = openpyxl.load_workbook(io.BytesIO(next(m.document for m in sent.messages if m.document) or b""))
     header = [cell.value for cell in book["Sections"][1]]
     row = next(r for r in book["Sections"].iter_rows(min_row=2, values_only=True) if r[1] == "信息科")
     cells = dict(zip(header, row, strict=True))
-    assert cells["Internal mean"] is None and cells["Internal raters"] == 2 and cells["Public mean"] == 5
+    assert cells["Internal mean"] is None and not cells["Internal raters"] and cells["Public mean"] == 5
     assert cells["Optimise service"] is None
+
+
+async def test_one_industry_rater_beside_three_colleagues_cannot_be_worked_out_from_the_score(bot: Bot) -> None:
+    campaign = await Campaign(bot).build()
+    home = await make_section(bot.db, "信息科")
+    head = campaign.user(await make_member(bot.db, 520, "Xu Head", role=Role.HEAD, section=home, language="en"))
+    for voter, value in zip(campaign.voters[:3], (4, 3, 5), strict=True):
+        await rate(bot.db, voter, home, value)
+    await head.send("/sectionscore")
+    before = head.last_text()
+
+    (outsider,) = await raters(bot.db, 1, Role.INDUSTRY)
+    await rate(bot.db, outsider, home, 1)
+    await head.send("/sectionscore")
+    after = head.last_text()
+    leader = campaign.user(campaign.leader)
+    await leader.send("/ranking")
+
+    assert after == before  # 4 × total − 3 × internal mean would give the industry rater's 1
+    assert "3 raters" in after and "Industry" not in after
+    assert "信息科" in leader.last_text()
 
 
 async def test_the_group_sees_sections_only_and_other_groups_nothing(bot: Bot) -> None:
