@@ -29,19 +29,16 @@ from handlers.common import (
     callback_data,
     chat_type,
     load_viewer,
-    member_translator,
     paged_buttons,
     require,
     sender,
     typed_text,
 )
 from storage import dialogs, members, ratings, sections
-from storage import tasks as tasks_store
 from storage.models import (
     Dialog,
     FormStatus,
     Member,
-    MemberStatus,
     Period,
     PeriodKind,
     RaterGroup,
@@ -546,35 +543,6 @@ async def confirm(
             "Thank you! Your rating of {name} is saved. Only the administrators can see who gave it.", name=name
         )
     )
-    await pass_on_comments(session, context, form, name, replies)
-
-
-async def pass_on_comments(
-    session: AsyncSession, context: BotContext, form: RatingForm, name: str, replies: Replies
-) -> None:
-    """Comments reach the rated member (or the section's heads) without names, and only once enough people have
-    rated that nobody can tell who wrote what."""
-    comments = await ratings.take_comments_to_pass_on(
-        session=session,
-        target_kind=form.target_kind,
-        target_id=form.target_id,
-        period_id=form.period_id,
-        min_raters=context.settings.scoring.min_raters,
-    )
-    if not comments:
-        return
-    if form.target_kind == TargetKind.MEMBER:
-        person = await members.get_member(session=session, member_id=form.target_id)
-        readers = [person] if person is not None else []
-    else:
-        readers = await tasks_store.section_heads(session=session, section_id=form.target_id)
-    for reader in readers:
-        if reader.telegram_id is None or reader.status != MemberStatus.ACTIVE:
-            continue
-        tr = member_translator(context.settings, reader)
-        lines: list[str] = [tr.gettext("💬 Comments from colleagues' ratings of {name} (without names):", name=name)]
-        lines += [f"• {escape(comment)}" for comment in comments]
-        replies.send(reader.telegram_id, "\n".join(lines))
 
 
 async def press_keep(update: Update, context: BotContext) -> None:

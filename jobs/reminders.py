@@ -39,11 +39,14 @@ def morning_of(day: dt.date, settings: Settings) -> tuple[dt.datetime, dt.dateti
 
 
 async def sweep_reminders(context: BotContext) -> None:
-    """The JobQueue's entry point: the day's task reminders and, near a period's end, the rating nudges."""
-    from jobs.nudges import plan_nudges  # the nudges and snapshots use this module's morning_of
+    """The JobQueue's entry point: the day's task reminders, the comments of ratings and, near a period's end, the
+    rating nudges."""
+    from jobs.comments import plan_comments  # the comments, nudges and snapshots use this module's morning_of
+    from jobs.nudges import plan_nudges
     from jobs.snapshots import plan_snapshots
 
     planned = await plan_reminders(context.services, context.now())
+    planned += await plan_comments(context.services, context.now())
     planned += await plan_nudges(context.services, context.now())
     if planned:
         logger.info("Planned %d reminders", planned)

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import random
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
-from sqlalchemy import func
 from sqlalchemy.orm.attributes import flag_modified
 from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -210,30 +213,43 @@ async def members_yet_to_rate(*, session: AsyncSession, period_id: int) -> list[
     return list((await session.exec(query)).all())
 
 
-async def take_comments_to_pass_on(
-    *, session: AsyncSession, target_kind: TargetKind, target_id: int, period_id: int, min_raters: int
-) -> list[str]:
-    """The target's comments not yet passed on, marked as passed on (the caller sends them, without names), once at
-    least `min_raters` people rated the target in the period, so that nobody can tell who wrote what; before that,
-    none. The raters are counted only when a comment waits."""
-    of_target = (
-        Rating.target_kind == target_kind,
-        Rating.target_id == target_id,
-        Rating.period_id == period_id,
-        col(Rating.voided_at).is_(None),
+@dataclass(frozen=True)
+class CommentBatch:
+    """Comments of one target's ratings in a period, to pass on together, in no particular order."""
+
+    target_kind: TargetKind
+    target_id: int
+    period_id: int
+    comments: list[str]
+
+
+async def take_comment_batches(
+    *, session: AsyncSession, min_comments: int, passed_today: Callable[[TargetKind, int], Awaitable[bool]]
+) -> list[CommentBatch]:
+    """The targets' comments not yet passed on, in batches of at least `min_comments` (each from another rater:
+    one rating per rater, target and period) and shuffled, marked as passed on; fewer wait for more, and a target
+    that had a batch today (`passed_today`) waits for tomorrow. So nobody can tell who wrote what, or when."""
+    waiting = select(Rating).where(
+        col(Rating.comment_delivered).is_(False), Rating.comment != "", col(Rating.voided_at).is_(None)
     )
-    waiting = select(Rating).where(*of_target, col(Rating.comment_delivered).is_(False), Rating.comment != "")
-    found = list((await session.exec(waiting.order_by(col(Rating.id)))).all())
-    if not found:
-        return []
-    raters = (await session.exec(select(func.count()).select_from(Rating).where(*of_target))).one()
-    if raters < min_raters:
-        return []
-    for rating in found:
-        rating.comment_delivered = True
-        session.add(rating)
+    by_target: dict[tuple[TargetKind, int, int], list[Rating]] = defaultdict(list)
+    for rating in (await session.exec(waiting.order_by(col(Rating.id)))).all():
+        by_target[rating.target_kind, rating.target_id, rating.period_id].append(rating)
+    batches: list[CommentBatch] = []
+    for (kind, target_id, period_id), found in sorted(by_target.items()):
+        if len(found) < min_comments or await passed_today(kind, target_id):
+            continue
+        for rating in found:
+            rating.comment_delivered = True
+            session.add(rating)
+        comments = [rating.comment for rating in found]
+        SHUFFLER.shuffle(comments)
+        batches.append(CommentBatch(kind, target_id, period_id, comments))
     await session.flush()
-    return [rating.comment for rating in found]
+    return batches
+
+
+SHUFFLER = random.SystemRandom()
 
 
 async def participation(*, session: AsyncSession, period: Period) -> dict[int, tuple[int, int]]:

@@ -77,6 +77,12 @@ async def _keep(
     await add_reminders(session=session, planned=[kept])
 
 
+async def planned_today(*, session: AsyncSession, key_prefix: str, day: dt.date) -> bool:
+    """Whether a message whose key starts with `key_prefix` was planned for `day` already."""
+    query = select(Reminder.id).where(col(Reminder.key).startswith(key_prefix, autoescape=True), Reminder.day == day)
+    return (await session.exec(query.limit(1))).first() is not None
+
+
 async def claim_due_reminders(
     *,
     session: AsyncSession,

@@ -6,12 +6,15 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlmodel import select
 
 from bot.app import build_application, on_start
 from bot.fake_users import FakeTelegram, FakeUser
+from jobs.comments import plan_comments
+from jobs.outbox import deliver_due
 from storage import members, ratings
 from storage.models import Member, RaterGroup, Rating, RatingForm, Role, TargetKind
 from tests.conftest import Bot
@@ -380,22 +383,58 @@ async def rate_colleague(bot: Bot, name: str, target: str, comment: str) -> None
     await user.press("✅ Confirm")
 
 
-async def test_comments_reach_the_colleague_anonymously_once_enough_have_rated(bot: Bot) -> None:
+async def pass_on_comments(bot: Bot) -> None:
+    """The reminder sweep's part that passes comments on, then the outbox."""
+    services = bot.app.bot_data["shuangyou.services"]
+    await plan_comments(services, bot.clock.now())
+    await deliver_due(services, bot.app.bot)
+
+
+def comments_in(text: str) -> set[str]:
+    head, *lines = text.splitlines()
+    assert head == "💬 Comments from colleagues' ratings of Target (without names):"
+    return {line.removeprefix("• ") for line in lines}
+
+
+async def test_comments_reach_the_colleague_in_shuffled_batches_at_most_once_a_day(bot: Bot) -> None:
     section = await make_section(bot.db, "办公室")
     target = bot.tg.private_user("Target")
     await make_member(bot.db, target.id, "Target", section=section, language="en")
 
     await rate_colleague(bot, "Ann", "Target", "耐心细致")
     await rate_colleague(bot, "Ben", "Target", "回复<很快>")
-    assert target.bot_messages() == [], "two raters: too few to stay anonymous"
+    await pass_on_comments(bot)
+    assert target.bot_messages() == [], "two comments: too few to stay anonymous"
     await rate_colleague(bot, "Cat", "Target", "很专业")
-
-    assert target.last_text() == (
-        "💬 Comments from colleagues' ratings of Target (without names):\n• 耐心细致\n• 回复<很快>\n• 很专业"
-    )
+    assert target.bot_messages() == [], "nothing at the moment a rater confirms: the time would tell who it was"
+    await pass_on_comments(bot)
+    assert comments_in(target.last_text()) == {"耐心细致", "回复<很快>", "很专业"}
     assert "Ann" not in target.last_text() and "Ben" not in target.last_text()
-    await rate_colleague(bot, "Dan", "Target", "再接再厉")
-    assert target.last_text() == "💬 Comments from colleagues' ratings of Target (without names):\n• 再接再厉"
+
+    for name, comment in (("Dan", "再接再厉"), ("Eve", "态度好"), ("Fay", "很耐心")):
+        await rate_colleague(bot, name, "Target", comment)
+    await pass_on_comments(bot)
+    assert len(target.bot_messages()) == 1, "at most one batch a day"
+    bot.clock.advance(dt.timedelta(days=1))
+    await pass_on_comments(bot)
+    assert len(target.bot_messages()) == 2
+    assert comments_in(target.last_text()) == {"再接再厉", "态度好", "很耐心"}
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # the shuffle is the same on any backend
+async def test_a_batch_of_comments_comes_in_no_fixed_order(bot: Bot) -> None:
+    section = await make_section(bot.db, "办公室")
+    target = bot.tg.private_user("Target")
+    await make_member(bot.db, target.id, "Target", section=section, language="en")
+    comments = [f"意见{number}" for number in range(6)]
+    orders = set()
+    for round_ in range(3):
+        for number, comment in enumerate(comments):
+            await rate_colleague(bot, f"R{round_}x{number}", "Target", comment)
+        await pass_on_comments(bot)
+        orders.add(tuple(line.removeprefix("• ") for line in target.last_text().splitlines()[1:]))
+        bot.clock.advance(dt.timedelta(days=1))
+    assert len(orders) > 1  # three batches of six in the same order: one chance in 720²
 
 
 async def test_cancel_closes_an_open_rating_and_keep_leaves_the_earlier_one(bot: Bot) -> None:
