@@ -410,6 +410,7 @@ def tally_statements(json_score: Callable[[str], str]) -> list[str]:
         tally + reviews.format(measure="'raters'", total="COUNT(*)", where=""),
         tally + reviews.format(measure="'good'", total="COUNT(*)", where="AND r.level >= 3"),
         tally + reviews.format(measure="'bad'", total="COUNT(*)", where="AND r.level <= 2"),
+        "UPDATE score_tally SET shown_total = total, shown_count = count",  # all published, as after a repair
     ]
 
 

@@ -161,7 +161,15 @@ async def on_start(application: BotApplication) -> None:
     campaign = services.settings.campaign
     async with services.db.transaction() as session:
         await wait_for_start_up_turn(session)  # another instance may be starting too
-        await campaigns.sync_campaign(session=session, name=campaign.name, starts=campaign.starts, ends=campaign.ends)
+        await campaigns.sync_campaign(
+            session=session,
+            name=campaign.name,
+            starts=campaign.starts,
+            ends=campaign.ends,
+            publish_every=services.settings.scoring.min_raters,
+        )
+        today = services.clock.now().astimezone(services.settings.tz).date()
+        await scoring.publish_ended_periods(session=session, today=today)  # periods that ended while it was down
         if await scoring.needs_rebuild(session=session):  # ratings from before the tallies existed
             logger.info("Counted the score tallies from %d rows", await scoring.rebuild_tallies(session=session))
     try:

@@ -205,7 +205,13 @@ async def fill_demo(*, db: Database, settings: Settings, today: dt.date | None =
     campaign = settings.campaign
     async with db.transaction() as session:
         await refuse_unless_fresh(session)
-        await campaigns.sync_campaign(session=session, name=campaign.name, starts=campaign.starts, ends=campaign.ends)
+        await campaigns.sync_campaign(
+            session=session,
+            name=campaign.name,
+            starts=campaign.starts,
+            ends=campaign.ends,
+            publish_every=settings.scoring.min_raters,
+        )
         cast = await make_cast(session, settings, rng, summary)
         await make_commitments(session, cast, rng, summary)
         await groups.bind_campaign_group(

@@ -19,7 +19,7 @@ from telegram.ext import Application
 from bot.config import Settings
 from bot.context import BotContext, Services
 from bot.workdays import WorkCalendar
-from storage import reminders, tasks, updates
+from storage import reminders, scoring, tasks, updates
 from storage.models import Member, MemberStatus, Role, Task
 from storage.reminders import PlannedReminder
 
@@ -54,6 +54,9 @@ async def sweep_reminders(context: BotContext) -> None:
         logger.info("Took a leaderboard snapshot")
     async with context.services.db.transaction() as session:
         await updates.forget_updates(session=session, before=context.now() - UPDATE_MEMORY)
+        today = context.now().astimezone(context.settings.tz).date()
+        if published := await scoring.publish_ended_periods(session=session, today=today):
+            logger.info("Published the final results of ended periods (%d tally rows)", published)
 
 
 async def plan_reminders(services: Services, now: dt.datetime) -> int:

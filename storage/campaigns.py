@@ -11,13 +11,17 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from storage.models import Campaign, Period, PeriodKind
 
 
-async def sync_campaign(*, session: AsyncSession, name: str, starts: dt.date, ends: dt.date) -> Campaign:
-    """Makes the database's campaign of that year match the config, adding any missing periods."""
+async def sync_campaign(
+    *, session: AsyncSession, name: str, starts: dt.date, ends: dt.date, publish_every: int = 3
+) -> Campaign:
+    """Makes the database's campaign of that year match the config (`publish_every`: [scoring] min_raters), adding
+    any missing periods."""
     campaign = (await session.exec(select(Campaign).where(Campaign.year == starts.year))).first()
     if campaign is None:
-        campaign = Campaign(year=starts.year, name=name, starts_on=starts, ends_on=ends)
+        campaign = Campaign(year=starts.year, name=name, starts_on=starts, ends_on=ends, publish_every=publish_every)
     else:
         campaign.name, campaign.starts_on, campaign.ends_on = name, starts, ends
+        campaign.publish_every = publish_every
     session.add(campaign)
     await session.flush()
     assert campaign.id is not None

@@ -128,6 +128,8 @@ class Campaign(SQLModel, table=True):
     name: str = Field(max_length=100)
     starts_on: dt.date
     ends_on: dt.date
+    # [scoring] min_raters as configured: what members see of a target is published again after this many new raters
+    publish_every: int = Field(default=3, sa_column_kwargs={"server_default": "3"})
     created_at: dt.datetime = Field(default_factory=utc_now, sa_type=AwareDateTime)
 
 
@@ -397,6 +399,11 @@ class ScoreTally(SQLModel, table=True):
     measure: str = Field(max_length=32)
     total: float = 0.0
     count: int = 0
+    # What the boards show: total and count as last published (storage.scoring.publish). They follow the running
+    # sums in steps of at least min_raters new raters, and at the end of the period, so that comparing two views never
+    # gives one rater's scores. Good, bad and rectified reviews are shown as they are.
+    shown_total: float = Field(default=0.0, sa_column_kwargs={"server_default": "0"})
+    shown_count: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 class BoardVersion(SQLModel, table=True):

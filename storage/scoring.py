@@ -31,6 +31,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import (
+    Campaign,
     Member,
     MemberStatus,
     Period,
@@ -201,6 +202,115 @@ async def _bump(session: AsyncSession, changes: list[TallyChange]) -> None:
         for (period_id, kind, target_id, group), measure, total, count in sorted(changes, key=lambda c: (c[0][0], c[1]))
     ]
     await session.exec(_tally_upsert(upsert_insert(session)), params=rows)
+    await _publish_due(session, {(period_id, kind, target_id) for (period_id, kind, target_id, _), *_ in changes})
+
+
+# --- publication ----------------------------------------------------------------------------------------------------
+# The boards show `shown_total` and `shown_count`, which follow the running sums in steps: a target's are published
+# again when at least its campaign's `publish_every` (min_raters) raters came or went since they were last published,
+# and every target's at the end of the period (`publish_ended_periods`). Comparing the views before and after one
+# rating therefore shows nothing of it (a rater who changes their rating is seen at the next step, with the new
+# raters). Good, bad and rectified reviews are shown as they are (`_tally_query`).
+LIVE_MEASURES = (GOOD, BAD, RECTIFIED)
+
+
+async def _publish_due(session: AsyncSession, keys: set[tuple[int, TargetKind, int]]) -> None:
+    """Publishes the (period, kind, target) tallies among `keys` that moved by a step since they were last."""
+    table = ScoreTally.__table__  # type: ignore[attr-defined]
+    kinds = {kind for _, kind, _ in keys}
+    query = (
+        sa.select(
+            table.c.period_id,
+            table.c.target_id,
+            sa.func.sum(table.c.count),
+            sa.func.sum(table.c.shown_count),
+            col(Campaign.publish_every),
+        )
+        .join(Period, col(Period.id) == table.c.period_id)
+        .join(Campaign, col(Campaign.id) == col(Period.campaign_id))
+        .where(
+            table.c.measure == RATERS,
+            table.c.target_kind.in_(kinds),
+            table.c.period_id.in_({period_id for period_id, _, _ in keys}),
+            table.c.target_id.in_({target_id for _, _, target_id in keys}),
+        )
+        .group_by(table.c.period_id, table.c.target_id, col(Campaign.publish_every))
+    )
+    connection = await session.connection()
+    due = [
+        (period_id, target_id)
+        for period_id, target_id, raters, shown, step in (await connection.execute(query)).all()
+        if step <= 1 or abs(int(raters) - int(shown)) >= step  # a step of one: every change shows at once
+    ]
+    for kind in kinds:  # one kind per rating or review
+        await publish(session=session, kind=kind, targets=[(p, t) for p, t in due if (p, kind, t) in keys])
+
+
+async def publish(*, session: AsyncSession, kind: TargetKind, targets: list[tuple[int, int]]) -> None:
+    """Makes the running sums of those (period, target) pairs what the boards show, in one statement that names
+    each row's target (the boards' journal then reads only those targets again)."""
+    if not targets:
+        return
+    table = ScoreTally.__table__  # type: ignore[attr-defined]
+    query = sa.select(
+        table.c.period_id, table.c.target_id, table.c.rater_group, table.c.measure, table.c.total, table.c.count
+    ).where(
+        table.c.target_kind == kind,
+        sa.tuple_(table.c.period_id, table.c.target_id).in_(targets),
+        sa.or_(table.c.shown_total != table.c.total, table.c.shown_count != table.c.count),
+    )
+    connection = await session.connection()
+    rows = [
+        {
+            "period_id": period_id,
+            "target_kind": kind,
+            "target_id": target_id,
+            "rater_group": group,
+            "measure": measure,
+            "total": 0.0,
+            "count": 0,
+            "shown_total": total,
+            "shown_count": count,
+        }
+        for period_id, target_id, group, measure, total, count in (await connection.execute(query)).all()
+    ]
+    if rows:
+        await session.exec(_publish_upsert(upsert_insert(session)), params=rows)
+
+
+@functools.cache
+def _publish_upsert(insert: Callable[[sa.Table], Any]) -> Any:
+    """Sets a tally row's shown total and count (the row exists: its own total and count stay)."""
+    table = ScoreTally.__table__  # type: ignore[attr-defined]
+    statement = insert(table)
+    return statement.on_conflict_do_update(
+        index_elements=["period_id", "target_kind", "target_id", "rater_group", "measure"],
+        set_={"shown_total": statement.excluded.shown_total, "shown_count": statement.excluded.shown_count},
+    )
+
+
+async def publish_ended_periods(*, session: AsyncSession, today: dt.date) -> int:
+    """Publishes everything of the periods that ended before `today` still shown otherwise (at a period's end, and
+    after a void in a closed period); returns how many tally rows changed."""
+    return await _publish_where(session, col(Period.ends_on) < today)
+
+
+async def publish_all(*, session: AsyncSession) -> int:
+    """Publishes every running sum as it is (the tests of the arithmetic read the sums so)."""
+    return await _publish_where(session, sa.true())
+
+
+async def _publish_where(session: AsyncSession, periods: Any) -> int:
+    table = ScoreTally.__table__  # type: ignore[attr-defined]
+    statement = (
+        sa.update(table)
+        .where(
+            table.c.period_id.in_(sa.select(col(Period.id)).where(periods)),
+            sa.or_(table.c.shown_total != table.c.total, table.c.shown_count != table.c.count),
+        )
+        .values(shown_total=table.c.total, shown_count=table.c.count)
+    )
+    return int((await session.exec(statement)).rowcount)
 
 
 @functools.cache
@@ -766,7 +876,10 @@ def _tally_query(period_id: int, kind: TargetKind) -> sa.Select[int, str, str, f
     of 10,000 people reads tens of thousands of them, too many for ORM objects."""
     table = ScoreTally.__table__  # type: ignore[attr-defined]
     group = sa.type_coerce(table.c.rater_group, sa.String)  # the enum's own result processing is slow per row
-    return sa.select(table.c.target_id, group, table.c.measure, table.c.total, table.c.count).where(
+    live = table.c.measure.in_(LIVE_MEASURES)  # the rest as last published (`publish`)
+    total = sa.case((live, table.c.total), else_=table.c.shown_total)
+    count = sa.case((live, table.c.count), else_=table.c.shown_count)
+    return sa.select(table.c.target_id, group, table.c.measure, total, count).where(
         table.c.period_id == period_id, table.c.target_kind == kind
     )
 
@@ -940,6 +1053,8 @@ async def rebuild_tallies(*, session: AsyncSession) -> int:
                 measure=measure,
                 total=total,
                 count=int(count),
+                shown_total=total,  # a repair is a step of its own: everything is published
+                shown_count=int(count),
             )
         )
     for (period_id, kind, target_id, rater_id), ratings in expected.marks.items():

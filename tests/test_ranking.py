@@ -389,21 +389,21 @@ def test_a_long_board_is_paged_and_the_unrated_come_last() -> None:
 
 
 async def test_a_rater_group_of_fewer_raters_than_the_minimum_counts_nowhere(bot: Bot) -> None:
-    """Two ratings and three public reviews: the two colleagues' group is in no score, count or breakdown (the
+    """Two ratings and four public reviews: the two colleagues' group is in no score, count or breakdown (the
     standards' means would be two people's), in the bot or the export."""
     campaign = await Campaign(bot).build()
     home = await make_section(bot.db, "信息科")
     head = await make_member(bot.db, 520, "Xu Head", role=Role.HEAD, section=home, language="en")
     for voter in campaign.voters[:2]:
         await rate(bot.db, voter, home, 4)
-    for _ in range(3):
+    for _ in range(4):  # six raters in all: published after the third and the sixth
         await review(bot.db, home, 5)
     user = campaign.user(head)
 
     await user.send("/sectionscore")
 
     text = user.last_text()
-    assert "3 raters" in text and "Public 5.00 (3)" in text
+    assert "4 raters" in text and "Public 5.00 (4)" in text
     assert "By standard" not in text and "Internal" not in text
     leader = campaign.user(campaign.leader)
     sent = await leader.send("/export")

@@ -173,6 +173,7 @@ async def test_one_account_is_one_reviewer_of_a_section_per_rating_period(bot: B
     june = await period_of(bot.db, JUNE, PeriodKind.MONTH)
     async with bot.db.transaction() as session:
         every_group = dataclasses.replace(Settings().scoring_rules(), min_raters=1)  # to see the lone reviewer
+        await scoring.publish_all(session=session)
         board = await scoring.compute_board(session=session, rules=every_group, period=june, kind=TargetKind.SECTION)
     standing = board.find(section.id or 0)
     assert standing is not None and (standing.raters, standing.good, standing.bad) == (1, 1, 0)

@@ -47,10 +47,16 @@ RULES = Rules(
 names = itertools.count(1)
 
 
-async def start_campaign(db: Database) -> None:
+async def start_campaign(db: Database, publish_every: int = 1) -> None:
+    """The 2026 campaign; by default every rating is published at once (these tests check the arithmetic and the
+    kept boards; tests/test_publication.py the steps of min_raters)."""
     async with db.transaction() as session:
         await campaigns.sync_campaign(
-            session=session, name="双优", starts=dt.date(2026, 5, 1), ends=dt.date(2026, 12, 31)
+            session=session,
+            name="双优",
+            starts=dt.date(2026, 5, 1),
+            ends=dt.date(2026, 12, 31),
+            publish_every=publish_every,
         )
 
 
