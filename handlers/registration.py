@@ -399,24 +399,33 @@ async def press_send_request(update: Update, context: BotContext) -> None:
         _require_applicant(viewer)
         dialog = await _dialog_at(session, context, viewer, STEP_CONFIRM)
         section = await _open_section(session, int(dialog.data.get("section_id", 0)))
-        member = await members.apply_for_membership(
-            session=session,
-            telegram_id=viewer.user.id,
-            display_name=str(dialog.data.get("name", "")),
-            section_id=section.id or 0,
-            language=context.language,
-            username=viewer.user.username,
-        )
-        await dialogs.clear_dialog(session=session, telegram_id=viewer.user.id)
-        await audit.record_audit(
-            session=session,
-            actor_id=member.id,
-            action="registration.requested",
-            subject=f"member:{member.id}",
-            detail=section.name,
-        )
+        name = str(dialog.data.get("name", ""))
+        member = await _request_membership(session, context, viewer, section, name, detail=section.name)
         replies.edit(await ask_admins(session, context, member, section, replies))
     await replies.deliver(update, context)
+
+
+async def _request_membership(
+    session: AsyncSession, context: BotContext, viewer: Viewer, section: Section, name: str, *, detail: str
+) -> Member:
+    """The applicant's pending membership of the section, recorded; the dialog that led to it is over."""
+    member = await members.apply_for_membership(
+        session=session,
+        telegram_id=viewer.user.id,
+        display_name=name,
+        section_id=section.id or 0,
+        language=context.language,
+        username=viewer.user.username,
+    )
+    await dialogs.clear_dialog(session=session, telegram_id=viewer.user.id)
+    await audit.record_audit(
+        session=session,
+        actor_id=member.id,
+        action="registration.requested",
+        subject=f"member:{member.id}",
+        detail=detail,
+    )
+    return member
 
 
 async def ask_admins(
@@ -658,21 +667,8 @@ async def _apply_through_link(
 ) -> None:
     """A head's link: the newcomer's request goes to the admins, as a /start registration does, naming the head."""
     section = await _open_section(session, invite.section_id or 0)
-    member = await members.apply_for_membership(
-        session=session,
-        telegram_id=viewer.user.id,
-        display_name=profile_name(viewer.user),
-        section_id=section.id or 0,
-        language=context.language,
-        username=viewer.user.username,
-    )
-    await dialogs.clear_dialog(session=session, telegram_id=viewer.user.id)
-    await audit.record_audit(
-        session=session,
-        actor_id=member.id,
-        action="registration.requested",
-        subject=f"member:{member.id}",
-        detail=f"{section.name} invite:{invite.id}",
+    member = await _request_membership(
+        session, context, viewer, section, profile_name(viewer.user), detail=f"{section.name} invite:{invite.id}"
     )
     maker = await members.get_member(session=session, member_id=invite.created_by_id or 0)
     answer = await ask_admins(session, context, member, section, replies, invited_by=maker)

@@ -190,15 +190,7 @@ async def _bump(session: AsyncSession, changes: list[TallyChange]) -> None:
     if not changes:
         return
     rows = [
-        {
-            "period_id": period_id,
-            "target_kind": kind,
-            "target_id": target_id,
-            "rater_group": group,
-            "measure": measure,
-            "total": total,
-            "count": count,
-        }
+        _tally_row(period_id, kind, target_id, group, measure, total, count)
         for (period_id, kind, target_id, group), measure, total, count in sorted(changes, key=lambda c: (c[0][0], c[1]))
     ]
     await session.exec(_tally_upsert(upsert_insert(session)), params=rows)
@@ -260,18 +252,8 @@ async def publish(*, session: AsyncSession, kind: TargetKind, targets: list[tupl
         sa.or_(table.c.shown_total != table.c.total, table.c.shown_count != table.c.count),
     )
     connection = await session.connection()
-    rows = [
-        {
-            "period_id": period_id,
-            "target_kind": kind,
-            "target_id": target_id,
-            "rater_group": group,
-            "measure": measure,
-            "total": 0.0,
-            "count": 0,
-            "shown_total": total,
-            "shown_count": count,
-        }
+    rows = [  # the rows exist: only their shown total and count are set (`_publish_upsert`)
+        {**_tally_row(period_id, kind, target_id, group, measure, 0.0, 0), "shown_total": total, "shown_count": count}
         for period_id, target_id, group, measure, total, count in (await connection.execute(query)).all()
     ]
     if rows:
@@ -311,6 +293,20 @@ async def _publish_where(session: AsyncSession, periods: Any) -> int:
         .values(shown_total=table.c.total, shown_count=table.c.count)
     )
     return int((await session.exec(statement)).rowcount)
+
+
+def _tally_row(
+    period_id: int, kind: TargetKind, target_id: int, group: RaterGroup, measure: str, total: float, count: int
+) -> dict[str, Any]:
+    return {
+        "period_id": period_id,
+        "target_kind": kind,
+        "target_id": target_id,
+        "rater_group": group,
+        "measure": measure,
+        "total": total,
+        "count": count,
+    }
 
 
 @functools.cache
