@@ -9,16 +9,20 @@ import datetime as dt
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlmodel import select
+from sqlmodel import col, select, update
 
 from bot.app import build_application, on_start
+from bot.clock import ManualClock
+from bot.config import Settings
 from bot.fake_users import FakeTelegram, FakeUser
 from jobs.comments import plan_comments
 from jobs.outbox import deliver_due
 from storage import members, ratings
 from storage.models import Member, RaterGroup, Rating, RatingForm, Role, TargetKind
-from tests.conftest import Bot
+from storage.session import Database
+from tests.conftest import Bot, running_bot
 from tests.factories import make_member, make_section
+from tests.test_scoring import rate, raters
 
 SCORES = ("①4", "②5", "③3", "④4", "⑤5")  # value 0.2 × (4 + 5 + 3 + 4 + 5) = 4.2
 
@@ -456,3 +460,30 @@ async def test_cancel_closes_an_open_rating_and_keep_leaves_the_earlier_one(bot:
     await user.press("Keep it")
     assert user.last_text() == "Your earlier rating stays as it was."
     assert len(await stored(bot)) == 1
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_a_batch_of_long_comments_arrives_whole_in_parts(
+    settings: Settings, db: Database, clock: ManualClock
+) -> None:
+    nine = settings.model_copy(update={"scoring": settings.scoring.model_copy(update={"min_raters": 9})})
+    async with running_bot(nine, db, clock, flood_limits=False) as bot:
+        section = await make_section(bot.db, "办公室")
+        target = bot.tg.private_user("Target")
+        person = await make_member(bot.db, target.id, "Target", section=section, language="en")
+        for number, rater in enumerate(await raters(bot.db, 9)):
+            await rate(bot.db, rater, person, 4)
+            async with bot.db.transaction() as session:
+                await session.exec(
+                    update(Rating).where(col(Rating.rater_id) == rater.id).values(comment=f"{number}:" + "很" * 490)
+                )
+
+        await pass_on_comments(bot)
+
+        received = target.bot_messages()
+        assert len(received) == 2 and all(len(message.text) <= 4096 for message in received)
+        lines = [
+            line for message in received for line in message.text.splitlines()[1 if message is received[0] else 0 :]
+        ]
+        assert sorted(line.split(":")[0].removeprefix("• ") for line in lines) == [str(n) for n in range(9)]
+        assert bot.errors.records == []
