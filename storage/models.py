@@ -343,6 +343,8 @@ class Rating(SQLModel, table=True):
     value: float  # the weighted mean of the scores, 1–5
     comment: str = Field(default="", max_length=500)
     comment_delivered: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
+    # The comment may be passed on: the target's view was published with this rating in it (storage.scoring.publish)
+    comment_released: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
     created_at: dt.datetime = Field(default_factory=utc_now, sa_type=AwareDateTime)
     updated_at: dt.datetime = Field(default_factory=utc_now, sa_type=AwareDateTime)
     voided_at: dt.datetime | None = Field(default=None, sa_type=AwareDateTime)

@@ -226,11 +226,15 @@ class CommentBatch:
 async def take_comment_batches(
     *, session: AsyncSession, min_comments: int, passed_today: Callable[[TargetKind, int], Awaitable[bool]]
 ) -> list[CommentBatch]:
-    """The targets' comments not yet passed on, in batches of at least `min_comments` (each from another rater:
-    one rating per rater, target and period) and shuffled, marked as passed on; fewer wait for more, and a target
-    that had a batch today (`passed_today`) waits for tomorrow. So nobody can tell who wrote what, or when."""
+    """The targets' comments not yet passed on whose ratings a published step of the target's view counts, in
+    batches of at least `min_comments` (each from another rater: one rating per rater, target and period) and
+    shuffled, marked as passed on; fewer wait for more, and a target that had a batch today (`passed_today`) waits
+    for tomorrow. So nobody can tell who wrote what, or when."""
     waiting = select(Rating).where(
-        col(Rating.comment_delivered).is_(False), Rating.comment != "", col(Rating.voided_at).is_(None)
+        col(Rating.comment_delivered).is_(False),
+        col(Rating.comment_released),  # shown in a step of the target's published view (storage.scoring.publish)
+        Rating.comment != "",
+        col(Rating.voided_at).is_(None),
     )
     by_target: dict[tuple[TargetKind, int, int], list[Rating]] = defaultdict(list)
     for rating in (await session.exec(waiting.order_by(col(Rating.id)))).all():

@@ -258,6 +258,21 @@ async def publish(*, session: AsyncSession, kind: TargetKind, targets: list[tupl
     ]
     if rows:
         await session.exec(_publish_upsert(upsert_insert(session)), params=rows)
+    await _release_comments(
+        session,
+        sa.and_(col(Rating.target_kind) == kind, sa.tuple_(col(Rating.period_id), col(Rating.target_id)).in_(targets)),
+    )
+
+
+async def _release_comments(session: AsyncSession, ratings_published: Any) -> None:
+    """The comments of ratings that a publication shows may now be passed on (jobs/comments.py): a comment never
+    goes out before the step that counts its rating."""
+    statement = (
+        sa.update(Rating)
+        .where(ratings_published, col(Rating.comment_released).is_(False), col(Rating.comment) != "")
+        .values(comment_released=True)
+    )
+    await session.exec(statement)
 
 
 @functools.cache
@@ -283,11 +298,13 @@ async def publish_all(*, session: AsyncSession) -> int:
 
 
 async def _publish_where(session: AsyncSession, periods: Any) -> int:
+    ended = sa.select(col(Period.id)).where(periods)
+    await _release_comments(session, col(Rating.period_id).in_(ended))
     table = ScoreTally.__table__  # type: ignore[attr-defined]
     statement = (
         sa.update(table)
         .where(
-            table.c.period_id.in_(sa.select(col(Period.id)).where(periods)),
+            table.c.period_id.in_(ended),
             sa.or_(table.c.shown_total != table.c.total, table.c.shown_count != table.c.count),
         )
         .values(shown_total=table.c.total, shown_count=table.c.count)

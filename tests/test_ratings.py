@@ -9,7 +9,7 @@ import datetime as dt
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlmodel import col, select, update
+from sqlmodel import select
 
 from bot.app import build_application, on_start
 from bot.clock import ManualClock
@@ -472,11 +472,7 @@ async def test_a_batch_of_long_comments_arrives_whole_in_parts(
         target = bot.tg.private_user("Target")
         person = await make_member(bot.db, target.id, "Target", section=section, language="en")
         for number, rater in enumerate(await raters(bot.db, 9)):
-            await rate(bot.db, rater, person, 4)
-            async with bot.db.transaction() as session:
-                await session.exec(
-                    update(Rating).where(col(Rating.rater_id) == rater.id).values(comment=f"{number}:" + "很" * 490)
-                )
+            await rate(bot.db, rater, person, 4, comment=f"{number}:" + "很" * 490)
 
         await pass_on_comments(bot)
 
@@ -487,3 +483,24 @@ async def test_a_batch_of_long_comments_arrives_whole_in_parts(
         ]
         assert sorted(line.split(":")[0].removeprefix("• ") for line in lines) == [str(n) for n in range(9)]
         assert bot.errors.records == []
+
+
+async def test_a_comment_waits_for_the_step_that_shows_its_rating(bot: Bot) -> None:
+    section = await make_section(bot.db, "办公室")
+    target = bot.tg.private_user("Target")
+    person = await make_member(bot.db, target.id, "Target", section=section, language="en")
+    quiet = await raters(bot.db, 3)
+    await rate_colleague(bot, "Ann", "Target", "耐心细致")
+    await rate_colleague(bot, "Ben", "Target", "回复很快")
+    await rate(bot.db, quiet[0], person, 4)  # the third rater: a step, which shows Ann's and Ben's ratings
+    await rate_colleague(bot, "Cat", "Target", "很专业")  # not in any step yet
+
+    await pass_on_comments(bot)
+    bot.clock.advance(dt.timedelta(days=1))
+    await pass_on_comments(bot)
+    assert target.bot_messages() == [], "three comments wait, but Cat's rating is in no published view yet"
+
+    for rater in quiet[1:]:
+        await rate(bot.db, rater, person, 4)  # the sixth rater: the next step, with Cat's rating in it
+    await pass_on_comments(bot)
+    assert comments_in(target.last_text()) == {"耐心细致", "回复很快", "很专业"}

@@ -74,6 +74,7 @@ async def rate(
     value: int,
     day: dt.date = JUNE,
     group: RaterGroup | None = None,
+    comment: str = "",
 ) -> None:
     """A confirmed rating with every standard at `value` (so that its value is `value`)."""
     kind = TargetKind.SECTION if isinstance(target, Section) else TargetKind.MEMBER
@@ -87,7 +88,7 @@ async def rate(
             target_id=target.id or 0,
             period_id=period.id or 0,
         )
-        form.scores = dict.fromkeys(STANDARDS, value)
+        form.scores, form.comment = dict.fromkeys(STANDARDS, value), comment
         await ratings.save_form(session=session, form=form)
         await ratings.confirm_form(session=session, form=form, rater_group=group, value=float(value))
 
