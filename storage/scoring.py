@@ -298,13 +298,14 @@ async def publish_all(*, session: AsyncSession) -> int:
 
 
 async def _publish_where(session: AsyncSession, periods: Any) -> int:
-    ended = sa.select(col(Period.id)).where(periods)
-    await _release_comments(session, col(Rating.period_id).in_(ended))
+    """Publishes every running sum of the periods matching `periods` (a condition on Period)."""
+    chosen = sa.select(col(Period.id)).where(periods)
+    await _release_comments(session, col(Rating.period_id).in_(chosen))
     table = ScoreTally.__table__  # type: ignore[attr-defined]
     statement = (
         sa.update(table)
         .where(
-            table.c.period_id.in_(ended),
+            table.c.period_id.in_(chosen),
             sa.or_(table.c.shown_total != table.c.total, table.c.shown_count != table.c.count),
         )
         .values(shown_total=table.c.total, shown_count=table.c.count)
