@@ -29,8 +29,7 @@ from bench import data
 from bench.common import backend_parser, chosen_backends, load_note, percentile
 from bot.fake_api import FakeBotApi, UploadedFile
 from bot.http_api import HttpBotApi
-from storage.migrate import upgrade_database
-from storage.session import Database
+from storage.migrate import upgrade_at
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "123456789:AAEabcdefghijklmnopqrstuvwxyz012345678"  # a fake one, as the tests use
@@ -139,15 +138,6 @@ async def time_to_listen(url: str) -> float:
         return await bot.ready()
 
 
-async def migrated_empty(url: str) -> str:
-    db = Database(url)
-    try:
-        await upgrade_database(db.engine)
-    finally:
-        await db.close()
-    return url
-
-
 async def measure(backend: str, size: int, repeat: int, server: data.CachedPostgresServer | None) -> dict[str, float]:
     """Median seconds to the first getUpdates on each database (a working copy each time: start-up writes)."""
     built = await data.build(backend, size, server)
@@ -158,7 +148,7 @@ async def measure(backend: str, size: int, repeat: int, server: data.CachedPostg
             if label == "new empty":
                 url = await data.empty_database(backend, server, name)
             elif label == "migrated empty":
-                url = await migrated_empty(await data.empty_database(backend, server, name))
+                url = await upgrade_at(await data.empty_database(backend, server, name))
             else:
                 url = await data.working_copy(built, server, name)
             try:

@@ -13,7 +13,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from storage.session import take_start_up_turn
+from storage.session import Database, take_start_up_turn
 
 logger = logging.getLogger(__name__)
 
@@ -80,6 +80,17 @@ async def upgrade_database(engine: AsyncEngine) -> tuple[str | None, str]:
         await connection.run_sync(upgrade)
     logger.info("Database schema upgraded from %s to %s", before or "empty", after)
     return before, after
+
+
+async def upgrade_at(url: str) -> str:
+    """Upgrades the database at `url` through an engine of its own, closed after; returns the URL (the tests' and
+    the benchmarks' templates)."""
+    database = Database(url)
+    try:
+        await upgrade_database(database.engine)
+    finally:
+        await database.close()
+    return url
 
 
 async def downgrade_database(engine: AsyncEngine, revision: str) -> None:

@@ -24,7 +24,7 @@ from bot.config import BotSettings, Settings
 from bot.context import BotApplication
 from bot.fake_api import FakeBotApi
 from bot.fake_users import FakeTelegram
-from storage.migrate import upgrade_database
+from storage.migrate import upgrade_at, upgrade_database
 from storage.session import Database
 from tests.pg_server import PostgresServer, find_bin_dir
 from tests.small_disk import SmallDisk
@@ -70,27 +70,18 @@ def run_aside(coroutine: Coroutine[Any, Any, T]) -> T:
         return thread.submit(asyncio.run, coroutine).result()
 
 
-async def migrated(url: str) -> str:
-    database = Database(url)
-    try:
-        await upgrade_database(database.engine)
-    finally:
-        await database.close()
-    return url
-
-
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A SQLite file migrated once per test process; each test gets a copy of it (migrating takes 0.6 s)."""
     path = tmp_path_factory.mktemp("template") / "shuangyou.db"
-    run_aside(migrated(f"sqlite+aiosqlite:///{path}"))
+    run_aside(upgrade_at(f"sqlite+aiosqlite:///{path}"))
     return path
 
 
 @pytest.fixture(scope="session")
 def postgres_template(postgres_server: PostgresServer) -> str:
     """A PostgreSQL database migrated once per test process; each test's database is made from it as a template."""
-    run_aside(migrated(run_aside(postgres_server.create_database(TEMPLATE))))
+    run_aside(upgrade_at(run_aside(postgres_server.create_database(TEMPLATE))))
     return TEMPLATE
 
 
