@@ -144,6 +144,9 @@ class Period(SQLModel, table=True):
     kind: PeriodKind = Field(sa_type=_enum_column(PeriodKind))
     starts_on: dt.date
     ends_on: dt.date
+    # Its results were published whole after it ended (storage.scoring.publish_ended_periods); a later change to
+    # them (a void) is published at once.
+    closed: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
 
 
 class InviteKind(enum.StrEnum):

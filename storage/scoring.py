@@ -217,6 +217,7 @@ async def _publish_due(session: AsyncSession, keys: set[tuple[int, TargetKind, i
             sa.func.sum(table.c.count),
             sa.func.sum(table.c.shown_count),
             col(Campaign.publish_every),
+            col(Period.closed),
         )
         .join(Period, col(Period.id) == table.c.period_id)
         .join(Campaign, col(Campaign.id) == col(Period.campaign_id))
@@ -226,13 +227,14 @@ async def _publish_due(session: AsyncSession, keys: set[tuple[int, TargetKind, i
             table.c.period_id.in_({period_id for period_id, _, _ in keys}),
             table.c.target_id.in_({target_id for _, _, target_id in keys}),
         )
-        .group_by(table.c.period_id, table.c.target_id, col(Campaign.publish_every))
+        .group_by(table.c.period_id, table.c.target_id, col(Campaign.publish_every), col(Period.closed))
     )
     connection = await session.connection()
     due = [
         (period_id, target_id)
-        for period_id, target_id, raters, shown, step in (await connection.execute(query)).all()
-        if step <= 1 or abs(int(raters) - int(shown)) >= step  # a step of one: every change shows at once
+        for period_id, target_id, raters, shown, step, closed in (await connection.execute(query)).all()
+        # A step of one, or a period closed already (a void after its end): every change shows at once.
+        if step <= 1 or closed or abs(int(raters) - int(shown)) >= step
     ]
     for kind in kinds:  # one kind per rating or review
         await publish(session=session, kind=kind, targets=[(p, t) for p, t in due if (p, kind, t) in keys])
@@ -287,9 +289,18 @@ def _publish_upsert(insert: Callable[[sa.Table], Any]) -> Any:
 
 
 async def publish_ended_periods(*, session: AsyncSession, today: dt.date) -> int:
-    """Publishes everything of the periods that ended before `today` still shown otherwise (at a period's end, and
-    after a void in a closed period); returns how many tally rows changed."""
-    return await _publish_where(session, col(Period.ends_on) < today)
+    """Publishes everything of the periods that ended before `today` and were not closed yet, and closes them (a
+    later change to them is published at once: `_publish_due`); returns how many tally rows changed. Looks at the
+    periods alone when none has just ended (it runs with every reminder sweep)."""
+    ended = (await session.exec(select(Period).where(col(Period.ends_on) < today, col(Period.closed).is_(False)))).all()
+    if not ended:
+        return 0
+    changed = await _publish_where(session, col(Period.id).in_([period.id for period in ended]))
+    for period in ended:
+        period.closed = True
+        session.add(period)
+    await session.flush()
+    return changed
 
 
 async def publish_all(*, session: AsyncSession) -> int:
