@@ -157,14 +157,18 @@ async def rate(bot: InProcessBot, kind: TargetKind, values: Iterator[int]) -> No
     async with bot.db.transaction() as session:
         period = await campaigns.period_at(session=session, kind=PeriodKind.MONTH, today=NOW.date())
         assert period is not None
-        form = await ratings.open_form(
-            session=session, rater_id=data.LEADER_ID, target_kind=kind, target_id=target_id, period_id=period.id or 0
+        new = ratings.NewRating(
+            rater_id=data.LEADER_ID,
+            rater_group=RaterGroup.INTERNAL,
+            target_kind=kind,
+            target_id=target_id,
+            period_id=period.id or 0,
+            scores=dict.fromkeys((standard.key for standard in bot.settings.campaign.standards), value),
+            comment="",
+            value=float(value),
+            form_nonce=value,  # alternates: every rating replaces the one before
         )
-        form.scores = dict.fromkeys((standard.key for standard in bot.settings.campaign.standards), value)
-        await ratings.save_form(session=session, form=form)
-        confirmed = await ratings.confirm_form(
-            session=session, form=form, rater_group=RaterGroup.INTERNAL, value=float(value)
-        )
+        confirmed = await ratings.store_rating(session=session, new=new, now=NOW)
         assert confirmed is not None
 
 

@@ -39,9 +39,10 @@ from bot.extbot import CampaignBot, RefusedRequest
 from bot.i18n import N_
 from bot.menus import set_default_menus
 from bot.pacing import PacedRateLimiter
+from bot.signing import Signer
 from bot.workdays import missing_schedule
-from handlers.common import Refusal, RepeatedUpdate, claim_refused_update
-from storage import campaigns, scoring
+from handlers.common import TELEGRAM_APOLOGY, Refusal, RepeatedUpdate, claim_refused_update
+from storage import campaigns, keys, scoring
 from storage.session import Database, DatabaseUnavailable, wait_for_start_up_turn
 
 logger = logging.getLogger(__name__)
@@ -73,7 +74,6 @@ CONNECTION_POOL_SIZE = 256
 
 APOLOGY = N_("Sorry, something went wrong on my side. It has been logged; please try again in a moment.")
 BUSY = N_("I cannot reach my records just now, so I did nothing with that. Please send it again in a few minutes.")
-TELEGRAM_APOLOGY = N_("Sorry, Telegram did not take my answer just now. Please send that again.")
 TELEGRAM_REFUSED = N_(
     "Sorry, Telegram refused my answer ({reason}), so you did not see it. It has been logged for the administrators."
 )
@@ -172,6 +172,8 @@ async def on_start(application: BotApplication) -> None:
         await scoring.publish_ended_periods(session=session, today=today)  # periods that ended while it was down
         if await scoring.needs_rebuild(session=session):  # ratings from before the tallies existed
             logger.info("Counted the score tallies from %d rows", await scoring.rebuild_tallies(session=session))
+        key = await keys.signing_key(session=session, name=keys.RATING_FORM_KEY, now=services.clock.now())
+    services.keys.rating_form = Signer(key, purpose=keys.RATING_FORM_KEY.encode())
     try:
         await set_default_menus(application.bot, services.commands, services.settings.bot.default_language)
     except TelegramError as error:

@@ -15,10 +15,13 @@ from bot.access import CommandSpec
 from bot.clock import Clock
 from bot.config import Settings
 from bot.i18n import Translator, pick_language, translator
+from bot.recent import Recent
+from bot.signing import Keys
 from storage.boards import BoardCache
 from storage.session import Database
 
 SERVICES_KEY = "shuangyou.services"
+FORM_LABELS_KEPT = 20_000
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,10 @@ class Services:
     # round could otherwise take over rows whose claim lapsed while the first is still sending them.
     outbox_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     boards: BoardCache = field(default_factory=BoardCache)  # the boards this process keeps between requests
+    keys: Keys = field(default_factory=Keys)  # read from the database at start-up (bot/app.py on_start)
+    # What the rating form shows but does not carry in its buttons (a target's name, a typed comment), as last read:
+    # a press needs no database unless the process restarted in the middle of the form.
+    form_labels: Recent[tuple[str, int], str] = field(default_factory=lambda: Recent(FORM_LABELS_KEPT))
 
 
 BotApplication = Application[ExtBot[None], "BotContext", dict[Any, Any], dict[Any, Any], dict[Any, Any], Any]

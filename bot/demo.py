@@ -39,6 +39,7 @@ from storage.models import (
     TargetKind,
     Task,
     TaskStatus,
+    utc_now,
 )
 from storage.session import Database
 
@@ -505,18 +506,23 @@ async def rate_period(
     standards = settings.campaign.standards
 
     async def rate(rater: Member, kind: TargetKind, target_id: int, mean: float, bias: dict[str, float]) -> None:
-        form = await ratings.open_form(
-            session=session, rater_id=rater.id or 0, target_kind=kind, target_id=target_id, period_id=period.id or 0
-        )
-        form.scores = {standard.key: score(rng, mean + bias.get(standard.key, 0.0)) for standard in standards}
+        scores = {standard.key: score(rng, mean + bias.get(standard.key, 0.0)) for standard in standards}
+        comment = ""
         if rng.random() < COMMENTED:
-            mean_score = sum(form.scores.values()) / len(form.scores)
-            form.comment = rng.choice(GOOD_COMMENTS if mean_score >= 3.5 else BAD_COMMENTS)
-        form.stage = "confirm"
-        await ratings.save_form(session=session, form=form)
-        group = RaterGroup.INDUSTRY if rater.role == Role.INDUSTRY else RaterGroup.INTERNAL
-        value = rating_value(form.scores, standards)
-        await ratings.confirm_form(session=session, form=form, rater_group=group, value=value)
+            mean_score = sum(scores.values()) / len(scores)
+            comment = rng.choice(GOOD_COMMENTS if mean_score >= 3.5 else BAD_COMMENTS)
+        new = ratings.NewRating(
+            rater_id=rater.id or 0,
+            rater_group=RaterGroup.INDUSTRY if rater.role == Role.INDUSTRY else RaterGroup.INTERNAL,
+            target_kind=kind,
+            target_id=target_id,
+            period_id=period.id or 0,
+            scores=scores,
+            comment=comment,
+            value=rating_value(scores, standards),
+            form_nonce=rng.randrange(1, 2**31),
+        )
+        await ratings.store_rating(session=session, new=new, now=utc_now())
         summary.ratings += 1
 
     def section_mean(section: Section) -> float:

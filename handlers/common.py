@@ -256,14 +256,22 @@ class _Menu:
     language: str
 
 
+TELEGRAM_APOLOGY = N_("Sorry, Telegram did not take my answer just now. Please send that again.")
+
+
 @dataclass
 class Replies:
-    """What to send once the transaction has committed: nothing is announced that did not happen."""
+    """What to send once the transaction has committed: nothing is announced that did not happen.
+
+    `signed`: the pressed message's buttons carry the state (the rating form). Its edit goes out before the button
+    is answered, and an edit Telegram does not take is not kept for the outbox (it would show a state that the
+    buttons still in the chat do not have): the button's answer asks to press again, on the message as it is."""
 
     messages: list[_Outgoing] = field(default_factory=list)
     menus: list[_Menu] = field(default_factory=list)
     answer: str | None = None
     alert: bool = False
+    signed: bool = False
 
     def reply(self, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
         self.messages.append(_Outgoing(None, text, markup, edit=False))
@@ -289,6 +297,9 @@ class Replies:
         was done is still said; an unreachable person is logged. Other failures here are raised at the end, after
         the others have their messages, for the error handler to answer."""
         query = update.callback_query
+        if query is not None and self.signed:
+            await self._deliver_signed(update, context, query)
+            return
         if query is not None:
             await _answer_button(query, self.answer, self.alert)
         failure: TelegramError | None = None
@@ -308,6 +319,18 @@ class Replies:
             await _set_menu(context, menu)
         if failure is not None:
             raise failure
+
+    async def _deliver_signed(self, update: Update, context: BotContext, query: CallbackQuery) -> None:
+        for outgoing in self.messages:
+            try:
+                await self._deliver_here(update, outgoing)
+            except TelegramError as error:
+                if not _passing(error):
+                    raise
+                logger.warning("Telegram did not take the answer to a signed button: %s", error)
+                await _answer_button(query, context.tr.gettext(TELEGRAM_APOLOGY), alert=True)
+                return
+        await _answer_button(query, self.answer, self.alert)
 
     @staticmethod
     async def _deliver_here(update: Update, outgoing: _Outgoing) -> None:

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import Update
 from telegram.constants import ChatType
 from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler, filters
 
 from bot.context import BotContext
 from bot.i18n import N_
-from handlers.common import Replies, Viewer, load_viewer, sender
-from storage import dialogs, ratings
+from handlers.common import Replies, load_viewer, sender
+from storage import dialogs
 
 COMMANDS = ()
 EXPIRED_BUTTON = N_("This button has expired. Send /help to start again.")
@@ -53,18 +52,13 @@ async def on_other_message(update: Update, context: BotContext) -> None:
             await step(session, context, viewer, dialog, message.text, replies)
         elif dialog is not None and step is not None:
             replies.reply(context.tr.gettext("Please type your answer as text, or send /cancel to stop."))
-        elif dialog is not None or await _rating(session, viewer):  # a button is awaited
+        elif dialog is not None:  # a button is awaited
             replies.reply(
                 context.tr.gettext("Please answer with the buttons of my last message, or send /cancel to stop.")
             )
         else:
             replies.reply(context.tr.gettext("I work with commands and buttons. Send /help to see what you can do."))
     await replies.deliver(update, context)
-
-
-async def _rating(session: AsyncSession, viewer: Viewer) -> bool:
-    member = viewer.member
-    return member is not None and await ratings.has_open_form(session=session, rater_id=member.id or 0)
 
 
 async def press_unknown_button(update: Update, context: BotContext) -> None:

@@ -1,15 +1,18 @@
 """/rate: colleagues rate sections and one another on the campaign's standards; industry raters rate sections.
 
 Choose sections or colleagues, then the target (typing part of a name narrows the list), then one message edited
-in place with 1–5 for each standard, then an optional comment, then Confirm. The form lives in the database, so a
-restart loses nothing, and nothing counts until Confirm. Every press is checked against the database: the
-presser owns the form, the form is open, the period is current, the target may still be rated.
+in place with 1–5 for each standard, then an optional comment, then Confirm. The form's state travels signed in
+its own buttons (handlers/rating_form.py): its presses need no database, a restart loses nothing, and nothing counts
+until Confirm, which checks everything again in one short transaction: the rater may rate, the target may be rated
+by them, the form's period is the current one.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import secrets
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -21,6 +24,8 @@ from bot.callbacks import CallbackData
 from bot.config import Settings, Standard
 from bot.context import BotContext
 from bot.i18n import CHINESE, N_, Translator, escape
+from bot.signing import Signer
+from handlers import rating_form
 from handlers.common import (
     Refusal,
     Replies,
@@ -34,15 +39,14 @@ from handlers.common import (
     sender,
     typed_text,
 )
+from handlers.rating_form import FormPress, FormState, Stage, Step, score_action
 from storage import dialogs, members, ratings, sections
 from storage.models import (
     Dialog,
-    FormStatus,
     Member,
     Period,
     PeriodKind,
     RaterGroup,
-    RatingForm,
     TargetKind,
 )
 
@@ -59,6 +63,9 @@ STEP_SEARCH = "rate.search"
 STEP_COMMENT = "rate.comment"
 COMMENT_LIMIT = 500
 MARKS = "①②③④⑤⑥⑦⑧⑨⑩"
+COMMENT_LABEL = "comment"  # the form labels' kind of a typed comment (the others are the target kinds)
+N_CAMPAIGN_ONLY = N_("Ratings are open during the campaign only ({starts} to {ends}).")
+N_PERIOD_ENDED = N_("That rating period has ended. Send /rate to rate in the current one.")
 
 
 @dataclass(frozen=True)
@@ -80,23 +87,6 @@ class PickTarget(CallbackData):
     kind: TargetKind
     target_id: int
     replace: bool
-
-
-@dataclass(frozen=True)
-class Score(CallbackData):
-    PREFIX = "rts"
-    form_id: int
-    index: int
-    score: int
-
-
-@dataclass(frozen=True)
-class FormStep(CallbackData):
-    """Skip the comment (→ confirm), Back (→ scores), Cancel, or Confirm."""
-
-    PREFIX = "rtf"
-    form_id: int
-    action: str
 
 
 @dataclass(frozen=True)
@@ -131,65 +121,70 @@ def rating_value(scores: dict[str, int], standards: tuple[Standard, ...]) -> flo
     return round(sum(scores[standard.key] * standard.weight for standard in standards), 4)
 
 
-def render_form(tr: Translator, settings: Settings, form: RatingForm, target: str, period: Period) -> str:
-    lines: list[str] = [tr.gettext("<b>Rating {target}</b> · {period}", target=target, period=period_label(period))]
+def period_label(starts: dt.date, ends: dt.date) -> str:
+    return f"{starts:%Y-%m-%d} – {ends:%m-%d}"
+
+
+@dataclass(frozen=True)
+class FormView:
+    """What the form message shows besides its state: the target's name and the comment typed, if any."""
+
+    target: str
+    comment: str = ""
+
+
+def render_form(tr: Translator, settings: Settings, state: FormState, view: FormView) -> str:
+    lines: list[str] = [
+        tr.gettext(
+            "<b>Rating {target}</b> · {period}",
+            target=view.target,
+            period=period_label(state.period_starts, state.period_ends),
+        )
+    ]
     for index, standard in enumerate(settings.campaign.standards):
-        score = form.scores.get(standard.key)
+        score = state.scores[index]
         stars = "★" * score + "☆" * (5 - score) if score else "—"
         lines.append(f"{MARKS[index]} {escape(standard_name(tr, standard))}: {stars}")
-    if form.comment:
-        lines.append(tr.gettext("Comment: {comment}", comment=form.comment))
-    return "\n".join(lines)
-
-
-def period_label(period: Period) -> str:
-    return f"{period.starts_on:%Y-%m-%d} – {period.ends_on:%m-%d}"
-
-
-def scores_keyboard(tr: Translator, settings: Settings, form: RatingForm) -> InlineKeyboardMarkup:
-    rows: list[list[InlineKeyboardButton]] = []
-    for index, standard in enumerate(settings.campaign.standards):
-        chosen = form.scores.get(standard.key)
-        rows.append(
-            [
-                button(
-                    f"{MARKS[index]}{score}" + ("✓" if score == chosen else ""),
-                    Score(form.id or 0, index, score).pack(),
-                )
-                for score in range(1, 6)
-            ]
+    if view.comment:
+        lines.append(tr.gettext("Comment: {comment}", comment=view.comment))
+    text = "\n".join(lines) + "\n\n"
+    if state.stage == Stage.SCORES:
+        return text + tr.gettext("Choose 1 (poor) to 5 (excellent) for each standard.")
+    if state.stage == Stage.COMMENT:
+        return text + (
+            tr.gettext("Keep the comment, write a new one, or choose No comment.")
+            if view.comment
+            else tr.gettext("Add a comment? They will read it without your name. Or choose No comment.")
         )
-    rows.append([button(tr.gettext("Cancel"), FormStep(form.id or 0, "cancel").pack())])
+    return text + tr.gettext("Nothing counts until you confirm. Confirm this rating?")
+
+
+def form_keyboard(tr: Translator, signer: Signer, user_id: int, state: FormState) -> InlineKeyboardMarkup:
+    """The buttons of the form at its stage, each signed with the state for this rater."""
+
+    def press(label: str, action: int) -> InlineKeyboardButton:
+        return button(label, rating_form.pack(signer, user_id, state, action))
+
+    rows: list[list[InlineKeyboardButton]] = []
+    if state.stage == Stage.SCORES:
+        for index, chosen in enumerate(state.scores):
+            rows.append(
+                [
+                    press(f"{MARKS[index]}{score}" + ("✓" if score == chosen else ""), score_action(index, score))
+                    for score in range(1, 6)
+                ]
+            )
+        rows.append([press(tr.gettext("Cancel"), Step.CANCEL)])
+        return InlineKeyboardMarkup(rows)
+    if state.stage == Stage.COMMENT:
+        if state.comment_id:
+            rows.append([press(tr.gettext("Keep the comment"), Step.KEEP)])
+        rows.append([press(tr.gettext("✍️ Write a comment"), Step.WRITE)])
+        rows.append([press(tr.gettext("No comment"), Step.NO_COMMENT)])
+    else:
+        rows.append([press(tr.gettext("✅ Confirm"), Step.CONFIRM)])
+    rows.append([press(tr.gettext("‹ Back"), Step.BACK), press(tr.gettext("Cancel"), Step.CANCEL)])
     return InlineKeyboardMarkup(rows)
-
-
-def comment_keyboard(tr: Translator, form: RatingForm) -> InlineKeyboardMarkup:
-    """No comment, and Keep the comment when the rater wrote one before going back to the scores."""
-    form_id = form.id or 0
-    keep = [[button(tr.gettext("Keep the comment"), FormStep(form_id, "keep").pack())]] if form.comment else []
-    return InlineKeyboardMarkup(
-        [
-            *keep,
-            [button(tr.gettext("No comment"), FormStep(form_id, "skip").pack())],
-            [
-                button(tr.gettext("‹ Back"), FormStep(form_id, "back").pack()),
-                button(tr.gettext("Cancel"), FormStep(form_id, "cancel").pack()),
-            ],
-        ]
-    )
-
-
-def confirm_keyboard(tr: Translator, form: RatingForm) -> InlineKeyboardMarkup:
-    form_id = form.id or 0
-    return InlineKeyboardMarkup(
-        [
-            [button(tr.gettext("✅ Confirm"), FormStep(form_id, "confirm").pack())],
-            [
-                button(tr.gettext("‹ Back"), FormStep(form_id, "back").pack()),
-                button(tr.gettext("Cancel"), FormStep(form_id, "cancel").pack()),
-            ],
-        ]
-    )
 
 
 # --- who may rate what -------------------------------------------------------------------------------------------
@@ -211,12 +206,10 @@ async def check_target(session: AsyncSession, viewer: Viewer, kind: TargetKind, 
         return section.name
     if viewer.audience == Audience.INDUSTRY:
         raise Refusal(N_("Industry raters rate sections only."))
-    colleague = await members.get_member(session=session, member_id=target_id)
-    if colleague is None or colleague.id == viewer.member.id:
+    if target_id == viewer.member.id:
         raise Refusal(N_("Nobody rates themselves."))
-    colleagues = await ratings.rateable_colleagues(session=session, rater_id=viewer.member.id or 0)
-    allowed = {member.id for member, _ in colleagues}
-    if colleague.id not in allowed:
+    colleague = await ratings.rateable_colleague(session=session, rater_id=viewer.member.id or 0, member_id=target_id)
+    if colleague is None:
         raise Refusal(N_("That colleague can't be rated. Send /rate again."))
     return colleague.display_name
 
@@ -228,11 +221,8 @@ def rating_period_kind(context: BotContext) -> PeriodKind:
 async def open_period(session: AsyncSession, context: BotContext) -> Period:
     period = await ratings.current_period(session=session, kind=rating_period_kind(context), today=context.today())
     if period is None:
-        raise Refusal(
-            N_("Ratings are open during the campaign only ({starts} to {ends})."),
-            starts=context.settings.campaign.starts.isoformat(),
-            ends=context.settings.campaign.ends.isoformat(),
-        )
+        campaign = context.settings.campaign
+        raise Refusal(N_CAMPAIGN_ONLY, starts=campaign.starts.isoformat(), ends=campaign.ends.isoformat())
     return period
 
 
@@ -414,135 +404,199 @@ async def press_target(update: Update, context: BotContext) -> None:
                 keyboard,
             )
         else:
-            form = await ratings.open_form(
-                session=session,
-                rater_id=viewer.member.id or 0,
-                target_kind=press.kind,
+            await dialogs.clear_dialog(session=session, telegram_id=viewer.user.id)
+            state = FormState(
+                kind=press.kind,
                 target_id=press.target_id,
                 period_id=period.id or 0,
+                period_starts=period.starts_on,
+                period_ends=period.ends_on,
+                opened_at=int(context.now().timestamp()),
+                nonce=secrets.randbelow(2**31),
+                scores=(0,) * len(context.settings.campaign.standards),
+                language=context.language,
             )
-            await dialogs.clear_dialog(session=session, telegram_id=viewer.user.id)
-            replies.edit(
-                render_form(context.tr, context.settings, form, name, period)
-                + "\n\n"
-                + context.tr.gettext("Choose 1 (poor) to 5 (excellent) for each standard."),
-                scores_keyboard(context.tr, context.settings, form),
-            )
+            context.services.form_labels.put((press.kind.value, press.target_id), name)
+            show_form(context, viewer.user.id, state, FormView(name), replies)
     await replies.deliver(update, context)
 
 
-async def press_score(update: Update, context: BotContext) -> None:
-    """One standard's score; when all are given, on to the comment."""
-    press = Score.parse(callback_data(update))
-    replies = Replies()
-    async with context.db.transaction() as session:
-        viewer = await _rater(session, context, update)
-        form, name, period = await _own_open_form(session, context, viewer, press.form_id if press else 0)
-        standards = context.settings.campaign.standards
-        assert press is not None
-        if not 0 <= press.index < len(standards) or not 1 <= press.score <= 5:
-            raise Refusal(N_("This button has expired. Send /rate again."))
-        form.scores[standards[press.index].key] = press.score
-        form.stage = "comment" if all(s.key in form.scores for s in standards) else "scores"
-        await ratings.save_form(session=session, form=form)
-        await _show_stage(session, context, viewer, form, name, period, replies)
-    await replies.deliver(update, context)
-
-
-async def _show_stage(
-    session: AsyncSession,
-    context: BotContext,
-    viewer: Viewer,
-    form: RatingForm,
-    name: str,
-    period: Period,
-    replies: Replies,
-    *,
-    new_message: bool = False,
+def show_form(
+    context: BotContext, user_id: int, state: FormState, view: FormView, replies: Replies, *, new_message: bool = False
 ) -> None:
-    tr, settings = context.tr, context.settings
-    text = render_form(tr, settings, form, name, period)
-    if form.stage == "scores":
-        markup = scores_keyboard(tr, settings, form)
-        text += "\n\n" + tr.gettext("Choose 1 (poor) to 5 (excellent) for each standard.")
-    elif form.stage == "comment":
-        await dialogs.set_dialog(
-            session=session, telegram_id=viewer.user.id, step=STEP_COMMENT, data={"form_id": form.id}, now=context.now()
-        )
-        markup = comment_keyboard(tr, form)
-        text += "\n\n" + (
-            tr.gettext("Keep the comment, type a new one, or choose No comment.")
-            if form.comment
-            else tr.gettext("Add a comment? Type it (they will read it without your name), or choose No comment.")
-        )
-    else:
-        markup = confirm_keyboard(tr, form)
-        text += "\n\n" + tr.gettext("Nothing counts until you confirm. Confirm this rating?")
+    tr = context.tr
+    text = render_form(tr, context.settings, state, view)
+    keyboard = form_keyboard(tr, form_signer(context), user_id, state)
     if new_message:
-        replies.reply(text, markup)
+        replies.reply(text, keyboard)
     else:
-        replies.edit(text, markup)
+        replies.edit(text, keyboard)
+
+
+def form_signer(context: BotContext) -> Signer:
+    signer = context.services.keys.rating_form
+    if signer is None:
+        raise RuntimeError("the rating form's key is read when the bot starts (bot/app.py on_start)")
+    return signer
+
+
+async def press_form(update: Update, context: BotContext) -> None:
+    """A press on the rating form. Its state is in the pressed button, signed for the presser: a score, No comment,
+    Keep, Back and Cancel need no database (unless the process restarted mid-form and the target's name or the
+    comment must be read again); Write a comment and Confirm go to `ask_for_comment` and `confirm`."""
+    user = sender(update)
+    press = rating_form.read(
+        form_signer(context), user.id, callback_data(update), len(context.settings.campaign.standards)
+    )
+    context.use_language(press.state.language)
+    if press.action == Step.CONFIRM:
+        await confirm(update, context, press.state)
+        return
+    _require_current(context, press.state)
+    replies = Replies(signed=True)
+    if press.action == Step.CANCEL:
+        replies.edit(context.tr.gettext("Rating cancelled; nothing was saved."))
+    elif press.action == Step.WRITE:
+        await ask_for_comment(context, user.id, press.state, replies)
+    else:
+        state = _next_state(context, press)
+        show_form(context, user.id, state, await form_view(context, state), replies)
+    await replies.deliver(update, context)
+
+
+def _next_state(context: BotContext, press: FormPress) -> FormState:
+    state = press.state
+    if (chosen := press.score) is not None:
+        index, score = chosen
+        if index >= len(state.scores):
+            raise Refusal(rating_form.N_EXPIRED)
+        return state.scored(index, score)
+    if press.action == Step.BACK:
+        return replace(state, stage=Stage.SCORES)
+    if press.action == Step.NO_COMMENT and state.complete:
+        return replace(state, stage=Stage.CONFIRM, comment_id=0)
+    if press.action == Step.KEEP and state.complete and state.comment_id:
+        return replace(state, stage=Stage.CONFIRM)
+    if press.action == Step.SHOW:
+        return state
+    raise Refusal(rating_form.N_EXPIRED)
+
+
+def _require_current(context: BotContext, state: FormState) -> None:
+    """The form's period still holds today (its dates are in the signed state)."""
+    today, campaign = context.today(), context.settings.campaign
+    if not campaign.starts <= today <= campaign.ends:
+        raise Refusal(N_CAMPAIGN_ONLY, starts=campaign.starts.isoformat(), ends=campaign.ends.isoformat())
+    if not state.period_starts <= today <= state.period_ends:
+        raise Refusal(N_PERIOD_ENDED)
+
+
+async def form_view(context: BotContext, state: FormState) -> FormView:
+    """The target's name and the comment, as this process last read them; read again only after a restart."""
+    labels = context.services.form_labels
+    name = labels.get((state.kind.value, state.target_id))
+    comment = labels.get((COMMENT_LABEL, state.comment_id)) if state.comment_id else ""
+    if name is None or comment is None:
+        async with context.db.transaction() as session:
+            name, comment = await _read_view(session, state)
+        labels.put((state.kind.value, state.target_id), name)
+        if state.comment_id:
+            labels.put((COMMENT_LABEL, state.comment_id), comment)
+    return FormView(name, comment)
+
+
+async def _read_view(session: AsyncSession, state: FormState) -> tuple[str, str]:
+    if state.kind == TargetKind.SECTION:
+        section = await sections.get_section(session=session, section_id=state.target_id)
+        name = section.name if section is not None else None
+    else:
+        colleague = await members.get_member(session=session, member_id=state.target_id)
+        name = colleague.display_name if colleague is not None else None
+    comment = await ratings.get_comment(session=session, comment_id=state.comment_id) if state.comment_id else ""
+    if name is None or comment is None:
+        raise Refusal(rating_form.N_EXPIRED)
+    return name, comment
+
+
+async def ask_for_comment(context: BotContext, user_id: int, state: FormState, replies: Replies) -> None:
+    """Write a comment: the next message the rater types is the comment (a dialog holds the form till then)."""
+    if not state.complete:
+        raise Refusal(rating_form.N_EXPIRED)
+    async with context.db.transaction() as session:
+        data = {"form": rating_form.pack(form_signer(context), user_id, state, Step.WRITE)}
+        await dialogs.set_dialog(session=session, telegram_id=user_id, step=STEP_COMMENT, data=data, now=context.now())
+    signer, tr = form_signer(context), context.tr
+    back = button(tr.gettext("‹ Back"), rating_form.pack(signer, user_id, state, Step.SHOW))
+    cancel = button(tr.gettext("Cancel"), rating_form.pack(signer, user_id, state, Step.CANCEL))
+    replies.edit(
+        tr.gettext(
+            "Type your comment ({limit} characters at most). They will read it without your name.",
+            limit=COMMENT_LIMIT,
+        ),
+        InlineKeyboardMarkup([[back, cancel]]),
+    )
 
 
 async def ask_comment(
     session: AsyncSession, context: BotContext, viewer: Viewer, dialog: Dialog, text: str, replies: Replies
 ) -> None:
-    """The rater typed a comment."""
-    form, name, period = await _own_open_form(session, context, viewer, int(dialog.data.get("form_id", 0)))
+    """The rater typed a comment: it is kept, and the form comes back to be confirmed."""
+    _require_rater(viewer)
+    press = rating_form.read(
+        form_signer(context), viewer.user.id, str(dialog.data.get("form", "")), len(context.settings.campaign.standards)
+    )
+    _require_current(context, press.state)
     comment = typed_text(text, COMMENT_LIMIT, N_("A comment has at most {limit} characters; this one has {length}."))
-    form.comment, form.stage = comment, "confirm"
-    await ratings.save_form(session=session, form=form)
+    assert viewer.member is not None
+    comment_id = await ratings.save_comment(
+        session=session, rater_id=viewer.member.id or 0, text=comment, now=context.now()
+    )
     await dialogs.clear_dialog(session=session, telegram_id=viewer.user.id)
-    await _show_stage(session, context, viewer, form, name, period, replies, new_message=True)
+    state = replace(press.state, stage=Stage.CONFIRM, comment_id=comment_id)
+    view = await form_view(context, replace(state, comment_id=0))
+    context.services.form_labels.put((COMMENT_LABEL, comment_id), comment)
+    show_form(context, viewer.user.id, state, replace(view, comment=comment), replies, new_message=True)
 
 
-async def press_step(update: Update, context: BotContext) -> None:
-    """No comment, Back, Cancel or Confirm."""
-    press = FormStep.parse(callback_data(update))
+async def confirm(update: Update, context: BotContext, state: FormState) -> None:
+    """Stores the rating in one short transaction that checks everything again: the rater may rate, the target
+    may be rated by them, the form's period is the current one."""
+    standards = context.settings.campaign.standards
+    if state.stage != Stage.CONFIRM or not state.complete:
+        raise Refusal(N_("Give every standard a score first."))
     replies = Replies()
     async with context.db.transaction() as session:
         viewer = await _rater(session, context, update)
-        if press is None or press.action not in {"skip", "keep", "back", "cancel", "confirm"}:
-            raise Refusal(N_("This button has expired. Send /rate again."))
-        form, name, period = await _own_open_form(session, context, viewer, press.form_id)
-        tr = context.tr
-        if press.action == "cancel":
-            form.status = FormStatus.CANCELLED
-            await ratings.save_form(session=session, form=form)
-            await dialogs.clear_dialog(session=session, telegram_id=viewer.user.id)
-            replies.edit(tr.gettext("Rating cancelled; nothing was saved."))
-        elif press.action == "confirm":
-            await confirm(session, context, viewer, form, name, replies)
-        else:
-            if press.action == "skip" and form.stage != "scores":
-                form.comment, form.stage = "", "confirm"
-            elif press.action == "keep" and form.stage == "comment":
-                form.stage = "confirm"
-            elif press.action == "back":
-                form.stage = "scores"
-            await ratings.save_form(session=session, form=form)
-            await dialogs.clear_dialog(session=session, telegram_id=viewer.user.id)
-            await _show_stage(session, context, viewer, form, name, period, replies)
-    await replies.deliver(update, context)
-
-
-async def confirm(
-    session: AsyncSession, context: BotContext, viewer: Viewer, form: RatingForm, name: str, replies: Replies
-) -> None:
-    standards = context.settings.campaign.standards
-    if form.stage != "confirm" or not all(s.key in form.scores for s in standards):
-        raise Refusal(N_("Give every standard a score first."))
-    rating = await ratings.confirm_form(
-        session=session, form=form, rater_group=rater_group(viewer), value=rating_value(form.scores, standards)
-    )
-    if rating is None:
-        replies.toast(context.tr.gettext("This rating is already saved."), alert=True)
-        return
-    replies.edit(
-        context.tr.gettext(
-            "Thank you! Your rating of {name} is saved. Only the administrators can see who gave it.", name=name
+        assert viewer.member is not None
+        name = await check_target(session, viewer, state.kind, state.target_id)
+        period = await open_period(session, context)
+        if period.id != state.period_id:
+            raise Refusal(N_PERIOD_ENDED)
+        comment = await ratings.get_comment(session=session, comment_id=state.comment_id) if state.comment_id else ""
+        if comment is None:  # typed more than FORM_COMMENT_MEMORY ago
+            raise Refusal(rating_form.N_EXPIRED)
+        scores = {standard.key: score for standard, score in zip(standards, state.scores, strict=True)}
+        new = ratings.NewRating(
+            rater_id=viewer.member.id or 0,
+            rater_group=rater_group(viewer),
+            target_kind=state.kind,
+            target_id=state.target_id,
+            period_id=state.period_id,
+            scores=scores,
+            comment=comment,
+            value=rating_value(scores, standards),
+            form_nonce=state.nonce,
         )
-    )
+        if await ratings.store_rating(session=session, new=new, now=context.now()) is None:
+            replies.toast(context.tr.gettext("This rating is already saved."), alert=True)
+        else:
+            replies.edit(
+                context.tr.gettext(
+                    "Thank you! Your rating of {name} is saved. Only the administrators can see who gave it.",
+                    name=name,
+                )
+            )
+    await replies.deliver(update, context)
 
 
 async def press_keep(update: Update, context: BotContext) -> None:
@@ -587,29 +641,6 @@ async def _rater(session: AsyncSession, context: BotContext, update: Update) -> 
     return viewer
 
 
-async def _own_open_form(
-    session: AsyncSession, context: BotContext, viewer: Viewer, form_id: int
-) -> tuple[RatingForm, str, Period]:
-    """The presser's own open form, in the current period, for a target that may still be rated."""
-    form = await ratings.get_form(session=session, form_id=form_id)
-    if form is None or viewer.member is None or form.rater_id != viewer.member.id:
-        raise Refusal(N_("This rating form is not yours. Send /rate to start your own."))
-    if form.status != FormStatus.OPEN:
-        raise Refusal(
-            N_("This rating is already saved.")
-            if form.status == FormStatus.CONFIRMED
-            else N_("This rating form was closed. Send /rate to start again.")
-        )
-    period = await ratings.current_period_of_form(
-        session=session, form=form, kind=rating_period_kind(context), today=context.today()
-    )
-    if period is None:
-        await open_period(session, context)  # says so when the campaign is over
-        raise Refusal(N_("That rating period has ended. Send /rate to rate in the current one."))
-    name = await check_target(session, viewer, form.target_kind, form.target_id)
-    return form, name, period
-
-
 TEXT_STEPS = {STEP_SEARCH: ask_search, STEP_COMMENT: ask_comment}
 
 
@@ -619,8 +650,7 @@ def handlers() -> list[BaseHandler[Update, BotContext, None]]:
         CallbackQueryHandler(press_kind, pattern=ChooseKind.pattern()),
         CallbackQueryHandler(press_page, pattern=TargetPage.pattern()),
         CallbackQueryHandler(press_target, pattern=PickTarget.pattern()),
-        CallbackQueryHandler(press_score, pattern=Score.pattern()),
-        CallbackQueryHandler(press_step, pattern=FormStep.pattern()),
+        CallbackQueryHandler(press_form, pattern=rating_form.PATTERN),
         CallbackQueryHandler(press_rate_now, pattern=RateNow.pattern()),
         CallbackQueryHandler(press_keep, pattern=KeepRating.pattern()),
         CallbackQueryHandler(press_stop_choosing, pattern=StopChoosing.pattern()),

@@ -41,7 +41,6 @@ from handlers.common import (
 )
 from handlers.help import private_chat_button
 from storage import audit, dialogs, invites, members, sections
-from storage import ratings as rating_store
 from storage.invites import InviteProblem
 from storage.models import Dialog, Invite, InviteKind, Member, MemberStatus, Role, Section
 
@@ -789,12 +788,11 @@ async def cmd_cancel(update: Update, context: BotContext) -> None:
     async with context.db.transaction() as session:
         viewer = await load_viewer(session=session, context=context, user=sender(update))
         require(viewer, CANCEL, chat_type(update))
-        forms = 0  # the dialog it stops was dropped as the command came in (`Intake`)
-        if viewer.member is not None:
-            forms = await rating_store.cancel_open_forms(session=session, rater_id=viewer.member.id or 0)
+        # The dialog it stops was dropped as the command came in (`Intake`); a rating form's buttons keep their
+        # state and cost nothing, so one left half filled in stays where it is, harmless until confirmed.
         replies.reply(
             context.tr.gettext("Stopped. Send /help to see what you can do.")
-            if viewer.left_dialog or forms
+            if viewer.left_dialog
             else context.tr.gettext("There is nothing to stop. Send /help to see what you can do.")
         )
     await replies.deliver(update, context)

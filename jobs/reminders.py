@@ -19,7 +19,7 @@ from telegram.ext import Application
 from bot.config import Settings
 from bot.context import BotContext, Services
 from bot.workdays import WorkCalendar
-from storage import reminders, scoring, tasks, updates
+from storage import ratings, reminders, scoring, tasks, updates
 from storage.models import Member, MemberStatus, Role, Task
 from storage.reminders import PlannedReminder
 
@@ -28,6 +28,7 @@ logger = logging.getLogger(__name__)
 JOB_NAME = "reminders.sweep"
 ESCALATION_LIFETIME = dt.timedelta(days=7)
 UPDATE_MEMORY = dt.timedelta(days=2)  # Telegram gives up redelivering an update long before this
+FORM_COMMENT_MEMORY = dt.timedelta(days=7)  # a form left with a comment longer than this answers that it expired
 
 
 def morning_of(day: dt.date, settings: Settings) -> tuple[dt.datetime, dt.datetime]:
@@ -54,6 +55,7 @@ async def sweep_reminders(context: BotContext) -> None:
         logger.info("Took a leaderboard snapshot")
     async with context.services.db.transaction() as session:
         await updates.forget_updates(session=session, before=context.now() - UPDATE_MEMORY)
+        await ratings.forget_comments(session=session, before=context.now() - FORM_COMMENT_MEMORY)
         today = context.now().astimezone(context.settings.tz).date()
         if published := await scoring.publish_ended_periods(session=session, today=today):
             logger.info("Published the final results of ended periods (%d tally rows)", published)

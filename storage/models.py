@@ -305,29 +305,28 @@ class RaterGroup(enum.StrEnum):
     PUBLIC = "public"
 
 
-class FormStatus(enum.StrEnum):
-    OPEN = "open"
-    CONFIRMED = "confirmed"
-    CANCELLED = "cancelled"
+class FormComment(SQLModel, table=True):
+    """A comment typed on a rating form. The form's other state travels signed in its own buttons
+    (handlers/rating_form.py); a comment does not fit in a button, so the buttons carry this row's id. Rows older
+    than a day are dropped by the reminder sweep."""
 
-
-class RatingForm(SQLModel, table=True):
-    """A rating being filled in: kept here so that a restart in the middle loses nothing. Nothing counts until
-    it is confirmed and becomes a Rating."""
-
-    __tablename__ = "rating_form"
+    __tablename__ = "form_comment"
 
     id: int | None = Field(default=None, primary_key=True)
     rater_id: int = Field(foreign_key="member.id", ondelete="CASCADE", index=True)
-    target_kind: TargetKind = Field(sa_type=_enum_column(TargetKind))
-    target_id: int
-    period_id: int = Field(foreign_key="period.id", ondelete="CASCADE")
-    scores: dict[str, int] = Field(default_factory=dict, sa_type=sa.JSON)
-    comment: str = Field(default="", max_length=500)
-    stage: str = Field(default="scores", max_length=16)  # scores → comment → confirm
-    status: FormStatus = Field(default=FormStatus.OPEN, sa_type=_enum_column(FormStatus))
+    text: str = Field(max_length=500)
     created_at: dt.datetime = Field(default_factory=utc_now, sa_type=AwareDateTime)
-    updated_at: dt.datetime = Field(default_factory=utc_now, sa_type=AwareDateTime)
+
+
+class SigningKey(SQLModel, table=True):
+    """A secret the bot signs with (the rating form's buttons): made once, by whichever instance starts first, so
+    that every instance agrees. Never logged, never shown."""
+
+    __tablename__ = "signing_key"
+
+    name: str = Field(primary_key=True, max_length=32)
+    secret: str = Field(max_length=128)  # hex
+    created_at: dt.datetime = Field(default_factory=utc_now, sa_type=AwareDateTime)
 
 
 class Rating(SQLModel, table=True):
@@ -348,6 +347,8 @@ class Rating(SQLModel, table=True):
     comment_delivered: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
     # The comment may be passed on: the target's view was published with this rating in it (storage.scoring.publish)
     comment_released: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
+    # The random number of the form that made it (handlers/rating_form.py): a repeated Confirm changes nothing.
+    form_nonce: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     created_at: dt.datetime = Field(default_factory=utc_now, sa_type=AwareDateTime)
     updated_at: dt.datetime = Field(default_factory=utc_now, sa_type=AwareDateTime)
     voided_at: dt.datetime | None = Field(default=None, sa_type=AwareDateTime)

@@ -1,4 +1,4 @@
-"""Ratings and the forms they are filled in on."""
+"""Ratings, and the comments typed on the forms they are filled in on."""
 
 from __future__ import annotations
 
@@ -6,28 +6,26 @@ import datetime as dt
 import random
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
-from sqlalchemy.orm.attributes import flag_modified
-from sqlmodel import col, select, update
+from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage import scoring
 from storage.models import (
     Campaign,
-    FormStatus,
+    FormComment,
     Member,
     MemberStatus,
     Period,
     PeriodKind,
     RaterGroup,
     Rating,
-    RatingForm,
     Role,
     Section,
     TargetKind,
-    utc_now,
 )
+from storage.session import upsert_insert
 
 
 async def current_period(*, session: AsyncSession, kind: PeriodKind, today: dt.date) -> Period | None:
@@ -42,17 +40,6 @@ async def current_period(*, session: AsyncSession, kind: PeriodKind, today: dt.d
 
 async def get_period(*, session: AsyncSession, period_id: int) -> Period | None:
     return await session.get(Period, period_id)
-
-
-async def current_period_of_form(
-    *, session: AsyncSession, form: RatingForm, kind: PeriodKind, today: dt.date
-) -> Period | None:
-    """The form's period while it is still the current one of that kind, else None: what `current_period` would
-    find when it is the form's (periods of a kind do not overlap), read by its key, as every press of a form asks."""
-    period = await session.get(Period, form.period_id)
-    if period is None or period.kind != kind or not period.starts_on <= today <= period.ends_on:
-        return None
-    return period
 
 
 async def rateable_sections(*, session: AsyncSession, own_section_id: int | None) -> list[Section]:
@@ -79,47 +66,39 @@ async def rateable_colleagues(*, session: AsyncSession, rater_id: int) -> list[t
     return [(member, section) for member, section in (await session.exec(query)).all()]
 
 
-async def open_form(
-    *, session: AsyncSession, rater_id: int, target_kind: TargetKind, target_id: int, period_id: int
-) -> RatingForm:
-    """A fresh form; the rater's other open forms are cancelled (one rating at a time)."""
-    await session.exec(
-        update(RatingForm)
-        .where(col(RatingForm.rater_id) == rater_id, col(RatingForm.status) == FormStatus.OPEN)
-        .values(status=FormStatus.CANCELLED, updated_at=utc_now())
+async def rateable_colleague(*, session: AsyncSession, rater_id: int, member_id: int) -> Member | None:
+    """The colleague, if `rateable_colleagues` would offer them to this rater."""
+    query = (
+        select(Member)
+        .join(Section, col(Section.id) == col(Member.section_id))
+        .where(
+            col(Member.id) == member_id,
+            Member.status == MemberStatus.ACTIVE,
+            col(Member.id) != rater_id,
+            col(Member.role).in_(scoring.SCORED_ROLES),
+            col(Section.archived_at).is_(None),
+        )
     )
-    form = RatingForm(rater_id=rater_id, target_kind=target_kind, target_id=target_id, period_id=period_id)
-    session.add(form)
+    return (await session.exec(query)).first()
+
+
+async def save_comment(*, session: AsyncSession, rater_id: int, text: str, now: dt.datetime) -> int:
+    """Keeps a comment typed on a rating form; its id goes into the form's buttons."""
+    comment = FormComment(rater_id=rater_id, text=text, created_at=now)
+    session.add(comment)
     await session.flush()
-    return form
+    return comment.id or 0
 
 
-async def cancel_open_forms(*, session: AsyncSession, rater_id: int) -> int:
-    """Closes the rater's open forms (on /cancel); returns how many there were."""
-    result = await session.exec(
-        update(RatingForm)
-        .where(col(RatingForm.rater_id) == rater_id, col(RatingForm.status) == FormStatus.OPEN)
-        .values(status=FormStatus.CANCELLED, updated_at=utc_now())
-    )
+async def get_comment(*, session: AsyncSession, comment_id: int) -> str | None:
+    comment = await session.get(FormComment, comment_id)
+    return comment.text if comment is not None else None
+
+
+async def forget_comments(*, session: AsyncSession, before: dt.datetime) -> int:
+    """Drops the comments typed on forms before `before` (a form is filled in minutes; its rating keeps its own)."""
+    result = await session.exec(delete(FormComment).where(col(FormComment.created_at) < before))
     return int(result.rowcount or 0)
-
-
-async def has_open_form(*, session: AsyncSession, rater_id: int) -> bool:
-    """Whether the rater is in the middle of a rating (its buttons wait for them until /cancel)."""
-    query = select(RatingForm.id).where(col(RatingForm.rater_id) == rater_id, col(RatingForm.status) == FormStatus.OPEN)
-    return (await session.exec(query.limit(1))).first() is not None
-
-
-async def get_form(*, session: AsyncSession, form_id: int) -> RatingForm | None:
-    return await session.get(RatingForm, form_id)
-
-
-async def save_form(*, session: AsyncSession, form: RatingForm) -> RatingForm:
-    form.updated_at = utc_now()
-    flag_modified(form, "scores")  # changed in place: JSON columns do not notice that by themselves
-    session.add(form)
-    await session.flush()
-    return form
 
 
 async def get_rating(
@@ -135,42 +114,42 @@ async def get_rating(
     return (await session.exec(query)).first()
 
 
-async def confirm_form(
-    *, session: AsyncSession, form: RatingForm, rater_group: RaterGroup, value: float
-) -> Rating | None:
-    """Turns the form into the rating (replacing the rater's earlier one for that target and period).
+@dataclass(frozen=True)
+class NewRating:
+    """What a confirmed rating form holds."""
 
-    Returns None when the form was confirmed or cancelled meanwhile: of two Confirm presses at once, the
-    conditional UPDATE lets exactly one through.
-    """
-    taken = await session.exec(
-        update(RatingForm)
-        .where(col(RatingForm.id) == form.id, col(RatingForm.status) == FormStatus.OPEN)
-        .values(status=FormStatus.CONFIRMED, updated_at=utc_now())
-    )
-    if taken.rowcount != 1:
-        return None
-    query = select(Rating).where(
-        Rating.rater_id == form.rater_id,
-        Rating.target_kind == form.target_kind,
-        Rating.target_id == form.target_id,
-        Rating.period_id == form.period_id,
-    )
-    rating = (await session.exec(query)).first()  # a voided one too: the new rating takes its place
-    if rating is None:
-        rating = Rating(
-            rater_id=form.rater_id,
-            rater_group=rater_group,
-            target_kind=form.target_kind,
-            target_id=form.target_id,
-            period_id=form.period_id,
-            value=value,
+    rater_id: int
+    rater_group: RaterGroup
+    target_kind: TargetKind
+    target_id: int
+    period_id: int
+    scores: dict[str, int]
+    comment: str
+    value: float
+    form_nonce: int
+
+
+async def store_rating(*, session: AsyncSession, new: NewRating, now: dt.datetime) -> Rating | None:
+    """The rating, replacing the rater's earlier one for that target and period (a voided one too), with its
+    tallies. None when this form was stored already: one conditional upsert lets a form through once, however
+    often and however concurrently its Confirm is pressed."""
+    insert = upsert_insert(session)(Rating)
+    replaced = ("rater_group", "scores", "comment", "value", "form_nonce", "updated_at", "voided_at", "void_reason")
+    statement = (
+        insert.values(**asdict(new), created_at=now, updated_at=now, voided_at=None, void_reason="", tally={})
+        .on_conflict_do_update(
+            index_elements=["rater_id", "target_kind", "target_id", "period_id"],
+            set_={name: insert.excluded[name] for name in replaced},
+            where=col(Rating.form_nonce) != new.form_nonce,
         )
-    rating.scores, rating.comment, rating.value, rating.updated_at = dict(form.scores), form.comment, value, utc_now()
-    rating.voided_at, rating.void_reason = None, ""
-    session.add(rating)
-    await scoring.sync_rating(session=session, rating=rating)  # flushes it, with its tally
-    await session.flush()
+        .returning(Rating)
+    )
+    # The row comes back with the tally it had (the upsert leaves it): what it added before, to take away now.
+    result = await session.exec(statement, execution_options={"populate_existing": True})
+    rating: Rating | None = result.scalars().first()
+    if rating is None:
+        return None
+    await scoring.sync_rating(session=session, rating=rating)
     return rating
 
 

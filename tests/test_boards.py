@@ -18,7 +18,18 @@ from sqlalchemy.exc import IntegrityError
 from storage import members, ratings, scoring, sections, tasks
 from storage.boards import BoardCache, board_version
 from storage.journal import EVERY_PERIOD, Journal
-from storage.models import Member, MemberStatus, Period, PeriodKind, RaterGroup, Role, Section, TargetKind, TaskStatus
+from storage.models import (
+    Member,
+    MemberStatus,
+    Period,
+    PeriodKind,
+    RaterGroup,
+    Role,
+    Section,
+    TargetKind,
+    TaskStatus,
+    utc_now,
+)
 from storage.scoring import Standing
 from storage.session import Database
 from tests.factories import make_member, make_section
@@ -158,10 +169,9 @@ async def test_a_board_is_kept_while_nothing_it_reads_changes(db: Database) -> N
     first, _ = await kept_and_fresh(db, cache, period, TargetKind.SECTION)
     await change_member(db, staff, language="en", mute_nudges=True, reachable=False)  # none of it is on a board
     async with db.transaction() as session:
-        await ratings.open_form(  # a rating begun is not a rating yet
-            session=session, rater_id=staff.id or 0, target_kind=TargetKind.SECTION, target_id=section.id or 0,
-            period_id=period.id or 0,
-        )  # fmt: skip
+        await ratings.save_comment(  # a rating begun is not a rating yet
+            session=session, rater_id=staff.id or 0, text="很好", now=utc_now()
+        )
     second, _ = await kept_and_fresh(db, cache, period, TargetKind.SECTION)
     assert second is first
 

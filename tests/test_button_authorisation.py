@@ -42,9 +42,10 @@ MAY_CHANGE: dict[str, str] = {
     "cms": "", "cma": "ha", "cme": "ha", "cmr": "ha", "cmp": "ha",
     "tk": "", "tkl": "", "tkns": "la", "tknp": "hla", "tknr": "hla", "tkd": "hla", "tke": "hla", "tkc": "la",
     "rmz": "hla",
-    # rating: anyone registered may rate others (a form is its rater's own); nudges are muted by their reader
-    "rtk": "shlaix", "rtp": "shlaix", "rtt": "shlaix", "rts": "", "rtf": "", "rtkeep": "shlaix", "rtn": "shlaix",
-    "rtm": "shlaix", "rtx": "shlaix",
+    # rating: anyone registered may rate others; nudges are muted by their reader. The form's own buttons are signed
+    # for their rater (handlers/rating_form.py): forged ones are refused before anything is read (test_ratings.py)
+    "rtk": "shlaix", "rtp": "shlaix", "rtt": "shlaix", "rtkeep": "shlaix", "rtn": "shlaix", "rtm": "shlaix",
+    "rtx": "shlaix",
     # public reviews: anyone outside the organisation; a review is its reviewer's own; the section's head appeals
     "rvl": "opaix", "rvt": "", "rvd": "", "rvf": "", "mda": "h", "rvs": "ha", "rvp": "ha", "rvo": "ha",
     "mdv": "a", "mdj": "a",
@@ -124,7 +125,6 @@ STRING_VALUES = {
     ("seca", "kind"): "office",
     ("mdv", "kind"): "rating",
     ("rvo", "outcome"): "explained",
-    ("rtf", "action"): "confirm",
 }
 
 

@@ -8,7 +8,8 @@ import logging
 import pytest
 from sqlmodel import select
 
-from bot.app import TELEGRAM_APOLOGY, configure_logging
+from bot.app import configure_logging
+from handlers.common import TELEGRAM_APOLOGY
 from jobs.outbox import deliver_due
 from storage.models import ProcessedUpdate
 from tests.conftest import ADMIN_ID, Bot

@@ -28,15 +28,18 @@ async def test_admin_voids_a_rating_with_a_reason(bot: Bot) -> None:
     async with bot.db.transaction() as session:
         period = await ratings.current_period(session=session, kind=PeriodKind.MONTH, today=bot.clock.now().date())
         assert period is not None
-        form = await ratings.open_form(
-            session=session,
+        new = ratings.NewRating(
             rater_id=rater.id or 0,
+            rater_group=RaterGroup.INTERNAL,
             target_kind=TargetKind.SECTION,
             target_id=section.id or 0,
             period_id=period.id or 0,
+            scores={"service": 1},
+            comment="",
+            value=1.0,
+            form_nonce=1,
         )
-        form.scores = {"service": 1}
-        await ratings.confirm_form(session=session, form=form, rater_group=RaterGroup.INTERNAL, value=1.0)
+        await ratings.store_rating(session=session, new=new, now=bot.clock.now())
     boss = await admin(bot)
 
     await boss.send("/moderate")

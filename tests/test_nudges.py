@@ -38,14 +38,18 @@ async def test_members_who_have_not_rated_are_nudged_and_may_mute(bot: Bot) -> N
         await groups.bind_campaign_group(session=session, chat_id=group.id, title="双优活动群", bound_by_id=None)
         period = await ratings.current_period(session=session, kind=PeriodKind.MONTH, today=dt.date(2026, 6, 10))
         assert period is not None
-        form = await ratings.open_form(
-            session=session,
+        new = ratings.NewRating(
             rater_id=rated.id or 0,
+            rater_group=RaterGroup.INTERNAL,
             target_kind=TargetKind.SECTION,
             target_id=target.id or 0,
             period_id=period.id or 0,
+            scores={},
+            comment="",
+            value=4.0,
+            form_nonce=1,
         )
-        await ratings.confirm_form(session=session, form=form, rater_group=RaterGroup.INTERNAL, value=4.0)
+        await ratings.store_rating(session=session, new=new, now=bot.clock.now())
 
     await run_day(bot, dt.date(2026, 6, 26))  # Fri: three working days left, too early
     assert bea.bot_messages() == [] and group.bot_messages() == []

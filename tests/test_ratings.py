@@ -4,21 +4,28 @@ a restart in the middle, industry raters, and random presses that never store a 
 from __future__ import annotations
 
 import asyncio
+import base64
+import contextlib
 import datetime as dt
+from collections.abc import Iterator
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlmodel import select
+from sqlalchemy import event
 
 from bot.app import build_application, on_start
 from bot.clock import ManualClock
 from bot.config import Settings
 from bot.fake_users import FakeTelegram, FakeUser
+from bot.signing import Signer
+from handlers import rating_form
+from handlers.common import Refusal
+from handlers.rating_form import FormPress, FormState, Stage, Step, score_action
 from jobs.comments import plan_comments
 from jobs.outbox import deliver_due
 from storage import members, ratings
-from storage.models import Member, RaterGroup, Rating, RatingForm, Role, TargetKind
+from storage.models import Member, RaterGroup, Rating, Role, TargetKind
 from storage.session import Database
 from tests.conftest import Bot, running_bot
 from tests.factories import make_member, make_section
@@ -54,14 +61,17 @@ async def test_a_full_rating_with_back_and_a_comment(bot: Bot) -> None:
     user, member = await rater(bot)
 
     await fill(user)
-    assert user.last_text().endswith(
-        "Add a comment? Type it (they will read it without your name), or choose No comment."
-    )
+    assert user.last_text().endswith("Add a comment? They will read it without your name. Or choose No comment.")
     await user.press("‹ Back")
     await user.press("①2")
     await user.press("No comment")
     await user.press("‹ Back")
     await user.press("①4")
+    await user.press("✍️ Write a comment")
+    assert user.last_text() == "Type your comment (500 characters at most). They will read it without your name."
+    await user.press("‹ Back")
+    assert user.last_text().endswith("Or choose No comment.")
+    await user.press("✍️ Write a comment")
     await user.send("窗口服务 <很> 热情")
     assert "Comment: 窗口服务 <很> 热情" in user.last_text()
     assert await stored(bot) == [], "nothing counts before Confirm"
@@ -84,12 +94,13 @@ async def test_a_full_rating_with_back_and_a_comment(bot: Bot) -> None:
 async def test_going_back_after_a_comment_offers_to_keep_it(bot: Bot) -> None:
     user, _ = await rater(bot)
     await fill(user)
+    await user.press("✍️ Write a comment")
     await user.send("很耐心")
     await user.press("‹ Back")
 
     await user.press("②4")
 
-    assert user.last_text().endswith("Keep the comment, type a new one, or choose No comment.")
+    assert user.last_text().endswith("Keep the comment, write a new one, or choose No comment.")
     assert "Comment: 很耐心" in user.last_text()
     await user.press("Keep the comment")
     await user.press("✅ Confirm")
@@ -104,12 +115,10 @@ async def test_typing_while_the_scores_wait_points_to_the_buttons(bot: Bot) -> N
     await user.press("行政审批科")
 
     sent = await user.send("all good")
+    pressed = await user.press("①4")
 
-    assert sent.texts == ["Please answer with the buttons of my last message, or send /cancel to stop."]
-    await user.send("/cancel")
-    assert (await user.send("all good")).texts == [
-        "I work with commands and buttons. Send /help to see what you can do."
-    ]
+    assert sent.texts == ["I work with commands and buttons. Send /help to see what you can do."]
+    assert pressed.edited[0].text.startswith("Rating 行政审批科"), "the form's buttons still work"
 
 
 async def test_cancel_saves_nothing(bot: Bot) -> None:
@@ -155,8 +164,7 @@ async def test_own_section_and_self_are_not_offered_and_refused_when_forced(bot:
 
     assert forged_section.answer == "Nobody rates their own section."
     assert forged_self.answer == "Nobody rates themselves."
-    async with bot.db.transaction() as session:
-        assert (await session.exec(select(RatingForm))).all() == []
+    assert await stored(bot) == []
 
 
 async def test_a_forged_press_on_another_users_form_changes_nothing(bot: Bot) -> None:
@@ -165,11 +173,12 @@ async def test_a_forged_press_on_another_users_form_changes_nothing(bot: Bot) ->
     mallory = bot.tg.private_user("Mallory")
     await make_member(bot.db, mallory.id, "Mallory", section=None, language="en")
     await mallory.send("/help")
-    async with bot.db.transaction() as session:
-        (form,) = (await session.exec(select(RatingForm))).all()
+    await user.press("No comment")
+    _, confirm = user.find_button("✅ Confirm")
+    _, back = user.find_button("‹ Back")
 
-    sent = await mallory.press_data(f"rtf:{form.id}:confirm", message=mallory.last_message())
-    scored = await mallory.press_data(f"rts:{form.id}:0:1", message=mallory.last_message())
+    sent = await mallory.press_data(confirm, message=mallory.last_message())
+    scored = await mallory.press_data(back, message=mallory.last_message())
 
     assert sent.answer == scored.answer == "This rating form is not yours. Send /rate to start your own."
     assert await stored(bot) == []
@@ -223,9 +232,7 @@ async def test_a_form_left_open_past_its_period_is_refused_and_stores_nothing(bo
     assert next_month.answer == "That rating period has ended. Send /rate to rate in the current one."
     assert after_the_campaign.answer == "Ratings are open during the campaign only (2026-05-01 to 2026-12-31)."
     assert await stored(bot) == []
-    async with bot.db.transaction() as session:
-        forms = (await session.exec(select(RatingForm))).all()
-    assert [(form.stage, len(form.scores)) for form in forms] == [("comment", 5)], "the presses changed nothing"
+    assert user.last_text().endswith("Or choose No comment."), "the presses changed nothing"
 
 
 async def test_industry_raters_rate_sections_only(bot: Bot) -> None:
@@ -306,8 +313,7 @@ async def test_choosing_what_to_rate_can_be_cancelled(bot: Bot) -> None:
 
     assert user.bot_messages()[-2].text == "Rating cancelled; nothing was saved."
     assert typed.texts == ["I work with commands and buttons. Send /help to see what you can do."]
-    async with bot.db.transaction() as session:
-        assert (await session.exec(select(RatingForm))).all() == []
+    assert await stored(bot) == []
 
 
 async def test_rate_in_the_group_points_to_private(bot: Bot) -> None:
@@ -333,27 +339,17 @@ async def test_outsiders_cannot_rate(bot: Bot) -> None:
 @given(
     presses=st.lists(
         st.one_of(
-            st.builds(lambda i, s: f"rts:1:{i}:{s}", st.integers(-2, 7), st.integers(-1, 7)),
-            st.sampled_from(
-                [
-                    "rtf:1:skip",
-                    "rtf:1:back",
-                    "rtf:1:cancel",
-                    "rtf:2:confirm",
-                    "rtt:section:2:0",
-                    "rtt:member:1:1",
-                    "rtk:section",
-                    "rtk:member",
-                    "rtp:section:9",
-                ]
-            ),
+            st.integers(0, 40),  # the n-th button of the bot's last message with buttons (Confirm never)
+            st.sampled_from(["rtt:section:2:0", "rtt:member:1:1", "rtk:section", "rtk:member", "rtp:section:9"]),
+            st.binary(min_size=1, max_size=44).map(lambda raw: "rf:" + base64.urlsafe_b64encode(raw).decode()),
             st.text(max_size=64).filter(lambda t: len(t.encode()) <= 64),
         ),
         max_size=12,
     )
 )
-async def test_random_presses_never_store_a_rating_without_confirm(bot: Bot, presses: list[str]) -> None:
-    """The same bot serves every example, so the rater and the sections are made once."""
+async def test_random_presses_never_store_a_rating_without_confirm(bot: Bot, presses: list[int | str]) -> None:
+    """Real buttons pressed in any order, and forged ones. The same bot serves every example, so the rater and the
+    sections are made once."""
     user = bot.tg.private_user("Fuzzer", user_id=424242)
     if not await _member(bot, 424242):
         await make_section(bot.db, "办公室")
@@ -361,12 +357,109 @@ async def test_random_presses_never_store_a_rating_without_confirm(bot: Bot, pre
         await make_member(bot.db, 424242, "Fuzzer", language="en")
     before = len(await stored(bot))
     await user.send("/rate")
-    for data in presses:
-        await user.press_data(data, message=user.last_message())
+    for press in presses:
+        if isinstance(press, str):
+            await user.press_data(press, message=user.last_message())
+            continue
+        labels = [label for row in user.buttons() for label in row if label != "✅ Confirm"]
+        if labels:
+            await user.press(labels[press % len(labels)])
 
     assert not bot.errors.records
-    if not any(press.endswith(":confirm") for press in presses):
-        assert len(await stored(bot)) == before
+    assert len(await stored(bot)) == before
+
+
+async def test_form_presses_touch_no_database(bot: Bot) -> None:
+    """A score, Back, No comment, Keep and Cancel press on the form: no SQL statement at all."""
+    user, _ = await rater(bot)
+    await user.send("/rate")
+    await user.press("A section or station")
+    await user.press("行政审批科")
+    await user.press("①4")  # the target's name is known from here on
+
+    counted: list[tuple[str, int]] = []
+    for label in (*SCORES[1:], "‹ Back", "①5", "No comment", "‹ Back", "②4", "Cancel"):
+        with statements_counted(bot.db) as statements:
+            await user.press(label)
+        counted.append((label, len(statements)))
+    await user.send("/rate")
+    await user.press("A section or station")
+    await user.press("行政审批科")
+    for label in SCORES:
+        await user.press(label)
+    await user.press("✍️ Write a comment")
+    await user.send("很好")
+    await user.press("‹ Back")
+    with statements_counted(bot.db) as statements:
+        await user.press("②4")
+        await user.press("Keep the comment")
+    counted.append(("Keep the comment", len(statements)))
+
+    assert counted == [(label, 0) for label, _ in counted]
+    assert user.last_text().endswith("Confirm this rating?") and "Comment: 很好" in user.last_text()
+
+
+@contextlib.contextmanager
+def statements_counted(db: Database) -> Iterator[list[str]]:
+    """The SQL statements sent to the database meanwhile (BEGIN and COMMIT included)."""
+    statements: list[str] = []
+
+    def note(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        statements.append(statement)
+
+    def note_commit(_conn: object) -> None:
+        statements.append("COMMIT")
+
+    event.listen(db.engine.sync_engine, "before_cursor_execute", note)
+    event.listen(db.engine.sync_engine, "commit", note_commit)
+    try:
+        yield statements
+    finally:
+        event.remove(db.engine.sync_engine, "before_cursor_execute", note)
+        event.remove(db.engine.sync_engine, "commit", note_commit)
+
+
+def test_the_largest_form_fits_in_a_button() -> None:
+    signer = Signer(b"k" * 32, b"rating_form")
+    largest = FormState(
+        kind=TargetKind.MEMBER,
+        target_id=2**32 - 1,
+        period_id=2**32 - 1,
+        period_starts=dt.date(2179, 6, 1),
+        period_ends=dt.date(2179, 6, 6),  # 2000-01-01 + 65,535 days
+        opened_at=2**32 - 1,
+        nonce=2**31 - 1,
+        scores=(5,) * rating_form.MAX_STANDARDS,
+        stage=Stage.CONFIRM,
+        comment_id=2**32 - 1,
+        language="zh_CN",
+    )
+    user_id = -(2**63)
+
+    data = rating_form.pack(signer, user_id, largest, max(Step))
+
+    assert len(data.encode()) <= 64
+    assert rating_form.read(signer, user_id, data, rating_form.MAX_STANDARDS) == FormPress(largest, max(Step))
+
+
+def test_a_form_press_is_read_only_as_signed_for_its_presser() -> None:
+    signer = Signer(b"k" * 32, b"rating_form")
+    state = FormState(TargetKind.SECTION, 7, 3, dt.date(2026, 6, 1), dt.date(2026, 6, 30), 1_781_000_000, 42, (4, 0))
+    data = rating_form.pack(signer, 1001, state, score_action(1, 5))
+    tampered = data[:-20] + ("A" if data[-20] != "A" else "B") + data[-19:]
+
+    assert rating_form.read(signer, 1001, data, 2).score == (1, 5)
+    with pytest.raises(Refusal) as other_user:
+        rating_form.read(signer, 1002, data, 2)
+    with pytest.raises(Refusal) as forged:
+        rating_form.read(signer, 1001, tampered, 2)
+    with pytest.raises(Refusal) as other_key:
+        rating_form.read(Signer(b"j" * 32, b"rating_form"), 1001, data, 2)
+    with pytest.raises(Refusal) as garbage:
+        rating_form.read(signer, 1001, "rf:abc", 2)
+
+    assert other_user.value.msgid == forged.value.msgid == other_key.value.msgid == rating_form.N_NOT_YOURS
+    assert garbage.value.msgid == rating_form.N_EXPIRED
 
 
 async def _member(bot: Bot, telegram_id: int) -> bool:
@@ -383,6 +476,7 @@ async def rate_colleague(bot: Bot, name: str, target: str, comment: str) -> None
     await user.press(target)
     for label in SCORES:
         await user.press(label)
+    await user.press("✍️ Write a comment")
     await user.send(comment)
     await user.press("✅ Confirm")
 
@@ -441,16 +535,8 @@ async def test_a_batch_of_comments_comes_in_no_fixed_order(bot: Bot) -> None:
     assert len(orders) > 1  # three batches of six in the same order: one chance in 720²
 
 
-async def test_cancel_closes_an_open_rating_and_keep_leaves_the_earlier_one(bot: Bot) -> None:
+async def test_keep_leaves_the_earlier_rating(bot: Bot) -> None:
     user, _ = await rater(bot)
-    await fill(user)
-    form_message = user.last_message()
-
-    await user.send("/cancel")
-    late = await user.press_data(user.find_button("No comment")[1], message=form_message)
-
-    assert user.bot_messages()[-1].text == "Stopped. Send /help to see what you can do."
-    assert late.answer == "This rating form was closed. Send /rate to start again."
     await fill(user)
     await user.press("No comment")
     await user.press("✅ Confirm")

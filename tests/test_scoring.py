@@ -27,6 +27,7 @@ from storage.models import (
     Section,
     TargetKind,
     TaskStatus,
+    utc_now,
 )
 from storage.scoring import GroupScore, Rules, Standing
 from storage.session import Database
@@ -45,6 +46,7 @@ RULES = Rules(
     max_deduction=20,
 )
 names = itertools.count(1)
+nonces = itertools.count(1)
 
 
 async def start_campaign(db: Database, publish_every: int = 1) -> None:
@@ -81,16 +83,18 @@ async def rate(
     period = await period_of(db, day)
     group = group or (RaterGroup.INDUSTRY if rater.role == Role.INDUSTRY else RaterGroup.INTERNAL)
     async with db.transaction() as session:
-        form = await ratings.open_form(
-            session=session,
+        new = ratings.NewRating(
             rater_id=rater.id or 0,
+            rater_group=group,
             target_kind=kind,
             target_id=target.id or 0,
             period_id=period.id or 0,
+            scores=dict.fromkeys(STANDARDS, value),
+            comment=comment,
+            value=float(value),
+            form_nonce=next(nonces),
         )
-        form.scores, form.comment = dict.fromkeys(STANDARDS, value), comment
-        await ratings.save_form(session=session, form=form)
-        await ratings.confirm_form(session=session, form=form, rater_group=group, value=float(value))
+        await ratings.store_rating(session=session, new=new, now=utc_now())
 
 
 async def review(db: Database, section: Section, level: int, day: dt.date = JUNE) -> int:

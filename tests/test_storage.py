@@ -40,7 +40,7 @@ from tests.test_scoring import JUNE, period_of, rate, raters, start_campaign
 
 TABLES = {
     *("section", "member", "campaign", "period", "invite", "campaign_group", "dialog", "audit_entry"),
-    *("commitment", "task", "task_event", "reminder", "rating", "rating_form", "public_review"),
+    *("commitment", "task", "task_event", "reminder", "rating", "form_comment", "signing_key", "public_review"),
     *("score_tally", "rater_mark", "snapshot", "processed_update", "board_version"),
     "alembic_version",
 }
