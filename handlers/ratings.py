@@ -19,7 +19,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ChatType
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
-from bot.access import ANY_CHAT, MEMBERS, Audience, CommandSpec
+from bot.access import ANY_CHAT, MEMBERS, Audience, CommandSpec, audience_of
 from bot.callbacks import CallbackData
 from bot.config import Settings, Standard
 from bot.context import BotContext
@@ -195,23 +195,40 @@ def rater_group(viewer: Viewer) -> RaterGroup:
 
 
 async def check_target(session: AsyncSession, viewer: Viewer, kind: TargetKind, target_id: int) -> str:
-    """The target's name, if this rater may rate it; refuses self, own section, archived and inactive targets."""
+    """The target's name, if this rater may rate it (see `judge_target`)."""
     assert viewer.member is not None
+    name: str | None = None
+    section_id: int | None = None
     if kind == TargetKind.SECTION:
         section = await sections.get_section(session=session, section_id=target_id)
-        if section is None or section.archived_at is not None:
+        if section is not None and section.archived_at is None:
+            name, section_id = section.name, section.id
+    elif viewer.audience != Audience.INDUSTRY and target_id != viewer.member.id:
+        colleague = await ratings.rateable_colleague(
+            session=session, rater_id=viewer.member.id or 0, member_id=target_id
+        )
+        if colleague is not None:
+            name, section_id = colleague.display_name, colleague.section_id
+    return judge_target(viewer, kind, target_id, name, section_id)
+
+
+def judge_target(viewer: Viewer, kind: TargetKind, target_id: int, name: str | None, section_id: int | None) -> str:
+    """The target's name if this rater may rate it: never themselves or their own section, industry raters
+    sections only; `name` is None for a target that may not be rated at all (archived, deactivated, a leader)."""
+    assert viewer.member is not None
+    if kind == TargetKind.SECTION:
+        if name is None:
             raise Refusal(N_("That section can't be rated. Send /rate again."))
-        if section.id == viewer.member.section_id:
+        if section_id == viewer.member.section_id:
             raise Refusal(N_("Nobody rates their own section."))
-        return section.name
+        return name
     if viewer.audience == Audience.INDUSTRY:
         raise Refusal(N_("Industry raters rate sections only."))
     if target_id == viewer.member.id:
         raise Refusal(N_("Nobody rates themselves."))
-    colleague = await ratings.rateable_colleague(session=session, rater_id=viewer.member.id or 0, member_id=target_id)
-    if colleague is None:
+    if name is None:
         raise Refusal(N_("That colleague can't be rated. Send /rate again."))
-    return colleague.display_name
+    return name
 
 
 def rating_period_kind(context: BotContext) -> PeriodKind:
@@ -559,23 +576,31 @@ async def ask_comment(
 
 
 async def confirm(update: Update, context: BotContext, state: FormState) -> None:
-    """Stores the rating in one short transaction that checks everything again: the rater may rate, the target
-    may be rated by them, the form's period is the current one."""
-    standards = context.settings.campaign.standards
+    """Stores the rating in one short transaction that reads everything in one statement and checks it again: the
+    rater may rate, the target may be rated by them, the form's period is the current one."""
     if state.stage != Stage.CONFIRM or not state.complete:
         raise Refusal(N_("Give every standard a score first."))
+    user, standards = sender(update), context.settings.campaign.standards
     replies = Replies()
     async with context.db.transaction() as session:
-        viewer = await _rater(session, context, update)
-        assert viewer.member is not None
-        name = await check_target(session, viewer, state.kind, state.target_id)
-        period = await open_period(session, context)
-        if period.id != state.period_id:
+        grounds = await ratings.rating_grounds(
+            session=session,
+            kind=state.kind,
+            target_id=state.target_id,
+            period_id=state.period_id,
+            rater_telegram_id=user.id,
+        )
+        if grounds is None or grounds.period_kind != rating_period_kind(context):
             raise Refusal(N_PERIOD_ENDED)
+        viewer = Viewer(user, grounds.rater, audience_of(grounds.rater, user.id, context.settings.bot.admins))
+        _require_rater(viewer)
+        _require_current(context, replace(state, period_starts=grounds.period_starts, period_ends=grounds.period_ends))
+        name = judge_target(viewer, state.kind, state.target_id, grounds.target, grounds.target_section_id)
         comment = await ratings.get_comment(session=session, comment_id=state.comment_id) if state.comment_id else ""
         if comment is None:  # typed more than FORM_COMMENT_MEMORY ago
             raise Refusal(rating_form.N_EXPIRED)
         scores = {standard.key: score for standard, score in zip(standards, state.scores, strict=True)}
+        assert viewer.member is not None
         new = ratings.NewRating(
             rater_id=viewer.member.id or 0,
             rater_group=rater_group(viewer),
@@ -587,15 +612,15 @@ async def confirm(update: Update, context: BotContext, state: FormState) -> None
             value=rating_value(scores, standards),
             form_nonce=state.nonce,
         )
-        if await ratings.store_rating(session=session, new=new, now=context.now()) is None:
-            replies.toast(context.tr.gettext("This rating is already saved."), alert=True)
-        else:
+        if await ratings.store_confirmed(session=session, new=new, grounds=grounds, now=context.now()):
             replies.edit(
                 context.tr.gettext(
                     "Thank you! Your rating of {name} is saved. Only the administrators can see who gave it.",
                     name=name,
                 )
             )
+        else:
+            replies.toast(context.tr.gettext("This rating is already saved."), alert=True)
     await replies.deliver(update, context)
 
 

@@ -194,7 +194,12 @@ def _note_changed_rows(state: ORMExecuteState) -> Any:
 def _tally_rows(state: ORMExecuteState) -> list[dict[str, Any]] | None:
     """The rows a tally upsert passed as parameters, each with its period, target kind and target; None for any
     other statement (its changes are not known target by target)."""
-    if str(getattr(getattr(state.statement, "table", None), "name", "")) != "score_tally" or not state.is_insert:
+    if str(getattr(getattr(state.statement, "table", None), "name", "")) != "score_tally":
+        return None
+    if named := state.execution_options.get(scoring.TARGETS_CHANGED):  # a publication (storage.scoring.publish)
+        kind, targets = named
+        return [{"target_kind": kind, "period_id": period, "target_id": target} for period, target in targets]
+    if not state.is_insert:
         return None
     parameters: Any = state.parameters
     rows: list[Any] = [parameters] if isinstance(parameters, dict) else list(parameters or [])

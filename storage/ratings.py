@@ -7,7 +7,10 @@ import random
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
+from typing import Any
 
+import sqlalchemy as sa
+from sqlalchemy.orm import aliased
 from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -22,6 +25,7 @@ from storage.models import (
     RaterGroup,
     Rating,
     Role,
+    ScoreTally,
     Section,
     TargetKind,
 )
@@ -129,28 +133,172 @@ class NewRating:
     form_nonce: int
 
 
-async def store_rating(*, session: AsyncSession, new: NewRating, now: dt.datetime) -> Rating | None:
-    """The rating, replacing the rater's earlier one for that target and period (a voided one too), with its
-    tallies. None when this form was stored already: one conditional upsert lets a form through once, however
-    often and however concurrently its Confirm is pressed."""
+@dataclass(frozen=True)
+class RatingGrounds:
+    """What storing a rating checks and needs, read in one statement (`rating_grounds`)."""
+
+    rater: Member | None
+    target: str | None  # its name, if it may be rated at all: a section not archived; an active staff member or
+    # head in a section not archived
+    target_section_id: int | None  # the section rated, or the colleague's
+    period_kind: PeriodKind
+    period_starts: dt.date
+    period_ends: dt.date
+    earlier_nonce: int | None  # the rater's rating of the target in the period, if any (a voided one too)
+    earlier_tally: dict[str, float]
+    periods: dict[int, scoring.Shown]  # the periods containing the rating's (itself, its quarter, the campaign)
+
+
+async def rating_grounds(
+    *,
+    session: AsyncSession,
+    kind: TargetKind,
+    target_id: int,
+    period_id: int,
+    rater_telegram_id: int | None = None,
+    rater_id: int | None = None,
+) -> RatingGrounds | None:
+    """The rater (by Telegram id or member id), the target, the period and those around it, the rater's earlier
+    rating and the target's published raters, in one statement: Confirm's whole reading. None when the period does
+    not exist."""
+    rater = aliased(Member, name="rater")
+    form_period = aliased(Period, name="form_period")
+    around = aliased(Period, name="around")
+    tally = ScoreTally.__table__  # type: ignore[attr-defined]
+
+    def raters_of(column: Any) -> Any:
+        return (
+            sa.select(sa.func.coalesce(sa.func.sum(column), 0))
+            .where(
+                tally.c.period_id == col(around.id),
+                tally.c.target_kind == kind,
+                tally.c.target_id == target_id,
+                tally.c.measure == scoring.RATERS,
+            )
+            .scalar_subquery()
+        )
+
+    target_name, target_section, joined = _target_columns(kind, target_id)
+    query = (
+        sa.select(
+            rater,
+            target_name,
+            target_section,
+            col(form_period.kind),
+            col(form_period.starts_on),
+            col(form_period.ends_on),
+            col(around.id),
+            col(around.closed),
+            col(Campaign.publish_every),
+            col(Rating.form_nonce),
+            col(Rating.tally),
+            raters_of(tally.c.count),
+            raters_of(tally.c.shown_count),
+        )
+        .select_from(form_period)
+        .join(
+            around,
+            sa.and_(
+                col(around.campaign_id) == col(form_period.campaign_id),
+                col(around.starts_on) <= col(form_period.starts_on),
+                col(around.ends_on) >= col(form_period.ends_on),
+            ),
+        )
+        .join(Campaign, col(Campaign.id) == col(form_period.campaign_id))
+        .outerjoin(
+            rater, col(rater.telegram_id) == rater_telegram_id if rater_id is None else col(rater.id) == rater_id
+        )
+        .outerjoin(
+            Rating,
+            sa.and_(
+                col(Rating.rater_id) == col(rater.id),
+                col(Rating.target_kind) == kind,
+                col(Rating.target_id) == target_id,
+                col(Rating.period_id) == col(form_period.id),
+            ),
+        )
+    )
+    rows = (await session.exec(joined(query).where(col(form_period.id) == period_id))).all()
+    if not rows:
+        return None
+    first = rows[0]
+    return RatingGrounds(
+        rater=first[0],
+        target=first[1] if first[2] is not None else None,
+        target_section_id=first[2],
+        period_kind=first[3],
+        period_starts=first[4],
+        period_ends=first[5],
+        earlier_nonce=first[9],
+        earlier_tally=dict(first[10] or {}),
+        periods={row[6]: scoring.Shown(int(row[11]), int(row[12]), int(row[8]), bool(row[7])) for row in rows},
+    )
+
+
+def _target_columns(kind: TargetKind, target_id: int) -> tuple[Any, Any, Callable[[Any], Any]]:
+    """The target's name and section as columns of `rating_grounds`, and the joins that bring them (NULL when it
+    may not be rated)."""
+    section = aliased(Section, name="target_section")
+    if kind == TargetKind.SECTION:
+        on_section = sa.and_(col(section.id) == target_id, col(section.archived_at).is_(None))
+        return col(section.name), col(section.id), lambda query: query.outerjoin(section, on_section)
+    colleague = aliased(Member, name="colleague")
+    on_colleague = sa.and_(
+        col(colleague.id) == target_id,
+        col(colleague.status) == MemberStatus.ACTIVE,
+        col(colleague.role).in_(scoring.SCORED_ROLES),
+    )
+    on_section = sa.and_(col(section.id) == col(colleague.section_id), col(section.archived_at).is_(None))
+    return (
+        col(colleague.display_name),
+        col(section.id),
+        lambda query: query.outerjoin(colleague, on_colleague).outerjoin(section, on_section),
+    )
+
+
+async def store_confirmed(*, session: AsyncSession, new: NewRating, grounds: RatingGrounds, now: dt.datetime) -> bool:
+    """Stores the rating, replacing the rater's earlier one for that target and period (a voided one too), with its
+    tallies; the caller checked `grounds`. False when this form was stored already: the upsert goes through only
+    while the row is as `grounds` read it, so a form is stored once however often, and however concurrently, its
+    Confirm is pressed."""
+    if grounds.earlier_nonce == new.form_nonce:
+        return False
+    contribution = scoring.contribution_of(new.scores, new.value)
     insert = upsert_insert(session)(Rating)
-    replaced = ("rater_group", "scores", "comment", "value", "form_nonce", "updated_at", "voided_at", "void_reason")
+    replaced = (
+        *("rater_group", "scores", "comment", "value", "form_nonce", "updated_at", "voided_at", "void_reason"),
+        "tally",
+    )
+    unchanged = col(Rating.form_nonce) == grounds.earlier_nonce if grounds.earlier_nonce is not None else sa.false()
     statement = (
-        insert.values(**asdict(new), created_at=now, updated_at=now, voided_at=None, void_reason="", tally={})
+        insert.values(**asdict(new), created_at=now, updated_at=now, voided_at=None, void_reason="", tally=contribution)
         .on_conflict_do_update(
             index_elements=["rater_id", "target_kind", "target_id", "period_id"],
             set_={name: insert.excluded[name] for name in replaced},
-            where=col(Rating.form_nonce) != new.form_nonce,
+            where=unchanged,
         )
-        .returning(Rating)
+        .returning(col(Rating.id))
     )
-    # The row comes back with the tally it had (the upsert leaves it): what it added before, to take away now.
-    result = await session.exec(statement, execution_options={"populate_existing": True})
-    rating: Rating | None = result.scalars().first()
-    if rating is None:
-        return None
-    await scoring.sync_rating(session=session, rating=rating)
-    return rating
+    if (await session.exec(statement)).first() is None:
+        return False
+    await scoring.add_confirmed_rating(
+        session=session,
+        key=(new.target_kind, new.target_id, new.rater_group, new.rater_id),
+        periods=grounds.periods,
+        old=grounds.earlier_tally,
+        new=contribution,
+    )
+    return True
+
+
+async def store_rating(*, session: AsyncSession, new: NewRating, now: dt.datetime) -> bool:
+    """`store_confirmed` with the grounds read here (the demo, the benchmarks and the tests make ratings so)."""
+    grounds = await rating_grounds(
+        session=session, kind=new.target_kind, target_id=new.target_id, period_id=new.period_id, rater_id=new.rater_id
+    )
+    if grounds is None:
+        raise ValueError(f"no period {new.period_id}")
+    return await store_confirmed(session=session, new=new, grounds=grounds, now=now)
 
 
 async def list_ratings(*, session: AsyncSession, target_kind: TargetKind | None = None) -> list[Rating]:

@@ -82,8 +82,12 @@ class Rules:
 def rating_contribution(rating: Rating) -> dict[str, float]:
     if rating.voided_at is not None:
         return {}
-    scores = {STANDARD_PREFIX + key: float(score) for key, score in rating.scores.items()}
-    return {VALUE: float(rating.value), **scores}
+    return contribution_of(rating.scores, rating.value)
+
+
+def contribution_of(scores: dict[str, int], value: float) -> dict[str, float]:
+    """What a rating that is not void adds to its target's tallies."""
+    return {VALUE: float(value), **{STANDARD_PREFIX + key: float(score) for key, score in scores.items()}}
 
 
 def review_contribution(review: PublicReview, rectified: bool) -> dict[str, float]:
@@ -185,16 +189,61 @@ def _mark_upsert(insert: Callable[[sa.Table], Any]) -> Any:
 
 
 async def _bump(session: AsyncSession, changes: list[TallyChange]) -> None:
-    """Adds to the tally rows, creating missing ones, in one statement (safe against concurrent writers; the rows go
-    in a fixed order so that two transactions lock them in the same order)."""
+    """Adds to the tally rows and publishes what moved by a step (`_publish_due`)."""
     if not changes:
         return
+    await _add_to_tallies(session, changes)
+    await _publish_due(session, {(period_id, kind, target_id) for (period_id, kind, target_id, _), *_ in changes})
+
+
+async def _add_to_tallies(session: AsyncSession, changes: list[TallyChange]) -> None:
+    """Adds to the tally rows, creating missing ones, in one statement (safe against concurrent writers; the rows go
+    in a fixed order so that two transactions lock them in the same order)."""
     rows = [
         _tally_row(period_id, kind, target_id, group, measure, total, count)
         for (period_id, kind, target_id, group), measure, total, count in sorted(changes, key=lambda c: (c[0][0], c[1]))
     ]
     await session.exec(_tally_upsert(upsert_insert(session)), params=rows)
-    await _publish_due(session, {(period_id, kind, target_id) for (period_id, kind, target_id, _), *_ in changes})
+
+
+@dataclass(frozen=True)
+class Shown:
+    """A target's raters in one period as the running sums count them and as last published, read with the rest of
+    a rating's grounds (storage.ratings.rating_grounds): whether a new rating makes a publication step."""
+
+    raters: int
+    shown: int
+    step: int  # the campaign's publish_every
+    closed: bool
+
+
+async def add_confirmed_rating(
+    *,
+    session: AsyncSession,
+    key: tuple[TargetKind, int, RaterGroup, int],
+    periods: dict[int, Shown],
+    old: dict[str, float],
+    new: dict[str, float],
+) -> None:
+    """The tallies of a rating stored by an upsert that set its `tally` to `new` (from `old`): the rater's mark if
+    they are new to the target, the sums, and a publication where the rating makes a step. `key`: target kind and
+    id, rater group, rater id; `periods`: the periods containing the rating's, as they were before it. Two or three
+    statements (four more at a publication step), where `sync_rating` reads the periods and the sums again."""
+    kind, target_id, group, rater_id = key
+    keys = [(period_id, kind, target_id, group) for period_id in sorted(periods)]
+    changes = [change for tally_key in keys for change in _differences(tally_key, old, new)]
+    if bool(old) != bool(new):
+        changes += await _mark_rater(session, keys, rater_id, 1 if new else -1)
+    if not changes:
+        return
+    await _add_to_tallies(session, changes)
+    added = {tally_key[0]: count for tally_key, measure, _, count in changes if measure == RATERS}
+    due = [
+        (period_id, target_id)
+        for period_id, shown in periods.items()
+        if shown.step <= 1 or shown.closed or abs(shown.raters + added.get(period_id, 0) - shown.shown) >= shown.step
+    ]
+    await publish(session=session, kind=kind, targets=due)
 
 
 # --- publication ----------------------------------------------------------------------------------------------------
@@ -204,6 +253,7 @@ async def _bump(session: AsyncSession, changes: list[TallyChange]) -> None:
 # rating therefore shows nothing of it (a rater who changes their rating is seen at the next step, with the new
 # raters). Good, bad and rectified reviews are shown as they are (`_tally_query`).
 LIVE_MEASURES = (GOOD, BAD, RECTIFIED)
+TARGETS_CHANGED = "shuangyou_targets_changed"  # an execution option: (kind, [(period, target)]) a statement changes
 
 
 async def _publish_due(session: AsyncSession, keys: set[tuple[int, TargetKind, int]]) -> None:
@@ -241,25 +291,22 @@ async def _publish_due(session: AsyncSession, keys: set[tuple[int, TargetKind, i
 
 
 async def publish(*, session: AsyncSession, kind: TargetKind, targets: list[tuple[int, int]]) -> None:
-    """Makes the running sums of those (period, target) pairs what the boards show, in one statement that names
-    each row's target (the boards' journal then reads only those targets again)."""
+    """Makes the running sums of those (period, target) pairs what the boards show, in one UPDATE; the boards'
+    journal is told which targets it changed (it reads only those again)."""
     if not targets:
         return
     table = ScoreTally.__table__  # type: ignore[attr-defined]
-    query = sa.select(
-        table.c.period_id, table.c.target_id, table.c.rater_group, table.c.measure, table.c.total, table.c.count
-    ).where(
-        table.c.target_kind == kind,
-        sa.tuple_(table.c.period_id, table.c.target_id).in_(targets),
-        sa.or_(table.c.shown_total != table.c.total, table.c.shown_count != table.c.count),
+    statement = (
+        sa.update(table)
+        .where(
+            table.c.target_kind == kind,
+            sa.tuple_(table.c.period_id, table.c.target_id).in_(targets),
+            sa.or_(table.c.shown_total != table.c.total, table.c.shown_count != table.c.count),
+        )
+        .values(shown_total=table.c.total, shown_count=table.c.count)
     )
-    connection = await session.connection()
-    rows = [  # the rows exist: only their shown total and count are set (`_publish_upsert`)
-        {**_tally_row(period_id, kind, target_id, group, measure, 0.0, 0), "shown_total": total, "shown_count": count}
-        for period_id, target_id, group, measure, total, count in (await connection.execute(query)).all()
-    ]
-    if rows:
-        await session.exec(_publish_upsert(upsert_insert(session)), params=rows)
+    # The boards' journal notes these targets (storage.boards._tally_rows), not a change to the whole board.
+    await session.exec(statement, execution_options={TARGETS_CHANGED: (kind, targets)})
     await _release_comments(
         session,
         sa.and_(col(Rating.target_kind) == kind, sa.tuple_(col(Rating.period_id), col(Rating.target_id)).in_(targets)),
@@ -275,17 +322,6 @@ async def _release_comments(session: AsyncSession, ratings_published: Any) -> No
         .values(comment_released=True)
     )
     await session.exec(statement)
-
-
-@functools.cache
-def _publish_upsert(insert: Callable[[sa.Table], Any]) -> Any:
-    """Sets a tally row's shown total and count (the row exists: its own total and count stay)."""
-    table = ScoreTally.__table__  # type: ignore[attr-defined]
-    statement = insert(table)
-    return statement.on_conflict_do_update(
-        index_elements=["period_id", "target_kind", "target_id", "rater_group", "measure"],
-        set_={"shown_total": statement.excluded.shown_total, "shown_count": statement.excluded.shown_count},
-    )
 
 
 async def publish_ended_periods(*, session: AsyncSession, today: dt.date) -> int:

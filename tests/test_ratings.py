@@ -419,6 +419,11 @@ def statements_counted(db: Database) -> Iterator[list[str]]:
         event.remove(db.engine.sync_engine, "commit", note_commit)
 
 
+def round_trips(statements: list[str]) -> int:
+    """The statements, and BEGIN where the driver sends it on its own (asyncpg)."""
+    return len(statements) + int(bool(statements) and not statements[0].startswith("BEGIN"))
+
+
 def test_the_largest_form_fits_in_a_button() -> None:
     signer = Signer(b"k" * 32, b"rating_form")
     largest = FormState(
@@ -590,3 +595,53 @@ async def test_a_comment_waits_for_the_step_that_shows_its_rating(bot: Bot) -> N
         await rate(bot.db, rater, person, 4)  # the sixth rater: the next step, with Cat's rating in it
     await pass_on_comments(bot)
     assert comments_in(target.last_text()) == {"耐心细致", "回复很快", "很专业"}
+
+
+async def test_confirm_is_one_short_transaction(bot: Bot) -> None:
+    user, _ = await rater(bot)
+    await fill(user)
+    await user.press("No comment")
+
+    with statements_counted(bot.db) as statements:
+        await user.press("✅ Confirm")
+
+    assert statements[-1] == "COMMIT"
+    assert round_trips(statements) <= 7, statements
+    (rating,) = await stored(bot)
+    assert rating.value == 4.2
+
+
+async def rate_section(user: FakeUser, bot: Bot, target: str) -> None:
+    await make_member(bot.db, user.id, user.name, section=None, language="en")
+    await user.send("/rate")
+    await user.press("A section or station")
+    await user.press(target)
+    for label in SCORES:
+        await user.press(label)
+    await user.press("No comment")
+    await user.press("✅ Confirm")
+
+
+async def test_confirm_reads_once_and_writes_what_changed(bot: Bot) -> None:
+    """Confirm's transaction, statement by statement (SQLite: one round trip each): 7 for a first rating, 6 for
+    a replacement, 2 more at a publication step (every third rater of a target)."""
+    user, _ = await rater(bot)
+    for number in range(2):
+        await rate_section(bot.tg.private_user(f"Other {number}"), bot, "行政审批科")
+    await fill(user)
+    await user.press("No comment")
+    with statements_counted(bot.db) as third:
+        await user.press("✅ Confirm")
+    await user.send("/rate")
+    await user.press("A section or station")
+    await user.press("行政审批科")
+    await user.press("Rate again, replacing it")
+    for label in ("①1", "②1", "③1", "④1", "⑤1"):
+        await user.press(label)
+    await user.press("No comment")
+    with statements_counted(bot.db) as replaced:
+        await user.press("✅ Confirm")
+
+    assert round_trips(third) == 9 and "UPDATE score_tally SET shown_total" in third[-4], third
+    assert round_trips(replaced) == 6, replaced
+    assert len(await stored(bot)) == 3
