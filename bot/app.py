@@ -41,7 +41,7 @@ from bot.menus import set_default_menus
 from bot.pacing import PacedRateLimiter
 from bot.signing import Signer
 from bot.workdays import missing_schedule
-from handlers.common import TELEGRAM_APOLOGY, Refusal, RepeatedUpdate, claim_refused_update
+from handlers.common import TELEGRAM_APOLOGY, Refusal, RepeatedUpdate, drop_dialog_after_refusal
 from storage import campaigns, keys, scoring
 from storage.session import Database, DatabaseUnavailable, wait_for_start_up_turn
 
@@ -207,9 +207,9 @@ async def on_stop(application: BotApplication) -> None:
 async def on_error(update: object, context: BotContext) -> None:
     """Logs what went wrong with the update, then answers the user briefly; never shows a traceback."""
     error = context.error
-    if isinstance(error, Refusal):
-        if await _first_refusal(context):
-            await _tell_user(update, context, error.render(context.tr))
+    if isinstance(error, Refusal):  # nothing changed, so nothing is claimed (a repeat is dropped in handlers.flood)
+        await drop_dialog_after_refusal(context)
+        await _tell_user(update, context, error.render(context.tr))
         return
     if isinstance(error, RepeatedUpdate):
         logger.info("Update %s was delivered again; it was acted on already", error.args[0])
@@ -231,13 +231,6 @@ async def on_error(update: object, context: BotContext) -> None:
         return
     logger.error("Unhandled error while handling update %s", _describe_update(update), exc_info=error)
     await _tell_user(update, context, context.tr.gettext(APOLOGY))
-
-
-async def _first_refusal(context: BotContext) -> bool:
-    try:
-        return await claim_refused_update(context)
-    except DatabaseUnavailable:
-        return True  # the refusal stands all the same
 
 
 async def _tell_user(update: object, context: BotContext, text: str) -> None:

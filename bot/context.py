@@ -22,6 +22,7 @@ from storage.session import Database
 
 SERVICES_KEY = "shuangyou.services"
 FORM_LABELS_KEPT = 20_000
+RECENT_UPDATES_KEPT = 100_000  # update ids: about 6 MB
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,7 @@ class Services:
     # What the rating form shows but does not carry in its buttons (a target's name, a typed comment), as last read:
     # a press needs no database unless the process restarted in the middle of the form.
     form_labels: Recent[tuple[str, int], str] = field(default_factory=lambda: Recent(FORM_LABELS_KEPT))
+    recent_updates: Recent[int, bool] = field(default_factory=lambda: Recent(RECENT_UPDATES_KEPT))  # handlers.flood
 
 
 BotApplication = Application[ExtBot[None], "BotContext", dict[Any, Any], dict[Any, Any], dict[Any, Any], Any]

@@ -4,6 +4,7 @@ and paged keyboards."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import html
 import logging
 import math
@@ -24,7 +25,7 @@ from bot.i18n import N_, Html, Translator, pick_language, translator
 from bot.menus import set_member_menu
 from storage import dialogs, members, reminders, sections, updates
 from storage.models import Dialog, Member, MemberStatus, Role, Section
-from storage.session import DatabaseUnavailable
+from storage.session import BEFORE_COMMIT_IF_WRITTEN, DatabaseUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -39,15 +40,18 @@ PAGE_SIZE = 8
 
 @dataclass
 class Intake:
-    """The update being handled, so that the first transaction acting on it can claim it (once only). A command
-    sent in private by `user_id` drops the answer a dialog waited for from them: a prompt left behind by another
-    command never takes a later message."""
+    """The update being handled, so that the first transaction that changes something for it claims it (once
+    only): a repeated delivery then changes nothing. One that only reads claims nothing (Telegram does not deliver
+    an update twice to a running bot, and `handlers.flood` drops a repeat that reaches the same process anyway).
+    A command sent in private by `user_id` drops the answer a dialog waited for from them: a prompt left behind by
+    another command never takes a later message."""
 
     bot_id: int
     update_id: int
     user_id: int | None = None
     command: bool = False
     claimed: bool = False
+    dialog_dropped: bool = False
 
 
 CURRENT_UPDATE: ContextVar[Intake | None] = ContextVar("shuangyou_current_update", default=None)
@@ -85,40 +89,40 @@ class Viewer:
 
 
 async def load_viewer(*, session: AsyncSession, context: BotContext, user: User) -> Viewer:
-    """Reads the member (if any), switches to their language, and works out their audience. The first call for an
-    update claims it in this transaction: a repeated delivery stops here (RepeatedUpdate)."""
+    """Reads the member (if any), switches to their language, and works out their audience. The update is claimed
+    when this transaction commits, if it changed anything: a repeated delivery is rolled back (RepeatedUpdate)."""
     intake = CURRENT_UPDATE.get()
     left_dialog = False
     if intake is not None and not intake.claimed:
-        first, left_dialog = await _claim(session, context, intake)
-        if not first:
-            raise RepeatedUpdate(intake.update_id)
-        intake.claimed = True
+        if intake.command and intake.user_id is not None and not intake.dialog_dropped:
+            intake.dialog_dropped = True
+            left_dialog = await dialogs.clear_dialog(session=session, telegram_id=intake.user_id)
+        session.info[BEFORE_COMMIT_IF_WRITTEN] = functools.partial(_claim, context=context, intake=intake)
     member = await members.get_member_by_telegram_id(session=session, telegram_id=user.id)
     if member is not None:
         context.use_language(member.language)
     return Viewer(user, member, audience_of(member, user.id, context.settings.bot.admins), left_dialog)
 
 
-async def claim_refused_update(context: BotContext) -> bool:
-    """A refusal rolls back the transaction that claimed its update, so the claim is made again on its own: an
-    update delivered twice is refused (and answered) once. False when another delivery was there first."""
+async def drop_dialog_after_refusal(context: BotContext) -> None:
+    """A refused command drops the dialog all the same, though the refusal rolled back the transaction that did."""
     intake = CURRENT_UPDATE.get()
-    if intake is None:
-        return True
-    async with context.db.transaction() as session:
-        first, _ = await _claim(session, context, intake)
-        return first
+    if intake is None or not intake.dialog_dropped or intake.user_id is None:
+        return
+    try:
+        async with context.db.transaction() as session:
+            await dialogs.clear_dialog(session=session, telegram_id=intake.user_id)
+    except DatabaseUnavailable:
+        pass  # the refusal stands all the same
 
 
-async def _claim(session: AsyncSession, context: BotContext, intake: Intake) -> tuple[bool, bool]:
-    """(whether this is the update's first delivery, whether it dropped a dialog: see `Intake`)."""
-    first = await updates.claim_update(
+async def _claim(session: AsyncSession, *, context: BotContext, intake: Intake) -> None:
+    """Claims the update in the transaction about to commit its changes; a repeated delivery rolls back."""
+    if not await updates.claim_update(
         session=session, bot_id=intake.bot_id, update_id=intake.update_id, now=context.now()
-    )
-    if not first or not intake.command or intake.user_id is None:
-        return first, False
-    return True, await dialogs.clear_dialog(session=session, telegram_id=intake.user_id)
+    ):
+        raise RepeatedUpdate(intake.update_id)
+    intake.claimed = True
 
 
 def require(viewer: Viewer, spec: CommandSpec, chat_type: str) -> None:

@@ -5,12 +5,16 @@ An update that finds the bucket empty is dropped: the user is told once per floo
 whose updates wait behind the flood, lose no more than the microseconds it takes to drop it. Runs first (handler
 group -10).
 
+An update this process has seen already (a webhook's retry, a repeated poll) is dropped here at no cost; one seen
+by another process, or before a restart, is dropped when it would change something (handlers.common.Intake).
+
 Edits are dropped here too: Telegram sends an old message again when its sender edits it, and the bot acts on what
 was sent, not on edits (an edited old /snapshot would otherwise post another snapshot).
 """
 
 from __future__ import annotations
 
+import logging
 from collections import OrderedDict
 from dataclasses import dataclass
 
@@ -21,6 +25,8 @@ from telegram.ext import ApplicationHandlerStop, BaseHandler, TypeHandler, filte
 
 from bot.context import BotContext
 from handlers.common import CURRENT_UPDATE, Intake
+
+logger = logging.getLogger(__name__)
 
 BURST = 30
 RATE = 3.0
@@ -61,6 +67,9 @@ GUARD_KEY = "shuangyou.flood"
 
 async def guard_update(update: Update, context: BotContext) -> None:
     if update.edited_message is not None or update.edited_channel_post is not None:
+        raise ApplicationHandlerStop
+    if not context.services.recent_updates.add(update.update_id, True):
+        logger.info("Update %s was delivered again; it was handled already", update.update_id)
         raise ApplicationHandlerStop
     user, chat = update.effective_user, update.effective_chat
     private_command = chat is not None and chat.type == ChatType.PRIVATE and bool(filters.COMMAND.check_update(update))

@@ -52,6 +52,40 @@ async def wait_for_start_up_turn(session: AsyncSession) -> None:
     await session.run_sync(lambda sync_session: take_start_up_turn(sync_session.connection()))
 
 
+# In Session.info: a coroutine function run just before the transaction commits, if it wrote anything (the claim of
+# the update being handled: handlers/common.py). A transaction that only read claims nothing.
+BEFORE_COMMIT_IF_WRITTEN = "shuangyou.before_commit_if_written"
+_WROTE = "shuangyou.wrote"  # in a connection's info: a statement of the open transaction changed rows
+
+
+async def _before_commit_if_written(session: AsyncSession) -> None:
+    hook = session.info.pop(BEFORE_COMMIT_IF_WRITTEN, None)
+    if hook is None:
+        return
+    await session.flush()
+    if not session.sync_session.in_transaction():
+        return
+    connection = await session.connection()  # the transaction's own
+    if connection.sync_connection is not None and connection.sync_connection.info.get(_WROTE):
+        await hook(session)
+
+
+def _note_writes(engine: AsyncEngine) -> None:
+    """Marks a connection whose transaction ran an INSERT, UPDATE or DELETE that changed rows (or may have: a
+    RETURNING statement's count is not known), until it commits or rolls back."""
+
+    @event.listens_for(engine.sync_engine, "after_cursor_execute")
+    def _after(connection: Any, cursor: Any, _statement: Any, _parameters: Any, context: Any, _many: Any) -> None:
+        if context is not None and (context.isinsert or context.isupdate or context.isdelete) and cursor.rowcount:
+            connection.info[_WROTE] = True
+
+    @event.listens_for(engine.sync_engine, "commit")
+    @event.listens_for(engine.sync_engine, "rollback")
+    def _ended(connection: Any) -> None:
+        if not connection.invalidated:  # an invalidated one has no info to keep, and is not used again
+            connection.info.pop(_WROTE, None)
+
+
 class DatabaseUnavailable(Exception):
     """The database could not be reached or written (server gone, disk full); the unit of work was rolled back."""
 
@@ -158,6 +192,7 @@ class Database:
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine = create_engine(url)
+        _note_writes(self.engine)
         self.journal = Journal()  # what this process's transactions changed of the boards' inputs
         self._sessions = async_sessionmaker(
             self.engine, class_=AsyncSession, expire_on_commit=False, info={JOURNAL: self.journal}
@@ -179,6 +214,7 @@ class Database:
             async with self._turn(), self._sessions() as session:
                 try:
                     yield session
+                    await _before_commit_if_written(session)
                     await session.commit()
                 except BaseException:
                     await _roll_back(session)

@@ -8,7 +8,8 @@ import logging
 import pytest
 from sqlmodel import select
 
-from bot.app import configure_logging
+from bot.app import build_application, configure_logging, on_start
+from bot.fake_users import FakeTelegram
 from handlers.common import TELEGRAM_APOLOGY
 from jobs.outbox import deliver_due
 from storage.models import ProcessedUpdate
@@ -171,6 +172,36 @@ async def test_an_update_delivered_twice_is_acted_on_once(bot: Bot) -> None:
     async with bot.db.transaction() as session:
         claims = (await session.exec(select(ProcessedUpdate))).all()
     assert [(claim.update_id, claim.bot_id) for claim in claims if claim.update_id == 4242] == [(4242, bot.app.bot.id)]
+
+
+async def test_a_change_delivered_to_another_instance_too_is_made_once(bot: Bot) -> None:
+    """The other instance (or this one after a restart) has not seen the update: the claim in the database stops
+    it; a read is claimed by nobody and answered by both."""
+    home = await make_section(bot.db, "办公室")
+    staff = bot.tg.private_user("Sun", language="en")
+    await make_member(bot.db, staff.id, "Sun", section=home, language="en")
+    away = bot.api.record_user_message(
+        staff.id, staff.user, "/away 2026-06-20", entities=[{"type": "bot_command", "offset": 0, "length": 5}]
+    )
+    whoami = bot.api.record_user_message(
+        staff.id, staff.user, "/whoami", entities=[{"type": "bot_command", "offset": 0, "length": 7}]
+    )
+    updates = [{"update_id": 4300 + n, "message": bot.api.message_dict(m)} for n, m in enumerate((away, whoami))]
+    for update in updates:
+        await bot.tg.deliver(update)
+
+    settings_ = bot.app.bot_data["shuangyou.services"].settings
+    other = build_application(settings_, db=bot.db, request=bot.api, clock=bot.clock)
+    async with other:
+        await on_start(other)
+        for update in updates:
+            await FakeTelegram(other, bot.api).deliver(update)
+
+    texts = [message.text for message in staff.bot_messages()]
+    assert len(texts) == 3 and sum(text.startswith("You are away") for text in texts) <= 1, texts
+    async with bot.db.transaction() as session:
+        claims = (await session.exec(select(ProcessedUpdate))).all()
+    assert sorted(claim.update_id for claim in claims if claim.update_id >= 4300) == [4300]
 
 
 @pytest.mark.parametrize("fault", [{"status": 502}, {"timeout": True}])
