@@ -40,8 +40,9 @@ from bot.i18n import N_
 from bot.menus import set_default_menus
 from bot.pacing import PacedRateLimiter
 from bot.signing import Signer
+from bot.updates_in_order import UpdatesInOrderPerUser
 from bot.workdays import missing_schedule
-from handlers.common import TELEGRAM_APOLOGY, Refusal, RepeatedUpdate, drop_dialog_after_refusal
+from handlers.common import TELEGRAM_APOLOGY, Refusal, RepeatedUpdate, Replies, drop_dialog_after_refusal
 from storage import campaigns, keys, scoring
 from storage.session import Database, DatabaseUnavailable, wait_for_start_up_turn
 
@@ -130,6 +131,7 @@ def build_application(
         ApplicationBuilder()
         .bot(bot)
         .context_types(ContextTypes(context=BotContext))
+        .concurrent_updates(UpdatesInOrderPerUser())
         .post_init(on_start)
         .post_shutdown(on_stop)
     )
@@ -241,9 +243,11 @@ async def _tell_user(update: object, context: BotContext, text: str) -> None:
             await update.callback_query.answer(html.unescape(text)[:200], show_alert=True)
         elif update.effective_chat is not None and update.effective_chat.type == "private":
             await context.bot.send_message(update.effective_chat.id, text)
-        elif update.effective_message is not None:
-            await update.effective_message.reply_text(text)
-    except TelegramError as error:
+        elif update.effective_message is not None:  # a group: the group's limits apply (handlers.common.Replies)
+            replies = Replies()
+            replies.reply(text)
+            await replies.deliver(update, context)
+    except (TelegramError, DatabaseUnavailable) as error:
         logger.warning("Could not tell the user about the error either: %s", error)
 
 

@@ -43,6 +43,8 @@ class Services:
     # a press needs no database unless the process restarted in the middle of the form.
     form_labels: Recent[tuple[str, int], str] = field(default_factory=lambda: Recent(FORM_LABELS_KEPT))
     recent_updates: Recent[int, bool] = field(default_factory=lambda: Recent(RECENT_UPDATES_KEPT))  # handlers.flood
+    # When each group last heard the bot answer someone who is not a member (handlers.common._may_answer_in_group)
+    outsider_answers: Recent[int, dt.datetime] = field(default_factory=lambda: Recent(RECENT_UPDATES_KEPT))
 
 
 BotApplication = Application[ExtBot[None], "BotContext", dict[Any, Any], dict[Any, Any], dict[Any, Any], Any]

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Update, User
+from telegram.constants import ChatType
 from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
 
 from bot.access import Audience, CommandSpec, audience_of
@@ -23,6 +24,7 @@ from bot.context import BotContext
 from bot.dates import DATE_EXAMPLES, DateProblem, parse_due_date
 from bot.i18n import N_, Html, Translator, pick_language, translator
 from bot.menus import set_member_menu
+from bot.pacing import group_has_room
 from storage import dialogs, members, reminders, sections, updates
 from storage.models import Dialog, Member, MemberStatus, Role, Section
 from storage.session import BEFORE_COMMIT_IF_WRITTEN, DatabaseUnavailable
@@ -52,6 +54,7 @@ class Intake:
     command: bool = False
     claimed: bool = False
     dialog_dropped: bool = False
+    audience: Audience | None = None  # once the sender is known (load_viewer)
 
 
 CURRENT_UPDATE: ContextVar[Intake | None] = ContextVar("shuangyou_current_update", default=None)
@@ -101,7 +104,10 @@ async def load_viewer(*, session: AsyncSession, context: BotContext, user: User)
     member = await members.get_member_by_telegram_id(session=session, telegram_id=user.id)
     if member is not None:
         context.use_language(member.language)
-    return Viewer(user, member, audience_of(member, user.id, context.settings.bot.admins), left_dialog)
+    audience = audience_of(member, user.id, context.settings.bot.admins)
+    if intake is not None:
+        intake.audience = audience
+    return Viewer(user, member, audience, left_dialog)
 
 
 async def drop_dialog_after_refusal(context: BotContext) -> None:
@@ -307,8 +313,14 @@ class Replies:
         if query is not None:
             await _answer_button(query, self.answer, self.alert)
         failure: TelegramError | None = None
+        here = update.effective_chat
+        group = here is not None and here.type != ChatType.PRIVATE
+        if group and here is not None and not _may_answer_in_group(context, here.id):
+            self.messages = [outgoing for outgoing in self.messages if outgoing.chat_id is not None]
         for outgoing in self.messages:
-            if outgoing.chat_id is None:
+            if outgoing.chat_id is None and group and here is not None and not group_has_room(context.bot, here.id):
+                await _queue_for_group(context, here.id, outgoing)
+            elif outgoing.chat_id is None:
                 try:
                     await self._deliver_here(update, outgoing)
                 except TelegramError as error:
@@ -349,6 +361,36 @@ class Replies:
         message = update.effective_message
         assert message is not None
         await message.reply_text(outgoing.text, reply_markup=outgoing.markup)
+
+
+OUTSIDER_ANSWER_EVERY = dt.timedelta(minutes=1)
+
+
+def _may_answer_in_group(context: BotContext, chat_id: int) -> bool:
+    """A group hears the bot answer people who are not members (their /help, their refused commands) once a minute
+    at most: nobody can make the bot spend the group's 20 messages a minute, or fill the group, by sending
+    commands. Members' answers are not limited here."""
+    intake = CURRENT_UPDATE.get()
+    if intake is None or intake.audience not in (None, Audience.OUTSIDER):
+        return True
+    answered = context.services.outsider_answers
+    last = answered.get(chat_id)
+    if last is not None and context.now() - last < OUTSIDER_ANSWER_EVERY:
+        logger.info("Not answering someone who is not a member in group %s again within a minute", chat_id)
+        return False
+    answered.put(chat_id, context.now())
+    return True
+
+
+async def _queue_for_group(context: BotContext, chat_id: int, outgoing: _Outgoing) -> None:
+    """A reply to a group that has had its 20 messages this minute goes through the outbox, at the group's pace,
+    instead of holding the handler until then."""
+    markup = outgoing.markup.to_dict() if outgoing.markup is not None else None
+    async with context.db.transaction() as session:
+        await reminders.queue_notice(
+            session=session, chat_id=chat_id, text=outgoing.text, markup=markup, now=context.now()
+        )
+    logger.info("Group %s has had its messages for this minute; the outbox sends the reply", chat_id)
 
 
 def _passing(error: TelegramError) -> bool:

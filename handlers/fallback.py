@@ -31,12 +31,14 @@ async def on_unknown_command(update: Update, context: BotContext) -> None:
     assert message is not None and message.text is not None
     if message.chat.type != ChatType.PRIVATE and not addressed_to(message.text, context.bot.username):
         return
-    await message.reply_text(
+    replies = Replies()
+    replies.reply(
         context.tr.gettext(
             "I don't know the command {command}. Send /help to see the commands you can use.",
             command=command_name(message.text),
         )
     )
+    await replies.deliver(update, context)
 
 
 async def on_other_message(update: Update, context: BotContext) -> None:

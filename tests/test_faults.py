@@ -10,7 +10,6 @@ from sqlmodel import select
 
 from bot.app import build_application, configure_logging, on_start
 from bot.fake_users import FakeTelegram
-from handlers.common import TELEGRAM_APOLOGY
 from jobs.outbox import deliver_due
 from storage.models import ProcessedUpdate
 from tests.conftest import ADMIN_ID, Bot
@@ -62,17 +61,20 @@ async def test_an_answer_kept_at_night_goes_out_at_night(bot: Bot) -> None:
 
 
 @pytest.mark.parametrize("fault", [{"status": 502}, {"timeout": True}])
-async def test_a_direct_answer_lost_gets_short_apology(
+async def test_an_answer_to_an_unknown_command_lost_comes_later(
     bot: Bot, fault: dict[str, object], caplog: pytest.LogCaptureFixture
 ) -> None:
     alice = bot.tg.private_user("Alice")
     bot.api.fail_next("sendMessage", **fault)  # type: ignore[arg-type]
 
     sent = await alice.send("/nonsense")
+    bot.clock.advance(dt.timedelta(seconds=35))
+    await deliver_due(bot.app.bot_data["shuangyou.services"], bot.app.bot)
 
-    assert sent.texts == [TELEGRAM_APOLOGY]
+    assert sent.texts == []
+    assert alice.last_text().startswith("I don't know the command /nonsense.")
     assert not any(record.exc_info for record in caplog.records), "no traceback in the log either"
-    assert any("Telegram failed while handling update" in record.getMessage() for record in caplog.records)
+    assert any("the outbox sends it again" in record.getMessage() for record in caplog.records)
 
 
 async def test_bot_survives_and_answers_the_next_message_after_a_fault(bot: Bot) -> None:

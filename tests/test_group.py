@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
+from sqlmodel import select
+
 from storage import groups
-from storage.models import CampaignGroup
+from storage.models import CampaignGroup, Reminder
 from tests.conftest import ADMIN_ID, Bot
-from tests.factories import make_member
+from tests.factories import make_member, make_section
 
 
 async def bound_group(bot: Bot) -> CampaignGroup | None:
@@ -124,3 +128,45 @@ async def test_staff_asking_bindgroup_in_private_is_refused(bot: Bot) -> None:
     await carol.send("/bindgroup")
 
     assert carol.last_text() == "You can't use /bindgroup. Send /help to see the commands you can use."
+
+
+async def test_a_group_hears_outsiders_answered_once_a_minute(bot: Bot) -> None:
+    """Commands from people who are not members cannot make the bot fill the group, or spend its 20 messages a
+    minute there; members are answered as ever."""
+    home = await make_section(bot.db, "办公室")
+    member = bot.tg.private_user("Member", language="en")
+    await make_member(bot.db, member.id, "Member", section=home, language="en")
+    stranger = bot.tg.private_user("Stranger", language="en")
+    group = bot.tg.group("双优活动群")
+    group.add(member)
+    group.add(stranger)
+
+    first = await stranger.send("/help", chat=group)
+    again = [await stranger.send(text, chat=group) for text in ("/help", "/rate", "/myscore", "/help")]
+    answered_member = await member.send("/help", chat=group)
+    bot.clock.advance(dt.timedelta(minutes=1))
+    later = await stranger.send("/help", chat=group)
+
+    assert len(first.texts) == 1 and [sent.texts for sent in again] == [[], [], [], []]
+    assert len(answered_member.texts) == 1
+    assert len(later.texts) == 1
+
+
+async def test_replies_past_a_groups_limit_go_through_the_outbox(bot: Bot) -> None:
+    """Telegram takes 20 messages a minute in a group: the handler does not wait for the 21st's turn (holding its
+    user), it leaves it to the outbox, which sends it at the group's pace."""
+    home = await make_section(bot.db, "办公室")
+    member = bot.tg.private_user("Member", language="en")
+    await make_member(bot.db, member.id, "Member", section=home, language="en")
+    group = bot.tg.group("双优活动群")
+    group.add(member)
+
+    for _ in range(23):
+        await member.send("/help", chat=group)
+
+    assert len(group.bot_messages()) == 20
+    async with bot.db.transaction() as session:
+        kept = (await session.exec(select(Reminder).where(Reminder.chat_id == group.id))).all()
+    assert len(kept) == 3 and all(
+        (reminder.payload or {}).get("text", "").startswith("<b>What you can do") for reminder in kept
+    )
