@@ -27,10 +27,12 @@ import cProfile
 import datetime as dt
 import functools
 import logging
+import random
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
@@ -62,7 +64,7 @@ from bot.config import BotSettings, Settings
 from bot.context import BotApplication
 from bot.fake_api import FakeBotApi
 from bot.fake_users import FakeTelegram, FakeUser, NoSuchButton
-from storage import ratings
+from storage import groups, ratings, scoring
 from storage.migrate import upgrade_database
 from storage.session import SQLITE_PRAGMAS, Database
 from tests.factories import make_member, make_section
@@ -87,6 +89,7 @@ class Figures:
     seconds: float = 0.0
     durations: list[float] = field(default_factory=list)
     failures: list[int] = field(default_factory=list)  # members whose rating flow broke off
+    presses: list[float] = field(default_factory=list)  # the score presses' own times (KIND "score")
 
     @property
     def count(self) -> int:
@@ -104,6 +107,10 @@ class Figures:
     def p99(self) -> float:
         return percentile(self.durations, 0.99)
 
+    @property
+    def p50_presses(self) -> float:
+        return percentile(self.presses, 0.50)
+
 
 async def timed_process(application: AnyApplication, update: dict[str, Any], durations: list[float]) -> None:
     """Hands one update to the Application as the updater would, and records how long it took to handle."""
@@ -112,15 +119,33 @@ async def timed_process(application: AnyApplication, update: dict[str, Any], dur
     durations.append(time.perf_counter() - started)
 
 
-class TimedTelegram(FakeTelegram):
-    """FakeTelegram whose deliveries are timed into `durations`."""
+KIND: ContextVar[str] = ContextVar("bench_update_kind", default="")  # "score" while a score is pressed
 
-    def __init__(self, application: BotApplication, api: FakeBotApi, durations: list[float]) -> None:
-        super().__init__(application, api)
-        self.durations = durations
+
+class TimedTelegram(FakeTelegram):
+    """FakeTelegram whose deliveries are timed into `figures` (a score press's also into its `presses`). With
+    `processor`, each update goes through the Application's update processor as the updater hands it over (side
+    by side, each user's in order: bot/updates_in_order.py); without, straight to `process_update`."""
+
+    def __init__(
+        self, application: AnyApplication, api: FakeBotApi, figures: Figures, *, processor: bool = False
+    ) -> None:
+        super().__init__(cast(BotApplication, application), api)
+        self.figures = figures
+        self.processor = processor
 
     async def deliver(self, update: dict[str, Any]) -> None:
-        await timed_process(self.application, {"update_id": self.api.next_update_id(), **update}, self.durations)
+        parsed = Update.de_json({"update_id": self.api.next_update_id(), **update}, self.application.bot)
+        started = time.perf_counter()
+        if self.processor:
+            processing = self.application.process_update(parsed)
+            await self.application.update_processor.process_update(parsed, processing)
+        else:
+            await self.application.process_update(parsed)
+        took = time.perf_counter() - started
+        self.figures.durations.append(took)
+        if KIND.get() == "score":
+            self.figures.presses.append(took)
 
 
 async def in_flight(jobs: Sequence[Callable[[], Awaitable[None]]], concurrency: int) -> float:
@@ -179,22 +204,35 @@ async def register_members(db: Database, count: int) -> list[tuple[int, str]]:
     return raters
 
 
-async def rate(user: FakeUser, target: str) -> None:
-    """One complete rating of a section, as tests/test_ratings.py makes it."""
+async def rate(user: FakeUser, target: str, think: float = 0.0) -> None:
+    """One complete rating of a section, as tests/test_ratings.py makes it; `think` seconds (±25 %) before each
+    update after the first, as a person takes."""
+
+    async def pause() -> None:
+        if think:
+            await asyncio.sleep(think * random.uniform(0.75, 1.25))
+
+    if think:  # people do not all start at the same moment
+        await asyncio.sleep(random.uniform(0, 2 * think))
     await user.send("/rate")
-    await user.press("A section or station")
-    await user.press(target)
-    for label in SCORES:
+    for label in ("A section or station", target):
+        await pause()
         await user.press(label)
-    await user.press("No comment")
-    await user.press("✅ Confirm")
+    for label in SCORES:
+        await pause()
+        KIND.set("score")
+        await user.press(label)
+        KIND.set("")
+    for label in ("No comment", "✅ Confirm"):
+        await pause()
+        await user.press(label)
 
 
-async def try_rate(user: FakeUser, target: str, failures: list[int]) -> None:
+async def try_rate(user: FakeUser, target: str, failures: list[int], think: float = 0.0) -> None:
     """`rate`, noting the member in `failures` when the bot's answer lacks the next button (it answered that it
     is busy, say): the flow stops there, as a person would have to start again."""
     try:
-        await rate(user, target)
+        await rate(user, target, think)
     except NoSuchButton:
         failures.append(user.id)
 
@@ -203,11 +241,69 @@ async def rating_flows(db: Database, raters: Sequence[tuple[int, str]], concurre
     """Every rater rates their section, `concurrency` at a time, on a bot of their own."""
     figures = Figures(f"rating flows, {len(raters)} members, {concurrency} in flight" + (", paced" if paced else ""))
     async with rating_bot(db, paced=paced) as (application, api):
-        world = TimedTelegram(application, api, figures.durations)
+        world = TimedTelegram(application, api, figures, processor=True)
         users = [(world.private_user(f"Rater {tg_id}", user_id=tg_id), target) for tg_id, target in raters]
         jobs = [functools.partial(try_rate, user, target, figures.failures) for user, target in users]
         figures.seconds = await in_flight(jobs, concurrency)
     return figures
+
+
+BYSTANDER_ID = 990_001
+FLOODER_ID = 990_002
+GROUP_ID = -100_990_001
+THINK = 2.5  # seconds a person takes between two updates of a rating flow
+ASK_EVERY = 0.2  # the bystander's /whoami
+
+
+@dataclass
+class Bystander:
+    flows: Figures
+    asking: Figures
+    unanswered: int = 0
+
+
+async def bystander_scenario(db: Database, raters: Sequence[tuple[int, str]]) -> Bystander:
+    """Raters flow at a person's pace on the bot paced to Telegram's limits, while someone who is not a member sends
+    /help to the campaign group, 30 at once and then one a second, and a member asks /whoami in private every half
+    second: how long the member waits, and whether anyone's answer is lost."""
+    result = Bystander(
+        Figures(f"{len(raters)} rating flows at a person's pace ({THINK} s), paced, beside a /help flood"),
+        Figures("a bystander's /whoami meanwhile, paced"),
+    )
+    await make_member(db, BYSTANDER_ID, "Bystander", language="en")
+    async with db.transaction() as session:
+        await groups.bind_campaign_group(session=session, chat_id=GROUP_ID, title="双优活动群", bound_by_id=None)
+    async with rating_bot(db, paced=True) as (application, api):
+        flows = TimedTelegram(application, api, result.flows, processor=True)
+        group = flows.group("双优活动群", chat_id=GROUP_ID)
+        flooder = TimedTelegram(application, api, Figures("flood"), processor=True).private_user(
+            "Flooder", user_id=FLOODER_ID
+        )
+        group.add(flooder)
+        asker = TimedTelegram(application, api, result.asking, processor=True).private_user(
+            "Bystander", user_id=BYSTANDER_ID
+        )
+        done = asyncio.Event()
+
+        async def flood() -> None:
+            await asyncio.gather(*(flooder.send("/help", chat=group) for _ in range(30)))
+            while not done.is_set():
+                await flooder.send("/help", chat=group)
+                await asyncio.sleep(1)
+
+        async def ask() -> None:
+            while not done.is_set():
+                if not (await asker.send("/whoami")).texts:
+                    result.unanswered += 1
+                await asyncio.sleep(ASK_EVERY)
+
+        beside = [asyncio.create_task(flood()), asyncio.create_task(ask())]
+        users = [(flows.private_user(f"Rater {tg_id}", user_id=tg_id), target) for tg_id, target in raters]
+        jobs = [functools.partial(try_rate, user, target, result.flows.failures, THINK) for user, target in users]
+        result.flows.seconds = await in_flight(jobs, len(jobs))
+        done.set()
+        await asyncio.gather(*beside)
+    return result
 
 
 async def count_ratings(db: Database) -> int:
@@ -286,8 +382,10 @@ async def press_form(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
 async def press_floor_flow(user: FakeUser) -> None:
     """/form, then nine presses on the form's keyboard (a score press's share of a rating flow: ten updates)."""
     await user.send("/form")
+    KIND.set("score")
     for score in (1, 2, 3, 4, 5, 4, 3, 2, 1):
         await user.press(f"①{score}")
+    KIND.set("")
 
 
 async def press_floor(users: int, concurrency: int) -> Figures:
@@ -301,7 +399,7 @@ async def press_floor(users: int, concurrency: int) -> Figures:
     application.add_handler(CallbackQueryHandler(press_form))
     async with application:
         collect_less_often()
-        world = TimedTelegram(cast(BotApplication, application), api, figures.durations)
+        world = TimedTelegram(application, api, figures)
         jobs = [
             functools.partial(press_floor_flow, world.private_user(f"Presser {number}", user_id=FIRST_MEMBER + number))
             for number in range(users)
@@ -355,16 +453,27 @@ class Options:
     concurrency: int
     sequential: int
     paced: int
+    bystander: int
     writes: int
     profile: Path | None
 
 
-async def measure_bot(db: Database, options: Options) -> tuple[list[Figures], list[tuple[str, str]]]:
-    """The bot's runs (concurrent, one at a time, paced) and the checks that they did what they should."""
-    raters = await register_members(db, options.members + options.sequential + options.paced)
+@dataclass
+class BotRuns:
+    runs: list[Figures]
+    bystander: Bystander
+    checks: list[tuple[str, str]]
+    lost: int  # ratings not stored
+
+
+async def measure_bot(db: Database, options: Options) -> BotRuns:
+    """The bot's runs (concurrent, one at a time, paced, beside a flood) and the checks that they did what they
+    should."""
+    raters = await register_members(db, options.members + options.sequential + options.paced + options.bystander)
     concurrent_raters = raters[: options.members]
     sequential_raters = raters[options.members : options.members + options.sequential]
-    paced_raters = raters[options.members + options.sequential :]
+    paced_raters = raters[options.members + options.sequential : options.members + options.sequential + options.paced]
+    bystander_raters = raters[options.members + options.sequential + options.paced :]
     logged = LogCount()
     logging.getLogger().addHandler(logged)
     profiler = cProfile.Profile() if options.profile else None
@@ -378,18 +487,28 @@ async def measure_bot(db: Database, options: Options) -> tuple[list[Figures], li
         runs.append(await rating_flows(db, sequential_raters, 1, paced=False))
         if paced_raters:
             runs.append(await rating_flows(db, paced_raters, options.concurrency, paced=True))
+        beside = await bystander_scenario(db, bystander_raters)
     finally:
         logging.getLogger().removeHandler(logged)
     stored = await count_ratings(db)
     expected = len(raters) * UPDATES_PER_FLOW
     checks = [
         ("ratings stored", f"{stored} of {len(raters)}"),
-        ("updates handled", f"{sum(run.count for run in runs)} of {expected}"),
-        *((f"flows broken off: {run.name}", str(len(run.failures))) for run in runs),
+        ("updates handled", f"{sum(run.count for run in [*runs, beside.flows])} of {expected}"),
+        *((f"flows broken off: {run.name}", str(len(run.failures))) for run in [*runs, beside.flows]),
+        ("the bystander's /whoami unanswered", f"{beside.unanswered} of {beside.asking.count}"),
         ("warnings logged (e.g. database busy)", str(logged.warnings)),
         ("errors logged", str(logged.errors)),
+        ("python -m bot check", await tally_problems(db)),
     ]
-    return runs, checks
+    return BotRuns(runs, beside, checks, len(raters) - stored)
+
+
+async def tally_problems(db: Database) -> str:
+    """What `python -m bot check` says of the tallies after the runs."""
+    async with db.transaction() as session:
+        problems = await scoring.check_tallies(session=session)
+    return "clean" if not problems else f"{len(problems)} problems: {problems[:3]}"
 
 
 async def measure_backend(backend: str, options: Options) -> None:
@@ -397,7 +516,7 @@ async def measure_backend(backend: str, options: Options) -> None:
         db = Database(url)
         try:
             await upgrade_database(db.engine)
-            runs, checks = await measure_bot(db, options)
+            bot = await measure_bot(db, options)
             floors = [await engine_floor(db, options.writes)]
         finally:
             await db.close()
@@ -406,8 +525,24 @@ async def measure_backend(backend: str, options: Options) -> None:
     updates = options.members * UPDATES_PER_FLOW
     framework = await framework_floor(options.members, UPDATES_PER_FLOW, options.concurrency)
     pressing = await press_floor(options.members, options.concurrency)
+    pressing_alone = await press_floor(options.sequential, 1)
     assert framework.count == pressing.count == updates
-    report(backend, runs, [framework, pressing, *floors], checks)
+    runs = [*bot.runs, bot.bystander.flows, bot.bystander.asking]
+    report(backend, runs, [framework, pressing, pressing_alone, *floors], bot.checks)
+    concurrent, sequential = bot.runs[0], bot.runs[1]
+    RESULTS.extend(
+        [
+            (backend, "flow_ratio_to_press_floor", concurrent.rate / pressing.rate),
+            (backend, "flow_ratio_to_press_floor_sequential", sequential.rate / pressing_alone.rate),
+            (backend, "score_press_median_ratio", percentile(sequential.presses, 0.5) / pressing_alone.p50_presses),
+            (backend, "p99_ms_sequential", sequential.p99 * 1000),
+            (backend, "bystander_p99_ms", bot.bystander.asking.p99 * 1000),
+            (backend, "ratings_lost", bot.lost),
+        ]
+    )
+
+
+RESULTS: list[tuple[str, str, float]] = []  # printed last, one `RESULT <backend> <name> <number>` line each
 
 
 # --- the report --------------------------------------------------------------------------------------------------
@@ -443,11 +578,12 @@ def parse_options() -> tuple[tuple[str, ...], Options]:
     parser.add_argument("--concurrency", type=int, default=50, help="members in flight at once (50)")
     parser.add_argument("--sequential", type=int, default=100, help="members rating one at a time (100)")
     parser.add_argument("--paced", type=int, default=50, help="members rating on a bot paced to Telegram (50)")
+    parser.add_argument("--bystander", type=int, default=50, help="members rating beside a /help flood (50)")
     parser.add_argument("--writes", type=int, default=2000, help="insert+commit operations for the floor (2000)")
     parser.add_argument("--profile", type=Path, help="write cProfile stats of the concurrent run to this file")
     arguments = parser.parse_args()
     options = Options(arguments.members, arguments.concurrency, arguments.sequential, arguments.paced,
-                      arguments.writes, arguments.profile)  # fmt: skip
+                      arguments.bystander, arguments.writes, arguments.profile)  # fmt: skip
     return chosen_backends(arguments.backend), options
 
 
@@ -455,6 +591,8 @@ async def main() -> None:
     backends, options = parse_options()
     for backend in backends:
         await measure_backend(backend, options)
+    for backend, name, value in RESULTS:
+        print(f"RESULT {backend} {name} {value:.4g}")
 
 
 def quiet_logging() -> None:

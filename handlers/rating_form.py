@@ -19,6 +19,7 @@ import datetime as dt
 import enum
 import re
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from bot.i18n import CHINESE, ENGLISH, N_
@@ -101,6 +102,11 @@ def score_action(index: int, score: int) -> int:
 
 def pack(signer: Signer, user_id: int, state: FormState, action: int) -> str:
     """The callback data of the button that does `action` to `state`, signed for `user_id`."""
+    return packer(signer, user_id, state)(action)
+
+
+def packer(signer: Signer, user_id: int, state: FormState) -> Callable[[int], str]:
+    """`pack` for the buttons of one form: the state is laid out once, each button adds its action and signature."""
     if len(state.scores) > MAX_STANDARDS:
         raise ValueError(f"a form has at most {MAX_STANDARDS} standards")
     packed_scores = 0
@@ -112,7 +118,7 @@ def pack(signer: Signer, user_id: int, state: FormState, action: int) -> str:
         | (int(state.language == CHINESE) << 3)
         | (_VERSION << 4)
     )
-    payload = _LAYOUT.pack(
+    laid_out = _LAYOUT.pack(
         flags,
         state.target_id,
         state.period_id,
@@ -122,9 +128,14 @@ def pack(signer: Signer, user_id: int, state: FormState, action: int) -> str:
         state.nonce,
         packed_scores,
         state.comment_id,
-        action,
-    )
-    return PREFIX + base64.urlsafe_b64encode(signer.sign(user_id, payload)).decode().rstrip("=")
+        0,
+    )[:-1]
+
+    def pack_action(action: int) -> str:
+        signed = signer.sign(user_id, laid_out + action.to_bytes(1, "big"))
+        return PREFIX + base64.urlsafe_b64encode(signed).decode().rstrip("=")
+
+    return pack_action
 
 
 def read(signer: Signer, user_id: int, data: str | None, standards: int) -> FormPress:

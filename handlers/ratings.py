@@ -162,8 +162,10 @@ def render_form(tr: Translator, settings: Settings, state: FormState, view: Form
 def form_keyboard(tr: Translator, signer: Signer, user_id: int, state: FormState) -> InlineKeyboardMarkup:
     """The buttons of the form at its stage, each signed with the state for this rater."""
 
+    pack = rating_form.packer(signer, user_id, state)
+
     def press(label: str, action: int) -> InlineKeyboardButton:
-        return button(label, rating_form.pack(signer, user_id, state, action))
+        return InlineKeyboardButton(label, callback_data=pack(action))  # the labels are plain text
 
     rows: list[list[InlineKeyboardButton]] = []
     if state.stage == Stage.SCORES:
@@ -671,11 +673,11 @@ TEXT_STEPS = {STEP_SEARCH: ask_search, STEP_COMMENT: ask_comment}
 
 def handlers() -> list[BaseHandler[Update, BotContext, None]]:
     return [
+        CallbackQueryHandler(press_form, pattern=rating_form.PATTERN),
         CommandHandler(RATE.name, cmd_rate),
         CallbackQueryHandler(press_kind, pattern=ChooseKind.pattern()),
         CallbackQueryHandler(press_page, pattern=TargetPage.pattern()),
         CallbackQueryHandler(press_target, pattern=PickTarget.pattern()),
-        CallbackQueryHandler(press_form, pattern=rating_form.PATTERN),
         CallbackQueryHandler(press_rate_now, pattern=RateNow.pattern()),
         CallbackQueryHandler(press_keep, pattern=KeepRating.pattern()),
         CallbackQueryHandler(press_stop_choosing, pattern=StopChoosing.pattern()),

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from sqlmodel import select
 
 from storage.models import Member
 from tests.conftest import Bot
+from tests.test_button_authorisation import kinds_of_button
 
 commands = st.sampled_from(["/start", "/help", "/start@ShuangyouBot", "/help@OtherBot", "/x", "/"])
 texts = st.one_of(
@@ -40,6 +41,8 @@ async def test_any_text_from_a_stranger_is_answered_safely(
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.text(min_size=1, max_size=64).filter(lambda data: len(data.encode()) <= 64))
 async def test_any_callback_data_is_answered_and_changes_nothing(bot: Bot, data: str) -> None:
+    """Data no button of the bot carries (real buttons pressed by anyone: tests/test_button_authorisation.py)."""
+    assume(not any(kind.parse(data) for kind in kinds_of_button()))
     alice = bot.tg.private_user("Alice")
     await alice.send("/help")
 
