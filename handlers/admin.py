@@ -23,7 +23,6 @@ from handlers.common import (
     Viewer,
     admin_viewer,
     button,
-    callback_data,
     chat_type,
     load_viewer,
     member_translator,
@@ -33,6 +32,7 @@ from handlers.common import (
     role_name,
     sender,
 )
+from handlers.presses import Press, on_press
 from handlers.registration import Decide
 from storage import audit, dialogs, invites, members, sections
 from storage.models import Dialog, Member, MemberStatus, Role, Section
@@ -40,6 +40,7 @@ from storage.models import Dialog, Member, MemberStatus, Role, Section
 STEP_SEARCH = "members.search"
 MEMBERS_COMMAND = CommandSpec("members", N_("Find members; change their role, section or status"), ADMIN_ONLY, PRIVATE)
 COMMANDS = (MEMBERS_COMMAND,)
+N_NO_MEMBER = N_("That member does not exist. Send /members again.")
 PER_PAGE = 8
 STAFF_ROLES = (Role.STAFF, Role.HEAD, Role.LEADER, Role.ADMIN)
 STATUS_NAMES = {
@@ -204,190 +205,166 @@ async def find(session: AsyncSession, context: BotContext, query: str, replies: 
         replies.reply(context.tr.gettext("Found:"), InlineKeyboardMarkup(rows))
 
 
-async def press_page(update: Update, context: BotContext) -> None:
-    press = MembersPage.parse(callback_data(update))
-    replies = Replies()
-    async with context.db.transaction() as session:
-        await admin_viewer(session, context, update)
-        replies.edit(*await list_page(session, context.tr, press.page if press else 0))
-    await replies.deliver(update, context)
+@on_press(MembersPage, who=admin_viewer, expired=N_NO_MEMBER)
+async def press_page(press: Press[MembersPage]) -> None:
+    session, context, replies, data = press.session, press.context, press.replies, press.data
+    replies.edit(*await list_page(session, context.tr, data.page))
 
 
-async def press_open(update: Update, context: BotContext) -> None:
-    press = OpenMember.parse(callback_data(update))
-    replies = Replies()
-    async with context.db.transaction() as session:
-        await admin_viewer(session, context, update)
-        member = await _member(session, press.member_id if press else 0)
-        await _show_card(session, context.tr, member, replies)
-    await replies.deliver(update, context)
+@on_press(OpenMember, who=admin_viewer, expired=N_NO_MEMBER)
+async def press_open(press: Press[OpenMember]) -> None:
+    session, context, replies, data = press.session, press.context, press.replies, press.data
+    member = await _member(session, data.member_id)
+    await _show_card(session, context.tr, member, replies)
 
 
-async def press_role(update: Update, context: BotContext) -> None:
+@on_press(SetRole, who=admin_viewer, expired=N_NO_MEMBER)
+async def press_role(press: Press[SetRole]) -> None:
     """Gives a member another role; they are told and their menu follows."""
-    press = SetRole.parse(callback_data(update))
-    replies = Replies()
-    async with context.db.transaction() as session:
-        viewer = await admin_viewer(session, context, update)
-        member = await _member(session, press.member_id if press else 0)
-        assert press is not None
-        if press.role not in STAFF_ROLES or member.role == Role.INDUSTRY or member.status != MemberStatus.ACTIVE:
-            raise Refusal(N_("That change is not possible for this member."))
-        if member.id == viewer.member_id and press.role != Role.ADMIN:
-            raise Refusal(N_("You can't take away your own admin role; ask another administrator."))
-        if press.role == Role.HEAD and member.section_id is None:
-            raise Refusal(N_("A head needs a section: move the member to a section first."))
-        asking = press.role == Role.ADMIN and member.role != Role.ADMIN and not press.confirmed
-        if asking:
-            await _ask_first(
-                session,
-                context.tr,
-                member,
-                context.tr.gettext(
-                    "Make {name} an administrator? Administrators can change every member's role, void ratings "
-                    "and decide registrations.",
-                    name=member.display_name,
-                ),
-                button(
-                    context.tr.gettext("Yes, make them an administrator"),
-                    SetRole(member.id or 0, Role.ADMIN, True).pack(),
-                ),
-                replies,
-            )
-        elif member.role != press.role:
-            old = member.role
-            member.role = press.role
-            await members.save_member(session=session, member=member)
-            await audit.record_audit(
-                session=session,
-                actor_id=viewer.member_id,
-                action="member.role",
-                subject=f"member:{member.id}",
-                detail=f"{old.value} → {member.role.value}",
-            )
-            _tell(
-                context,
-                member,
-                replies,
-                N_("An administrator changed your role: you are now {role}. Send /help to see what you can do."),
-                role_key=member.role,
-            )
-        if not asking:
-            replies.toast(context.tr.gettext("Saved."))
-            await _show_card(session, context.tr, member, replies)
-    await replies.deliver(update, context)
-
-
-async def press_move_choices(update: Update, context: BotContext) -> None:
-    press = MoveChoices.parse(callback_data(update))
-    replies = Replies()
-    async with context.db.transaction() as session:
-        await admin_viewer(session, context, update)
-        member = await _member(session, press.member_id if press else 0)
-        assert press is not None
-        choices = [
-            section for section in await sections.list_sections(session=session) if section.id != member.section_id
-        ]
-        if not choices:
-            raise Refusal(N_("There is no other section to move to."))
-        items = [(section.name, MoveTo(member.id or 0, section.id or 0).pack()) for section in choices]
-        rows = paged_buttons(context.tr, items, press.page, lambda number: MoveChoices(member.id or 0, number).pack())
-        rows.append([button(context.tr.gettext("‹ Back"), OpenMember(member.id or 0).pack())])
-        replies.edit(
-            context.tr.gettext("Move {name} to which section?", name=member.display_name), InlineKeyboardMarkup(rows)
+    session, context, replies, viewer, data = press.session, press.context, press.replies, press.viewer, press.data
+    member = await _member(session, data.member_id)
+    if data.role not in STAFF_ROLES or member.role == Role.INDUSTRY or member.status != MemberStatus.ACTIVE:
+        raise Refusal(N_("That change is not possible for this member."))
+    if member.id == viewer.member_id and data.role != Role.ADMIN:
+        raise Refusal(N_("You can't take away your own admin role; ask another administrator."))
+    if data.role == Role.HEAD and member.section_id is None:
+        raise Refusal(N_("A head needs a section: move the member to a section first."))
+    asking = data.role == Role.ADMIN and member.role != Role.ADMIN and not data.confirmed
+    if asking:
+        await _ask_first(
+            session,
+            context.tr,
+            member,
+            context.tr.gettext(
+                "Make {name} an administrator? Administrators can change every member's role, void ratings "
+                "and decide registrations.",
+                name=member.display_name,
+            ),
+            button(
+                context.tr.gettext("Yes, make them an administrator"),
+                SetRole(member.id or 0, Role.ADMIN, True).pack(),
+            ),
+            replies,
         )
-    await replies.deliver(update, context)
-
-
-async def press_move(update: Update, context: BotContext) -> None:
-    """Moves a member to another section; they are told."""
-    press = MoveTo.parse(callback_data(update))
-    replies = Replies()
-    async with context.db.transaction() as session:
-        viewer = await admin_viewer(session, context, update)
-        member = await _member(session, press.member_id if press else 0)
-        assert press is not None
-        section = await sections.get_section(session=session, section_id=press.section_id)
-        if section is None or section.archived_at is not None or member.role == Role.INDUSTRY:
-            raise Refusal(N_("That change is not possible for this member."))
-        if member.section_id != section.id:
-            member.section_id = section.id
-            await members.save_member(session=session, member=member)
-            await audit.record_audit(
-                session=session,
-                actor_id=viewer.member_id,
-                action="member.section",
-                subject=f"member:{member.id}",
-                detail=section.name,
-            )
-            _tell(
-                context,
-                member,
-                replies,
-                N_("An administrator moved you to the section {section}."),
-                section=section.name,
-            )
+    elif member.role != data.role:
+        old = member.role
+        member.role = data.role
+        await members.save_member(session=session, member=member)
+        await audit.record_audit(
+            session=session,
+            actor_id=viewer.member_id,
+            action="member.role",
+            subject=f"member:{member.id}",
+            detail=f"{old.value} → {member.role.value}",
+        )
+        _tell(
+            context,
+            member,
+            replies,
+            N_("An administrator changed your role: you are now {role}. Send /help to see what you can do."),
+            role_key=member.role,
+        )
+    if not asking:
         replies.toast(context.tr.gettext("Saved."))
         await _show_card(session, context.tr, member, replies)
-    await replies.deliver(update, context)
 
 
-async def press_active(update: Update, context: BotContext) -> None:
+@on_press(MoveChoices, who=admin_viewer, expired=N_NO_MEMBER)
+async def press_move_choices(press: Press[MoveChoices]) -> None:
+    session, context, replies, data = press.session, press.context, press.replies, press.data
+    member = await _member(session, data.member_id)
+    choices = [section for section in await sections.list_sections(session=session) if section.id != member.section_id]
+    if not choices:
+        raise Refusal(N_("There is no other section to move to."))
+    items = [(section.name, MoveTo(member.id or 0, section.id or 0).pack()) for section in choices]
+    rows = paged_buttons(context.tr, items, data.page, lambda number: MoveChoices(member.id or 0, number).pack())
+    rows.append([button(context.tr.gettext("‹ Back"), OpenMember(member.id or 0).pack())])
+    replies.edit(
+        context.tr.gettext("Move {name} to which section?", name=member.display_name), InlineKeyboardMarkup(rows)
+    )
+
+
+@on_press(MoveTo, who=admin_viewer, expired=N_NO_MEMBER)
+async def press_move(press: Press[MoveTo]) -> None:
+    """Moves a member to another section; they are told."""
+    session, context, replies, viewer, data = press.session, press.context, press.replies, press.viewer, press.data
+    member = await _member(session, data.member_id)
+    section = await sections.get_section(session=session, section_id=data.section_id)
+    if section is None or section.archived_at is not None or member.role == Role.INDUSTRY:
+        raise Refusal(N_("That change is not possible for this member."))
+    if member.section_id != section.id:
+        member.section_id = section.id
+        await members.save_member(session=session, member=member)
+        await audit.record_audit(
+            session=session,
+            actor_id=viewer.member_id,
+            action="member.section",
+            subject=f"member:{member.id}",
+            detail=section.name,
+        )
+        _tell(
+            context,
+            member,
+            replies,
+            N_("An administrator moved you to the section {section}."),
+            section=section.name,
+        )
+    replies.toast(context.tr.gettext("Saved."))
+    await _show_card(session, context.tr, member, replies)
+
+
+@on_press(SetActive, who=admin_viewer, expired=N_NO_MEMBER)
+async def press_active(press: Press[SetActive]) -> None:
     """Deactivates a member (history kept; no longer rated or reminded), or reactivates them."""
-    press = SetActive.parse(callback_data(update))
-    replies = Replies()
-    async with context.db.transaction() as session:
-        viewer = await admin_viewer(session, context, update)
-        member = await _member(session, press.member_id if press else 0)
-        assert press is not None
-        if member.id == viewer.member_id:
-            raise Refusal(N_("You can't deactivate yourself; ask another administrator."))
-        wanted = MemberStatus.ACTIVE if press.active else MemberStatus.INACTIVE
-        if member.status not in (MemberStatus.ACTIVE, MemberStatus.INACTIVE):
-            raise Refusal(N_("That change is not possible for this member."))
-        asking = not press.active and member.status == MemberStatus.ACTIVE and not press.confirmed
-        if asking:
-            await _ask_first(
-                session,
-                context.tr,
+    session, context, replies, viewer, data = press.session, press.context, press.replies, press.viewer, press.data
+    member = await _member(session, data.member_id)
+    if member.id == viewer.member_id:
+        raise Refusal(N_("You can't deactivate yourself; ask another administrator."))
+    wanted = MemberStatus.ACTIVE if data.active else MemberStatus.INACTIVE
+    if member.status not in (MemberStatus.ACTIVE, MemberStatus.INACTIVE):
+        raise Refusal(N_("That change is not possible for this member."))
+    asking = not data.active and member.status == MemberStatus.ACTIVE and not data.confirmed
+    if asking:
+        await _ask_first(
+            session,
+            context.tr,
+            member,
+            context.tr.gettext(
+                "Deactivate {name}? They are no longer rated or reminded and lose their commands; their history "
+                "is kept, and Reactivate brings them back.",
+                name=member.display_name,
+            ),
+            button(context.tr.gettext("Yes, deactivate"), SetActive(member.id or 0, False, True).pack()),
+            replies,
+        )
+    elif member.status != wanted:
+        member.status = wanted
+        await members.save_member(session=session, member=member)
+        if not data.active:  # their personal link from the roster, and links they made, register no one now
+            await invites.revoke_links_of_member(session=session, member_id=member.id or 0, now=context.now())
+        await audit.record_audit(
+            session=session,
+            actor_id=viewer.member_id,
+            action="member.reactivated" if data.active else "member.deactivated",
+            subject=f"member:{member.id}",
+        )
+        if data.active:
+            _tell(
+                context,
                 member,
-                context.tr.gettext(
-                    "Deactivate {name}? They are no longer rated or reminded and lose their commands; their history "
-                    "is kept, and Reactivate brings them back.",
-                    name=member.display_name,
-                ),
-                button(context.tr.gettext("Yes, deactivate"), SetActive(member.id or 0, False, True).pack()),
                 replies,
+                N_("An administrator reactivated your membership. Send /help to see what you can do."),
             )
-        elif member.status != wanted:
-            member.status = wanted
-            await members.save_member(session=session, member=member)
-            if not press.active:  # their personal link from the roster, and links they made, register no one now
-                await invites.revoke_links_of_member(session=session, member_id=member.id or 0, now=context.now())
-            await audit.record_audit(
-                session=session,
-                actor_id=viewer.member_id,
-                action="member.reactivated" if press.active else "member.deactivated",
-                subject=f"member:{member.id}",
+        else:
+            _tell(
+                context,
+                member,
+                replies,
+                N_("An administrator deactivated your membership of the campaign. Your history is kept."),
             )
-            if press.active:
-                _tell(
-                    context,
-                    member,
-                    replies,
-                    N_("An administrator reactivated your membership. Send /help to see what you can do."),
-                )
-            else:
-                _tell(
-                    context,
-                    member,
-                    replies,
-                    N_("An administrator deactivated your membership of the campaign. Your history is kept."),
-                )
-        if not asking:
-            replies.toast(context.tr.gettext("Saved."))
-            await _show_card(session, context.tr, member, replies)
-    await replies.deliver(update, context)
+    if not asking:
+        replies.toast(context.tr.gettext("Saved."))
+        await _show_card(session, context.tr, member, replies)
 
 
 def _tell(
@@ -427,7 +404,7 @@ async def _card_text(session: AsyncSession, tr: Translator, member: Member) -> s
 async def _member(session: AsyncSession, member_id: int) -> Member:
     member = await members.get_member(session=session, member_id=member_id)
     if member is None:
-        raise Refusal(N_("That member does not exist. Send /members again."))
+        raise Refusal(N_NO_MEMBER)
     return member
 
 

@@ -17,7 +17,6 @@ from handlers.common import (
     Replies,
     Viewer,
     button,
-    callback_data,
     chat_type,
     existing_section,
     load_viewer,
@@ -26,11 +25,13 @@ from handlers.common import (
     sender,
     typed_text,
 )
+from handlers.presses import Press, on_press
 from storage import commitments, dialogs, sections
 from storage.models import Commitment, Dialog, Section
 
 COMMITMENTS = CommandSpec("commitments", N_("The sections' service commitments"), MEMBERS, ANY_CHAT)
 COMMANDS = (COMMITMENTS,)
+N_EXPIRED = N_("This button has expired. Send /commitments again.")
 TEXT_LIMIT = 300
 TOO_LONG = N_("A commitment has at most {limit} characters; this one has {length}.")
 STEP_NEW = "commitment.new"
@@ -142,88 +143,73 @@ async def _offer_sections(session: AsyncSession, context: BotContext, page: int,
     replies.edit(context.tr.gettext("Whose commitments?"), InlineKeyboardMarkup(rows))
 
 
-async def press_section_page(update: Update, context: BotContext) -> None:
-    press = SectionPage.parse(callback_data(update))
-    replies = Replies()
-    async with context.db.transaction() as session:
-        viewer = await load_viewer(session=session, context=context, user=sender(update))
-        require(viewer, COMMITMENTS, chat_type(update))
-        await _offer_sections(session, context, press.page if press else 0, replies)
-    await replies.deliver(update, context)
+@on_press(SectionPage, expired=N_EXPIRED)
+async def press_section_page(press: Press[SectionPage]) -> None:
+    session, context, replies, viewer, data = press.session, press.context, press.replies, press.viewer, press.data
+    require(viewer, COMMITMENTS, chat_type(press.update))
+    await _offer_sections(session, context, data.page, replies)
 
 
-async def press_show(update: Update, context: BotContext) -> None:
-    press = ShowSection.parse(callback_data(update))
-    replies = Replies()
-    async with context.db.transaction() as session:
-        viewer = await load_viewer(session=session, context=context, user=sender(update))
-        require(viewer, COMMITMENTS, chat_type(update))
-        section = await existing_section(session, press.section_id if press else 0)
-        await show(session, context, viewer, section, replies, chat_type(update))
-    await replies.deliver(update, context)
+@on_press(ShowSection, expired=N_EXPIRED)
+async def press_show(press: Press[ShowSection]) -> None:
+    session, context, replies, viewer, data = press.session, press.context, press.replies, press.viewer, press.data
+    require(viewer, COMMITMENTS, chat_type(press.update))
+    section = await existing_section(session, data.section_id)
+    await show(session, context, viewer, section, replies, chat_type(press.update))
 
 
-async def press_add(update: Update, context: BotContext) -> None:
-    press = AddCommitment.parse(callback_data(update))
-    replies = Replies()
-    async with context.db.transaction() as session:
-        viewer = await load_viewer(session=session, context=context, user=sender(update))
-        section = await existing_section(session, press.section_id if press else 0)
-        _require_keeper(viewer, section.id or 0)
-        await dialogs.set_dialog(
-            session=session,
-            telegram_id=viewer.user.id,
-            step=STEP_NEW,
-            data={"section_id": section.id},
-            now=context.now(),
+@on_press(AddCommitment, expired=N_EXPIRED)
+async def press_add(press: Press[AddCommitment]) -> None:
+    session, context, replies, viewer, data = press.session, press.context, press.replies, press.viewer, press.data
+    section = await existing_section(session, data.section_id)
+    _require_keeper(viewer, section.id or 0)
+    await dialogs.set_dialog(
+        session=session,
+        telegram_id=viewer.user.id,
+        step=STEP_NEW,
+        data={"section_id": section.id},
+        now=context.now(),
+    )
+    replies.reply(context.tr.gettext("Type the new commitment, in one or two sentences (or /cancel)."))
+
+
+@on_press(EditCommitment, expired=N_EXPIRED)
+async def press_edit(press: Press[EditCommitment]) -> None:
+    session, context, replies, viewer, data = press.session, press.context, press.replies, press.viewer, press.data
+    item = await _commitment(session, data.commitment_id)
+    _require_keeper(viewer, item.section_id)
+    await dialogs.set_dialog(
+        session=session,
+        telegram_id=viewer.user.id,
+        step=STEP_EDIT,
+        data={"commitment_id": item.id},
+        now=context.now(),
+    )
+    replies.reply(context.tr.gettext("Now it reads:\n{text}\n\nType the new wording (or /cancel).", text=item.text))
+
+
+@on_press(RemoveCommitment, expired=N_EXPIRED)
+async def press_remove(press: Press[RemoveCommitment]) -> None:
+    session, context, replies, viewer, data = press.session, press.context, press.replies, press.viewer, press.data
+    item = await _commitment(session, data.commitment_id)
+    _require_keeper(viewer, item.section_id)
+    section = await existing_section(session, item.section_id)
+    if press is not None and not data.confirmed:
+        tr = context.tr
+        keyboard = InlineKeyboardMarkup(
+            [
+                [button(tr.gettext("Yes, remove it"), RemoveCommitment(item.id or 0, True).pack())],
+                [button(tr.gettext("‹ Back"), ShowSection(section.id or 0).pack())],
+            ]
         )
-        replies.reply(context.tr.gettext("Type the new commitment, in one or two sentences (or /cancel)."))
-    await replies.deliver(update, context)
-
-
-async def press_edit(update: Update, context: BotContext) -> None:
-    press = EditCommitment.parse(callback_data(update))
-    replies = Replies()
-    async with context.db.transaction() as session:
-        viewer = await load_viewer(session=session, context=context, user=sender(update))
-        item = await _commitment(session, press.commitment_id if press else 0)
-        _require_keeper(viewer, item.section_id)
-        await dialogs.set_dialog(
-            session=session,
-            telegram_id=viewer.user.id,
-            step=STEP_EDIT,
-            data={"commitment_id": item.id},
-            now=context.now(),
+        replies.edit(
+            tr.gettext("Remove this commitment of {section}?\n{text}", section=section.name, text=item.text),
+            keyboard,
         )
-        replies.reply(context.tr.gettext("Now it reads:\n{text}\n\nType the new wording (or /cancel).", text=item.text))
-    await replies.deliver(update, context)
-
-
-async def press_remove(update: Update, context: BotContext) -> None:
-    press = RemoveCommitment.parse(callback_data(update))
-    replies = Replies()
-    async with context.db.transaction() as session:
-        viewer = await load_viewer(session=session, context=context, user=sender(update))
-        item = await _commitment(session, press.commitment_id if press else 0)
-        _require_keeper(viewer, item.section_id)
-        section = await existing_section(session, item.section_id)
-        if press is not None and not press.confirmed:
-            tr = context.tr
-            keyboard = InlineKeyboardMarkup(
-                [
-                    [button(tr.gettext("Yes, remove it"), RemoveCommitment(item.id or 0, True).pack())],
-                    [button(tr.gettext("‹ Back"), ShowSection(section.id or 0).pack())],
-                ]
-            )
-            replies.edit(
-                tr.gettext("Remove this commitment of {section}?\n{text}", section=section.name, text=item.text),
-                keyboard,
-            )
-        else:
-            await commitments.remove_commitment(session=session, commitment=item, now=context.now())
-            replies.toast(context.tr.gettext("Removed."))
-            await show(session, context, viewer, section, replies, "private")
-    await replies.deliver(update, context)
+    else:
+        await commitments.remove_commitment(session=session, commitment=item, now=context.now())
+        replies.toast(context.tr.gettext("Removed."))
+        await show(session, context, viewer, section, replies, "private")
 
 
 async def ask_new(

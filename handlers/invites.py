@@ -23,7 +23,6 @@ from handlers.common import (
     Replies,
     Viewer,
     button,
-    callback_data,
     chat_type,
     load_viewer,
     paged_buttons,
@@ -31,6 +30,7 @@ from handlers.common import (
     role_name,
     sender,
 )
+from handlers.presses import Press, on_press
 from storage import audit, invites, members, sections
 from storage.models import Invite, InviteKind, Role, Section
 
@@ -39,6 +39,8 @@ INVITES = CommandSpec("invites", N_("Your open invitation links"), ADMINS_AND_HE
 COMMANDS = (INVITE, INVITES)
 INVITE_ROLES = (Role.STAFF, Role.HEAD, Role.INDUSTRY)
 LIST_LIMIT = 15
+N_EXPIRED = N_("This button has expired. Send /invite again.")
+N_HEADS_INVITE_STAFF = N_("Section heads can invite staff to their own section; ask an administrator for more.")
 
 
 @dataclass(frozen=True)
@@ -135,48 +137,45 @@ async def cmd_invite(update: Update, context: BotContext) -> None:
     await replies.deliver(update, context)
 
 
-async def press_role(update: Update, context: BotContext) -> None:
+async def _inviter(session: AsyncSession, context: BotContext, update: Update) -> Viewer:
+    viewer = await load_viewer(session=session, context=context, user=sender(update))
+    if viewer.audience not in ADMINS_AND_HEADS:
+        raise Refusal(N_("Only administrators and section heads can do that."))
+    return viewer
+
+
+@on_press(ChooseRole, who=_inviter, expired=N_EXPIRED)
+async def press_role(press: Press[ChooseRole]) -> None:
     """Industry raters get their link at once; staff and heads need a section (a head's own, for heads)."""
-    press = ChooseRole.parse(callback_data(update))
-    replies = Replies()
-    async with context.db.transaction() as session:
-        viewer = await _inviter(session, context, update)
-        if press is None or press.role not in INVITE_ROLES:
-            raise Refusal(N_("This button has expired. Send /invite again."))
-        if viewer.audience != Audience.ADMIN and press.role != Role.STAFF:
-            raise Refusal(N_("Section heads can invite staff to their own section; ask an administrator for more."))
-        if press.role == Role.INDUSTRY:
-            await _create(session, context, viewer, Role.INDUSTRY, None, replies)
-        elif viewer.audience == Audience.HEAD:
-            assert viewer.member is not None
-            await _create(session, context, viewer, press.role, viewer.member.section_id, replies)
-        else:
-            await _offer_sections(session, context, press.role, 0, replies)
-    await replies.deliver(update, context)
+    viewer, role = press.viewer, press.data.role
+    if role not in INVITE_ROLES:
+        raise Refusal(N_EXPIRED)
+    if viewer.audience != Audience.ADMIN and role != Role.STAFF:
+        raise Refusal(N_HEADS_INVITE_STAFF)
+    if role == Role.INDUSTRY:
+        await _create(press.session, press.context, viewer, Role.INDUSTRY, None, press.replies)
+    elif viewer.audience == Audience.HEAD:
+        assert viewer.member is not None
+        await _create(press.session, press.context, viewer, role, viewer.member.section_id, press.replies)
+    else:
+        await _offer_sections(press.session, press.context, role, 0, press.replies)
 
 
-async def press_section_page(update: Update, context: BotContext) -> None:
-    press = SectionPage.parse(callback_data(update))
-    replies = Replies()
-    async with context.db.transaction() as session:
-        viewer = await _inviter(session, context, update)
-        if press is None or viewer.audience != Audience.ADMIN:
-            raise Refusal(N_("This button has expired. Send /invite again."))
-        await _offer_sections(session, context, press.role, press.page, replies)
-    await replies.deliver(update, context)
+@on_press(SectionPage, who=_inviter, expired=N_EXPIRED)
+async def press_section_page(press: Press[SectionPage]) -> None:
+    if press.viewer.audience != Audience.ADMIN:
+        raise Refusal(N_EXPIRED)
+    await _offer_sections(press.session, press.context, press.data.role, press.data.page, press.replies)
 
 
-async def press_section(update: Update, context: BotContext) -> None:
-    press = ForSection.parse(callback_data(update))
-    replies = Replies()
-    async with context.db.transaction() as session:
-        viewer = await _inviter(session, context, update)
-        if press is None or press.role not in (Role.STAFF, Role.HEAD):
-            raise Refusal(N_("This button has expired. Send /invite again."))
-        if viewer.audience != Audience.ADMIN and press.role != Role.STAFF:
-            raise Refusal(N_("Section heads can invite staff to their own section; ask an administrator for more."))
-        await _create(session, context, viewer, press.role, press.section_id, replies)
-    await replies.deliver(update, context)
+@on_press(ForSection, who=_inviter, expired=N_EXPIRED)
+async def press_section(press: Press[ForSection]) -> None:
+    viewer, role = press.viewer, press.data.role
+    if role not in (Role.STAFF, Role.HEAD):
+        raise Refusal(N_EXPIRED)
+    if viewer.audience != Audience.ADMIN and role != Role.STAFF:
+        raise Refusal(N_HEADS_INVITE_STAFF)
+    await _create(press.session, press.context, viewer, role, press.data.section_id, press.replies)
 
 
 async def _offer_sections(session: AsyncSession, context: BotContext, role: Role, page: int, replies: Replies) -> None:
@@ -251,31 +250,21 @@ async def cmd_invites(update: Update, context: BotContext) -> None:
     await replies.deliver(update, context)
 
 
-async def press_revoke(update: Update, context: BotContext) -> None:
+@on_press(Revoke, who=_inviter, expired=N_("That invitation link does not exist."))
+async def press_revoke(press: Press[Revoke]) -> None:
     """Revokes a link: admins any, heads their own. Nothing else changes."""
-    press = Revoke.parse(callback_data(update))
-    replies = Replies()
-    async with context.db.transaction() as session:
-        viewer = await _inviter(session, context, update)
-        invite = await invites.get_invite(session=session, invite_id=press.invite_id) if press else None
-        if invite is None or (invite.kind == InviteKind.PERSONAL and viewer.audience != Audience.ADMIN):
-            raise Refusal(N_("That invitation link does not exist."))
-        if viewer.audience != Audience.ADMIN and invite.created_by_id != viewer.member_id:
-            raise Refusal(N_("You can revoke only the links you made."))
-        await invites.revoke_invite(session=session, invite=invite, now=context.now())
-        await audit.record_audit(
-            session=session, actor_id=viewer.member_id, action="invite.revoked", subject=f"invite:{invite.id}"
-        )
-        replies.toast(context.tr.gettext("Revoked: the link no longer works."), alert=True)
-        replies.edit(context.tr.gettext("Invitation #{id} was revoked; its link no longer works.", id=invite.id))
-    await replies.deliver(update, context)
-
-
-async def _inviter(session: AsyncSession, context: BotContext, update: Update) -> Viewer:
-    viewer = await load_viewer(session=session, context=context, user=sender(update))
-    if viewer.audience not in ADMINS_AND_HEADS:
-        raise Refusal(N_("Only administrators and section heads can do that."))
-    return viewer
+    session, viewer, tr = press.session, press.viewer, press.tr
+    invite = await invites.get_invite(session=session, invite_id=press.data.invite_id)
+    if invite is None or (invite.kind == InviteKind.PERSONAL and viewer.audience != Audience.ADMIN):
+        raise Refusal(N_("That invitation link does not exist."))
+    if viewer.audience != Audience.ADMIN and invite.created_by_id != viewer.member_id:
+        raise Refusal(N_("You can revoke only the links you made."))
+    await invites.revoke_invite(session=session, invite=invite, now=press.context.now())
+    await audit.record_audit(
+        session=session, actor_id=viewer.member_id, action="invite.revoked", subject=f"invite:{invite.id}"
+    )
+    press.replies.toast(tr.gettext("Revoked: the link no longer works."), alert=True)
+    press.replies.edit(tr.gettext("Invitation #{id} was revoked; its link no longer works.", id=invite.id))
 
 
 def handlers() -> list[BaseHandler[Update, BotContext, None]]:

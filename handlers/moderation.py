@@ -19,7 +19,6 @@ from handlers.common import (
     Viewer,
     admin_viewer,
     button,
-    callback_data,
     chat_type,
     load_viewer,
     member_translator,
@@ -27,12 +26,14 @@ from handlers.common import (
     sender,
     typed_text,
 )
+from handlers.presses import Press, on_press
 from handlers.reviews import LEVELS, Appeal
 from storage import audit, dialogs, members, ratings, reviews, sections, tasks
 from storage.models import Dialog, PublicReview, TargetKind, TaskStatus
 
 MODERATE = CommandSpec("moderate", N_("Recent ratings and reviews, to void one with a reason"), ADMIN_ONLY, PRIVATE)
 COMMANDS = (MODERATE,)
+N_EXPIRED = N_("This button has expired. Send /moderate again.")
 STEP_VOID = "moderation.void"
 STEP_APPEAL = "moderation.appeal"
 REASON_LIMIT = 300
@@ -100,23 +101,20 @@ async def _target_name(session: AsyncSession, kind: TargetKind, target_id: int) 
     return member.display_name if member else "?"
 
 
-async def press_void(update: Update, context: BotContext) -> None:
+@on_press(Void, who=admin_viewer, expired=N_EXPIRED)
+async def press_void(press: Press[Void]) -> None:
     """Admin: void this rating or review; the reason is typed next."""
-    press = Void.parse(callback_data(update))
-    replies = Replies()
-    async with context.db.transaction() as session:
-        viewer = await admin_viewer(session, context, update)
-        if press is None or press.kind not in {"rating", "review"}:
-            raise Refusal(N_("This button has expired. Send /moderate again."))
-        await dialogs.set_dialog(
-            session=session,
-            telegram_id=viewer.user.id,
-            step=STEP_VOID,
-            data={"kind": press.kind, "id": press.item_id},
-            now=context.now(),
-        )
-        replies.reply(context.tr.gettext("Why is it void? The reason is kept in the audit log (or /cancel)."))
-    await replies.deliver(update, context)
+    session, context, replies, viewer, data = press.session, press.context, press.replies, press.viewer, press.data
+    if data.kind not in {"rating", "review"}:
+        raise Refusal(N_("This button has expired. Send /moderate again."))
+    await dialogs.set_dialog(
+        session=session,
+        telegram_id=viewer.user.id,
+        step=STEP_VOID,
+        data={"kind": data.kind, "id": data.item_id},
+        now=context.now(),
+    )
+    replies.reply(context.tr.gettext("Why is it void? The reason is kept in the audit log (or /cancel)."))
 
 
 async def ask_void_reason(
@@ -163,24 +161,21 @@ async def void_review_and_task(
 # --- appeals -----------------------------------------------------------------------------------------------------
 
 
-async def press_appeal(update: Update, context: BotContext) -> None:
+@on_press(Appeal, expired=N_EXPIRED)
+async def press_appeal(press: Press[Appeal]) -> None:
     """A head appeals a bad review of their section; the reason is typed next."""
-    press = Appeal.parse(callback_data(update))
-    replies = Replies()
-    async with context.db.transaction() as session:
-        viewer = await load_viewer(session=session, context=context, user=sender(update))
-        review = await _appealable(session, viewer, press.review_id if press else 0)
-        await dialogs.set_dialog(
-            session=session,
-            telegram_id=viewer.user.id,
-            step=STEP_APPEAL,
-            data={"review_id": review.id},
-            now=context.now(),
-        )
-        replies.reply(
-            context.tr.gettext("Why is this review mistaken or malicious? An administrator decides (or /cancel).")
-        )
-    await replies.deliver(update, context)
+    session, context, replies, viewer, data = press.session, press.context, press.replies, press.viewer, press.data
+    review = await _appealable(session, viewer, data.review_id)
+    await dialogs.set_dialog(
+        session=session,
+        telegram_id=viewer.user.id,
+        step=STEP_APPEAL,
+        data={"review_id": review.id},
+        now=context.now(),
+    )
+    replies.reply(
+        context.tr.gettext("Why is this review mistaken or malicious? An administrator decides (or /cancel).")
+    )
 
 
 async def ask_appeal_reason(
@@ -224,43 +219,40 @@ async def ask_appeal_reason(
     replies.reply(context.tr.gettext("Your appeal is sent to the administrators; you will be told their decision."))
 
 
-async def press_judge(update: Update, context: BotContext) -> None:
+@on_press(Judge, who=admin_viewer, expired=N_EXPIRED)
+async def press_judge(press: Press[Judge]) -> None:
     """An admin decides an appeal; the decision is logged and the head told."""
-    press = Judge.parse(callback_data(update))
-    replies = Replies()
-    async with context.db.transaction() as session:
-        viewer = await admin_viewer(session, context, update)
-        review = await reviews.get_review(session=session, review_id=press.review_id) if press else None
-        if press is None or review is None:
-            raise Refusal(N_("This button has expired. Send /moderate again."))
-        if review.appeal_status != "pending":
-            replies.toast(context.tr.gettext("This appeal was already decided."), alert=True)
-        else:
-            review.appeal_status = "voided" if press.void else "upheld"
-            await reviews.save_review(session=session, review=review)
-            if press.void:
-                await void_review_and_task(session, context, review, f"appeal: {review.appeal_reason}", viewer)
-            await audit.record_audit(
-                session=session,
-                actor_id=viewer.member_id,
-                action=f"appeal.{review.appeal_status}",
-                subject=f"review:{review.id}",
-            )
-            for head in await tasks.section_heads(session=session, section_id=review.section_id):
-                if head.telegram_id is not None:
-                    tr = member_translator(context.settings, head)
-                    replies.send(
-                        head.telegram_id,
-                        tr.gettext("Your appeal was granted: the review is void.")
-                        if press.void
-                        else tr.gettext("Your appeal was not granted: the review stands."),
-                    )
-            replies.edit(
-                context.tr.gettext("Decided: the review is void.")
-                if press.void
-                else context.tr.gettext("Decided: the review stands.")
-            )
-    await replies.deliver(update, context)
+    session, context, replies, viewer, data = press.session, press.context, press.replies, press.viewer, press.data
+    review = await reviews.get_review(session=session, review_id=data.review_id) if press else None
+    if review is None:
+        raise Refusal(N_("This button has expired. Send /moderate again."))
+    if review.appeal_status != "pending":
+        replies.toast(context.tr.gettext("This appeal was already decided."), alert=True)
+    else:
+        review.appeal_status = "voided" if data.void else "upheld"
+        await reviews.save_review(session=session, review=review)
+        if data.void:
+            await void_review_and_task(session, context, review, f"appeal: {review.appeal_reason}", viewer)
+        await audit.record_audit(
+            session=session,
+            actor_id=viewer.member_id,
+            action=f"appeal.{review.appeal_status}",
+            subject=f"review:{review.id}",
+        )
+        for head in await tasks.section_heads(session=session, section_id=review.section_id):
+            if head.telegram_id is not None:
+                tr = member_translator(context.settings, head)
+                replies.send(
+                    head.telegram_id,
+                    tr.gettext("Your appeal was granted: the review is void.")
+                    if data.void
+                    else tr.gettext("Your appeal was not granted: the review stands."),
+                )
+        replies.edit(
+            context.tr.gettext("Decided: the review is void.")
+            if data.void
+            else context.tr.gettext("Decided: the review stands.")
+        )
 
 
 async def _appealable(session: AsyncSession, viewer: Viewer, review_id: int) -> PublicReview:

@@ -29,7 +29,6 @@ from handlers.common import (
     Replies,
     Viewer,
     button,
-    callback_data,
     chat_type,
     existing_section,
     load_viewer,
@@ -38,6 +37,7 @@ from handlers.common import (
     require,
     sender,
 )
+from handlers.presses import Press, allowed, anyone, on_press
 from handlers.ratings import standard_name
 from storage import campaigns, groups, scoring, sections, snapshots, tasks
 from storage.models import Period, PeriodKind, RaterGroup, Section, TargetKind
@@ -53,6 +53,7 @@ SECTIONSCORE = CommandSpec(
 AWARDS = CommandSpec("awards", N_("The campaign's awards and the sections with problems"), LEADERS_AND_ADMINS, PRIVATE)
 COMMANDS = (RANKING, MYSCORE, SECTIONSCORE, AWARDS)
 PER_PAGE = 15
+N_OWN_SECTION_ONLY = N_("Heads see their own section's score; leaders see every section's.")
 APART_NAMES = 30  # "not enough ratings yet" names this many, then counts the rest
 PERIOD_KIND_NAMES = {
     PeriodKind.MONTH: N_("Month"),
@@ -343,14 +344,17 @@ async def cmd_ranking(update: Update, context: BotContext) -> None:
     await replies.deliver(update, context)
 
 
-async def press_ranking(update: Update, context: BotContext) -> None:
-    view = RankView.parse(callback_data(update)) or default_view(context)
-    replies = Replies()
-    async with context.db.transaction() as session:
-        viewer = await load_viewer(session=session, context=context, user=sender(update))
-        await require_ranking_chat(session, viewer, update)
-        replies.edit(*await ranking_view(session, context, viewer, view, chat_type(update)))
-    await replies.deliver(update, context)
+async def _ranking_viewer(session: AsyncSession, context: BotContext, update: Update) -> Viewer:
+    viewer = await anyone(session, context, update)
+    await require_ranking_chat(session, viewer, update)
+    return viewer
+
+
+@on_press(RankView, who=_ranking_viewer, default=default_view)
+async def press_ranking(press: Press[RankView]) -> None:
+    press.replies.edit(
+        *await ranking_view(press.session, press.context, press.viewer, press.data, chat_type(press.update))
+    )
 
 
 # --- /myscore and /sectionscore -------------------------------------------------------------------------------------
@@ -463,15 +467,14 @@ async def cmd_myscore(update: Update, context: BotContext) -> None:
     await replies.deliver(update, context)
 
 
-async def press_myscore(update: Update, context: BotContext) -> None:
-    press = MyScoreView.parse(callback_data(update))
-    replies = Replies()
-    async with context.db.transaction() as session:
-        viewer = await load_viewer(session=session, context=context, user=sender(update))
-        require(viewer, MYSCORE, chat_type(update))
-        kind = press.period_kind if press else PeriodKind(context.settings.campaign.rating_period)
-        replies.edit(*await myscore_view(session, context, viewer, kind, press.period_id if press else 0))
-    await replies.deliver(update, context)
+def _own_period_view(context: BotContext) -> MyScoreView:
+    return MyScoreView(PeriodKind(context.settings.campaign.rating_period), 0)
+
+
+@on_press(MyScoreView, who=allowed(MYSCORE), default=_own_period_view)
+async def press_myscore(press: Press[MyScoreView]) -> None:
+    view = await myscore_view(press.session, press.context, press.viewer, press.data.period_kind, press.data.period_id)
+    press.replies.edit(*view)
 
 
 def may_see_section(viewer: Viewer, section_id: int) -> bool:
@@ -484,7 +487,7 @@ async def sectionscore_view(
     session: AsyncSession, context: BotContext, viewer: Viewer, view: SectionScoreView
 ) -> tuple[str, InlineKeyboardMarkup]:
     if not may_see_section(viewer, view.section_id):
-        raise Refusal(N_("Heads see their own section's score; leaders see every section's."))
+        raise Refusal(N_OWN_SECTION_ONLY)
     tr = context.tr
     section = await existing_section(session, view.section_id)
     period = await chosen_period(session, context, view.period_kind, view.period_id)
@@ -532,7 +535,7 @@ async def cmd_sectionscore(update: Update, context: BotContext) -> None:
             if own is None:
                 raise Refusal(N_("You are not in a section yet. Ask an administrator to put you in one."))
             if section is not None and section.id != own:
-                raise Refusal(N_("Heads see their own section's score; leaders see every section's."))
+                raise Refusal(N_OWN_SECTION_ONLY)
             replies.reply(*await sectionscore_view(session, context, viewer, SectionScoreView(own, kind, 0)))
         elif section is not None:
             view = SectionScoreView(section.id or 0, kind, 0)
@@ -542,21 +545,16 @@ async def cmd_sectionscore(update: Update, context: BotContext) -> None:
     await replies.deliver(update, context)
 
 
-async def press_sectionscore(update: Update, context: BotContext) -> None:
-    data = callback_data(update)
-    replies = Replies()
-    async with context.db.transaction() as session:
-        viewer = await load_viewer(session=session, context=context, user=sender(update))
-        require(viewer, SECTIONSCORE, chat_type(update))
-        choices = SectionChoices.parse(data)
-        view = SectionScoreView.parse(data)
-        if choices is not None and viewer.audience in LEADERS_AND_ADMINS:
-            replies.edit(*await section_choices(session, context, choices.page))
-        elif view is not None:
-            replies.edit(*await sectionscore_view(session, context, viewer, view))
-        else:
-            raise Refusal(N_("Heads see their own section's score; leaders see every section's."))
-    await replies.deliver(update, context)
+@on_press(SectionChoices, who=allowed(SECTIONSCORE), expired=N_OWN_SECTION_ONLY)
+async def press_section_choices(press: Press[SectionChoices]) -> None:
+    if press.viewer.audience not in LEADERS_AND_ADMINS:
+        raise Refusal(N_OWN_SECTION_ONLY)
+    press.replies.edit(*await section_choices(press.session, press.context, press.data.page))
+
+
+@on_press(SectionScoreView, who=allowed(SECTIONSCORE), expired=N_OWN_SECTION_ONLY)
+async def press_sectionscore(press: Press[SectionScoreView]) -> None:
+    press.replies.edit(*await sectionscore_view(press.session, press.context, press.viewer, press.data))
 
 
 # --- /awards --------------------------------------------------------------------------------------------------------
@@ -674,5 +672,5 @@ def handlers() -> list[BaseHandler[Update, BotContext, None]]:
         CallbackQueryHandler(press_ranking, pattern=RankView.pattern()),
         CallbackQueryHandler(press_myscore, pattern=MyScoreView.pattern()),
         CallbackQueryHandler(press_sectionscore, pattern=SectionScoreView.pattern()),
-        CallbackQueryHandler(press_sectionscore, pattern=SectionChoices.pattern()),
+        CallbackQueryHandler(press_section_choices, pattern=SectionChoices.pattern()),
     ]

@@ -39,6 +39,7 @@ from handlers.common import (
     sender,
     typed_text,
 )
+from handlers.presses import Press, on_press
 from handlers.rating_form import FormPress, FormState, Stage, Step, score_action
 from storage import dialogs, members, ratings, sections
 from storage.models import (
@@ -58,6 +59,7 @@ RATE = CommandSpec(
     described_for=((Audience.INDUSTRY, N_("Rate a section or station")),),
 )
 COMMANDS = (RATE,)
+N_EXPIRED = N_("This button has expired. Send /rate again.")
 DEEP_LINK = "rate"
 STEP_SEARCH = "rate.search"
 STEP_COMMENT = "rate.comment"
@@ -339,38 +341,38 @@ def colleague_choices(colleagues: list[tuple[Member, str]]) -> list[tuple[str, i
     ]
 
 
-async def press_stop_choosing(update: Update, context: BotContext) -> None:
+# --- checks ------------------------------------------------------------------------------------------------------
+
+
+def _require_rater(viewer: Viewer) -> None:
+    if viewer.member is None or viewer.audience not in MEMBERS:
+        raise Refusal(N_("/{command} is for registered members. Send /start to register."), command="rate")
+
+
+async def _rater(session: AsyncSession, context: BotContext, update: Update) -> Viewer:
+    viewer = await load_viewer(session=session, context=context, user=sender(update))
+    _require_rater(viewer)
+    return viewer
+
+
+@on_press(StopChoosing, who=_rater, expired=N_EXPIRED)
+async def press_stop_choosing(press: Press[StopChoosing]) -> None:
     """Cancel before a target is chosen: the search that waited for typed text is dropped."""
-    replies = Replies()
-    async with context.db.transaction() as session:
-        viewer = await _rater(session, context, update)
-        await dialogs.clear_dialog(session=session, telegram_id=viewer.user.id, steps=(STEP_SEARCH,))
-        replies.edit(context.tr.gettext("Rating cancelled; nothing was saved."))
-    await replies.deliver(update, context)
+    await dialogs.clear_dialog(session=press.session, telegram_id=press.viewer.user.id, steps=(STEP_SEARCH,))
+    press.replies.edit(press.tr.gettext("Rating cancelled; nothing was saved."))
 
 
-async def press_kind(update: Update, context: BotContext) -> None:
-    press = ChooseKind.parse(callback_data(update))
-    replies = Replies()
-    async with context.db.transaction() as session:
-        viewer = await _rater(session, context, update)
-        if press is None:
-            raise Refusal(N_("This button has expired. Send /rate again."))
-        if press.kind == TargetKind.MEMBER and viewer.audience == Audience.INDUSTRY:
-            raise Refusal(N_("Industry raters rate sections only."))
-        await offer_targets(session, context, viewer, press.kind, 0, "", replies)
-    await replies.deliver(update, context)
+@on_press(ChooseKind, who=_rater, expired=N_EXPIRED)
+async def press_kind(press: Press[ChooseKind]) -> None:
+    if press.data.kind == TargetKind.MEMBER and press.viewer.audience == Audience.INDUSTRY:
+        raise Refusal(N_("Industry raters rate sections only."))
+    await offer_targets(press.session, press.context, press.viewer, press.data.kind, 0, "", press.replies)
 
 
-async def press_page(update: Update, context: BotContext) -> None:
-    press = TargetPage.parse(callback_data(update))
-    replies = Replies()
-    async with context.db.transaction() as session:
-        viewer = await _rater(session, context, update)
-        if press is None:
-            raise Refusal(N_("This button has expired. Send /rate again."))
-        await offer_targets(session, context, viewer, press.kind, press.page, "", replies)
-    await replies.deliver(update, context)
+@on_press(TargetPage, who=_rater, expired=N_EXPIRED)
+async def press_page(press: Press[TargetPage]) -> None:
+    data = press.data
+    await offer_targets(press.session, press.context, press.viewer, data.kind, data.page, "", press.replies)
 
 
 async def ask_search(
@@ -382,62 +384,57 @@ async def ask_search(
     await offer_targets(session, context, viewer, kind, 0, " ".join(text.split())[:32], replies, new_message=True)
 
 
-async def press_target(update: Update, context: BotContext) -> None:
+@on_press(PickTarget, who=_rater, expired=N_EXPIRED)
+async def press_target(press: Press[PickTarget]) -> None:
     """The target is chosen: an earlier rating this period is shown first; else the form starts."""
-    press = PickTarget.parse(callback_data(update))
-    replies = Replies()
-    async with context.db.transaction() as session:
-        viewer = await _rater(session, context, update)
-        if press is None:
-            raise Refusal(N_("This button has expired. Send /rate again."))
-        name = await check_target(session, viewer, press.kind, press.target_id)
-        period = await open_period(session, context)
-        assert viewer.member is not None
-        earlier = await ratings.get_rating(
-            session=session,
-            rater_id=viewer.member.id or 0,
-            target_kind=press.kind,
-            target_id=press.target_id,
-            period_id=period.id or 0,
+    session, context, viewer, replies, data = press.session, press.context, press.viewer, press.replies, press.data
+    name = await check_target(session, viewer, data.kind, data.target_id)
+    period = await open_period(session, context)
+    assert viewer.member is not None
+    earlier = await ratings.get_rating(
+        session=session,
+        rater_id=viewer.member.id or 0,
+        target_kind=data.kind,
+        target_id=data.target_id,
+        period_id=period.id or 0,
+    )
+    if earlier is not None and not data.replace:
+        await dialogs.clear_dialog(session=session, telegram_id=viewer.user.id)
+        scores = " ".join(
+            f"{MARKS[i]}{earlier.scores.get(s.key, '—')}" for i, s in enumerate(context.settings.campaign.standards)
         )
-        if earlier is not None and not press.replace:
-            await dialogs.clear_dialog(session=session, telegram_id=viewer.user.id)
-            scores = " ".join(
-                f"{MARKS[i]}{earlier.scores.get(s.key, '—')}" for i, s in enumerate(context.settings.campaign.standards)
-            )
-            keyboard = InlineKeyboardMarkup(
+        keyboard = InlineKeyboardMarkup(
+            [
                 [
-                    [
-                        button(
-                            context.tr.gettext("Rate again, replacing it"),
-                            PickTarget(press.kind, press.target_id, True).pack(),
-                        )
-                    ],
-                    [button(context.tr.gettext("Keep it"), KeepRating().pack())],
-                ]
-            )
-            replies.edit(
-                context.tr.gettext(
-                    "You already rated {name} in this period: {scores}. Replace that rating?", name=name, scores=scores
-                ),
-                keyboard,
-            )
-        else:
-            await dialogs.clear_dialog(session=session, telegram_id=viewer.user.id)
-            state = FormState(
-                kind=press.kind,
-                target_id=press.target_id,
-                period_id=period.id or 0,
-                period_starts=period.starts_on,
-                period_ends=period.ends_on,
-                opened_at=int(context.now().timestamp()),
-                nonce=secrets.randbelow(2**31),
-                scores=(0,) * len(context.settings.campaign.standards),
-                language=context.language,
-            )
-            context.services.form_labels.put((press.kind.value, press.target_id), name)
-            show_form(context, viewer.user.id, state, FormView(name), replies)
-    await replies.deliver(update, context)
+                    button(
+                        context.tr.gettext("Rate again, replacing it"),
+                        PickTarget(data.kind, data.target_id, True).pack(),
+                    )
+                ],
+                [button(context.tr.gettext("Keep it"), KeepRating().pack())],
+            ]
+        )
+        replies.edit(
+            context.tr.gettext(
+                "You already rated {name} in this period: {scores}. Replace that rating?", name=name, scores=scores
+            ),
+            keyboard,
+        )
+    else:
+        await dialogs.clear_dialog(session=session, telegram_id=viewer.user.id)
+        state = FormState(
+            kind=data.kind,
+            target_id=data.target_id,
+            period_id=period.id or 0,
+            period_starts=period.starts_on,
+            period_ends=period.ends_on,
+            opened_at=int(context.now().timestamp()),
+            nonce=secrets.randbelow(2**31),
+            scores=(0,) * len(context.settings.campaign.standards),
+            language=context.language,
+        )
+        context.services.form_labels.put((data.kind.value, data.target_id), name)
+        show_form(context, viewer.user.id, state, FormView(name), replies)
 
 
 def show_form(
@@ -633,39 +630,20 @@ async def press_keep(update: Update, context: BotContext) -> None:
     await replies.deliver(update, context)
 
 
-async def press_rate_now(update: Update, context: BotContext) -> None:
+@on_press(RateNow, who=_rater, expired=N_EXPIRED)
+async def press_rate_now(press: Press[RateNow]) -> None:
     """The Rate button of a nudge."""
-    replies = Replies()
-    async with context.db.transaction() as session:
-        viewer = await _rater(session, context, update)
-        await begin(session, context, viewer, replies)
-    await replies.deliver(update, context)
+    await begin(press.session, press.context, press.viewer, press.replies)
 
 
-async def press_mute(update: Update, context: BotContext) -> None:
+@on_press(MuteNudges, who=_rater, expired=N_EXPIRED)
+async def press_mute(press: Press[MuteNudges]) -> None:
     """No more nudges for this member."""
-    replies = Replies()
-    async with context.db.transaction() as session:
-        viewer = await _rater(session, context, update)
-        assert viewer.member is not None
-        viewer.member.mute_nudges = True
-        await members.save_member(session=session, member=viewer.member)
-        replies.edit(context.tr.gettext("You will get no more reminders to rate. /rate still works any time."))
-    await replies.deliver(update, context)
-
-
-# --- checks ------------------------------------------------------------------------------------------------------
-
-
-def _require_rater(viewer: Viewer) -> None:
-    if viewer.member is None or viewer.audience not in MEMBERS:
-        raise Refusal(N_("/{command} is for registered members. Send /start to register."), command="rate")
-
-
-async def _rater(session: AsyncSession, context: BotContext, update: Update) -> Viewer:
-    viewer = await load_viewer(session=session, context=context, user=sender(update))
-    _require_rater(viewer)
-    return viewer
+    member = press.viewer.member
+    assert member is not None
+    member.mute_nudges = True
+    await members.save_member(session=press.session, member=member)
+    press.replies.edit(press.tr.gettext("You will get no more reminders to rate. /rate still works any time."))
 
 
 TEXT_STEPS = {STEP_SEARCH: ask_search, STEP_COMMENT: ask_comment}

@@ -42,11 +42,13 @@ from handlers.common import (
     sender,
     typed_text,
 )
+from handlers.presses import Press, on_press
 from storage import campaigns, dialogs, reviews, sections, tasks
 from storage.models import Dialog, MemberStatus, PeriodKind, PublicReview, Section, Task, TaskStatus
 
 RATINGLINK = CommandSpec("ratinglink", N_("Your section's review link and QR code"), ADMINS_AND_HEADS, PRIVATE)
 COMMANDS = (RATINGLINK,)
+N_EXPIRED = N_("This button has expired. Open the review link again.")
 REVIEW_PAYLOAD = re.compile(r"^r_(.*)$")
 TOO_LONG = N_("A comment has at most {limit} characters; this one has {length}.")
 STEP_REASON = "review.reason"
@@ -158,51 +160,48 @@ async def begin_review(
     )
 
 
-async def press_level(update: Update, context: BotContext) -> None:
-    press = Level.parse(callback_data(update))
-    replies = Replies()
-    async with context.db.transaction() as session:
-        viewer = await load_viewer(session=session, context=context, user=sender(update))
-        section = await reviews.section_by_review_token(session=session, token=press.token) if press else None
-        if press is None or section is None or section.archived_at is not None or press.level not in LEVELS:
-            raise Refusal(N_("This button has expired. Open the review link again."))
-        _not_a_member(viewer)
-        if await reviews.todays_review(
-            session=session, section_id=section.id or 0, reviewer_telegram_id=viewer.user.id, day=context.today()
-        ):
-            raise Refusal(
-                N_("You already reviewed {section} today. Thank you! You can review again tomorrow."),
-                section=section.name,
-            )
-        review = await reviews.add_review(
-            session=session,
-            section_id=section.id or 0,
-            reviewer_telegram_id=viewer.user.id,
-            level=press.level,
-            day=context.today(),
-            language=context.language,
+@on_press(Level, expired=N_EXPIRED)
+async def press_level(press: Press[Level]) -> None:
+    session, context, replies, viewer, data = press.session, press.context, press.replies, press.viewer, press.data
+    section = await reviews.section_by_review_token(session=session, token=data.token) if press else None
+    if section is None or section.archived_at is not None or data.level not in LEVELS:
+        raise Refusal(N_EXPIRED)
+    _not_a_member(viewer)
+    if await reviews.todays_review(
+        session=session, section_id=section.id or 0, reviewer_telegram_id=viewer.user.id, day=context.today()
+    ):
+        raise Refusal(
+            N_("You already reviewed {section} today. Thank you! You can review again tomorrow."),
+            section=section.name,
         )
-        if review.complete:
-            await _replace_earlier(session, context, review)
-        if press.level <= BAD:
-            await _ask_reason(session, context, viewer, review, replies)
-        else:
-            await dialogs.set_dialog(
-                session=session,
-                telegram_id=viewer.user.id,
-                step=STEP_COMMENT,
-                data={"review_id": review.id},
-                now=context.now(),
+    review = await reviews.add_review(
+        session=session,
+        section_id=section.id or 0,
+        reviewer_telegram_id=viewer.user.id,
+        level=data.level,
+        day=context.today(),
+        language=context.language,
+    )
+    if review.complete:
+        await _replace_earlier(session, context, review)
+    if data.level <= BAD:
+        await _ask_reason(session, context, viewer, review, replies)
+    else:
+        await dialogs.set_dialog(
+            session=session,
+            telegram_id=viewer.user.id,
+            step=STEP_COMMENT,
+            data={"review_id": review.id},
+            now=context.now(),
+        )
+        replies.edit(
+            context.tr.gettext(
+                "Thank you for your review of {section}: {level}. If you like, type a comment; it goes to the "
+                "section without your name.",
+                section=section.name,
+                level=context.tr.gettext(LEVELS[data.level]),
             )
-            replies.edit(
-                context.tr.gettext(
-                    "Thank you for your review of {section}: {level}. If you like, type a comment; it goes to the "
-                    "section without your name.",
-                    section=section.name,
-                    level=context.tr.gettext(LEVELS[press.level]),
-                )
-            )
-    await replies.deliver(update, context)
+        )
 
 
 async def _ask_reason(
@@ -219,39 +218,31 @@ async def _ask_reason(
     )
 
 
-async def press_tag(update: Update, context: BotContext) -> None:
-    press = Tag.parse(callback_data(update))
-    replies = Replies()
-    async with context.db.transaction() as session:
-        viewer = await load_viewer(session=session, context=context, user=sender(update))
-        review = await _own_open_review(session, viewer, press.review_id if press else 0)
-        tags = context.settings.reviews.bad_reason_tags
-        assert press is not None
-        if not 0 <= press.index < len(tags):
-            raise Refusal(N_("This button has expired. Open the review link again."))
-        tag = tags[press.index]
-        review.tags = [t for t in review.tags if t != tag] if tag in review.tags else [*review.tags, tag]
-        await reviews.save_review(session=session, review=review)
-        replies.edit(
-            context.tr.gettext(
-                "We are sorry. What went wrong? Choose one or more reasons and press Done, or type it "
-                "in your own words."
-            ),
-            tags_keyboard(context.tr, tags, review),
-        )
-    await replies.deliver(update, context)
+@on_press(Tag, expired=N_EXPIRED)
+async def press_tag(press: Press[Tag]) -> None:
+    session, context, replies, viewer, data = press.session, press.context, press.replies, press.viewer, press.data
+    review = await _own_open_review(session, viewer, data.review_id)
+    tags = context.settings.reviews.bad_reason_tags
+    if not 0 <= data.index < len(tags):
+        raise Refusal(N_EXPIRED)
+    tag = tags[data.index]
+    review.tags = [t for t in review.tags if t != tag] if tag in review.tags else [*review.tags, tag]
+    await reviews.save_review(session=session, review=review)
+    replies.edit(
+        context.tr.gettext(
+            "We are sorry. What went wrong? Choose one or more reasons and press Done, or type it in your own words."
+        ),
+        tags_keyboard(context.tr, tags, review),
+    )
 
 
-async def press_finish(update: Update, context: BotContext) -> None:
-    press = Finish.parse(callback_data(update))
-    replies = Replies()
-    async with context.db.transaction() as session:
-        viewer = await load_viewer(session=session, context=context, user=sender(update))
-        review = await _own_open_review(session, viewer, press.review_id if press else 0)
-        if not review.tags:
-            raise Refusal(N_("Choose at least one reason, or type it in your own words."))
-        await complete_bad_review(session, context, viewer, review, replies)
-    await replies.deliver(update, context)
+@on_press(Finish, expired=N_EXPIRED)
+async def press_finish(press: Press[Finish]) -> None:
+    session, context, replies, viewer, data = press.session, press.context, press.replies, press.viewer, press.data
+    review = await _own_open_review(session, viewer, data.review_id)
+    if not review.tags:
+        raise Refusal(N_("Choose at least one reason, or type it in your own words."))
+    await complete_bad_review(session, context, viewer, review, replies)
 
 
 async def ask_reason(
@@ -273,7 +264,7 @@ async def ask_comment(
     """The reviewer typed a comment to a good review."""
     review = await reviews.get_review(session=session, review_id=int(dialog.data.get("review_id", 0)))
     if review is None or review.reviewer_telegram_id != viewer.user.id:
-        raise Refusal(N_("This button has expired. Open the review link again."))
+        raise Refusal(N_EXPIRED)
     review.comment = typed_text(text, TEXT_LIMIT, TOO_LONG)
     await reviews.save_review(session=session, review=review)
     await dialogs.clear_dialog(session=session, telegram_id=viewer.user.id)
@@ -368,7 +359,7 @@ async def _replace_earlier(session: AsyncSession, context: BotContext, review: P
 async def _own_open_review(session: AsyncSession, viewer: Viewer, review_id: int) -> PublicReview:
     review = await reviews.get_review(session=session, review_id=review_id)
     if review is None or review.reviewer_telegram_id != viewer.user.id:
-        raise Refusal(N_("This button has expired. Open the review link again."))
+        raise Refusal(N_EXPIRED)
     if review.complete:
         raise Refusal(N_("Your review is already recorded. Thank you!"))
     return review
@@ -396,6 +387,7 @@ async def cmd_ratinglink(update: Update, context: BotContext) -> None:
         await _send_qr(update, context, png)
 
 
+# Not an `on_press`: the QR code goes out after the reply, once the transaction has committed.
 async def press_link_for(update: Update, context: BotContext) -> None:
     press = LinkFor.parse(callback_data(update))
     replies = Replies()
@@ -411,15 +403,12 @@ async def press_link_for(update: Update, context: BotContext) -> None:
     await _send_qr(update, context, png)
 
 
-async def press_link_page(update: Update, context: BotContext) -> None:
-    press = LinkPage.parse(callback_data(update))
-    replies = Replies()
-    async with context.db.transaction() as session:
-        viewer = await load_viewer(session=session, context=context, user=sender(update))
-        if viewer.audience != Audience.ADMIN:
-            raise Refusal(N_("Only administrators can do that."))
-        await _offer_sections(session, context, press.page if press else 0, replies)
-    await replies.deliver(update, context)
+@on_press(LinkPage, expired=N_EXPIRED)
+async def press_link_page(press: Press[LinkPage]) -> None:
+    session, context, replies, viewer, data = press.session, press.context, press.replies, press.viewer, press.data
+    if viewer.audience != Audience.ADMIN:
+        raise Refusal(N_("Only administrators can do that."))
+    await _offer_sections(session, context, data.page, replies)
 
 
 async def _offer_sections(session: AsyncSession, context: BotContext, page: int, replies: Replies) -> None:
@@ -490,51 +479,45 @@ def may_answer(viewer: Viewer, task: Task) -> bool:
     )
 
 
-async def press_outcome(update: Update, context: BotContext) -> None:
+@on_press(Outcome, expired=N_EXPIRED)
+async def press_outcome(press: Press[Outcome]) -> None:
     """The head says how the bad review was dealt with; the note for the reviewer is typed next."""
-    press = Outcome.parse(callback_data(update))
-    replies = Replies()
-    async with context.db.transaction() as session:
-        viewer = await load_viewer(session=session, context=context, user=sender(update))
-        task = await tasks.get_task(session=session, task_id=press.task_id) if press else None
-        if press is None or press.outcome not in OUTCOMES or task is None:
-            raise Refusal(N_("This button has expired. Send /tasks again."))
-        if not may_answer(viewer, task):
-            raise Refusal(N_("Only the section's head, leaders and admins can do that."))
-        if (
-            task.status != TaskStatus.OPEN
-            or await reviews.review_of_task(session=session, task_id=task.id or 0) is None
-        ):
-            raise Refusal(N_("This task is closed."))
-        tr = context.tr
-        if press.outcome == "scheduled":
-            await dialogs.set_dialog(
-                session=session,
-                telegram_id=viewer.user.id,
-                step=STEP_SCHEDULE,
-                data={"task_id": task.id},
-                now=context.now(),
+    session, context, replies, viewer, data = press.session, press.context, press.replies, press.viewer, press.data
+    task = await tasks.get_task(session=session, task_id=data.task_id) if press else None
+    if data.outcome not in OUTCOMES or task is None:
+        raise Refusal(N_("This button has expired. Send /tasks again."))
+    if not may_answer(viewer, task):
+        raise Refusal(N_("Only the section's head, leaders and admins can do that."))
+    if task.status != TaskStatus.OPEN or await reviews.review_of_task(session=session, task_id=task.id or 0) is None:
+        raise Refusal(N_("This task is closed."))
+    tr = context.tr
+    if data.outcome == "scheduled":
+        await dialogs.set_dialog(
+            session=session,
+            telegram_id=viewer.user.id,
+            step=STEP_SCHEDULE,
+            data={"task_id": task.id},
+            now=context.now(),
+        )
+        replies.reply(
+            tr.gettext(
+                "By when will it be fixed? Type the date; the plan comes next. {examples}",
+                examples=tr.gettext(DATE_EXAMPLES),
             )
-            replies.reply(
-                tr.gettext(
-                    "By when will it be fixed? Type the date; the plan comes next. {examples}",
-                    examples=tr.gettext(DATE_EXAMPLES),
-                )
-            )
-        else:
-            await dialogs.set_dialog(
-                session=session,
-                telegram_id=viewer.user.id,
-                step=STEP_OUTCOME,
-                data={"task_id": task.id, "outcome": press.outcome},
-                now=context.now(),
-            )
-            replies.reply(
-                tr.gettext("Explain briefly why there was no fault; the reviewer will read it.")
-                if press.outcome == "explained"
-                else tr.gettext("Say briefly what was done; the reviewer will read it.")
-            )
-    await replies.deliver(update, context)
+        )
+    else:
+        await dialogs.set_dialog(
+            session=session,
+            telegram_id=viewer.user.id,
+            step=STEP_OUTCOME,
+            data={"task_id": task.id, "outcome": data.outcome},
+            now=context.now(),
+        )
+        replies.reply(
+            tr.gettext("Explain briefly why there was no fault; the reviewer will read it.")
+            if data.outcome == "explained"
+            else tr.gettext("Say briefly what was done; the reviewer will read it.")
+        )
 
 
 async def ask_schedule(
@@ -601,24 +584,21 @@ async def ask_outcome(
     replies.reply(context.tr.gettext("Recorded. The reviewer is told and asked whether they are satisfied now."))
 
 
-async def press_followup(update: Update, context: BotContext) -> None:
+@on_press(FollowUp, expired=N_EXPIRED)
+async def press_followup(press: Press[FollowUp]) -> None:
     """The reviewer answers the follow-up (回访); the answer is recorded, once. A reviewer still not satisfied is
     news for the section's heads: they are told, with what they answered."""
-    press = FollowUp.parse(callback_data(update))
-    replies = Replies()
-    async with context.db.transaction() as session:
-        viewer = await load_viewer(session=session, context=context, user=sender(update))
-        review = await reviews.get_review(session=session, review_id=press.review_id) if press else None
-        if press is None or review is None or review.reviewer_telegram_id != viewer.user.id or not review.outcome:
-            raise Refusal(N_("This button has expired. Open the review link again."))
-        if review.followup_satisfied is not None:
-            raise Refusal(N_("Your answer is recorded already. Thank you."))
-        review.followup_satisfied = press.satisfied
-        await reviews.save_review(session=session, review=review)
-        if not press.satisfied:
-            await tell_heads_still_unsatisfied(session, context, review, replies)
-        replies.edit(context.tr.gettext("Thank you for telling us."))
-    await replies.deliver(update, context)
+    session, context, replies, viewer, data = press.session, press.context, press.replies, press.viewer, press.data
+    review = await reviews.get_review(session=session, review_id=data.review_id) if press else None
+    if review is None or review.reviewer_telegram_id != viewer.user.id or not review.outcome:
+        raise Refusal(N_EXPIRED)
+    if review.followup_satisfied is not None:
+        raise Refusal(N_("Your answer is recorded already. Thank you."))
+    review.followup_satisfied = data.satisfied
+    await reviews.save_review(session=session, review=review)
+    if not data.satisfied:
+        await tell_heads_still_unsatisfied(session, context, review, replies)
+    replies.edit(context.tr.gettext("Thank you for telling us."))
 
 
 async def tell_heads_still_unsatisfied(

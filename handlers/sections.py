@@ -22,7 +22,6 @@ from handlers.common import (
     Viewer,
     admin_viewer,
     button,
-    callback_data,
     chat_type,
     clean_name,
     existing_section,
@@ -32,6 +31,7 @@ from handlers.common import (
     require_admin,
     sender,
 )
+from handlers.presses import Press, on_press
 from storage import audit, dialogs, sections
 from storage.models import Dialog, Section, SectionKind
 from storage.sections import DuplicateSectionName, SectionRow
@@ -40,6 +40,7 @@ SECTIONS = CommandSpec("sections", N_("The sections and stations, their heads an
 COMMANDS = (SECTIONS,)
 STEP_NEW = "section.new"
 STEP_RENAME = "section.rename"
+N_EXPIRED = N_("This button has expired. Send /sections again.")
 KIND_NAMES = {SectionKind.OFFICE: N_("Office sections (科室)"), SectionKind.STATION: N_("Stations (站所)")}
 KIND_BUTTONS = {SectionKind.OFFICE: N_("Office section (科室)"), SectionKind.STATION: N_("Station (站所)")}
 
@@ -138,46 +139,38 @@ async def cmd_sections(update: Update, context: BotContext) -> None:
     await replies.deliver(update, context)
 
 
-async def press_manage_page(update: Update, context: BotContext) -> None:
+@on_press(ManagePage, who=admin_viewer, expired=N_EXPIRED)
+async def press_manage_page(press: Press[ManagePage]) -> None:
     """Admin: the list of sections again, at a page."""
-    press = ManagePage.parse(callback_data(update))
-    replies = Replies()
-    async with context.db.transaction() as session:
-        await admin_viewer(session, context, update)
-        rows = await sections.section_overview(session=session, include_archived=True)
-        replies.edit(render_overview(context.tr, rows), manage_keyboard(context.tr, rows, press.page if press else 0))
-    await replies.deliver(update, context)
+    rows = await sections.section_overview(session=press.session, include_archived=True)
+    press.replies.edit(render_overview(press.tr, rows), manage_keyboard(press.tr, rows, press.data.page))
 
 
-async def press_open(update: Update, context: BotContext) -> None:
+@on_press(OpenSection, who=admin_viewer, expired=N_EXPIRED)
+async def press_open(press: Press[OpenSection]) -> None:
     """Admin: one section's card with what can be done to it."""
-    press = OpenSection.parse(callback_data(update))
-    replies = Replies()
-    async with context.db.transaction() as session:
-        await admin_viewer(session, context, update)
-        section = await existing_section(session, press.section_id if press else 0)
-        replies.edit(*section_card(context.tr, section))
-    await replies.deliver(update, context)
+    section = await existing_section(press.session, press.data.section_id)
+    press.replies.edit(*section_card(press.tr, section))
 
 
-async def press_add(update: Update, context: BotContext) -> None:
+@on_press(AddSection, who=admin_viewer, expired=N_EXPIRED)
+async def press_add(press: Press[AddSection]) -> None:
     """Admin: add a section, first its kind, then its name (typed)."""
-    press = AddSection.parse(callback_data(update))
-    replies = Replies()
-    async with context.db.transaction() as session:
-        viewer = await admin_viewer(session, context, update)
-        tr = context.tr
-        if press is None or press.kind not in {"", *SectionKind}:
-            raise Refusal(N_("This button has expired. Send /sections again."))
-        if not press.kind:
-            kinds = [[button(tr.gettext(KIND_BUTTONS[kind]), AddSection(kind.value).pack())] for kind in SectionKind]
-            replies.edit(tr.gettext("What kind of section?"), InlineKeyboardMarkup(kinds))
-        else:
-            await dialogs.set_dialog(
-                session=session, telegram_id=viewer.user.id, step=STEP_NEW, data={"kind": press.kind}, now=context.now()
-            )
-            replies.edit(tr.gettext("Type the name of the new section (or /cancel)."))
-    await replies.deliver(update, context)
+    tr, kind = press.tr, press.data.kind
+    if kind not in {"", *SectionKind}:
+        raise Refusal(N_EXPIRED)
+    if not kind:
+        kinds = [[button(tr.gettext(KIND_BUTTONS[each]), AddSection(each.value).pack())] for each in SectionKind]
+        press.replies.edit(tr.gettext("What kind of section?"), InlineKeyboardMarkup(kinds))
+        return
+    await dialogs.set_dialog(
+        session=press.session,
+        telegram_id=press.viewer.user.id,
+        step=STEP_NEW,
+        data={"kind": kind},
+        now=press.context.now(),
+    )
+    press.replies.edit(tr.gettext("Type the name of the new section (or /cancel)."))
 
 
 async def ask_new_name(
@@ -202,22 +195,18 @@ async def ask_new_name(
     replies.reply(context.tr.gettext("Section added.") + "\n\n" + text, markup)
 
 
-async def press_rename(update: Update, context: BotContext) -> None:
+@on_press(RenameSection, who=admin_viewer, expired=N_EXPIRED)
+async def press_rename(press: Press[RenameSection]) -> None:
     """Admin: rename a section; the new name is typed."""
-    press = RenameSection.parse(callback_data(update))
-    replies = Replies()
-    async with context.db.transaction() as session:
-        viewer = await admin_viewer(session, context, update)
-        section = await existing_section(session, press.section_id if press else 0)
-        await dialogs.set_dialog(
-            session=session,
-            telegram_id=viewer.user.id,
-            step=STEP_RENAME,
-            data={"section_id": section.id},
-            now=context.now(),
-        )
-        replies.edit(context.tr.gettext("Type the new name of {name} (or /cancel).", name=section.name))
-    await replies.deliver(update, context)
+    section = await existing_section(press.session, press.data.section_id)
+    await dialogs.set_dialog(
+        session=press.session,
+        telegram_id=press.viewer.user.id,
+        step=STEP_RENAME,
+        data={"section_id": section.id},
+        now=press.context.now(),
+    )
+    press.replies.edit(press.tr.gettext("Type the new name of {name} (or /cancel).", name=section.name))
 
 
 async def ask_rename(
@@ -243,25 +232,21 @@ async def ask_rename(
     replies.reply(context.tr.gettext("Renamed.") + "\n\n" + text, markup)
 
 
-async def press_archive(update: Update, context: BotContext) -> None:
+@on_press(ArchiveSection, who=admin_viewer, expired=N_EXPIRED)
+async def press_archive(press: Press[ArchiveSection]) -> None:
     """Admin: archive a section (or restore it)."""
-    press = ArchiveSection.parse(callback_data(update))
-    replies = Replies()
-    async with context.db.transaction() as session:
-        viewer = await admin_viewer(session, context, update)
-        section = await existing_section(session, press.section_id if press else 0)
-        assert press is not None
-        await sections.set_archived(session=session, section=section, archived=press.archived, now=context.now())
-        await audit.record_audit(
-            session=session,
-            actor_id=viewer.member_id,
-            action="section.archived" if press.archived else "section.restored",
-            subject=f"section:{section.id}",
-            detail=section.name,
-        )
-        replies.toast(context.tr.gettext("Archived.") if press.archived else context.tr.gettext("Restored."))
-        replies.edit(*section_card(context.tr, section))
-    await replies.deliver(update, context)
+    session, archived = press.session, press.data.archived
+    section = await existing_section(session, press.data.section_id)
+    await sections.set_archived(session=session, section=section, archived=archived, now=press.context.now())
+    await audit.record_audit(
+        session=session,
+        actor_id=press.viewer.member_id,
+        action="section.archived" if archived else "section.restored",
+        subject=f"section:{section.id}",
+        detail=section.name,
+    )
+    press.replies.toast(press.tr.gettext("Archived.") if archived else press.tr.gettext("Restored."))
+    press.replies.edit(*section_card(press.tr, section))
 
 
 TEXT_STEPS = {STEP_NEW: ask_new_name, STEP_RENAME: ask_rename}

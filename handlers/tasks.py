@@ -24,7 +24,6 @@ from handlers.common import (
     Replies,
     Viewer,
     button,
-    callback_data,
     chat_type,
     date_refusal,
     load_viewer,
@@ -36,6 +35,7 @@ from handlers.common import (
     sender,
     typed_text,
 )
+from handlers.presses import Press, on_press
 from handlers.reviews import outcome_keyboard
 from jobs.reminders import morning_of
 from storage import dialogs, members, reminders, sections, tasks
@@ -56,6 +56,8 @@ TASKS = CommandSpec(
 )
 AWAY = CommandSpec("away", N_("Away until a date: your reminders go to others"), MEMBERS - {Audience.INDUSTRY}, PRIVATE)
 COMMANDS = (TASK, TASKS, AWAY)
+N_EXPIRED = N_("This button has expired. Send /tasks again.")
+N_EXPIRED_NEW = N_("This button has expired. Send /task again.")
 
 TITLE_LIMIT = 200
 NOTE_LIMIT = 500
@@ -307,27 +309,28 @@ async def _offer_sections(session: AsyncSession, context: BotContext, page: int,
     replies.edit(context.tr.gettext("A task for which section?"), InlineKeyboardMarkup(rows))
 
 
-async def press_new_task_page(update: Update, context: BotContext) -> None:
-    press = NewTaskPage.parse(callback_data(update))
-    replies = Replies()
-    async with context.db.transaction() as session:
-        viewer = await _viewer(session, context, update)
-        if press is None or viewer.audience not in OVERSEERS:
-            raise Refusal(N_("This button has expired. Send /task again."))
-        await _offer_sections(session, context, press.page, replies)
-    await replies.deliver(update, context)
+async def _viewer(session: AsyncSession, context: BotContext, update: Update) -> Viewer:
+    viewer = await load_viewer(session=session, context=context, user=sender(update))
+    if viewer.member is None or viewer.audience not in MEMBERS:
+        raise Refusal(N_("This button has expired. Send /start to begin again."))
+    return viewer
 
 
-async def press_new_task_section(update: Update, context: BotContext) -> None:
-    press = NewTaskSection.parse(callback_data(update))
-    replies = Replies()
-    async with context.db.transaction() as session:
-        viewer = await _viewer(session, context, update)
-        if press is None or viewer.audience not in OVERSEERS:
-            raise Refusal(N_("This button has expired. Send /task again."))
-        section = await _open_section(session, press.section_id)
-        await _ask_title(session, context, viewer, section, replies)
-    await replies.deliver(update, context)
+@on_press(NewTaskPage, who=_viewer, expired=N_EXPIRED_NEW)
+async def press_new_task_page(press: Press[NewTaskPage]) -> None:
+    session, context, replies, viewer, data = press.session, press.context, press.replies, press.viewer, press.data
+    if viewer.audience not in OVERSEERS:
+        raise Refusal(N_EXPIRED_NEW)
+    await _offer_sections(session, context, data.page, replies)
+
+
+@on_press(NewTaskSection, who=_viewer, expired=N_EXPIRED_NEW)
+async def press_new_task_section(press: Press[NewTaskSection]) -> None:
+    session, context, replies, viewer, data = press.session, press.context, press.replies, press.viewer, press.data
+    if viewer.audience not in OVERSEERS:
+        raise Refusal(N_EXPIRED_NEW)
+    section = await _open_section(session, data.section_id)
+    await _ask_title(session, context, viewer, section, replies)
 
 
 async def _ask_title(
@@ -381,44 +384,41 @@ async def ask_responsible_by_button(
     replies.reply(context.tr.gettext("Please choose with the buttons above, or send /cancel to stop."))
 
 
-async def press_responsible(update: Update, context: BotContext) -> None:
+@on_press(NewTaskResponsible, who=_viewer, expired=N_EXPIRED_NEW)
+async def press_responsible(press: Press[NewTaskResponsible]) -> None:
     """The last step: the task is created."""
-    press = NewTaskResponsible.parse(callback_data(update))
-    replies = Replies()
-    async with context.db.transaction() as session:
-        viewer = await _viewer(session, context, update)
-        dialog = await dialogs.get_dialog(session=session, telegram_id=viewer.user.id, now=context.now())
-        if press is None or dialog is None or dialog.step != STEP_RESPONSIBLE or viewer.audience not in MANAGERS:
-            raise Refusal(N_("This button has expired. Send /task again."))
-        section = await _open_section(session, int(dialog.data["section_id"]))
-        if viewer.audience == Audience.HEAD and (viewer.member is None or viewer.member.section_id != section.id):
-            raise Refusal(N_("Heads add tasks to their own section only."))
-        responsible = await members.get_member(session=session, member_id=press.member_id) if press.member_id else None
-        if press.member_id and (responsible is None or responsible.section_id != section.id):
-            raise Refusal(N_("That person is not in the section. Send /task again."))
-        task = await tasks.create_task(
-            session=session,
-            section_id=section.id or 0,
-            title=str(dialog.data["title"]),
-            due_on=dt.date.fromisoformat(str(dialog.data["due_on"])),
-            responsible_id=responsible.id if responsible else None,
-            created_by_id=viewer.member_id,
+    session, context, replies, viewer, data = press.session, press.context, press.replies, press.viewer, press.data
+    dialog = await dialogs.get_dialog(session=session, telegram_id=viewer.user.id, now=context.now())
+    if dialog is None or dialog.step != STEP_RESPONSIBLE or viewer.audience not in MANAGERS:
+        raise Refusal(N_EXPIRED_NEW)
+    section = await _open_section(session, int(dialog.data["section_id"]))
+    if viewer.audience == Audience.HEAD and (viewer.member is None or viewer.member.section_id != section.id):
+        raise Refusal(N_("Heads add tasks to their own section only."))
+    responsible = await members.get_member(session=session, member_id=data.member_id) if data.member_id else None
+    if data.member_id and (responsible is None or responsible.section_id != section.id):
+        raise Refusal(N_("That person is not in the section. Send /task again."))
+    task = await tasks.create_task(
+        session=session,
+        section_id=section.id or 0,
+        title=str(dialog.data["title"]),
+        due_on=dt.date.fromisoformat(str(dialog.data["due_on"])),
+        responsible_id=responsible.id if responsible else None,
+        created_by_id=viewer.member_id,
+    )
+    await dialogs.clear_dialog(session=session, telegram_id=viewer.user.id)
+    text, keyboard = await task_card(session, context, viewer, task)
+    replies.edit(context.tr.gettext("Task added.") + "\n\n" + text, keyboard)
+    if responsible is not None and responsible.telegram_id and responsible.id != viewer.member_id:
+        tr = member_translator(context.settings, responsible)
+        replies.send(
+            responsible.telegram_id,
+            tr.gettext(
+                "📋 {name} gave you a task: “{title}”, due {day}. Send /tasks to see it.",
+                name=actor_name(viewer),
+                title=task.title,
+                day=task.due_on.isoformat(),
+            ),
         )
-        await dialogs.clear_dialog(session=session, telegram_id=viewer.user.id)
-        text, keyboard = await task_card(session, context, viewer, task)
-        replies.edit(context.tr.gettext("Task added.") + "\n\n" + text, keyboard)
-        if responsible is not None and responsible.telegram_id and responsible.id != viewer.member_id:
-            tr = member_translator(context.settings, responsible)
-            replies.send(
-                responsible.telegram_id,
-                tr.gettext(
-                    "📋 {name} gave you a task: “{title}”, due {day}. Send /tasks to see it.",
-                    name=actor_name(viewer),
-                    title=task.title,
-                    day=task.due_on.isoformat(),
-                ),
-            )
-    await replies.deliver(update, context)
 
 
 # --- /tasks and the task card ------------------------------------------------------------------------------------
@@ -468,31 +468,25 @@ async def task_list(
     )
 
 
-async def press_task_page(update: Update, context: BotContext) -> None:
-    press = TaskPage.parse(callback_data(update))
-    replies = Replies()
-    async with context.db.transaction() as session:
-        viewer = await _viewer(session, context, update)
-        require(viewer, TASKS, "private")
-        text, keyboard = await task_list(session, context, viewer, press.page if press else 0)
+@on_press(TaskPage, who=_viewer, expired=N_EXPIRED)
+async def press_task_page(press: Press[TaskPage]) -> None:
+    session, context, replies, viewer, data = press.session, press.context, press.replies, press.viewer, press.data
+    require(viewer, TASKS, "private")
+    text, keyboard = await task_list(session, context, viewer, data.page)
+    replies.edit(text, keyboard)
+
+
+@on_press(OpenTask, who=_viewer, expired=N_EXPIRED)
+async def press_open_task(press: Press[OpenTask]) -> None:
+    session, context, replies, viewer, data = press.session, press.context, press.replies, press.viewer, press.data
+    task = await _task(session, data.task_id)
+    if not may_see(viewer, task):
+        raise Refusal(N_("This task belongs to another section."))
+    text, keyboard = await task_card(session, context, viewer, task)
+    if press.update.callback_query and press.update.callback_query.message and _is_reminder(press.update):
+        replies.reply(text, keyboard)  # the reminder itself stays as it was
+    else:
         replies.edit(text, keyboard)
-    await replies.deliver(update, context)
-
-
-async def press_open_task(update: Update, context: BotContext) -> None:
-    press = OpenTask.parse(callback_data(update))
-    replies = Replies()
-    async with context.db.transaction() as session:
-        viewer = await _viewer(session, context, update)
-        task = await _task(session, press.task_id if press else 0)
-        if not may_see(viewer, task):
-            raise Refusal(N_("This task belongs to another section."))
-        text, keyboard = await task_card(session, context, viewer, task)
-        if update.callback_query and update.callback_query.message and _is_reminder(update):
-            replies.reply(text, keyboard)  # the reminder itself stays as it was
-        else:
-            replies.edit(text, keyboard)
-    await replies.deliver(update, context)
 
 
 def _is_reminder(update: Update) -> bool:
@@ -507,43 +501,39 @@ def _is_reminder(update: Update) -> bool:
     )
 
 
-async def press_finish(update: Update, context: BotContext) -> None:
+@on_press(FinishTask, who=_viewer, expired=N_EXPIRED)
+async def press_finish(press: Press[FinishTask]) -> None:
     """Done: with a note typed next, or at once."""
-    press = FinishTask.parse(callback_data(update))
-    replies = Replies()
-    async with context.db.transaction() as session:
-        viewer = await _viewer(session, context, update)
-        task = await _task(session, press.task_id if press else 0)
-        assert press is not None
-        if not may_finish(viewer, task):
-            raise Refusal(N_("Only the section's head, the person responsible, leaders and admins can do that."))
-        if task.status != TaskStatus.OPEN:
-            replies.toast(_closed_text(context.tr, task), alert=True)
-        elif await review_store.review_of_task(session=session, task_id=task.id or 0) is not None:
-            if not manages(viewer, task):
-                raise Refusal(N_("Only the section's head, leaders and admins can do that."))
-            replies.reply(
-                context.tr.gettext("“{title}”: how was the bad review dealt with?", title=task.title),
-                outcome_keyboard(context.tr, task.id or 0),
-            )
-        elif press.now:
-            await _finish(session, context, viewer, task, "", replies)
-        else:
-            await dialogs.set_dialog(
-                session=session,
-                telegram_id=viewer.user.id,
-                step=STEP_NOTE,
-                data={"task_id": task.id},
-                now=context.now(),
-            )
-            keyboard = InlineKeyboardMarkup(
-                [[button(context.tr.gettext("Done, without a note"), FinishTask(task.id or 0, True).pack())]]
-            )
-            replies.reply(
-                context.tr.gettext("“{title}”: type a short note on how it was done, or skip it.", title=task.title),
-                keyboard,
-            )
-    await replies.deliver(update, context)
+    session, context, replies, viewer, data = press.session, press.context, press.replies, press.viewer, press.data
+    task = await _task(session, data.task_id)
+    if not may_finish(viewer, task):
+        raise Refusal(N_("Only the section's head, the person responsible, leaders and admins can do that."))
+    if task.status != TaskStatus.OPEN:
+        replies.toast(_closed_text(context.tr, task), alert=True)
+    elif await review_store.review_of_task(session=session, task_id=task.id or 0) is not None:
+        if not manages(viewer, task):
+            raise Refusal(N_("Only the section's head, leaders and admins can do that."))
+        replies.reply(
+            context.tr.gettext("“{title}”: how was the bad review dealt with?", title=task.title),
+            outcome_keyboard(context.tr, task.id or 0),
+        )
+    elif data.now:
+        await _finish(session, context, viewer, task, "", replies)
+    else:
+        await dialogs.set_dialog(
+            session=session,
+            telegram_id=viewer.user.id,
+            step=STEP_NOTE,
+            data={"task_id": task.id},
+            now=context.now(),
+        )
+        keyboard = InlineKeyboardMarkup(
+            [[button(context.tr.gettext("Done, without a note"), FinishTask(task.id or 0, True).pack())]]
+        )
+        replies.reply(
+            context.tr.gettext("“{title}”: type a short note on how it was done, or skip it.", title=task.title),
+            keyboard,
+        )
 
 
 async def ask_note(
@@ -578,28 +568,25 @@ def _closed_text(tr: Translator, task: Task) -> str:
     return tr.gettext("“{title}” was cancelled.", title=task.title)
 
 
-async def press_extend(update: Update, context: BotContext) -> None:
+@on_press(ExtendTask, who=_viewer, expired=N_EXPIRED)
+async def press_extend(press: Press[ExtendTask]) -> None:
     """Extend: the new due date and then the reason are typed."""
-    press = ExtendTask.parse(callback_data(update))
-    replies = Replies()
-    async with context.db.transaction() as session:
-        viewer = await _viewer(session, context, update)
-        task = await _task(session, press.task_id if press else 0)
-        if not manages(viewer, task):
-            raise Refusal(N_("Only the section's head, leaders and admins can do that."))
-        if task.status != TaskStatus.OPEN:
-            raise Refusal(N_("This task is closed."))
-        await dialogs.set_dialog(
-            session=session, telegram_id=viewer.user.id, step=STEP_NEW_DUE, data={"task_id": task.id}, now=context.now()
+    session, context, replies, viewer, data = press.session, press.context, press.replies, press.viewer, press.data
+    task = await _task(session, data.task_id)
+    if not manages(viewer, task):
+        raise Refusal(N_("Only the section's head, leaders and admins can do that."))
+    if task.status != TaskStatus.OPEN:
+        raise Refusal(N_("This task is closed."))
+    await dialogs.set_dialog(
+        session=session, telegram_id=viewer.user.id, step=STEP_NEW_DUE, data={"task_id": task.id}, now=context.now()
+    )
+    replies.reply(
+        context.tr.gettext(
+            "“{title}” is due {day}. What is the new due date?", title=task.title, day=task.due_on.isoformat()
         )
-        replies.reply(
-            context.tr.gettext(
-                "“{title}” is due {day}. What is the new due date?", title=task.title, day=task.due_on.isoformat()
-            )
-            + " "
-            + context.tr.gettext(DATE_EXAMPLES)
-        )
-    await replies.deliver(update, context)
+        + " "
+        + context.tr.gettext(DATE_EXAMPLES)
+    )
 
 
 async def ask_new_due(
@@ -643,59 +630,52 @@ async def ask_reason(
     replies.reply(context.tr.gettext("Extended.") + "\n\n" + text_, keyboard)
 
 
-async def press_cancel(update: Update, context: BotContext) -> None:
+@on_press(CancelTask, who=_viewer, expired=N_EXPIRED)
+async def press_cancel(press: Press[CancelTask]) -> None:
     """Leaders and admins cancel a task that is no longer needed, after confirming."""
-    press = CancelTask.parse(callback_data(update))
-    replies = Replies()
-    async with context.db.transaction() as session:
-        viewer = await _viewer(session, context, update)
-        task = await _task(session, press.task_id if press else 0)
-        assert press is not None
-        if viewer.audience not in OVERSEERS:
-            raise Refusal(N_("Only leaders and admins can cancel a task."))
-        if task.status != TaskStatus.OPEN:
-            raise Refusal(N_("This task is closed."))
-        if not press.confirmed:
-            text, _ = await task_card(session, context, viewer, task)
-            keyboard = InlineKeyboardMarkup(
-                [
-                    [button(context.tr.gettext("Yes, cancel it"), CancelTask(task.id or 0, True).pack())],
-                    [button(context.tr.gettext("No, keep it"), OpenTask(task.id or 0).pack())],
-                ]
-            )
-            replies.edit(text + "\n\n" + context.tr.gettext("Cancel this task?"), keyboard)
-        else:
-            await tasks.close_task(
-                session=session,
-                task=task,
-                status=TaskStatus.CANCELLED,
-                actor_id=viewer.member_id,
-                note="",
-                now=context.now(),
-            )
-            await tell_task_people(session, context, task, viewer, replies, N_("✖ {name} cancelled “{title}”."))
-            text, keyboard = await task_card(session, context, viewer, task)
-            replies.toast(context.tr.gettext("Cancelled."))
-            replies.edit(text, keyboard)
-    await replies.deliver(update, context)
+    session, context, replies, viewer, data = press.session, press.context, press.replies, press.viewer, press.data
+    task = await _task(session, data.task_id)
+    if viewer.audience not in OVERSEERS:
+        raise Refusal(N_("Only leaders and admins can cancel a task."))
+    if task.status != TaskStatus.OPEN:
+        raise Refusal(N_("This task is closed."))
+    if not data.confirmed:
+        text, _ = await task_card(session, context, viewer, task)
+        keyboard = InlineKeyboardMarkup(
+            [
+                [button(context.tr.gettext("Yes, cancel it"), CancelTask(task.id or 0, True).pack())],
+                [button(context.tr.gettext("No, keep it"), OpenTask(task.id or 0).pack())],
+            ]
+        )
+        replies.edit(text + "\n\n" + context.tr.gettext("Cancel this task?"), keyboard)
+    else:
+        await tasks.close_task(
+            session=session,
+            task=task,
+            status=TaskStatus.CANCELLED,
+            actor_id=viewer.member_id,
+            note="",
+            now=context.now(),
+        )
+        await tell_task_people(session, context, task, viewer, replies, N_("✖ {name} cancelled “{title}”."))
+        text, keyboard = await task_card(session, context, viewer, task)
+        replies.toast(context.tr.gettext("Cancelled."))
+        replies.edit(text, keyboard)
 
 
-async def press_snooze(update: Update, context: BotContext) -> None:
+@on_press(Snooze, who=_viewer, expired=N_EXPIRED)
+async def press_snooze(press: Press[Snooze]) -> None:
     """Snooze: the same reminder again on the next working morning."""
-    press = Snooze.parse(callback_data(update))
-    replies = Replies()
-    async with context.db.transaction() as session:
-        viewer = await _viewer(session, context, update)
-        reminder = await reminders.get_reminder(session=session, reminder_id=press.reminder_id) if press else None
-        if reminder is None or viewer.member is None or reminder.member_id != viewer.member.id:
-            raise Refusal(N_("This button has expired. Send /tasks to see the open tasks."))
-        task = await _task(session, reminder.task_id or 0)
-        if task.status != TaskStatus.OPEN:
-            replies.toast(_closed_text(context.tr, task), alert=True)
-        else:
-            when = await snooze_reminder(session, context, reminder.id or 0)
-            replies.toast(context.tr.gettext("I will remind you again on {day}.", day=when.isoformat()), alert=True)
-    await replies.deliver(update, context)
+    session, context, replies, viewer, data = press.session, press.context, press.replies, press.viewer, press.data
+    reminder = await reminders.get_reminder(session=session, reminder_id=data.reminder_id) if press else None
+    if reminder is None or viewer.member is None or reminder.member_id != viewer.member.id:
+        raise Refusal(N_("This button has expired. Send /tasks to see the open tasks."))
+    task = await _task(session, reminder.task_id or 0)
+    if task.status != TaskStatus.OPEN:
+        replies.toast(_closed_text(context.tr, task), alert=True)
+    else:
+        when = await snooze_reminder(session, context, reminder.id or 0)
+        replies.toast(context.tr.gettext("I will remind you again on {day}.", day=when.isoformat()), alert=True)
 
 
 async def snooze_reminder(session: AsyncSession, context: BotContext, reminder_id: int) -> dt.date:
@@ -779,13 +759,6 @@ def read_away_date(context: BotContext, text: str) -> dt.date:
 
 
 # --- helpers -----------------------------------------------------------------------------------------------------
-
-
-async def _viewer(session: AsyncSession, context: BotContext, update: Update) -> Viewer:
-    viewer = await load_viewer(session=session, context=context, user=sender(update))
-    if viewer.member is None or viewer.audience not in MEMBERS:
-        raise Refusal(N_("This button has expired. Send /start to begin again."))
-    return viewer
 
 
 async def _task(session: AsyncSession, task_id: int) -> Task:
