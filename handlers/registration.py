@@ -26,8 +26,8 @@ from handlers.common import (
     Refusal,
     Replies,
     Viewer,
+    admin_viewer,
     button,
-    callback_data,
     chat_type,
     clean_name,
     load_viewer,
@@ -35,11 +35,11 @@ from handlers.common import (
     paged_buttons,
     profile_name,
     require,
-    require_admin,
     role_name,
     sender,
 )
 from handlers.help import private_chat_button
+from handlers.presses import Press, anyone, on_press
 from storage import audit, dialogs, invites, members, sections
 from storage.invites import InviteProblem
 from storage.models import Dialog, Invite, InviteKind, Member, MemberStatus, Role, Section
@@ -48,6 +48,9 @@ START = CommandSpec("start", N_("Welcome and your next step"), EVERYONE, ANY_CHA
 WHOAMI = CommandSpec("whoami", N_("Your profile: name, section and role"), MEMBERS | {Audience.PENDING}, PRIVATE)
 CANCEL = CommandSpec("cancel", N_("Stop what you are doing"), EVERYONE, PRIVATE, in_menu=False)
 COMMANDS = (START, WHOAMI, CANCEL)
+N_EXPIRED = N_("This button has expired. Send /start to begin again.")
+N_NO_REQUEST = N_("This request no longer exists.")
+N_NO_SECTION = N_("That section is no longer open for registration. Send /start to choose again.")
 
 INVITE_PAYLOAD = re.compile(r"^i_(.*)$")
 TOKEN_SHAPE = re.compile(r"^[A-Za-z0-9_-]{10,40}$")
@@ -292,56 +295,55 @@ async def _section_of(session: AsyncSession, member: Member) -> Section | None:
     return await sections.get_section(session=session, section_id=member.section_id)
 
 
+def _require_applicant(viewer: Viewer) -> None:
+    if viewer.audience == Audience.PENDING:
+        raise Refusal(N_("Your registration is already waiting for approval."))
+    if viewer.audience != Audience.OUTSIDER:
+        raise Refusal(N_("You are already registered. Send /whoami to see your profile."))
+
+
+async def _applicant(session: AsyncSession, context: BotContext, update: Update) -> Viewer:
+    viewer = await anyone(session, context, update)
+    _require_applicant(viewer)
+    return viewer
+
+
 # --- registration with approval ----------------------------------------------------------------------------------
 
 
-async def press_section_page(update: Update, context: BotContext) -> None:
+@on_press(SectionPage, who=_applicant, expired=N_EXPIRED)
+async def press_section_page(press: Press[SectionPage]) -> None:
     """Shows another page of sections (also: back to choosing a section)."""
-    query = update.callback_query
-    assert query is not None
-    press = SectionPage.parse(query.data)
-    replies = Replies()
-    async with context.db.transaction() as session:
-        viewer = await load_viewer(session=session, context=context, user=sender(update))
-        _require_applicant(viewer)
-        choices = await sections.list_sections(session=session)
-        if press is None or not choices:
-            raise Refusal(N_("This button has expired. Send /start to begin again."))
-        replies.edit(
-            context.tr.gettext("To register, choose your section:"), section_keyboard(context.tr, choices, press.page)
-        )
-    await replies.deliver(update, context)
+    choices = await sections.list_sections(session=press.session)
+    if not choices:
+        raise Refusal(N_EXPIRED)
+    press.replies.edit(
+        press.tr.gettext("To register, choose your section:"), section_keyboard(press.tr, choices, press.data.page)
+    )
 
 
-async def press_section(update: Update, context: BotContext) -> None:
+@on_press(PickSection, who=_applicant, expired=N_NO_SECTION)
+async def press_section(press: Press[PickSection]) -> None:
     """The applicant chose a section; next, the name colleagues will see."""
-    query = update.callback_query
-    assert query is not None
-    press = PickSection.parse(query.data)
-    replies = Replies()
-    async with context.db.transaction() as session:
-        viewer = await load_viewer(session=session, context=context, user=sender(update))
-        _require_applicant(viewer)
-        section = await _open_section(session, press.section_id if press else 0)
-        earlier = await dialogs.get_dialog(session=session, telegram_id=viewer.user.id, now=context.now())
-        # back here by Change at the confirmation: the name given before is offered again
-        kept_name = str(earlier.data.get("name", "")) if earlier is not None and earlier.step == STEP_CONFIRM else ""
-        await dialogs.set_dialog(
-            session=session,
-            telegram_id=viewer.user.id,
-            step=STEP_NAME,
-            data={"section_id": section.id, "name": kept_name},
-            now=context.now(),
-        )
-        replies.edit(
-            context.tr.gettext(
-                "Section: <b>{section}</b>\n\nWhat name should your colleagues see? Type it, or use your Telegram "
-                "name.",
-                section=section.name,
-            ),
-            name_keyboard(context.tr, profile_name(viewer.user), kept_name),
-        )
-    await replies.deliver(update, context)
+    session, context, viewer = press.session, press.context, press.viewer
+    section = await _open_section(session, press.data.section_id)
+    earlier = await dialogs.get_dialog(session=session, telegram_id=viewer.user.id, now=context.now())
+    # back here by Change at the confirmation: the name given before is offered again
+    kept_name = str(earlier.data.get("name", "")) if earlier is not None and earlier.step == STEP_CONFIRM else ""
+    await dialogs.set_dialog(
+        session=session,
+        telegram_id=viewer.user.id,
+        step=STEP_NAME,
+        data={"section_id": section.id, "name": kept_name},
+        now=context.now(),
+    )
+    press.replies.edit(
+        press.tr.gettext(
+            "Section: <b>{section}</b>\n\nWhat name should your colleagues see? Type it, or use your Telegram name.",
+            section=section.name,
+        ),
+        name_keyboard(press.tr, profile_name(viewer.user), kept_name),
+    )
 
 
 async def ask_name(
@@ -351,20 +353,25 @@ async def ask_name(
     await _take_name(session, context, viewer, int(dialog.data.get("section_id", 0)), clean_name(text), replies)
 
 
-async def press_telegram_name(update: Update, context: BotContext) -> None:
+async def _telegram_or_kept_name(press: Press[UseTelegramName] | Press[KeepName], keep: bool) -> None:
     """The applicant takes their Telegram name as their display name, or (Keep) the name they gave before."""
-    keep = KeepName.parse(callback_data(update)) is not None
-    replies = Replies()
-    async with context.db.transaction() as session:
-        viewer = await load_viewer(session=session, context=context, user=sender(update))
-        _require_applicant(viewer)
-        dialog = await _dialog_at(session, context, viewer, STEP_NAME)
-        name = str(dialog.data.get("name", "")) if keep else profile_name(viewer.user)
-        if not name:
-            raise Refusal(N_("This button has expired. Send /start to begin again."))
-        section_id = int(dialog.data.get("section_id", 0))
-        await _take_name(session, context, viewer, section_id, clean_name(name), replies)
-    await replies.deliver(update, context)
+    session, context, viewer = press.session, press.context, press.viewer
+    dialog = await _dialog_at(session, context, viewer, STEP_NAME)
+    name = str(dialog.data.get("name", "")) if keep else profile_name(viewer.user)
+    if not name:
+        raise Refusal(N_EXPIRED)
+    section_id = int(dialog.data.get("section_id", 0))
+    await _take_name(session, context, viewer, section_id, clean_name(name), press.replies)
+
+
+@on_press(UseTelegramName, who=_applicant, expired=N_EXPIRED)
+async def press_telegram_name(press: Press[UseTelegramName]) -> None:
+    await _telegram_or_kept_name(press, keep=False)
+
+
+@on_press(KeepName, who=_applicant, expired=N_EXPIRED)
+async def press_keep_name(press: Press[KeepName]) -> None:
+    await _telegram_or_kept_name(press, keep=True)
 
 
 async def _take_name(
@@ -390,18 +397,15 @@ async def _take_name(
     )
 
 
-async def press_send_request(update: Update, context: BotContext) -> None:
+@on_press(SendRequest, who=_applicant, expired=N_EXPIRED)
+async def press_send_request(press: Press[SendRequest]) -> None:
     """The applicant confirms: the request goes to every admin with Approve / Reject."""
-    replies = Replies()
-    async with context.db.transaction() as session:
-        viewer = await load_viewer(session=session, context=context, user=sender(update))
-        _require_applicant(viewer)
-        dialog = await _dialog_at(session, context, viewer, STEP_CONFIRM)
-        section = await _open_section(session, int(dialog.data.get("section_id", 0)))
-        name = str(dialog.data.get("name", ""))
-        member = await _request_membership(session, context, viewer, section, name, detail=section.name)
-        replies.edit(await ask_admins(session, context, member, section, replies))
-    await replies.deliver(update, context)
+    session, context, viewer = press.session, press.context, press.viewer
+    dialog = await _dialog_at(session, context, viewer, STEP_CONFIRM)
+    section = await _open_section(session, int(dialog.data.get("section_id", 0)))
+    name = str(dialog.data.get("name", ""))
+    member = await _request_membership(session, context, viewer, section, name, detail=section.name)
+    press.replies.edit(await ask_admins(session, context, member, section, press.replies))
 
 
 async def _request_membership(
@@ -464,35 +468,26 @@ def render_request(tr: Translator, member: Member, section: Section) -> str:
     )
 
 
-async def press_stop(update: Update, context: BotContext) -> None:
+@on_press(StopRegistration, expired=N_EXPIRED)
+async def press_stop(press: Press[StopRegistration]) -> None:
     """The applicant cancels the registration; nothing is kept (a dialog of another kind stays)."""
-    replies = Replies()
-    async with context.db.transaction() as session:
-        viewer = await load_viewer(session=session, context=context, user=sender(update))
-        await dialogs.clear_dialog(session=session, telegram_id=viewer.user.id, steps=(STEP_NAME, STEP_CONFIRM))
-        replies.edit(context.tr.gettext("Registration cancelled. Send /start whenever you want to register."))
-    await replies.deliver(update, context)
+    await dialogs.clear_dialog(session=press.session, telegram_id=press.viewer.user.id, steps=(STEP_NAME, STEP_CONFIRM))
+    press.replies.edit(press.tr.gettext("Registration cancelled. Send /start whenever you want to register."))
 
 
-async def press_decide(update: Update, context: BotContext) -> None:
+@on_press(Decide, who=admin_viewer, expired=N_NO_REQUEST)
+async def press_decide(press: Press[Decide]) -> None:
     """An admin approves or rejects a registration; the applicant is told."""
-    query = update.callback_query
-    assert query is not None
-    press = Decide.parse(query.data)
-    replies = Replies()
-    async with context.db.transaction() as session:
-        viewer = await load_viewer(session=session, context=context, user=sender(update))
-        require_admin(viewer)
-        applicant = await members.get_member(session=session, member_id=press.member_id) if press else None
-        if press is None or applicant is None:
-            raise Refusal(N_("This request no longer exists."))
-        section = await _section_of(session, applicant)
-        if applicant.status != MemberStatus.PENDING:
-            replies.toast(context.tr.gettext("This request was already decided."), alert=True)
-            replies.edit(render_decided(context.tr, applicant, section))
-        else:
-            await decide(session, context, viewer, applicant, section, press.approve, replies)
-    await replies.deliver(update, context)
+    session, context = press.session, press.context
+    applicant = await members.get_member(session=session, member_id=press.data.member_id)
+    if applicant is None:
+        raise Refusal(N_NO_REQUEST)
+    section = await _section_of(session, applicant)
+    if applicant.status != MemberStatus.PENDING:
+        press.replies.toast(press.tr.gettext("This request was already decided."), alert=True)
+        press.replies.edit(render_decided(press.tr, applicant, section))
+    else:
+        await decide(session, context, press.viewer, applicant, section, press.data.approve, press.replies)
 
 
 async def decide(
@@ -547,24 +542,17 @@ def render_decided(tr: Translator, applicant: Member, section: Section | None, b
     )
 
 
-def _require_applicant(viewer: Viewer) -> None:
-    if viewer.audience == Audience.PENDING:
-        raise Refusal(N_("Your registration is already waiting for approval."))
-    if viewer.audience != Audience.OUTSIDER:
-        raise Refusal(N_("You are already registered. Send /whoami to see your profile."))
-
-
 async def _open_section(session: AsyncSession, section_id: int) -> Section:
     section = await sections.get_section(session=session, section_id=section_id)
     if section is None or section.archived_at is not None:
-        raise Refusal(N_("That section is no longer open for registration. Send /start to choose again."))
+        raise Refusal(N_NO_SECTION)
     return section
 
 
 async def _dialog_at(session: AsyncSession, context: BotContext, viewer: Viewer, step: str) -> Dialog:
     dialog = await dialogs.get_dialog(session=session, telegram_id=viewer.user.id, now=context.now())
     if dialog is None or dialog.step != step:
-        raise Refusal(N_("This button has expired. Send /start to begin again."))
+        raise Refusal(N_EXPIRED)
     return dialog
 
 
@@ -732,18 +720,16 @@ async def cmd_whoami(update: Update, context: BotContext) -> None:
     await replies.deliver(update, context)
 
 
-async def press_change_name(update: Update, context: BotContext) -> None:
+@on_press(ChangeName, expired=N_EXPIRED)
+async def press_change_name(press: Press[ChangeName]) -> None:
     """A member changes the name colleagues see; it is typed next."""
-    replies = Replies()
-    async with context.db.transaction() as session:
-        viewer = await load_viewer(session=session, context=context, user=sender(update))
-        if viewer.member is None or viewer.member.status != MemberStatus.ACTIVE:
-            raise Refusal(N_("This button has expired. Send /start to begin again."))
-        await dialogs.set_dialog(
-            session=session, telegram_id=viewer.user.id, step=STEP_PROFILE_NAME, data={}, now=context.now()
-        )
-        replies.edit(context.tr.gettext("Type the name your colleagues should see (or /cancel)."))
-    await replies.deliver(update, context)
+    viewer = press.viewer
+    if viewer.member is None or viewer.member.status != MemberStatus.ACTIVE:
+        raise Refusal(N_EXPIRED)
+    await dialogs.set_dialog(
+        session=press.session, telegram_id=viewer.user.id, step=STEP_PROFILE_NAME, data={}, now=press.context.now()
+    )
+    press.replies.edit(press.tr.gettext("Type the name your colleagues should see (or /cancel)."))
 
 
 async def ask_profile_name(
@@ -809,7 +795,7 @@ def handlers() -> list[BaseHandler[Update, BotContext, None]]:
         CallbackQueryHandler(press_section_page, pattern=SectionPage.pattern()),
         CallbackQueryHandler(press_section, pattern=PickSection.pattern()),
         CallbackQueryHandler(press_telegram_name, pattern=UseTelegramName.pattern()),
-        CallbackQueryHandler(press_telegram_name, pattern=KeepName.pattern()),
+        CallbackQueryHandler(press_keep_name, pattern=KeepName.pattern()),
         CallbackQueryHandler(press_send_request, pattern=SendRequest.pattern()),
         CallbackQueryHandler(press_stop, pattern=StopRegistration.pattern()),
         CallbackQueryHandler(press_decide, pattern=Decide.pattern()),
