@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from typing import Any
 
 from sqlmodel import col, delete
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import Dialog
+from storage.session import upsert_insert
 
 DIALOG_LIFETIME = dt.timedelta(hours=24)
 
@@ -24,13 +26,22 @@ async def get_dialog(*, session: AsyncSession, telegram_id: int, now: dt.datetim
 async def set_dialog(
     *, session: AsyncSession, telegram_id: int, step: str, data: dict[str, Any], now: dt.datetime
 ) -> None:
-    dialog = await session.get(Dialog, telegram_id)
-    if dialog is None:
-        dialog = Dialog(telegram_id=telegram_id, step=step, data=data, updated_at=now)
-    else:
-        dialog.step, dialog.data, dialog.updated_at = step, dict(data), now
-    session.add(dialog)
-    await session.flush()
+    """Starts (or replaces) the user's dialog: one upsert, built once per dialect."""
+    params = {"telegram_id": telegram_id, "step": step, "data": dict(data), "updated_at": now}
+    await session.exec(_set(upsert_insert(session)), params=params)
+    for known in [known for known in session.identity_map.values() if isinstance(known, Dialog)]:
+        if known.telegram_id == telegram_id:
+            session.expunge(known)  # read again if this session asks for it
+
+
+@functools.cache
+def _set(insert: Any) -> Any:
+    table = Dialog.__table__  # type: ignore[attr-defined]
+    statement = insert(table)
+    replaced = ("step", "data", "updated_at")
+    return statement.on_conflict_do_update(
+        index_elements=["telegram_id"], set_={name: statement.excluded[name] for name in replaced}
+    )
 
 
 async def clear_dialog(*, session: AsyncSession, telegram_id: int, steps: tuple[str, ...] = ()) -> bool:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func
+from sqlalchemy import bindparam, func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -24,8 +24,12 @@ async def get_member(*, session: AsyncSession, member_id: int) -> Member | None:
 
 
 async def get_member_by_telegram_id(*, session: AsyncSession, telegram_id: int) -> Member | None:
-    result = await session.exec(select(Member).where(Member.telegram_id == telegram_id))
+    """The member behind a Telegram account (every update asks: the statement is built once)."""
+    result = await session.exec(_BY_TELEGRAM_ID, params={"telegram_id": telegram_id})
     return result.first()
+
+
+_BY_TELEGRAM_ID = select(Member).where(col(Member.telegram_id) == bindparam("telegram_id"))
 
 
 async def get_unbound_member_by_username(*, session: AsyncSession, username: str) -> Member | None:

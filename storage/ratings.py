@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import random
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
@@ -34,12 +35,18 @@ from storage.session import upsert_insert
 
 async def current_period(*, session: AsyncSession, kind: PeriodKind, today: dt.date) -> Period | None:
     """The rating period that contains today, inside the campaign's dates only."""
-    query = (
-        select(Period)
-        .join(Campaign, col(Campaign.id) == col(Period.campaign_id))
-        .where(Period.kind == kind, col(Period.starts_on) <= today, col(Period.ends_on) >= today)
+    return (await session.exec(_CURRENT_PERIOD, params={"kind": kind, "today": today})).first()
+
+
+_CURRENT_PERIOD = (  # built once: /rate and the target press ask
+    select(Period)
+    .join(Campaign, col(Campaign.id) == col(Period.campaign_id))
+    .where(
+        col(Period.kind) == sa.bindparam("kind"),
+        col(Period.starts_on) <= sa.bindparam("today"),
+        col(Period.ends_on) >= sa.bindparam("today"),
     )
-    return (await session.exec(query)).first()
+)
 
 
 async def get_period(*, session: AsyncSession, period_id: int) -> Period | None:
@@ -108,14 +115,17 @@ async def forget_comments(*, session: AsyncSession, before: dt.datetime) -> int:
 async def get_rating(
     *, session: AsyncSession, rater_id: int, target_kind: TargetKind, target_id: int, period_id: int
 ) -> Rating | None:
-    query = select(Rating).where(
-        Rating.rater_id == rater_id,
-        Rating.target_kind == target_kind,
-        Rating.target_id == target_id,
-        Rating.period_id == period_id,
-        col(Rating.voided_at).is_(None),
-    )
-    return (await session.exec(query)).first()
+    params = {"rater_id": rater_id, "target_kind": target_kind, "target_id": target_id, "period_id": period_id}
+    return (await session.exec(_RATING, params=params)).first()
+
+
+_RATING = select(Rating).where(  # built once: the target press asks
+    col(Rating.rater_id) == sa.bindparam("rater_id"),
+    col(Rating.target_kind) == sa.bindparam("target_kind"),
+    col(Rating.target_id) == sa.bindparam("target_id"),
+    col(Rating.period_id) == sa.bindparam("period_id"),
+    col(Rating.voided_at).is_(None),
+)
 
 
 @dataclass(frozen=True)
@@ -161,10 +171,34 @@ async def rating_grounds(
     """The rater (by Telegram id or member id), the target, the period and those around it, the rater's earlier
     rating and the target's published raters, in one statement: Confirm's whole reading. None when the period does
     not exist."""
+    by_member = rater_id is not None
+    params = {"rater": rater_id if by_member else rater_telegram_id, "target_id": target_id, "period_id": period_id}
+    rows = (await session.exec(_grounds_query(kind, by_member), params=params)).all()
+    if not rows:
+        return None
+    first = rows[0]
+    return RatingGrounds(
+        rater=first[0],
+        target=first[1] if first[2] is not None else None,
+        target_section_id=first[2],
+        period_kind=first[3],
+        period_starts=first[4],
+        period_ends=first[5],
+        earlier_nonce=first[9],
+        earlier_tally=dict(first[10] or {}),
+        periods={row[6]: scoring.Shown(int(row[11]), int(row[12]), int(row[8]), bool(row[7])) for row in rows},
+    )
+
+
+@functools.cache
+def _grounds_query(kind: TargetKind, by_member: bool) -> Any:
+    """`rating_grounds`' statement, built once per target kind and way of naming the rater (building it costs more
+    than running it); the rater, the target and the period are bound parameters."""
     rater = aliased(Member, name="rater")
     form_period = aliased(Period, name="form_period")
     around = aliased(Period, name="around")
     tally = ScoreTally.__table__  # type: ignore[attr-defined]
+    target_id: Any = sa.bindparam("target_id")
 
     def raters_of(column: Any) -> Any:
         return (
@@ -205,9 +239,7 @@ async def rating_grounds(
             ),
         )
         .join(Campaign, col(Campaign.id) == col(form_period.campaign_id))
-        .outerjoin(
-            rater, col(rater.telegram_id) == rater_telegram_id if rater_id is None else col(rater.id) == rater_id
-        )
+        .outerjoin(rater, (col(rater.id) if by_member else col(rater.telegram_id)) == sa.bindparam("rater"))
         .outerjoin(
             Rating,
             sa.and_(
@@ -218,24 +250,10 @@ async def rating_grounds(
             ),
         )
     )
-    rows = (await session.exec(joined(query).where(col(form_period.id) == period_id))).all()
-    if not rows:
-        return None
-    first = rows[0]
-    return RatingGrounds(
-        rater=first[0],
-        target=first[1] if first[2] is not None else None,
-        target_section_id=first[2],
-        period_kind=first[3],
-        period_starts=first[4],
-        period_ends=first[5],
-        earlier_nonce=first[9],
-        earlier_tally=dict(first[10] or {}),
-        periods={row[6]: scoring.Shown(int(row[11]), int(row[12]), int(row[8]), bool(row[7])) for row in rows},
-    )
+    return joined(query).where(col(form_period.id) == sa.bindparam("period_id"))
 
 
-def _target_columns(kind: TargetKind, target_id: int) -> tuple[Any, Any, Callable[[Any], Any]]:
+def _target_columns(kind: TargetKind, target_id: Any) -> tuple[Any, Any, Callable[[Any], Any]]:
     """The target's name and section as columns of `rating_grounds`, and the joins that bring them (NULL when it
     may not be rated)."""
     section = aliased(Section, name="target_section")
