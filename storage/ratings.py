@@ -282,22 +282,19 @@ async def store_confirmed(*, session: AsyncSession, new: NewRating, grounds: Rat
     if grounds.earlier_nonce == new.form_nonce:
         return False
     contribution = scoring.contribution_of(new.scores, new.value)
-    insert = upsert_insert(session)(Rating)
-    replaced = (
-        *("rater_group", "scores", "comment", "value", "form_nonce", "updated_at", "voided_at", "void_reason"),
-        "tally",
-    )
-    unchanged = col(Rating.form_nonce) == grounds.earlier_nonce if grounds.earlier_nonce is not None else sa.false()
-    statement = (
-        insert.values(**asdict(new), created_at=now, updated_at=now, voided_at=None, void_reason="", tally=contribution)
-        .on_conflict_do_update(
-            index_elements=["rater_id", "target_kind", "target_id", "period_id"],
-            set_={name: insert.excluded[name] for name in replaced},
-            where=unchanged,
-        )
-        .returning(col(Rating.id))
-    )
-    if (await session.exec(statement)).first() is None:
+    statement = _upsert_rating(upsert_insert(session), grounds.earlier_nonce is not None)
+    params = {
+        **asdict(new),
+        "created_at": now,
+        "updated_at": now,
+        "voided_at": None,
+        "void_reason": "",
+        "tally": contribution,
+        "comment_delivered": False,
+        "comment_released": False,
+        "expected_nonce": grounds.earlier_nonce,
+    }
+    if (await session.exec(statement, params=params)).first() is None:
         return False
     await scoring.add_confirmed_rating(
         session=session,
@@ -307,6 +304,24 @@ async def store_confirmed(*, session: AsyncSession, new: NewRating, grounds: Rat
         new=contribution,
     )
     return True
+
+
+@functools.cache
+def _upsert_rating(insert: Any, replacing: bool) -> Any:
+    """`store_confirmed`'s upsert, built once per dialect and case: a rating replaced only while its form number is
+    the one read (`expected_nonce`), or, when none was read, never (a concurrent first rating went before)."""
+    table = Rating.__table__  # type: ignore[attr-defined]
+    statement = insert(table)
+    replaced = (
+        *("rater_group", "scores", "comment", "value", "form_nonce", "updated_at", "voided_at", "void_reason"),
+        "tally",
+    )
+    unchanged = table.c.form_nonce == sa.bindparam("expected_nonce") if replacing else sa.false()
+    return statement.on_conflict_do_update(
+        index_elements=["rater_id", "target_kind", "target_id", "period_id"],
+        set_={name: statement.excluded[name] for name in replaced},
+        where=unchanged,
+    ).returning(table.c.id)
 
 
 async def store_rating(*, session: AsyncSession, new: NewRating, now: dt.datetime) -> bool:

@@ -56,6 +56,9 @@ async def wait_for_start_up_turn(session: AsyncSession) -> None:
 # the update being handled: handlers/common.py). A transaction that only read claims nothing.
 BEFORE_COMMIT_IF_WRITTEN = "shuangyou.before_commit_if_written"
 _WROTE = "shuangyou.wrote"  # in a connection's info: a statement of the open transaction changed rows
+# Tables whose changes come out the same however often an update makes them: what a user is asked next (set or
+# dropped), and the claims themselves. Writing only these claims nothing.
+SAME_HOWEVER_OFTEN = frozenset({"dialog", "processed_update"})
 
 
 async def _before_commit_if_written(session: AsyncSession) -> None:
@@ -76,7 +79,10 @@ def _note_writes(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "after_cursor_execute")
     def _after(connection: Any, cursor: Any, _statement: Any, _parameters: Any, context: Any, _many: Any) -> None:
-        if context is not None and (context.isinsert or context.isupdate or context.isdelete) and cursor.rowcount:
+        if context is None or not (context.isinsert or context.isupdate or context.isdelete) or not cursor.rowcount:
+            return
+        table = getattr(getattr(context.compiled, "statement", None), "table", None)
+        if getattr(table, "name", None) not in SAME_HOWEVER_OFTEN:
             connection.info[_WROTE] = True
 
     @event.listens_for(engine.sync_engine, "commit")
