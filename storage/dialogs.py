@@ -6,6 +6,7 @@ import datetime as dt
 import functools
 from typing import Any
 
+from sqlalchemy import bindparam
 from sqlmodel import col, delete
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -47,8 +48,13 @@ def _set(insert: Any) -> Any:
 async def clear_dialog(*, session: AsyncSession, telegram_id: int, steps: tuple[str, ...] = ()) -> bool:
     """Whether there was a dialog (only one at one of `steps`, if given). One DELETE, without reading the dialog
     first; a dialog this session read is removed from it too."""
-    statement = delete(Dialog).where(col(Dialog.telegram_id) == telegram_id)
     if steps:
-        statement = statement.where(col(Dialog.step).in_(steps))
-    result = await session.exec(statement)
+        result = await session.exec(_CLEAR_AT_STEPS, params={"telegram_id": telegram_id, "steps": list(steps)})
+    else:
+        result = await session.exec(_CLEAR, params={"telegram_id": telegram_id})
     return bool(result.rowcount)
+
+
+# Built once: every private command and most presses clear a dialog.
+_CLEAR = delete(Dialog).where(col(Dialog.telegram_id) == bindparam("telegram_id"))
+_CLEAR_AT_STEPS = _CLEAR.where(col(Dialog.step).in_(bindparam("steps", expanding=True)))
