@@ -385,11 +385,8 @@ def _may_answer_in_group(context: BotContext, chat_id: int) -> bool:
 async def _queue_for_group(context: BotContext, chat_id: int, outgoing: _Outgoing) -> None:
     """A reply to a group that has had its 20 messages this minute goes through the outbox, at the group's pace,
     instead of holding the handler until then."""
-    markup = outgoing.markup.to_dict() if outgoing.markup is not None else None
     async with context.db.transaction() as session:
-        await reminders.queue_notice(
-            session=session, chat_id=chat_id, text=outgoing.text, markup=markup, now=context.now()
-        )
+        await _queue_notice(session, context, chat_id, outgoing)
     logger.info("Group %s has had its messages for this minute; the outbox sends the reply", chat_id)
 
 
@@ -417,14 +414,16 @@ async def _deliver_notice(context: BotContext, chat_id: int, outgoing: _Outgoing
 
 
 async def _keep_notice(context: BotContext, chat_id: int, outgoing: _Outgoing, error: TelegramError) -> None:
-    markup = outgoing.markup.to_dict() if outgoing.markup is not None else None
-
     async def queue(session: AsyncSession) -> None:
-        await reminders.queue_notice(
-            session=session, chat_id=chat_id, text=outgoing.text, markup=markup, now=context.now()
-        )
+        await _queue_notice(session, context, chat_id, outgoing)
 
     await _keep_for_outbox(context, queue, f"a message to chat {chat_id}", error)
+
+
+async def _queue_notice(session: AsyncSession, context: BotContext, chat_id: int, outgoing: _Outgoing) -> None:
+    """The message, kept for the outbox to send."""
+    markup = outgoing.markup.to_dict() if outgoing.markup is not None else None
+    await reminders.queue_notice(session=session, chat_id=chat_id, text=outgoing.text, markup=markup, now=context.now())
 
 
 async def _set_menu(context: BotContext, menu: _Menu) -> None:

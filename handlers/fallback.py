@@ -7,12 +7,11 @@ from telegram.constants import ChatType
 from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler, filters
 
 from bot.context import BotContext
-from bot.i18n import N_
 from handlers.common import Replies, load_viewer, sender
+from handlers.presses import N_EXPIRED
 from storage import dialogs
 
 COMMANDS = ()
-EXPIRED_BUTTON = N_("This button has expired. Send /help to start again.")
 
 
 def command_name(text: str) -> str:
@@ -67,7 +66,7 @@ async def press_unknown_button(update: Update, context: BotContext) -> None:
     """A button no feature recognises: from an old message, or forged. Nothing changes."""
     query = update.callback_query
     assert query is not None
-    await query.answer(context.tr.gettext(EXPIRED_BUTTON), show_alert=True)
+    await query.answer(context.tr.gettext(N_EXPIRED), show_alert=True)
 
 
 def handlers() -> list[BaseHandler[Update, BotContext, None]]:

@@ -15,7 +15,6 @@ was sent, not on edits (an edited old /snapshot would otherwise post another sna
 from __future__ import annotations
 
 import logging
-from collections import OrderedDict
 from dataclasses import dataclass
 
 from telegram import Update
@@ -24,6 +23,7 @@ from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop, BaseHandler, TypeHandler, filters
 
 from bot.context import BotContext
+from bot.recent import Recent
 from handlers.common import CURRENT_UPDATE, Intake
 
 logger = logging.getLogger(__name__)
@@ -44,14 +44,14 @@ class Bucket:
 class FloodGuard:
     def __init__(self, burst: int = BURST, rate: float = RATE) -> None:
         self.burst, self.rate = burst, rate
-        self.buckets: OrderedDict[int, Bucket] = OrderedDict()
+        self.buckets: Recent[int, Bucket] = Recent(TRACKED_USERS)
 
     def admit(self, user_id: int, now: float) -> tuple[bool, bool]:
         """(whether the update may go on, whether to tell the user to slow down now)."""
-        bucket = self.buckets.pop(user_id, None) or Bucket(float(self.burst), now)
-        self.buckets[user_id] = bucket
-        if len(self.buckets) > TRACKED_USERS:
-            self.buckets.popitem(last=False)
+        bucket = self.buckets.get(user_id)
+        if bucket is None:
+            bucket = Bucket(float(self.burst), now)
+            self.buckets.put(user_id, bucket)
         bucket.tokens = min(float(self.burst), bucket.tokens + (now - bucket.stamp) * self.rate)
         bucket.stamp = now
         if bucket.tokens >= 1:

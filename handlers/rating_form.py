@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from bot.i18n import CHINESE, ENGLISH, N_
-from bot.signing import Signer
+from bot.signing import MAC_BYTES, Signer
 from handlers.common import Refusal
 from storage.models import TargetKind
 
@@ -148,7 +148,7 @@ def read(signer: Signer, user_id: int, data: str | None, standards: int) -> Form
         signed = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
     except (binascii.Error, ValueError):
         raise Refusal(N_EXPIRED) from None
-    if len(signed) != _LAYOUT.size + len(signer.sign(user_id, b"")):
+    if len(signed) != _LAYOUT.size + MAC_BYTES:
         raise Refusal(N_EXPIRED)
     payload = signer.verify(user_id, signed)
     if payload is None:

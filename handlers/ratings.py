@@ -167,7 +167,7 @@ def form_keyboard(tr: Translator, signer: Signer, user_id: int, state: FormState
     pack = rating_form.packer(signer, user_id, state)
 
     def press(label: str, action: int) -> InlineKeyboardButton:
-        return InlineKeyboardButton(label, callback_data=pack(action))  # the labels are plain text
+        return button(label, pack(action))
 
     rows: list[list[InlineKeyboardButton]] = []
     if state.stage == Stage.SCORES:
@@ -468,7 +468,7 @@ async def press_form(update: Update, context: BotContext) -> None:
     if press.action == Step.CONFIRM:
         await confirm(update, context, press.state)
         return
-    _require_current(context, press.state)
+    _require_current(context, press.state.period_starts, press.state.period_ends)
     replies = Replies(signed=True)
     if press.action == Step.CANCEL:
         replies.edit(context.tr.gettext("Rating cancelled; nothing was saved."))
@@ -498,12 +498,12 @@ def _next_state(context: BotContext, press: FormPress) -> FormState:
     raise Refusal(rating_form.N_EXPIRED)
 
 
-def _require_current(context: BotContext, state: FormState) -> None:
-    """The form's period still holds today (its dates are in the signed state)."""
+def _require_current(context: BotContext, starts: dt.date, ends: dt.date) -> None:
+    """The form's period (from `starts` to `ends`) still holds today, inside the campaign."""
     today, campaign = context.today(), context.settings.campaign
     if not campaign.starts <= today <= campaign.ends:
         raise Refusal(N_CAMPAIGN_ONLY, starts=campaign.starts.isoformat(), ends=campaign.ends.isoformat())
-    if not state.period_starts <= today <= state.period_ends:
+    if not starts <= today <= ends:
         raise Refusal(N_PERIOD_ENDED)
 
 
@@ -561,17 +561,16 @@ async def ask_comment(
     press = rating_form.read(
         form_signer(context), viewer.user.id, str(dialog.data.get("form", "")), len(context.settings.campaign.standards)
     )
-    _require_current(context, press.state)
+    _require_current(context, press.state.period_starts, press.state.period_ends)
     comment = typed_text(text, COMMENT_LIMIT, N_("A comment has at most {limit} characters; this one has {length}."))
     assert viewer.member is not None
     comment_id = await ratings.save_comment(
         session=session, rater_id=viewer.member.id or 0, text=comment, now=context.now()
     )
     await dialogs.clear_dialog(session=session, telegram_id=viewer.user.id)
-    state = replace(press.state, stage=Stage.CONFIRM, comment_id=comment_id)
-    view = await form_view(context, replace(state, comment_id=0))
     context.services.form_labels.put((COMMENT_LABEL, comment_id), comment)
-    show_form(context, viewer.user.id, state, replace(view, comment=comment), replies, new_message=True)
+    state = replace(press.state, stage=Stage.CONFIRM, comment_id=comment_id)
+    show_form(context, viewer.user.id, state, await form_view(context, state), replies, new_message=True)
 
 
 async def confirm(update: Update, context: BotContext, state: FormState) -> None:
@@ -593,7 +592,7 @@ async def confirm(update: Update, context: BotContext, state: FormState) -> None
             raise Refusal(N_PERIOD_ENDED)
         viewer = Viewer(user, grounds.rater, audience_of(grounds.rater, user.id, context.settings.bot.admins))
         _require_rater(viewer)
-        _require_current(context, replace(state, period_starts=grounds.period_starts, period_ends=grounds.period_ends))
+        _require_current(context, grounds.period_starts, grounds.period_ends)
         name = judge_target(viewer, state.kind, state.target_id, grounds.target, grounds.target_section_id)
         comment = await ratings.get_comment(session=session, comment_id=state.comment_id) if state.comment_id else ""
         if comment is None:  # typed more than FORM_COMMENT_MEMORY ago

@@ -7,6 +7,7 @@ import functools
 from typing import Any
 
 from sqlalchemy import bindparam
+from sqlalchemy.orm.util import identity_key
 from sqlmodel import col, delete
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -30,9 +31,9 @@ async def set_dialog(
     """Starts (or replaces) the user's dialog: one upsert, built once per dialect."""
     params = {"telegram_id": telegram_id, "step": step, "data": dict(data), "updated_at": now}
     await session.exec(_set(upsert_insert(session)), params=params)
-    for known in [known for known in session.identity_map.values() if isinstance(known, Dialog)]:
-        if known.telegram_id == telegram_id:
-            session.expunge(known)  # read again if this session asks for it
+    known = session.identity_map.get(identity_key(Dialog, telegram_id))
+    if known is not None:
+        session.expunge(known)  # read again if this session asks for it
 
 
 @functools.cache

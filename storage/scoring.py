@@ -111,14 +111,9 @@ async def sync_rating(*, session: AsyncSession, rating: Rating) -> None:
     rating.tally = new  # before the queries below flush the rating: a new one is then inserted with it, not updated
     flag_modified(rating, "tally")
     session.add(rating)
-    keys = [
-        (period_id, rating.target_kind, rating.target_id, rating.rater_group)
-        for period_id in await periods_containing(session=session, period_id=rating.period_id)
-    ]
-    changes = [change for key in keys for change in _differences(key, old, new)]
-    if bool(old) != bool(new):
-        changes += await _mark_rater(session, keys, rating.rater_id, 1 if new else -1)
-    await _bump(session, changes)
+    periods = await periods_containing(session=session, period_id=rating.period_id)
+    key = (rating.target_kind, rating.target_id, rating.rater_group, rating.rater_id)
+    await _bump(session, await _rating_changes(session, key, periods, old, new))
     await session.flush()
 
 
@@ -143,6 +138,23 @@ async def sync_review_of_task(*, session: AsyncSession, task_id: int) -> None:
     review = (await session.exec(select(PublicReview).where(PublicReview.task_id == task_id))).first()
     if review is not None:
         await sync_review(session=session, review=review)
+
+
+async def _rating_changes(
+    session: AsyncSession,
+    key: tuple[TargetKind, int, RaterGroup, int],
+    periods: Iterable[int],
+    old: dict[str, float],
+    new: dict[str, float],
+) -> list[TallyChange]:
+    """What a rating's contribution going from `old` to `new` changes in the tallies of `periods` (`key`: target
+    kind and id, rater group, rater id), the rater's mark included when they come to the target or leave it."""
+    kind, target_id, group, rater_id = key
+    keys = [(period_id, kind, target_id, group) for period_id in periods]
+    changes = [change for tally_key in keys for change in _differences(tally_key, old, new)]
+    if bool(old) != bool(new):
+        changes += await _mark_rater(session, keys, rater_id, 1 if new else -1)
+    return changes
 
 
 TallyKey = tuple[int, TargetKind, int, RaterGroup]
@@ -229,11 +241,8 @@ async def add_confirmed_rating(
     they are new to the target, the sums, and a publication where the rating makes a step. `key`: target kind and
     id, rater group, rater id; `periods`: the periods containing the rating's, as they were before it. Two or three
     statements (four more at a publication step), where `sync_rating` reads the periods and the sums again."""
-    kind, target_id, group, rater_id = key
-    keys = [(period_id, kind, target_id, group) for period_id in sorted(periods)]
-    changes = [change for tally_key in keys for change in _differences(tally_key, old, new)]
-    if bool(old) != bool(new):
-        changes += await _mark_rater(session, keys, rater_id, 1 if new else -1)
+    kind, target_id = key[0], key[1]
+    changes = await _rating_changes(session, key, sorted(periods), old, new)
     if not changes:
         return
     await _add_to_tallies(session, changes)

@@ -613,11 +613,7 @@ async def test_confirm_is_one_short_transaction(bot: Bot) -> None:
 
 async def rate_section(user: FakeUser, bot: Bot, target: str) -> None:
     await make_member(bot.db, user.id, user.name, section=None, language="en")
-    await user.send("/rate")
-    await user.press("A section or station")
-    await user.press(target)
-    for label in SCORES:
-        await user.press(label)
+    await fill(user, target)
     await user.press("No comment")
     await user.press("✅ Confirm")
 
