@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from telegram import InlineKeyboardMarkup, Message
+from telegram._utils.defaultvalue import DEFAULT_NONE
 from telegram._utils.types import JSONDict
 from telegram.error import BadRequest, ChatMigrated
 from telegram.ext import ExtBot
@@ -62,6 +63,26 @@ class CampaignBot(ExtBot[None]):
         for part in rest[:-1]:
             await self.send_message(chat_id, part)
         return await self.send_message(chat_id, rest[-1], reply_markup=markup)
+
+    async def edit_message_text_unread(
+        self, text: str, *, chat_id: int, message_id: int, reply_markup: InlineKeyboardMarkup | None = None
+    ) -> None:
+        """`edit_message_text` for a caller that does not use the edited message. Telegram answers with the whole
+        message, keyboard included, and python-telegram-bot would parse it into a Message: a form's 26 buttons
+        cost as much to read back as to build, on every press (bench/README.md). The request is the same one
+        `edit_message_text` sends, with the bot's defaults (parse mode, link previews) put in by `_post`."""
+        if len(split_message(text)) > 1:
+            await self.edit_message_text(text, chat_id=chat_id, message_id=message_id, reply_markup=reply_markup)
+            return
+        data: JSONDict = {
+            "text": text,
+            "chat_id": chat_id,
+            "message_id": message_id,
+            "parse_mode": DEFAULT_NONE,
+            "link_preview_options": DEFAULT_NONE,
+            "reply_markup": reply_markup,
+        }
+        await self._post("editMessageText", data)
 
     async def _do_post(self, endpoint: str, data: JSONDict, **timeouts: Any) -> bool | JSONDict | list[JSONDict]:
         try:

@@ -22,6 +22,7 @@ from bot.access import Audience, CommandSpec, audience_of
 from bot.config import Settings
 from bot.context import BotContext
 from bot.dates import DATE_EXAMPLES, DateProblem, parse_due_date
+from bot.extbot import CampaignBot
 from bot.i18n import N_, Html, Translator, pick_language, translator
 from bot.menus import set_member_menu
 from bot.pacing import group_has_room
@@ -353,7 +354,7 @@ class Replies:
         query = update.callback_query
         if outgoing.edit and query is not None and query.message is not None:
             try:
-                await query.edit_message_text(outgoing.text, reply_markup=outgoing.markup)
+                await _edit(query, outgoing)
             except BadRequest as error:
                 if "message is not modified" not in error.message.lower():
                     raise
@@ -361,6 +362,19 @@ class Replies:
         message = update.effective_message
         assert message is not None
         await message.reply_text(outgoing.text, reply_markup=outgoing.markup)
+
+
+async def _edit(query: CallbackQuery, outgoing: _Outgoing) -> None:
+    """Replaces the pressed message, without reading back what Telegram answers (bot/extbot.py)."""
+    message = query.message
+    assert message is not None
+    bot = query.get_bot()
+    if isinstance(bot, CampaignBot):
+        await bot.edit_message_text_unread(
+            outgoing.text, chat_id=message.chat.id, message_id=message.message_id, reply_markup=outgoing.markup
+        )
+    else:
+        await query.edit_message_text(outgoing.text, reply_markup=outgoing.markup)
 
 
 OUTSIDER_ANSWER_EVERY = dt.timedelta(minutes=1)

@@ -181,8 +181,9 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
         # IMMEDIATE takes the write lock up front: a second writer waits (busy_timeout)
-        # instead of failing with "database is locked" when it upgrades from read to write.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # instead of failing with "database is locked" when it upgrades from read to write. It goes to the
+        # driver's thread with the transaction's first statement (storage/sqlite_driver.py).
+        connection.connection.dbapi_connection.begin_with_next("BEGIN IMMEDIATE")
 
     @event.listens_for(engine.sync_engine, "reset")
     def _on_reset(dbapi_connection: Any, _record: Any, reset_state: PoolResetState) -> None:

@@ -4,7 +4,8 @@ aiosqlite runs SQLite in a thread of its own, and every call to it is a trip the
 thread waking, and the event loop woken to take the result (about 0.1 ms, more than SQLite's own work on a small
 statement). SQLAlchemy's aiosqlite adapter makes four trips for each statement: it opens a cursor, executes, fetches
 the rows and closes the cursor. This adapter makes the four calls in the thread as one, so a statement is one trip;
-BEGIN and COMMIT are one each. Errors are the same sqlite3 errors, raised and wrapped as before.
+a transaction's BEGIN goes with its first statement, and COMMIT is one more (none if nothing ran). Errors are the
+same sqlite3 errors, raised and wrapped as before.
 
 It relies on `aiosqlite.Connection._execute` (run a function in the connection's thread), as SQLAlchemy's own
 adapter relies on `_tx` and `_conn`, and on SQLAlchemy 2.1's generic async cursor calling `_execute_async`;
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 import collections
 import sqlite3
-from typing import Any
+from typing import Any, cast
 
 import aiosqlite
 import sqlalchemy
@@ -41,8 +42,13 @@ class DriverMismatch(RuntimeError):
 Outcome = tuple[Any, int, int | None, list[Any]]
 
 
-def _run_statement(connection: aiosqlite.Connection, operation: str, parameters: Any, many: bool) -> Outcome:
-    """In aiosqlite's thread: open a cursor, execute, fetch every row, close."""
+def _run_statement(
+    connection: aiosqlite.Connection, operation: str, parameters: Any, many: bool, begin: str | None
+) -> Outcome:
+    """In aiosqlite's thread: the transaction's BEGIN if it is still to be sent, then open a cursor, execute,
+    fetch every row, close."""
+    if begin is not None:
+        connection._conn.execute(begin)
     cursor = connection._conn.cursor()
     try:
         if many:
@@ -107,22 +113,47 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
         return await self._run(operation, seq_of_parameters, many=True)
 
     async def _run(self, operation: str, parameters: Any, *, many: bool) -> None:
-        async with self._adapt_connection._execute_mutex:
+        adapt_connection = cast(OneTripConnection, self._adapt_connection)
+        async with adapt_connection._execute_mutex:
             outcome: Outcome = await self._connection._execute(
-                _run_statement, self._connection, operation, parameters, many
+                _run_statement, self._connection, operation, parameters, many, adapt_connection.take_begin()
             )
         self._outcome_description, self._outcome_rowcount, self._outcome_lastrowid, rows = outcome
         self._rows = collections.deque(rows)
 
 
 class OneTripConnection(AsyncAdapt_aiosqlite_connection):
-    __slots__ = ()
+    """A connection whose BEGIN goes to the thread with the transaction's first statement (`begin_with_next`),
+    and whose COMMIT or ROLLBACK of a transaction that ran nothing makes no trip."""
+
+    __slots__ = ("_begin",)
     _cursor_cls = OneTripCursor  # type: ignore[assignment]  # a subclass; the stubs declare the base exactly
+
+    def __init__(self, dbapi: Any, connection: Any) -> None:
+        super().__init__(dbapi, connection)
+        self._begin: str | None = None
+
+    def begin_with_next(self, statement: str) -> None:
+        """Sends `statement` (BEGIN IMMEDIATE, say) in the same trip as the next statement, before it."""
+        self._begin = statement
+
+    def take_begin(self) -> str | None:
+        begin, self._begin = self._begin, None
+        return begin
 
     @property
     def in_transaction(self) -> bool:
-        """Whether a BEGIN is open on the connection (read without a trip: SQLite's autocommit flag)."""
-        return bool(self._connection._conn.in_transaction)
+        """Whether a BEGIN is open on the connection, or waits to be sent (read without a trip: SQLite's
+        autocommit flag)."""
+        return self._begin is not None or bool(self._connection._conn.in_transaction)
+
+    def commit(self) -> None:
+        if self.take_begin() is None:  # else the transaction never began: nothing to commit
+            super().commit()
+
+    def rollback(self) -> None:
+        if self.take_begin() is None:
+            super().rollback()
 
 
 class OneTripDBAPI(AsyncAdapt_aiosqlite_dbapi):

@@ -13,6 +13,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden
 from telegram.ext import ExtBot
 
+from bot.extbot import CampaignBot
 from bot.fake_api import FakeBotApi
 from tests.conftest import Bot
 
@@ -84,6 +85,38 @@ async def test_edits_apply_and_identical_edits_are_refused(bot: Bot) -> None:
     assert alice.last_message().edited
     with pytest.raises(BadRequest, match=r"(?i)message is not modified"):
         await bot.app.bot.edit_message_text("<i>two</i>", chat_id=alice.id, message_id=sent.message_id)
+
+
+async def test_an_edit_left_unread_sends_what_edit_message_text_sends(bot: Bot) -> None:
+    """bot/extbot.py: the handlers' edits skip parsing Telegram's answer; the request is the same, the bot's
+    defaults (HTML) included, refusals are the same, and a text too long still continues in new messages."""
+    alice = bot.tg.private_user("Alice")
+    campaign_bot = bot.app.bot
+    assert isinstance(campaign_bot, CampaignBot)
+    keyboard = InlineKeyboardMarkup([[InlineKeyboardButton("Remove", callback_data="x:1")]])
+    first = await bot.app.bot.send_message(alice.id, "one")
+    second = await bot.app.bot.send_message(alice.id, "one")
+    bot.api.calls.clear()
+
+    await bot.app.bot.edit_message_text(
+        "<b>two</b>", chat_id=alice.id, message_id=first.message_id, reply_markup=keyboard
+    )
+    await campaign_bot.edit_message_text_unread(
+        "<b>two</b>", chat_id=alice.id, message_id=second.message_id, reply_markup=keyboard
+    )
+
+    read, unread = bot.api.calls_to("editMessageText")
+    assert {**read.params, "message_id": 0} == {**unread.params, "message_id": 0}
+    assert read.params["parse_mode"] == "HTML"
+    assert alice.bot_messages()[1].text == "two" and alice.bot_messages()[1].reply_markup is not None
+    with pytest.raises(BadRequest, match=r"(?i)message is not modified"):
+        await campaign_bot.edit_message_text_unread(
+            "<b>two</b>", chat_id=alice.id, message_id=second.message_id, reply_markup=keyboard
+        )
+    await campaign_bot.edit_message_text_unread(
+        "\n".join("x" * 300 for _ in range(20)), chat_id=alice.id, message_id=second.message_id
+    )
+    assert len(alice.bot_messages()) == 3
 
 
 async def test_keyboards_can_be_replaced_and_messages_deleted(bot: Bot) -> None:

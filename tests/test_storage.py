@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 from collections.abc import Awaitable, Callable
 from typing import Any, cast
 
@@ -242,6 +243,44 @@ async def test_a_sqlite_statement_is_one_trip_to_the_driver_thread(
     assert (inserted.rowcount, renamed.rowcount) == (3, 2)
     assert [tuple(row) for row in rows] == [(1, "a"), (2, "b!"), (3, "c!")]
     assert trips == ["_run_statement"] * 4
+
+
+async def test_a_sqlite_transaction_begins_with_its_first_statement(
+    tmp_path: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """BEGIN IMMEDIATE goes to the driver's thread with the transaction's first statement (not a trip of its own),
+    still takes the write lock, and a transaction that ran nothing makes no trip at all."""
+    db = Database(f"sqlite+aiosqlite:///{tmp_path}/begin.db")
+    trips: list[str] = []
+    run_in_thread = cast(Callable[..., Awaitable[Any]], aiosqlite.Connection._execute)
+
+    async def counted(connection: aiosqlite.Connection, function: Any, *args: Any, **kwargs: Any) -> Any:
+        trips.append(getattr(function, "__name__", "?"))
+        return await run_in_thread(connection, function, *args, **kwargs)
+
+    try:
+        async with db.transaction() as session:
+            await (await session.connection()).execute(text("CREATE TABLE pair (id INTEGER PRIMARY KEY)"))
+        monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
+        async with db.transaction() as session:
+            await (await session.connection()).execute(text("INSERT INTO pair VALUES (1)"))
+            await (await session.connection()).execute(text("INSERT INTO pair VALUES (2)"))
+            holding_the_lock = sqlite3.connect(f"{tmp_path}/begin.db", timeout=0)
+            with pytest.raises(sqlite3.OperationalError, match="locked"):
+                holding_the_lock.execute("BEGIN IMMEDIATE")
+            holding_the_lock.close()
+        written = list(trips)
+        trips.clear()
+        async with db.engine.connect() as connection:
+            await connection.rollback()
+        async with db.transaction() as session:
+            assert (await (await session.connection()).execute(text("SELECT count(*) FROM pair"))).scalar_one() == 2
+        monkeypatch.undo()
+    finally:
+        await db.close()
+
+    assert written == ["_run_statement", "_run_statement", "commit"]
+    assert trips == ["_run_statement", "commit"]
 
 
 async def test_a_sqlite_connection_back_in_the_pool_mid_transaction_is_rolled_back(tmp_path: object) -> None:
