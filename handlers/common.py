@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Update, User
+from telegram._utils.types import JSONDict
 from telegram.constants import ChatType
 from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
 
@@ -95,6 +96,20 @@ class Viewer:
 async def load_viewer(*, session: AsyncSession, context: BotContext, user: User) -> Viewer:
     """Reads the member (if any), switches to their language, and works out their audience. The update is claimed
     when this transaction commits, if it changed anything: a repeated delivery is rolled back (RepeatedUpdate)."""
+    left_dialog = await _take_in(session, context)
+    member = await members.get_member_by_telegram_id(session=session, telegram_id=user.id)
+    return _viewer(context, user, member, left_dialog)
+
+
+async def viewer_read_with(*, session: AsyncSession, context: BotContext, user: User, member: Member | None) -> Viewer:
+    """`load_viewer` for a handler that read the member itself, in a statement that read more with it."""
+    left_dialog = await _take_in(session, context)
+    return _viewer(context, user, member, left_dialog)
+
+
+async def _take_in(session: AsyncSession, context: BotContext) -> bool:
+    """A command drops the dialog that waited for the user's answer (whether one did is returned); the update is
+    claimed when the transaction commits, if it changed anything."""
     intake = CURRENT_UPDATE.get()
     left_dialog = False
     if intake is not None and not intake.claimed:
@@ -102,10 +117,14 @@ async def load_viewer(*, session: AsyncSession, context: BotContext, user: User)
             intake.dialog_dropped = True
             left_dialog = await dialogs.clear_dialog(session=session, telegram_id=intake.user_id)
         session.info[BEFORE_COMMIT_IF_WRITTEN] = functools.partial(_claim, context=context, intake=intake)
-    member = await members.get_member_by_telegram_id(session=session, telegram_id=user.id)
+    return left_dialog
+
+
+def _viewer(context: BotContext, user: User, member: Member | None, left_dialog: bool) -> Viewer:
     if member is not None:
         context.use_language(member.language)
     audience = audience_of(member, user.id, context.settings.bot.admins)
+    intake = CURRENT_UPDATE.get()
     if intake is not None:
         intake.audience = audience
     return Viewer(user, member, audience, left_dialog)
@@ -475,7 +494,28 @@ Step = Callable[[AsyncSession, BotContext, Viewer, Dialog, str, Replies], Awaita
 
 def button(text: str, data: str) -> InlineKeyboardButton:
     """A button; its label is plain text, so a translation rendered for HTML (its values escaped) is turned back."""
-    return InlineKeyboardButton(html.unescape(text) if isinstance(text, Html) else text, callback_data=data)
+    return InlineKeyboardButton(_label(text), callback_data=data)
+
+
+def _label(text: str) -> str:
+    return html.unescape(text) if isinstance(text, Html) else text
+
+
+class PlainKeyboard(InlineKeyboardMarkup):
+    """Buttons with callback data (label, data), kept as the JSON Telegram reads rather than as an
+    InlineKeyboardButton each: building 26 of those and turning them into JSON again cost more than the rest of a
+    rating form's press (bench/README.md). For sending only: `inline_keyboard` is empty, `rows` has the buttons."""
+
+    __slots__ = ("rows",)
+
+    def __init__(self, rows: Sequence[Sequence[tuple[str, str]]]) -> None:
+        super().__init__(())
+        with self._unfrozen():
+            self.rows = tuple(tuple((_label(text), data) for text, data in row) for row in rows)
+        self._id_attrs = (self.rows,)
+
+    def to_dict(self, recursive: bool = True) -> JSONDict:
+        return {"inline_keyboard": [[{"text": text, "callback_data": data} for text, data in row] for row in self.rows]}
 
 
 def paged_buttons(

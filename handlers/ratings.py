@@ -27,6 +27,7 @@ from bot.i18n import CHINESE, N_, Translator, escape
 from bot.signing import Signer
 from handlers import rating_form
 from handlers.common import (
+    PlainKeyboard,
     Refusal,
     Replies,
     Viewer,
@@ -38,6 +39,7 @@ from handlers.common import (
     require,
     sender,
     typed_text,
+    viewer_read_with,
 )
 from handlers.presses import Press, on_press
 from handlers.rating_form import FormPress, FormState, Stage, Step, score_action
@@ -48,6 +50,7 @@ from storage.models import (
     Period,
     PeriodKind,
     RaterGroup,
+    Rating,
     TargetKind,
 )
 
@@ -161,34 +164,30 @@ def render_form(tr: Translator, settings: Settings, state: FormState, view: Form
     return text + tr.gettext("Nothing counts until you confirm. Confirm this rating?")
 
 
-def form_keyboard(tr: Translator, signer: Signer, user_id: int, state: FormState) -> InlineKeyboardMarkup:
+def form_keyboard(tr: Translator, signer: Signer, user_id: int, state: FormState) -> PlainKeyboard:
     """The buttons of the form at its stage, each signed with the state for this rater."""
 
     pack = rating_form.packer(signer, user_id, state)
-
-    def press(label: str, action: int) -> InlineKeyboardButton:
-        return button(label, pack(action))
-
-    rows: list[list[InlineKeyboardButton]] = []
+    rows: list[list[tuple[str, str]]] = []
     if state.stage == Stage.SCORES:
         for index, chosen in enumerate(state.scores):
             rows.append(
                 [
-                    press(f"{MARKS[index]}{score}" + ("✓" if score == chosen else ""), score_action(index, score))
+                    (f"{MARKS[index]}{score}" + ("✓" if score == chosen else ""), pack(score_action(index, score)))
                     for score in range(1, 6)
                 ]
             )
-        rows.append([press(tr.gettext("Cancel"), Step.CANCEL)])
-        return InlineKeyboardMarkup(rows)
+        rows.append([(tr.gettext("Cancel"), pack(Step.CANCEL))])
+        return PlainKeyboard(rows)
     if state.stage == Stage.COMMENT:
         if state.comment_id:
-            rows.append([press(tr.gettext("Keep the comment"), Step.KEEP)])
-        rows.append([press(tr.gettext("✍️ Write a comment"), Step.WRITE)])
-        rows.append([press(tr.gettext("No comment"), Step.NO_COMMENT)])
+            rows.append([(tr.gettext("Keep the comment"), pack(Step.KEEP))])
+        rows.append([(tr.gettext("✍️ Write a comment"), pack(Step.WRITE))])
+        rows.append([(tr.gettext("No comment"), pack(Step.NO_COMMENT))])
     else:
-        rows.append([press(tr.gettext("✅ Confirm"), Step.CONFIRM)])
-    rows.append([press(tr.gettext("‹ Back"), Step.BACK), press(tr.gettext("Cancel"), Step.CANCEL)])
-    return InlineKeyboardMarkup(rows)
+        rows.append([(tr.gettext("✅ Confirm"), pack(Step.CONFIRM))])
+    rows.append([(tr.gettext("‹ Back"), pack(Step.BACK)), (tr.gettext("Cancel"), pack(Step.CANCEL))])
+    return PlainKeyboard(rows)
 
 
 # --- who may rate what -------------------------------------------------------------------------------------------
@@ -196,24 +195,6 @@ def form_keyboard(tr: Translator, signer: Signer, user_id: int, state: FormState
 
 def rater_group(viewer: Viewer) -> RaterGroup:
     return RaterGroup.INDUSTRY if viewer.audience == Audience.INDUSTRY else RaterGroup.INTERNAL
-
-
-async def check_target(session: AsyncSession, viewer: Viewer, kind: TargetKind, target_id: int) -> str:
-    """The target's name, if this rater may rate it (see `judge_target`)."""
-    assert viewer.member is not None
-    name: str | None = None
-    section_id: int | None = None
-    if kind == TargetKind.SECTION:
-        section = await sections.get_section(session=session, section_id=target_id)
-        if section is not None and section.archived_at is None:
-            name, section_id = section.name, section.id
-    elif viewer.audience != Audience.INDUSTRY and target_id != viewer.member.id:
-        colleague = await ratings.rateable_colleague(
-            session=session, rater_id=viewer.member.id or 0, member_id=target_id
-        )
-        if colleague is not None:
-            name, section_id = colleague.display_name, colleague.section_id
-    return judge_target(viewer, kind, target_id, name, section_id)
 
 
 def judge_target(viewer: Viewer, kind: TargetKind, target_id: int, name: str | None, section_id: int | None) -> str:
@@ -241,6 +222,11 @@ def rating_period_kind(context: BotContext) -> PeriodKind:
 
 async def open_period(session: AsyncSession, context: BotContext) -> Period:
     period = await ratings.current_period(session=session, kind=rating_period_kind(context), today=context.today())
+    return _require_period(context, period)
+
+
+def _require_period(context: BotContext, period: Period | None) -> Period:
+    """The current rating period; outside the campaign's dates there is none to rate in."""
     if period is None:
         campaign = context.settings.campaign
         raise Refusal(N_CAMPAIGN_ONLY, starts=campaign.starts.isoformat(), ends=campaign.ends.isoformat())
@@ -384,57 +370,70 @@ async def ask_search(
     await offer_targets(session, context, viewer, kind, 0, " ".join(text.split())[:32], replies, new_message=True)
 
 
-@on_press(PickTarget, who=_rater, expired=N_EXPIRED)
-async def press_target(press: Press[PickTarget]) -> None:
-    """The target is chosen: an earlier rating this period is shown first; else the form starts."""
-    session, context, viewer, replies, data = press.session, press.context, press.viewer, press.replies, press.data
-    name = await check_target(session, viewer, data.kind, data.target_id)
-    period = await open_period(session, context)
-    assert viewer.member is not None
-    earlier = await ratings.get_rating(
-        session=session,
-        rater_id=viewer.member.id or 0,
-        target_kind=data.kind,
-        target_id=data.target_id,
-        period_id=period.id or 0,
-    )
-    if earlier is not None and not data.replace:
-        await dialogs.clear_dialog(session=session, telegram_id=viewer.user.id)
-        scores = " ".join(
-            f"{MARKS[i]}{earlier.scores.get(s.key, '—')}" for i, s in enumerate(context.settings.campaign.standards)
-        )
-        keyboard = InlineKeyboardMarkup(
-            [
-                [
-                    button(
-                        context.tr.gettext("Rate again, replacing it"),
-                        PickTarget(data.kind, data.target_id, True).pack(),
-                    )
-                ],
-                [button(context.tr.gettext("Keep it"), KeepRating().pack())],
-            ]
-        )
-        replies.edit(
-            context.tr.gettext(
-                "You already rated {name} in this period: {scores}. Replace that rating?", name=name, scores=scores
-            ),
-            keyboard,
-        )
-    else:
-        await dialogs.clear_dialog(session=session, telegram_id=viewer.user.id)
-        state = FormState(
+async def press_target(update: Update, context: BotContext) -> None:
+    """The target is chosen: an earlier rating this period is shown first; else the form starts. The presser, the
+    target, the period and the earlier rating are read in one statement (not on the press skeleton, whose
+    presser is read alone: handlers/presses.py)."""
+    data, user = PickTarget.parse(callback_data(update)), sender(update)
+    replies = Replies()
+    async with context.db.transaction() as session:
+        if data is None:
+            _require_rater(await load_viewer(session=session, context=context, user=user))
+            raise Refusal(N_EXPIRED)
+        grounds = await ratings.target_grounds(
+            session=session,
+            rater_telegram_id=user.id,
             kind=data.kind,
             target_id=data.target_id,
-            period_id=period.id or 0,
-            period_starts=period.starts_on,
-            period_ends=period.ends_on,
-            opened_at=int(context.now().timestamp()),
-            nonce=secrets.randbelow(2**31),
-            scores=(0,) * len(context.settings.campaign.standards),
-            language=context.language,
+            period_kind=rating_period_kind(context),
+            today=context.today(),
         )
-        context.services.form_labels.put((data.kind.value, data.target_id), name)
-        show_form(context, viewer.user.id, state, FormView(name), replies)
+        viewer = await viewer_read_with(session=session, context=context, user=user, member=grounds.rater)
+        _require_rater(viewer)
+        name = judge_target(viewer, data.kind, data.target_id, grounds.target, grounds.target_section_id)
+        period = _require_period(context, grounds.period)
+        await dialogs.clear_dialog(session=session, telegram_id=user.id)
+        if grounds.earlier is not None and not data.replace:
+            offer_replacing(context, data, name, grounds.earlier, replies)
+        else:
+            context.services.form_labels.put((data.kind.value, data.target_id), name)
+            show_form(context, user.id, new_form(context, data, period), FormView(name), replies)
+    await replies.deliver(update, context)
+
+
+def offer_replacing(context: BotContext, data: PickTarget, name: str, earlier: Rating, replies: Replies) -> None:
+    """The rater rated this target in this period already: replace that rating, or keep it."""
+    scores = " ".join(
+        f"{MARKS[i]}{earlier.scores.get(s.key, '—')}" for i, s in enumerate(context.settings.campaign.standards)
+    )
+    keyboard = InlineKeyboardMarkup(
+        [
+            [
+                button(
+                    context.tr.gettext("Rate again, replacing it"), PickTarget(data.kind, data.target_id, True).pack()
+                )
+            ],
+            [button(context.tr.gettext("Keep it"), KeepRating().pack())],
+        ]
+    )
+    text = context.tr.gettext(
+        "You already rated {name} in this period: {scores}. Replace that rating?", name=name, scores=scores
+    )
+    replies.edit(text, keyboard)
+
+
+def new_form(context: BotContext, data: PickTarget, period: Period) -> FormState:
+    return FormState(
+        kind=data.kind,
+        target_id=data.target_id,
+        period_id=period.id or 0,
+        period_starts=period.starts_on,
+        period_ends=period.ends_on,
+        opened_at=int(context.now().timestamp()),
+        nonce=secrets.randbelow(2**31),
+        scores=(0,) * len(context.settings.campaign.standards),
+        language=context.language,
+    )
 
 
 def show_form(

@@ -23,6 +23,7 @@ returns a board with copies of those standings.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -218,13 +219,20 @@ def _raise_versions(session: Session) -> None:
     changes.settle()
     if not changes.touched:
         return
-    table = BoardVersion.__table__  # type: ignore[attr-defined]
-    rows = [{"id": COUNTER_OF[kind], "version": 1} for kind in sorted(changes.touched)]
-    statement = upsert_insert(session)(table).values(rows)
-    statement = statement.on_conflict_do_update(index_elements=["id"], set_={"version": table.c.version + 1})
-    raised = session.execute(statement.returning(table.c.id, table.c.version)).all()
+    counters = tuple(COUNTER_OF[kind] for kind in sorted(changes.touched))
+    raised = session.execute(_raise_counters(upsert_insert(session), counters)).all()
     kinds = {counter: kind for kind, counter in COUNTER_OF.items()}
     session.info[RAISED] = [(kinds[counter], version, changes.touched[kinds[counter]]) for counter, version in raised]
+
+
+@functools.cache
+def _raise_counters(insert: Any, counters: tuple[int, ...]) -> Any:
+    """The upsert raising these counters, built once per dialect and set of counters (a rating's Confirm commits
+    through here)."""
+    table = BoardVersion.__table__  # type: ignore[attr-defined]
+    statement = insert(table).values([{"id": counter, "version": 1} for counter in counters])
+    statement = statement.on_conflict_do_update(index_elements=["id"], set_={"version": table.c.version + 1})
+    return statement.returning(table.c.id, table.c.version)
 
 
 @event.listens_for(Session, "after_commit")

@@ -38,7 +38,7 @@ async def current_period(*, session: AsyncSession, kind: PeriodKind, today: dt.d
     return (await session.exec(_CURRENT_PERIOD, params={"kind": kind, "today": today})).first()
 
 
-_CURRENT_PERIOD = (  # built once: /rate and the target press ask
+_CURRENT_PERIOD = (  # built once: /rate asks
     select(Period)
     .join(Campaign, col(Campaign.id) == col(Period.campaign_id))
     .where(
@@ -82,22 +82,6 @@ async def rateable_colleagues(*, session: AsyncSession, rater_id: int) -> list[t
     return [(member, section) for member, section in (await session.exec(query)).all()]
 
 
-async def rateable_colleague(*, session: AsyncSession, rater_id: int, member_id: int) -> Member | None:
-    """The colleague, if `rateable_colleagues` would offer them to this rater."""
-    query = (
-        select(Member)
-        .join(Section, col(Section.id) == col(Member.section_id))
-        .where(
-            col(Member.id) == member_id,
-            Member.status == MemberStatus.ACTIVE,
-            col(Member.id) != rater_id,
-            col(Member.role).in_(scoring.SCORED_ROLES),
-            col(Section.archived_at).is_(None),
-        )
-    )
-    return (await session.exec(query)).first()
-
-
 async def save_comment(*, session: AsyncSession, rater_id: int, text: str, now: dt.datetime) -> int:
     """Keeps a comment typed on a rating form; its id goes into the form's buttons."""
     comment = FormComment(rater_id=rater_id, text=text, created_at=now)
@@ -117,20 +101,66 @@ async def forget_comments(*, session: AsyncSession, before: dt.datetime) -> int:
     return int(result.rowcount or 0)
 
 
-async def get_rating(
-    *, session: AsyncSession, rater_id: int, target_kind: TargetKind, target_id: int, period_id: int
-) -> Rating | None:
-    params = {"rater_id": rater_id, "target_kind": target_kind, "target_id": target_id, "period_id": period_id}
-    return (await session.exec(_RATING, params=params)).first()
+@dataclass(frozen=True)
+class TargetGrounds:
+    """What choosing a target checks and needs, read in one statement (`target_grounds`)."""
+
+    rater: Member | None
+    target: str | None  # its name, if it may be rated at all (as `RatingGrounds.target`)
+    target_section_id: int | None
+    period: Period | None  # the rating period that contains today
+    earlier: Rating | None  # the rater's rating of the target in that period, not voided
 
 
-_RATING = select(Rating).where(  # built once: the target press asks
-    col(Rating.rater_id) == sa.bindparam("rater_id"),
-    col(Rating.target_kind) == sa.bindparam("target_kind"),
-    col(Rating.target_id) == sa.bindparam("target_id"),
-    col(Rating.period_id) == sa.bindparam("period_id"),
-    col(Rating.voided_at).is_(None),
-)
+async def target_grounds(
+    *,
+    session: AsyncSession,
+    rater_telegram_id: int,
+    kind: TargetKind,
+    target_id: int,
+    period_kind: PeriodKind,
+    today: dt.date,
+) -> TargetGrounds:
+    """The rater, the target, the current period and the rater's rating of the target in it, in one statement:
+    the target press's whole reading."""
+    params = {"rater": rater_telegram_id, "target_id": target_id, "kind": period_kind, "today": today}
+    row = (await session.exec(_target_query(kind), params=params)).first()
+    if row is None:
+        return TargetGrounds(None, None, None, None, None)
+    rater, name, section_id, period, earlier = row
+    return TargetGrounds(rater, name if section_id is not None else None, section_id, period, earlier)
+
+
+@functools.cache
+def _target_query(kind: TargetKind) -> Any:
+    """`target_grounds`' statement, built once per target kind; the rater, the target and the day are bound."""
+    rater = aliased(Member, name="rater")
+    current = aliased(Period, name="current")
+    target_id: Any = sa.bindparam("target_id")
+    target_name, target_section, joined = _target_columns(kind, target_id)
+    query = (
+        sa.select(rater, target_name, target_section, current, Rating)
+        .select_from(rater)
+        .outerjoin(
+            current,
+            sa.and_(
+                col(current.kind) == sa.bindparam("kind"),
+                col(current.starts_on) <= sa.bindparam("today"),
+                col(current.ends_on) >= sa.bindparam("today"),
+            ),
+        )
+        .outerjoin(
+            Rating,
+            sa.and_(
+                col(Rating.rater_id) == col(rater.id),
+                col(Rating.target_kind) == kind,
+                col(Rating.target_id) == target_id,
+                col(Rating.period_id) == col(current.id),
+                col(Rating.voided_at).is_(None),
+            ),
+        )
+    )
+    return joined(query).where(col(rater.telegram_id) == sa.bindparam("rater"))
 
 
 @dataclass(frozen=True)

@@ -612,6 +612,21 @@ async def test_confirm_is_one_short_transaction(bot: Bot) -> None:
     assert rating.value == 4.2
 
 
+async def test_choosing_a_target_reads_in_one_statement(bot: Bot) -> None:
+    """The target press reads the presser, the target, the current period and an earlier rating in one statement,
+    then drops the search that waited for a typed name: 3 round trips on SQLite, COMMIT included."""
+    user, _ = await rater(bot)
+    await user.send("/rate")
+    await user.press("A section or station")
+
+    with statements_counted(bot.db) as statements:
+        await user.press("行政审批科")
+
+    assert round_trips(bot.db, statements) == 3 + int(bot.db.engine.dialect.name == "postgresql"), statements
+    assert statements[0].lstrip().startswith("SELECT") and statements[1].startswith("DELETE FROM dialog"), statements
+    assert "行政审批科" in user.last_text() and user.buttons()[0] == ["①1", "①2", "①3", "①4", "①5"]
+
+
 async def rate_section(user: FakeUser, bot: Bot, target: str) -> None:
     await make_member(bot.db, user.id, user.name, section=None, language="en")
     await fill(user, target)

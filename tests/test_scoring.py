@@ -13,7 +13,7 @@ import openpyxl
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlmodel import col, update
+from sqlmodel import col, select, update
 
 from bot.config import Settings
 from storage import campaigns, ratings, reviews, scoring, tasks
@@ -22,6 +22,7 @@ from storage.models import (
     Period,
     PeriodKind,
     RaterGroup,
+    Rating,
     Role,
     ScoreTally,
     Section,
@@ -124,13 +125,14 @@ async def board(db: Database, period: Period, kind: TargetKind, rules: Rules = R
 async def void(db: Database, rater: Member, target: Section, period: Period) -> bool:
     """Voids the rater's rating of the section in the period, if there is one; whether there was."""
     async with db.transaction() as session:
-        found = await ratings.get_rating(
-            session=session,
-            rater_id=rater.id or 0,
-            target_kind=TargetKind.SECTION,
-            target_id=target.id or 0,
-            period_id=period.id or 0,
+        query = select(Rating).where(
+            Rating.rater_id == rater.id,
+            Rating.target_kind == TargetKind.SECTION,
+            Rating.target_id == target.id,
+            Rating.period_id == period.id,
+            col(Rating.voided_at).is_(None),
         )
+        found = (await session.exec(query)).first()
         if found is not None:
             await ratings.void_rating(session=session, rating=found, reason="test", now=dt.datetime.now(dt.UTC))
     return found is not None
