@@ -576,7 +576,7 @@ def parse_options() -> tuple[tuple[str, ...], Options]:
     parser = backend_parser(__doc__.splitlines()[0] if __doc__ else "")
     parser.add_argument("--members", type=int, default=1000, help="members rating at the same time (1000)")
     parser.add_argument("--concurrency", type=int, default=50, help="members in flight at once (50)")
-    parser.add_argument("--sequential", type=int, default=100, help="members rating one at a time (100)")
+    parser.add_argument("--sequential", type=int, default=300, help="members rating one at a time (300)")
     parser.add_argument("--paced", type=int, default=50, help="members rating on a bot paced to Telegram (50)")
     parser.add_argument("--bystander", type=int, default=50, help="members rating beside a /help flood (50)")
     parser.add_argument("--writes", type=int, default=2000, help="insert+commit operations for the floor (2000)")
