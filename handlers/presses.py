@@ -8,7 +8,8 @@ those it is not for), act, and answer (edit the message, toast) once the transac
 
 The data of a button is only its shape (`CallbackData.parse`); what it points at is checked in the transaction.
 Data that does not parse is refused with `expired`, after the presser's own refusal if they may not press at all.
-The rating form's presses carry their state signed and need no transaction (handlers/ratings.py, rating_form.py).
+The rating form's presses carry their state signed and need no transaction (handlers/ratings.py, rating_form.py);
+the press choosing what to rate reads the presser with the target in one statement, so it is not on this skeleton.
 """
 
 from __future__ import annotations
