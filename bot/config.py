@@ -88,11 +88,39 @@ class BotSettings(_Section):
         return ZoneInfo(self.time_zone)
 
 
-class Standard(_Section):
+class Label(_Section):
+    """Something the organisation names in config.toml, with one text per language: a reader sees only theirs."""
+
     key: str = Field(pattern=r"^[a-z][a-z0-9_]{0,15}$")
     name_zh: str = Field(min_length=1, max_length=32)
     name_en: str = Field(min_length=1, max_length=48)
+
+    def name(self, language: str) -> str:
+        return self.name_zh if language.startswith("zh") else self.name_en
+
+
+class Standard(Label):
     weight: float = Field(gt=0, le=1)
+
+
+class ReasonTag(Label):
+    """A reason a reviewer can pick for a bad review; a review keeps its key."""
+
+
+DEFAULT_REASON_TAGS = (
+    ReasonTag(key="unfriendly", name_zh="态度不好", name_en="Unfriendly"),
+    ReasonTag(key="slow", name_zh="办事拖延", name_en="Slow"),
+    ReasonTag(key="unclear", name_zh="材料要求不清", name_en="Unclear requirements"),
+    ReasonTag(key="again", name_zh="多次跑腿", name_en="Came back again"),
+)
+# What config.toml said before reasons had a text per language: each is read as the tag above it.
+OLD_REASON_TAGS = dict(
+    zip(
+        ("态度不好 Unfriendly", "办事拖延 Slow", "材料要求不清 Unclear requirements", "多次跑腿 Came back again"),
+        DEFAULT_REASON_TAGS,
+        strict=True,
+    )
+)
 
 
 DEFAULT_STANDARDS = (
@@ -116,7 +144,8 @@ def _campaign_day(value: object) -> object:
 
 
 class CampaignSettings(_Section):
-    name: str = Field(default="争创优质服务科室，争当优质服务个人", min_length=1, max_length=100)
+    name: str = Field(default="争创优质服务科室，争当优质服务个人", min_length=1, max_length=100)  # in Chinese
+    name_en: str = Field(default="Excellent service: the best sections, the best staff", min_length=1, max_length=100)
     starts: dt.date = Field(default_factory=lambda: dt.date(dt.date.today().year, 5, 1))
     ends: dt.date = Field(default_factory=lambda: dt.date(dt.date.today().year, 12, 31))
     rating_period: Literal["month", "quarter"] = "month"
@@ -135,6 +164,10 @@ class CampaignSettings(_Section):
         if abs(total - 1) > WEIGHT_TOLERANCE:
             raise ValueError(f"the weights of the standards must add up to 1, they add up to {total:g}")
         return self
+
+    def title(self, language: str) -> str:
+        """The campaign's name in `language`."""
+        return self.name if language.startswith("zh") else self.name_en
 
 
 class GroupWeights(_Section):
@@ -249,23 +282,33 @@ class OutboxSettings(_Section):
 
 
 class ReviewSettings(_Section):
-    bad_reason_tags: tuple[str, ...] = Field(
-        default=(
-            "态度不好 Unfriendly",
-            "办事拖延 Slow",
-            "材料要求不清 Unclear requirements",
-            "多次跑腿 Came back again",
-        ),
-        max_length=8,
-    )
+    bad_reason_tags: tuple[ReasonTag, ...] = Field(default=DEFAULT_REASON_TAGS, min_length=1, max_length=8)
     rectify_working_days: int = Field(default=5, ge=1, le=60)
+
+    @field_validator("bad_reason_tags", mode="before")
+    @classmethod
+    def _tags_as_before(cls, value: object) -> object:
+        """A tag written as one text (the form of earlier releases) is that text in both languages; the default
+        tags of earlier releases are read as today's."""
+        if not isinstance(value, list | tuple):
+            return value
+        return [
+            (OLD_REASON_TAGS.get(tag) or {"key": f"tag{number}", "name_zh": tag, "name_en": tag})
+            if isinstance(tag, str)
+            else tag
+            for number, tag in enumerate(value, start=1)
+        ]
 
     @field_validator("bad_reason_tags")
     @classmethod
-    def _short_tags(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        if any(not 1 <= len(tag) <= 40 for tag in value):
-            raise ValueError("tags of 1 to 40 characters")
+    def _distinct_keys(cls, value: tuple[ReasonTag, ...]) -> tuple[ReasonTag, ...]:
+        keys = [tag.key for tag in value]
+        if len(set(keys)) != len(keys):
+            raise ValueError(f"reason tags need distinct keys, got {keys}")
         return value
+
+    def tag(self, key: str) -> ReasonTag | None:
+        return next((tag for tag in self.bad_reason_tags if tag.key == key), None)
 
 
 class InviteSettings(_Section):

@@ -21,7 +21,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.config import Settings
 from bot.console import stable_group_id, stable_id
-from bot.i18n import pick_language, translator
+from bot.i18n import translator
+from bot.labels import rectification_titles
 from bot.workdays import WorkCalendar
 from handlers.ranking import board_kind
 from handlers.ratings import rating_value
@@ -589,7 +590,6 @@ async def review_period(
     """The public reviews the sections' counters collected; the bad ones open rectification tasks."""
     last = min(period.ends_on, today)
     days = (last - period.starts_on).days
-    title_tr = translator(pick_language(chosen=None, telegram=None, default=settings.bot.default_language))
     for section in cast.sections:
         sid = section.id or 0
         visitors = REVIEWS_PER_MONTH[section.kind] * rng.uniform(0.5, 1.5) * max(0.5, (days + 1) / 30)
@@ -610,12 +610,14 @@ async def review_period(
                     await reviews.save_review(session=session, review=review)
                 continue
             summary.bad_reviews += 1
-            tags = rng.sample(settings.reviews.bad_reason_tags, rng.choice((1, 1, 2)))
+            tags = [tag.key for tag in rng.sample(settings.reviews.bad_reason_tags, rng.choice((1, 1, 2)))]
             due = calendar.add_working_days(day, settings.reviews.rectify_working_days)
+            titles = rectification_titles(settings, tags, "")
             task = await tasks.create_task(
                 session=session,
                 section_id=sid,
-                title=title_tr.gettext("Rectify a bad review: {why}", why="; ".join(tags))[:200],
+                title=titles[settings.bot.default_language],
+                title_by_language=titles,
                 due_on=due,
                 responsible_id=None,
                 created_by_id=None,

@@ -16,7 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.config import Settings
 from bot.i18n import N_, Translator
-from handlers.ratings import standard_name
+from bot.labels import label_name
 from storage import campaigns, ratings, scoring
 from storage.models import Period, PeriodKind, RaterGroup, TargetKind
 from storage.scoring import Standing, shown
@@ -95,7 +95,7 @@ def headers(tr: Translator, settings: Settings, kind: TargetKind) -> list[str]:
         for group in GROUPS:
             group_name = tr.gettext(GROUP_NAMES[group])
             names += [tr.gettext("{group} mean", group=group_name), tr.gettext("{group} raters", group=group_name)]
-    names += [standard_name(tr, standard) for standard in settings.campaign.standards]
+    names += [label_name(tr, standard) for standard in settings.campaign.standards]
     if kind == TargetKind.SECTION:
         names += [
             tr.gettext("Good reviews"),

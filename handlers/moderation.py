@@ -13,6 +13,7 @@ from bot.access import ADMIN_ONLY, PRIVATE, Audience, CommandSpec
 from bot.callbacks import CallbackData
 from bot.context import BotContext
 from bot.i18n import N_
+from bot.labels import listed, why_bad
 from handlers.common import (
     Refusal,
     Replies,
@@ -85,7 +86,7 @@ async def cmd_moderate(update: Update, context: BotContext) -> None:
                     id=review.id,
                     section=section.name if section else "?",
                     level=tr.gettext(LEVELS[review.level]),
-                    why="; ".join([*review.tags, review.reason, review.comment]).strip("; "),
+                    why=why_bad(tr, context.settings, review.tags, listed(tr, [review.reason, review.comment])),
                 )
             )
             rows.append([button(tr.gettext("Void review #{id}", id=review.id), Void("review", review.id or 0).pack())])
@@ -211,7 +212,7 @@ async def ask_appeal_reason(
                 head=viewer.member.display_name if viewer.member else "?",
                 section=section.name if section else "?",
                 level=tr.gettext(LEVELS[review.level]),
-                why="; ".join([*review.tags, review.reason]).strip("; "),
+                why=why_bad(tr, context.settings, review.tags, review.reason),
                 reason=review.appeal_reason,
             ),
             keyboard,

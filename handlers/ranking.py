@@ -24,6 +24,7 @@ from bot.config import Settings
 from bot.context import BotContext
 from bot.export import GROUP_NAMES
 from bot.i18n import N_, Translator, escape
+from bot.labels import label_name
 from handlers.common import (
     Refusal,
     Replies,
@@ -38,7 +39,6 @@ from handlers.common import (
     sender,
 )
 from handlers.presses import Press, allowed, anyone, on_press
-from handlers.ratings import standard_name
 from storage import campaigns, groups, scoring, sections, snapshots, tasks
 from storage.models import Period, PeriodKind, RaterGroup, Section, TargetKind
 from storage.scoring import Board, Standing, shown
@@ -392,7 +392,7 @@ def breakdown_lines(tr: Translator, settings: Settings, standing: Standing) -> l
         lines.append(tr.gettext("By rater group (1–5): {groups}", groups=" · ".join(groups)))
     means = standing.standard_means() if standing.standard_raters >= min_raters else {}
     named = [
-        f"{standard_name(tr, standard)} {means[standard.key]:.2f}"
+        f"{label_name(tr, standard)} {means[standard.key]:.2f}"
         for standard in settings.campaign.standards
         if standard.key in means
     ]

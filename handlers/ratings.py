@@ -23,7 +23,8 @@ from bot.access import ANY_CHAT, MEMBERS, Audience, CommandSpec, audience_of
 from bot.callbacks import CallbackData
 from bot.config import Settings, Standard
 from bot.context import BotContext
-from bot.i18n import CHINESE, N_, Translator, escape
+from bot.i18n import N_, Translator, escape
+from bot.labels import label_name
 from bot.signing import Signer
 from handlers import rating_form
 from handlers.common import (
@@ -117,10 +118,6 @@ class MuteNudges(CallbackData):
 # --- texts -------------------------------------------------------------------------------------------------------
 
 
-def standard_name(tr: Translator, standard: Standard) -> str:
-    return standard.name_zh if tr.language == CHINESE else standard.name_en
-
-
 def rating_value(scores: dict[str, int], standards: tuple[Standard, ...]) -> float:
     """The weighted mean of the standards' scores (the weights add up to 1)."""
     return round(sum(scores[standard.key] * standard.weight for standard in standards), 4)
@@ -149,7 +146,7 @@ def render_form(tr: Translator, settings: Settings, state: FormState, view: Form
     for index, standard in enumerate(settings.campaign.standards):
         score = state.scores[index]
         stars = "★" * score + "☆" * (5 - score) if score else "—"
-        lines.append(f"{MARKS[index]} {escape(standard_name(tr, standard))}: {stars}")
+        lines.append(f"{MARKS[index]} {escape(label_name(tr, standard))}: {stars}")
     if view.comment:
         lines.append(tr.gettext("Comment: {comment}", comment=view.comment))
     text = "\n".join(lines) + "\n\n"

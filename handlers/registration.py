@@ -17,6 +17,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filt
 
 from bot.access import ANY_CHAT, EVERYONE, MEMBERS, PRIVATE, Audience, CommandSpec
 from bot.callbacks import CallbackData
+from bot.config import Settings
 from bot.context import BotContext
 from bot.i18n import N_, Translator
 from handlers import ratings, reviews
@@ -115,12 +116,12 @@ class Decide(CallbackData):
 # --- texts and keyboards ---------------------------------------------------------------------------------------
 
 
-def render_intro(tr: Translator, campaign: str) -> str:
+def render_intro(tr: Translator, settings: Settings) -> str:
     return tr.gettext(
         "<b>Welcome to Shuangyou (双优)</b>, the assistant of the campaign “{campaign}”.\n\n"
         "Sections and stations keep their service commitments and deadlines here, colleagues and the people "
         "they serve rate them on the campaign's five standards, and everyone can follow the ranking.",
-        campaign=campaign,
+        campaign=settings.campaign.title(tr.language),
     )
 
 
@@ -229,13 +230,13 @@ async def greet(session: AsyncSession, context: BotContext, viewer: Viewer, repl
             language=context.language,
         )
         replies.menu_for(member, Audience.ADMIN, settings.bot.default_language)
-        replies.reply(render_intro(tr, settings.campaign.name) + "\n\n" + render_member(tr, member, None))
+        replies.reply(render_intro(tr, settings) + "\n\n" + render_member(tr, member, None))
         return
     if viewer.audience == Audience.OUTSIDER and member is None and viewer.user.username:
         member = await bind_roster_member(session, context, viewer, replies)
         if member is not None:
             section = await _section_of(session, member)
-            replies.reply(render_intro(tr, settings.campaign.name) + "\n\n" + render_member(tr, member, section))
+            replies.reply(render_intro(tr, settings) + "\n\n" + render_member(tr, member, section))
             return
     if member is not None and member.status == MemberStatus.INACTIVE:
         replies.reply(tr.gettext(N_DEACTIVATED))
@@ -249,7 +250,7 @@ async def greet(session: AsyncSession, context: BotContext, viewer: Viewer, repl
             )
         )
     else:
-        await offer_sections(session, context, replies, intro=render_intro(tr, settings.campaign.name))
+        await offer_sections(session, context, replies, intro=render_intro(tr, settings))
 
 
 async def bind_roster_member(
@@ -585,7 +586,7 @@ async def follow_invite(
             now=context.now(),
         )
         replies.reply(
-            render_intro(tr, context.settings.campaign.name)
+            render_intro(tr, context.settings)
             + "\n\n"
             + tr.gettext(
                 "You are invited as an <b>industry rater</b>: you will rate the service of the bureau's sections. "
@@ -643,7 +644,7 @@ async def join_by_invite(
         detail=f"invite:{invite.id}",
     )
     section = await _section_of(session, member)
-    intro = "" if organisation else render_intro(tr, context.settings.campaign.name) + "\n\n"
+    intro = "" if organisation else render_intro(tr, context.settings) + "\n\n"
     rename = "" if invite.kind in (InviteKind.PERSONAL, InviteKind.INDUSTRY) else "\n" + tr.gettext(N_RENAME_HINT)
     replies.reply(intro + render_member(tr, member, section) + rename)
     replies.menu_for(member, Audience(member.role.value), context.settings.bot.default_language)
@@ -659,7 +660,7 @@ async def _apply_through_link(
     )
     maker = await members.get_member(session=session, member_id=invite.created_by_id or 0)
     answer = await ask_admins(session, context, member, section, replies, invited_by=maker)
-    replies.reply(render_intro(context.tr, context.settings.campaign.name) + "\n\n" + answer)
+    replies.reply(render_intro(context.tr, context.settings) + "\n\n" + answer)
 
 
 async def _member_for_invite(session: AsyncSession, viewer: Viewer, invite: Invite) -> Member:

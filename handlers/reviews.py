@@ -24,9 +24,11 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.access import ADMINS_AND_HEADS, PRIVATE, Audience, CommandSpec
 from bot.callbacks import CallbackData
+from bot.config import ReasonTag
 from bot.context import BotContext
 from bot.dates import DATE_EXAMPLES
 from bot.i18n import N_, Translator, pick_language, translator
+from bot.labels import label_name, rectification_titles, why_bad
 from handlers.common import (
     Refusal,
     Replies,
@@ -55,12 +57,12 @@ STEP_REASON = "review.reason"
 STEP_COMMENT = "review.comment"
 TEXT_LIMIT = 500
 BAD = 2  # levels up to this need a reason
-LEVELS = {
-    5: N_("非常满意 · Very satisfied"),
-    4: N_("满意 · Satisfied"),
-    3: N_("基本满意 · Fairly satisfied"),
-    2: N_("不满意 · Dissatisfied"),
-    1: N_("非常不满意 · Very dissatisfied"),
+LEVELS = {  # the five levels of the government's 好差评
+    5: N_("Very satisfied"),
+    4: N_("Satisfied"),
+    3: N_("Fairly satisfied"),
+    2: N_("Dissatisfied"),
+    1: N_("Very dissatisfied"),
 }
 
 
@@ -118,9 +120,9 @@ def levels_keyboard(tr: Translator, token: str) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([[button(tr.gettext(LEVELS[level]), Level(token, level).pack())] for level in LEVELS])
 
 
-def tags_keyboard(tr: Translator, tags: tuple[str, ...], review: PublicReview) -> InlineKeyboardMarkup:
+def tags_keyboard(tr: Translator, tags: tuple[ReasonTag, ...], review: PublicReview) -> InlineKeyboardMarkup:
     rows = [
-        [button(("✓ " if tag in review.tags else "") + tag, Tag(review.id or 0, index).pack())]
+        [button(("✓ " if tag.key in review.tags else "") + label_name(tr, tag), Tag(review.id or 0, index).pack())]
         for index, tag in enumerate(tags)
     ]
     rows.append([button(tr.gettext("Done"), Finish(review.id or 0).pack())])
@@ -225,8 +227,8 @@ async def press_tag(press: Press[Tag]) -> None:
     tags = context.settings.reviews.bad_reason_tags
     if not 0 <= data.index < len(tags):
         raise Refusal(N_EXPIRED)
-    tag = tags[data.index]
-    review.tags = [t for t in review.tags if t != tag] if tag in review.tags else [*review.tags, tag]
+    key = tags[data.index].key
+    review.tags = [t for t in review.tags if t != key] if key in review.tags else [*review.tags, key]
     await reviews.save_review(session=session, review=review)
     replies.edit(
         context.tr.gettext(
@@ -293,15 +295,15 @@ async def complete_bad_review(
     assert section is not None
     calendar = settings.calendar.work_calendar()
     due = calendar.add_working_days(context.today(), settings.reviews.rectify_working_days)
-    why = "; ".join([*review.tags, review.reason] if review.reason else review.tags)
-    title_tr = member_translator(settings, None)
+    titles = rectification_titles(settings, review.tags, review.reason)
     task = await tasks.create_task(
         session=session,
         section_id=section.id or 0,
         due_on=due,
         responsible_id=None,
         created_by_id=None,
-        title=title_tr.plain("Rectify a bad review: {why}", why=why)[:200],  # stored as typed, escaped when shown
+        title=titles[settings.bot.default_language],  # stored as typed, escaped when shown
+        title_by_language=titles,
     )
     review.complete, review.task_id = True, task.id
     await reviews.save_review(session=session, review=review)
@@ -317,7 +319,7 @@ async def complete_bad_review(
             "send /tasks.",
             section=section.name,
             level=tr.gettext(LEVELS[review.level]),
-            why=why,
+            why=why_bad(tr, settings, review.tags, review.reason),
             day=due.isoformat(),
         ),
         lambda tr: InlineKeyboardMarkup(

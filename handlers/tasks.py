@@ -19,6 +19,7 @@ from bot.callbacks import CallbackData
 from bot.context import BotContext
 from bot.dates import DATE_EXAMPLES, DateProblem, parse_due_date
 from bot.i18n import N_, Translator, escape
+from bot.labels import task_title
 from handlers.common import (
     Refusal,
     Replies,
@@ -172,7 +173,7 @@ def render_card(
     last_extension: str = "",
 ) -> str:
     lines = [
-        f"<b>{escape(task.title)}</b>",
+        f"<b>{escape(task_title(tr, task))}</b>",
         tr.gettext("Section: {section}", section=section.name if section else "—"),
         tr.gettext("Responsible: {name}", name=responsible.display_name if responsible else tr.gettext("the section")),
         due,
@@ -275,7 +276,9 @@ async def tell_task_people(
         if person.id == actor.member_id or person.telegram_id is None or person.status != MemberStatus.ACTIVE:
             continue
         tr = member_translator(context.settings, person)
-        replies.send(person.telegram_id, tr.gettext(msgid, title=task.title, name=actor_name(actor), **params))
+        replies.send(
+            person.telegram_id, tr.gettext(msgid, title=task_title(tr, task), name=actor_name(actor), **params)
+        )
 
 
 def actor_name(viewer: Viewer) -> str:
@@ -415,7 +418,7 @@ async def press_responsible(press: Press[NewTaskResponsible]) -> None:
             tr.gettext(
                 "📋 {name} gave you a task: “{title}”, due {day}. Send /tasks to see it.",
                 name=actor_name(viewer),
-                title=task.title,
+                title=task_title(tr, task),
                 day=task.due_on.isoformat(),
             ),
         )
@@ -458,7 +461,9 @@ async def task_list(
     for task in open_tasks:
         mark = "⚠️ " if task.due_on < today else ""
         where = f"{names.get(task.section_id, '?')} · " if everything else ""
-        items.append((f"{mark}{task.due_on.isoformat()} · {where}{task.title}"[:64], OpenTask(task.id or 0).pack()))
+        items.append(
+            (f"{mark}{task.due_on.isoformat()} · {where}{task_title(tr, task)}"[:64], OpenTask(task.id or 0).pack())
+        )
     overdue = sum(task.due_on < today for task in open_tasks)
     text: str = tr.ngettext("{n} open task", "{n} open tasks", len(open_tasks))
     if overdue:
@@ -514,7 +519,7 @@ async def press_finish(press: Press[FinishTask]) -> None:
         if not manages(viewer, task):
             raise Refusal(N_("Only the section's head, leaders and admins can do that."))
         replies.reply(
-            context.tr.gettext("“{title}”: how was the bad review dealt with?", title=task.title),
+            context.tr.gettext("“{title}”: how was the bad review dealt with?", title=task_title(context.tr, task)),
             outcome_keyboard(context.tr, task.id or 0),
         )
     elif data.now:
@@ -531,7 +536,9 @@ async def press_finish(press: Press[FinishTask]) -> None:
             [[button(context.tr.gettext("Done, without a note"), FinishTask(task.id or 0, True).pack())]]
         )
         replies.reply(
-            context.tr.gettext("“{title}”: type a short note on how it was done, or skip it.", title=task.title),
+            context.tr.gettext(
+                "“{title}”: type a short note on how it was done, or skip it.", title=task_title(context.tr, task)
+            ),
             keyboard,
         )
 
@@ -559,13 +566,13 @@ async def _finish(
     await dialogs.clear_dialog(session=session, telegram_id=viewer.user.id)
     await tell_task_people(session, context, task, viewer, replies, N_("✅ {name} marked “{title}” as done."))
     replies.toast(context.tr.gettext("Marked as done."))
-    replies.reply(context.tr.gettext("✅ “{title}” is done. Thank you!", title=task.title))
+    replies.reply(context.tr.gettext("✅ “{title}” is done. Thank you!", title=task_title(context.tr, task)))
 
 
 def _closed_text(tr: Translator, task: Task) -> str:
     if task.status == TaskStatus.DONE:
-        return tr.gettext("“{title}” is already done.", title=task.title)
-    return tr.gettext("“{title}” was cancelled.", title=task.title)
+        return tr.gettext("“{title}” is already done.", title=task_title(tr, task))
+    return tr.gettext("“{title}” was cancelled.", title=task_title(tr, task))
 
 
 @on_press(ExtendTask, who=_viewer, expired=N_EXPIRED)
@@ -582,7 +589,9 @@ async def press_extend(press: Press[ExtendTask]) -> None:
     )
     replies.reply(
         context.tr.gettext(
-            "“{title}” is due {day}. What is the new due date?", title=task.title, day=task.due_on.isoformat()
+            "“{title}” is due {day}. What is the new due date?",
+            title=task_title(context.tr, task),
+            day=task.due_on.isoformat(),
         )
         + " "
         + context.tr.gettext(DATE_EXAMPLES)

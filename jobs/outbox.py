@@ -26,6 +26,7 @@ from bot.config import Settings
 from bot.context import BotContext, Services
 from bot.extbot import RefusedRequest
 from bot.i18n import Translator, pick_language
+from bot.labels import task_title
 from bot.menus import bot_commands
 from handlers.common import member_translator
 from handlers.tasks import reminder_keyboard
@@ -291,7 +292,7 @@ async def _task_text(
             "🚨 Escalated: “{title}” of {section} is {n} working day overdue (it was due {day}).",
             "🚨 Escalated: “{title}” of {section} is {n} working days overdue (it was due {day}).",
             -days,
-            title=task.title,
+            title=task_title(tr, task),
             section=where,
             day=day,
         ) + (" " + tr.ngettext("Extended {n} time.", "Extended {n} times.", task.extensions) if task.extensions else "")
@@ -300,17 +301,17 @@ async def _task_text(
             "⏰ Reminder: “{title}” ({section}) is due in {n} working day, on {day}.",
             "⏰ Reminder: “{title}” ({section}) is due in {n} working days, on {day}.",
             days,
-            title=task.title,
+            title=task_title(tr, task),
             section=where,
             day=day,
         )
     if days == 0 and task.due_on >= today:
-        return tr.gettext("⏰ Due today: “{title}” ({section}).", title=task.title, section=where)
+        return tr.gettext("⏰ Due today: “{title}” ({section}).", title=task_title(tr, task), section=where)
     return tr.ngettext(
         "⚠️ Overdue: “{title}” ({section}) was due on {day}, {n} working day ago.",
         "⚠️ Overdue: “{title}” ({section}) was due on {day}, {n} working days ago.",
         -days,
-        title=task.title,
+        title=task_title(tr, task),
         section=where,
         day=day,
     )
@@ -333,7 +334,7 @@ async def _digest(session: AsyncSession, settings: Settings, tr: Translator, hea
             if task.due_on < today
             else tr.gettext("due {day}", day=task.due_on.isoformat())
         )
-        lines.append(tr.gettext("• {title} — {state}", title=task.title, state=state))
+        lines.append(tr.gettext("• {title} — {state}", title=task_title(tr, task), state=state))
     lines.append(tr.gettext("Send /tasks to act on them."))
     return "\n".join(lines)
 
@@ -359,7 +360,7 @@ async def _summary(session: AsyncSession, settings: Settings, tr: Translator, to
                 "• {section}: {title} — {n} working days overdue",
                 days,
                 section=names.get(task.section_id, "?"),
-                title=task.title,
+                title=task_title(tr, task),
             )
         )
     if not overdue:

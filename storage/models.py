@@ -237,6 +237,9 @@ class Task(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     section_id: int = Field(foreign_key="section.id", ondelete="RESTRICT", index=True)
     title: str = Field(max_length=200)
+    # A title the bot made from configured labels (a bad review's reasons), in each language; `title` is the
+    # default language's. None for a title someone typed.
+    title_by_language: dict[str, str] | None = Field(default=None, sa_type=sa.JSON)
     responsible_id: int | None = Field(default=None, foreign_key="member.id", ondelete="SET NULL")
     due_on: dt.date = Field(index=True)
     status: TaskStatus = Field(default=TaskStatus.OPEN, sa_type=_enum_column(TaskStatus), index=True)

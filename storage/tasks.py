@@ -19,9 +19,15 @@ async def create_task(
     due_on: dt.date,
     responsible_id: int | None,
     created_by_id: int | None,
+    title_by_language: dict[str, str] | None = None,
 ) -> Task:
     task = Task(
-        section_id=section_id, title=title, due_on=due_on, responsible_id=responsible_id, created_by_id=created_by_id
+        section_id=section_id,
+        title=title,
+        title_by_language=title_by_language,
+        due_on=due_on,
+        responsible_id=responsible_id,
+        created_by_id=created_by_id,
     )
     session.add(task)
     await session.flush()

@@ -206,3 +206,29 @@ def test_times_of_day_are_read_as_people_write_them(tmp_path: Path) -> None:
 
     assert settings.reminders.digest_time == dt.time(9, 5)
     assert settings.snapshots.weekly_time == dt.time(8, 15)
+
+
+def test_reason_tags_have_a_text_per_language_and_the_old_form_still_loads(tmp_path: Path) -> None:
+    """[[reviews.bad_reason_tags]] gives each reason a key and its texts; a config of earlier releases (one text
+    per reason, both languages in it) loads: the old defaults as today's tags, another text as itself."""
+    path = tmp_path / "config.toml"
+    path.write_text('[reviews]\nbad_reason_tags = ["办事拖延 Slow", "排队太久"]\n', encoding="utf-8")
+    old = load_settings(path).reviews
+
+    path.write_text(
+        '[[reviews.bad_reason_tags]]\nkey = "queue"\nname_zh = "排队太久"\nname_en = "Long queue"\n', encoding="utf-8"
+    )
+    new = load_settings(path).reviews
+
+    assert [(tag.key, tag.name("zh_CN"), tag.name("en")) for tag in old.bad_reason_tags] == [
+        ("slow", "办事拖延", "Slow"),
+        ("tag2", "排队太久", "排队太久"),
+    ]
+    assert new.tag("queue") is not None and new.tag("queue").name("en") == "Long queue"  # type: ignore[union-attr]
+    path.write_text(
+        '[[reviews.bad_reason_tags]]\nkey = "a"\nname_zh = "甲"\nname_en = "A"\n'
+        '[[reviews.bad_reason_tags]]\nkey = "a"\nname_zh = "乙"\nname_en = "B"\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError, match="distinct keys"):
+        load_settings(path)

@@ -87,9 +87,9 @@ async def bad_review_answered(bot: Bot) -> tuple[dict[str, FakeUser], list[Step]
     visitor = bot.tg.private_user("Visitor")
     async with bot.db.transaction() as session:
         token = await reviews.review_token(session=session, section=section)
-    steps = [("visitor", "send", f"/start r_{token}"), ("visitor", "press", "不满意 · Dissatisfied"),
-             ("visitor", "press", "办事拖延 Slow"), ("visitor", "press", "Done"),
-             ("head", "send", "/tasks"), ("head", "press", "2026-06-17 · 差评整改：办事拖延 Slow"),
+    steps = [("visitor", "send", f"/start r_{token}"), ("visitor", "press", "Dissatisfied"),
+             ("visitor", "press", "Slow"), ("visitor", "press", "Done"),
+             ("head", "send", "/tasks"), ("head", "press", "2026-06-17 · Rectify a bad review: Slow"),
              ("head", "press", "✅ Done"), ("head", "press", "Fixed"), ("head", "send", "已增设取号窗口"),
              ("visitor", "press", "Yes, satisfied")]  # fmt: skip
     return {"head": head, "visitor": visitor}, steps

@@ -24,9 +24,12 @@ async def test_newcomer_start_offers_the_sections(bot: Bot) -> None:
     sent = await alice.send("/start")
 
     assert len(sent.messages) == 1
-    assert "Welcome to Shuangyou" in sent.texts[0] and "争创优质服务科室" in sent.texts[0]
+    assert "Welcome to Shuangyou" in sent.texts[0] and "“Excellent service: the best sections" in sent.texts[0]
     assert sent.texts[0].endswith("You are not registered yet. To register, choose your section:")
     assert alice.buttons() == [["办公室"], ["行政审批科"], ["Cancel"]]
+    # the campaign in each language
+    wang = bot.tg.private_user("小王", language="zh-hans")
+    assert "“争创优质服务科室，争当优质服务个人”" in (await wang.send("/start")).texts[0]
 
 
 async def test_newcomer_start_without_sections_says_to_ask_an_admin(bot: Bot) -> None:

@@ -54,11 +54,11 @@ async def test_a_visitor_leaves_a_good_review_with_a_comment(bot: Bot) -> None:
 
     await visitor.send(await link_of(bot, section))
     assert visitor.last_text() == "How satisfied are you with the service of 行政审批科?"
-    await visitor.press("非常满意 · Very satisfied")
+    await visitor.press("Very satisfied")
     await visitor.send("窗口人员很耐心")
 
     assert visitor.last_text() == "Thank you, your comment is recorded."
-    assert head.last_text() == "💬 A comment with a review of 行政审批科 (非常满意 · Very satisfied): 窗口人员很耐心"
+    assert head.last_text() == "💬 A comment with a review of 行政审批科 (Very satisfied): 窗口人员很耐心"
     (review,) = await all_reviews(bot)
     assert (review.level, review.comment, review.complete, review.task_id) == (5, "窗口人员很耐心", True, None)
 
@@ -67,26 +67,40 @@ async def test_a_bad_review_needs_a_reason_and_opens_a_rectification_task(bot: B
     section = await make_section(bot.db, "行政审批科")
     head = bot.tg.private_user("Head")
     await make_member(bot.db, head.id, "Head", role=Role.HEAD, section=section, language="en")
+    chinese_head = bot.tg.private_user("科长")
+    await make_member(bot.db, chinese_head.id, "科长", role=Role.HEAD, section=section, language="zh_CN")
     visitor = bot.tg.private_user("Visitor")
 
     await visitor.send(await link_of(bot, section))
-    await visitor.press("不满意 · Dissatisfied")
+    await visitor.press("Dissatisfied")
     missing = await visitor.press("Done")
-    await visitor.press("办事拖延 Slow")
-    await visitor.press("多次跑腿 Came back again")
-    await visitor.press("✓ 多次跑腿 Came back again")
+    await visitor.press("Slow")
+    await visitor.press("Came back again")
+    await visitor.press("✓ Came back again")
+    await visitor.press("Unfriendly")
     await visitor.press("Done")
 
     assert missing.answer == "Choose at least one reason, or type it in your own words."
     assert visitor.last_text() == "Thank you. Your review is recorded and 行政审批科 must look into it by 2026-06-17."
     assert head.last_text() == (
-        "⚠️ A bad review of 行政审批科: 不满意 · Dissatisfied. Reason: 办事拖延 Slow. A rectification task is open "
+        "⚠️ A bad review of 行政审批科: Dissatisfied. Reason: Slow; Unfriendly. A rectification task is open "
         "until 2026-06-17; send /tasks."
     )
+    assert "不满意" in chinese_head.last_text() and "办事拖延；态度不好" in chinese_head.last_text()
+    assert not any(word in chinese_head.last_text() for word in ("Slow", "Unfriendly", "Dissatisfied"))
     (review,) = await all_reviews(bot)
+    assert review.tags == ["slow", "unfriendly"], "the reasons are kept by key, shown in each reader's language"
     async with bot.db.transaction() as session:
         task = await tasks.get_task(session=session, task_id=review.task_id or 0)
     assert task is not None and task.section_id == section.id
+    assert task.title_by_language == {
+        "en": "Rectify a bad review: Slow; Unfriendly",
+        "zh_CN": "差评整改：办事拖延；态度不好",
+    }
+    await chinese_head.send("/tasks")
+    assert "差评整改：办事拖延；态度不好" in str(chinese_head.buttons())
+    await head.send("/tasks")
+    assert "Rectify a bad review: Slow; Unfriendly" in str(head.buttons())
     assert "visitor" not in head.last_text().lower(), "the reviewer stays anonymous"
 
 
@@ -94,7 +108,7 @@ async def test_a_typed_reason_completes_a_bad_review(bot: Bot) -> None:
     section = await make_section(bot.db, "行政审批科")
     visitor = bot.tg.private_user("Visitor")
     await visitor.send(await link_of(bot, section))
-    await visitor.press("非常不满意 · Very dissatisfied")
+    await visitor.press("Very dissatisfied")
 
     await visitor.send("等了两个小时 <没人管>")
 
@@ -108,7 +122,7 @@ async def test_one_review_per_person_section_and_day(bot: Bot) -> None:
     link = await link_of(bot, section)
     await visitor.send(link)
     first_levels = visitor.last_message()
-    await visitor.press("满意 · Satisfied")
+    await visitor.press("Satisfied")
 
     await visitor.send(link)
     again = await visitor.press_data(f"rvl:{token_of(link)}:5", message=first_levels)
@@ -160,12 +174,12 @@ async def test_one_account_is_one_reviewer_of_a_section_per_rating_period(bot: B
     section = await make_section(bot.db, "行政审批科")
     visitor = bot.tg.private_user("Visitor")
     link = await link_of(bot, section)
-    for day, level in enumerate(("非常不满意 · Very dissatisfied", "不满意 · Dissatisfied", "满意 · Satisfied")):
+    for day, level in enumerate(("Very dissatisfied", "Dissatisfied", "Satisfied")):
         bot.clock.advance(dt.timedelta(days=1 if day else 0))
         await visitor.send(link)
         await visitor.press(level)
-        if level != "满意 · Satisfied":
-            await visitor.press("办事拖延 Slow")
+        if level != "Satisfied":
+            await visitor.press("Slow")
             await visitor.press("Done")
 
     live = [review for review in await all_reviews(bot) if review.voided_at is None]
@@ -192,7 +206,7 @@ async def test_staff_cannot_get_review_links(bot: Bot) -> None:
 async def bad_review(bot: Bot, section: Section) -> FakeUser:
     visitor = bot.tg.private_user("Visitor", language="en")
     await visitor.send(await link_of(bot, section))
-    await visitor.press("不满意 · Dissatisfied")
+    await visitor.press("Dissatisfied")
     await visitor.send("等了很久")
     return visitor
 
@@ -204,9 +218,9 @@ async def test_head_answers_a_bad_review_and_the_reviewer_follows_up(bot: Bot) -
     visitor = await bad_review(bot, section)
 
     await head.send("/tasks")
-    await head.press("2026-06-17 · 差评整改：等了很久")
+    await head.press("2026-06-17 · Rectify a bad review: 等了很久")
     await head.press("✅ Done")
-    assert head.last_text() == "“差评整改：等了很久”: how was the bad review dealt with?"
+    assert head.last_text() == "“Rectify a bad review: 等了很久”: how was the bad review dealt with?"
     await head.press("Fixed")
     await head.send("已增设取号窗口")
 
@@ -228,7 +242,7 @@ async def test_a_rectification_put_on_a_schedule_keeps_its_task_open(bot: Bot) -
     await make_member(bot.db, head.id, "Head", role=Role.HEAD, section=section, language="en")
     visitor = await bad_review(bot, section)
     await head.send("/tasks")
-    await head.press("2026-06-17 · 差评整改：等了很久")
+    await head.press("2026-06-17 · Rectify a bad review: 等了很久")
     await head.press("✅ Done")
 
     await head.press("Put on a schedule")
@@ -272,14 +286,14 @@ async def test_a_reason_with_markup_is_stored_as_typed_and_shown_as_typed(bot: B
     await make_member(bot.db, head.id, "Head", role=Role.HEAD, section=section, language="en")
     visitor = bot.tg.private_user("Visitor", language="en")
     await visitor.send(await link_of(bot, section))
-    await visitor.press("不满意 · Dissatisfied")
+    await visitor.press("Dissatisfied")
     await visitor.send("Tom & Jerry <b>rude</b>")
 
     async with bot.db.transaction() as session:
         (task,) = await tasks.list_open_tasks(session=session, section_id=section.id)
     assert task.title == "差评整改：Tom & Jerry <b>rude</b>"
     await head.send("/tasks")
-    assert ["2026-06-17 · 差评整改：Tom & Jerry <b>rude</b>"] in head.buttons()
-    await head.press("2026-06-17 · 差评整改：Tom & Jerry <b>rude</b>")
-    assert "差评整改：Tom &amp; Jerry &lt;b&gt;rude&lt;/b&gt;" in head.last_message().html
-    assert "差评整改：Tom & Jerry <b>rude</b>" in head.last_text()
+    assert ["2026-06-17 · Rectify a bad review: Tom & Jerry <b>rude</b>"] in head.buttons()
+    await head.press("2026-06-17 · Rectify a bad review: Tom & Jerry <b>rude</b>")
+    assert "Rectify a bad review: Tom &amp; Jerry &lt;b&gt;rude&lt;/b&gt;" in head.last_message().html
+    assert "Rectify a bad review: Tom & Jerry <b>rude</b>" in head.last_text()

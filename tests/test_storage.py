@@ -28,6 +28,7 @@ from storage.models import (
     MemberStatus,
     Period,
     PeriodKind,
+    PublicReview,
     Rating,
     Role,
     ScoreTally,
@@ -416,3 +417,37 @@ async def test_the_upgrade_makes_rectification_titles_stored_escaped_plain(db: D
     async with db.transaction() as session:
         titles = {task.title for task in await tasks.list_open_tasks(session=session)}
     assert titles == {"差评整改：Tom & Jerry <b>rude</b>", "整理档案 &amp; 台账"}  # a title typed so stays so
+
+
+async def test_the_upgrade_keeps_a_bad_reviews_reasons_by_key_and_titles_its_task_in_each_language(
+    db: Database,
+) -> None:
+    """Migration 0019: reasons stored as "态度不好 Unfriendly" become their keys; a reason no longer a default stays as
+    it was; the rectification task gets its title in each language; typed titles are left alone."""
+    section = await make_section(db, "办公室")
+    async with db.transaction() as session:
+        titled, typed = [
+            await tasks.create_task(
+                session=session, section_id=section.id or 0, title=title, due_on=JUNE, responsible_id=None,
+                created_by_id=None,
+            )
+            for title in ("差评整改：态度不好 Unfriendly; 排队 Queue; 太慢", "整理档案")
+        ]  # fmt: skip
+        review = await reviews.add_review(
+            session=session, section_id=section.id or 0, reviewer_telegram_id=5, level=1, day=JUNE
+        )
+        review.tags, review.reason, review.task_id = ["态度不好 Unfriendly", "排队 Queue"], "太慢", titled.id
+        session.add(review)
+
+    await downgrade_database(db.engine, "0018")
+    await upgrade_database(db.engine)
+
+    async with db.transaction() as session:
+        (review,) = (await session.exec(select(PublicReview))).all()
+        titled, typed = await tasks.list_open_tasks(session=session)
+    assert review.tags == ["unfriendly", "排队 Queue"]
+    assert titled.title_by_language == {
+        "zh_CN": "差评整改：态度不好；排队 Queue；太慢",
+        "en": "Rectify a bad review: Unfriendly; 排队 Queue; 太慢",
+    }
+    assert titled.title == "差评整改：态度不好 Unfriendly; 排队 Queue; 太慢" and typed.title_by_language is None
