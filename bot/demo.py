@@ -217,7 +217,11 @@ async def fill_demo(*, db: Database, settings: Settings, today: dt.date | None =
         cast = await make_cast(session, settings, rng, summary)
         await make_commitments(session, cast, rng, summary)
         await groups.bind_campaign_group(
-            session=session, chat_id=GROUP_CHAT_ID, title=GROUP_TITLE, bound_by_id=cast.admin.id
+            session=session,
+            chat_id=GROUP_CHAT_ID,
+            title=GROUP_TITLE,
+            bound_by_id=cast.admin.id,
+            language=settings.bot.default_language,
         )
         whole = await campaigns.period_at(session=session, kind=PeriodKind.CAMPAIGN, today=today)
         assert whole is not None
@@ -291,7 +295,7 @@ async def make_cast(session: AsyncSession, settings: Settings, rng: random.Rando
             role=role,
             status=MemberStatus.ACTIVE,
             section_id=section.id if section else None,
-            language=None,
+            language=settings.bot.default_language,
             username=None,
             organisation=organisation or None,
         )

@@ -79,13 +79,15 @@ def translator(language: str) -> Translator:
     return Translator(language, _catalog(language))
 
 
+def known_language(code: str | None) -> str | None:
+    """The language of the bot's that a language code (Telegram's, a browser's) asks for, if it has it."""
+    if code and code.lower().startswith("zh"):
+        return CHINESE
+    if code and code.lower().startswith("en"):
+        return ENGLISH
+    return None
+
+
 def pick_language(*, chosen: str | None, telegram: str | None, default: str) -> str:
     """The member's own choice, else their Telegram app's language, else the configured default."""
-    for candidate in (chosen, telegram):
-        if not candidate:
-            continue
-        if candidate.lower().startswith("zh"):
-            return CHINESE
-        if candidate.lower().startswith("en"):
-            return ENGLISH
-    return default
+    return known_language(chosen) or known_language(telegram) or default

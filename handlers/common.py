@@ -24,11 +24,11 @@ from bot.config import Settings
 from bot.context import BotContext
 from bot.dates import DATE_EXAMPLES, DateProblem, parse_due_date
 from bot.extbot import CampaignBot
-from bot.i18n import N_, Html, Translator, pick_language, translator
+from bot.i18n import N_, Html, Translator, known_language, pick_language, translator
 from bot.menus import set_member_menu
 from bot.pacing import group_has_room
 from storage import dialogs, members, reminders, sections, updates
-from storage.models import Dialog, Member, MemberStatus, Role, Section
+from storage.models import CampaignGroup, Dialog, Member, MemberStatus, Role, Section
 from storage.session import BEFORE_COMMIT_IF_WRITTEN, DatabaseUnavailable
 
 logger = logging.getLogger(__name__)
@@ -122,6 +122,8 @@ async def _take_in(session: AsyncSession, context: BotContext) -> bool:
 
 def _viewer(context: BotContext, user: User, member: Member | None, left_dialog: bool) -> Viewer:
     if member is not None:
+        if member.language is None and (telegram := known_language(user.language_code)):
+            member.language = telegram  # kept at first contact: what is sent to them unasked speaks it too
         context.use_language(member.language)
     audience = audience_of(member, user.id, context.settings.bot.admins)
     intake = CURRENT_UPDATE.get()
@@ -192,6 +194,12 @@ async def existing_section(session: AsyncSession, section_id: int) -> Section:
     if section is None:
         raise Refusal(N_("That section does not exist. Send /sections again."))
     return section
+
+
+def group_translator(settings: Settings, group: CampaignGroup | None) -> Translator:
+    """The texts for the campaign group, in its language."""
+    chosen = group.language if group is not None else None
+    return translator(pick_language(chosen=chosen, telegram=None, default=settings.bot.default_language))
 
 
 def member_translator(settings: Settings, member: Member | None) -> Translator:

@@ -11,7 +11,7 @@ from telegram import InlineKeyboardMarkup
 
 from bot.config import Settings
 from bot.context import Services
-from handlers.common import button, member_translator
+from handlers.common import button, group_translator, member_translator
 from handlers.ratings import MuteNudges, RateNow
 from jobs.messages import Outgoing
 from jobs.reminders import morning_of
@@ -99,7 +99,8 @@ async def nudge_for_group(
     count = len(await ratings.members_yet_to_rate(session=session, period_id=period[0]))
     if not count:
         return None
-    tr = member_translator(settings, None)
+    group = await groups.get_campaign_group(session=session)
+    tr = group_translator(settings, group if group is not None and group.chat_id == reminder.chat_id else None)
     text = tr.ngettext(
         "{n} member has not rated yet; the rating period ends on {day}. Ratings are made in private: send me /rate.",
         "{n} members have not rated yet; the rating period ends on {day}. Ratings are made in private: send me /rate.",

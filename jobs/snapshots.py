@@ -19,7 +19,7 @@ from bot.chart import Bar, ChartError, ChartRenderer
 from bot.config import Settings
 from bot.context import Services
 from bot.i18n import Translator, escape
-from handlers.common import member_translator
+from handlers.common import group_translator
 from handlers.ranking import board_kind, movement, period_label
 from jobs.messages import Outgoing
 from storage import campaigns, groups, reminders, snapshots
@@ -152,7 +152,7 @@ async def compose_snapshot(
     group = await groups.get_campaign_group(session=session)
     if snapshot is None or group is None:
         return None
-    tr = member_translator(settings, None)
+    tr = group_translator(settings, group)
     if reminder.kind == SNAPSHOT:
         return Outgoing(group.chat_id, await snapshot_text(session, settings, tr, snapshot), None)
     chart = renderer(settings)

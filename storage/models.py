@@ -182,6 +182,7 @@ class CampaignGroup(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     chat_id: int = Field(sa_type=sa.BigInteger, sa_column_kwargs={"unique": True})
     title: str = Field(max_length=128)
+    language: str | None = Field(default=None, max_length=8)  # what the bot posts here is in it; None: the default
     bound_by_id: int | None = Field(default=None, foreign_key="member.id", ondelete="SET NULL")
     bound_at: dt.datetime = Field(default_factory=utc_now, sa_type=AwareDateTime)
 

@@ -49,6 +49,8 @@ MAY_CHANGE: dict[str, str] = {
     # public reviews: anyone outside the organisation; a review is its reviewer's own; the section's head appeals
     "rvl": "opaix", "rvt": "", "rvd": "", "rvf": "", "mda": "h", "rvs": "ha", "rvp": "ha", "rvo": "ha",
     "mdv": "a", "mdj": "a",
+    # the campaign group: an admin moves it (in the group it moves to)
+    "gmv": "a", "gkp": "",
     # views
     "rk": "", "ms": "", "ss": "", "ssp": "",
 }  # fmt: skip

@@ -105,7 +105,7 @@ async def test_bot_added_to_a_group_says_how_to_bind_it(bot: Bot) -> None:
     assert "/bindgroup" in group.last_text()
 
 
-async def test_binding_another_group_says_which_it_replaces(bot: Bot) -> None:
+async def test_binding_another_group_asks_first_and_tells_both(bot: Bot) -> None:
     boss = bot.tg.private_user("Boss", user_id=ADMIN_ID)
     first, second = bot.tg.group("First"), bot.tg.group("Second")
     first.add(boss)
@@ -113,12 +113,41 @@ async def test_binding_another_group_says_which_it_replaces(bot: Bot) -> None:
     await boss.send("/bindgroup", chat=first)
 
     await boss.send("/bindgroup", chat=first)
-    assert first.last_text() == "This group already is the campaign group."
+    assert first.last_text().startswith("This group already is the campaign group.")
     await boss.send("/bindgroup", chat=second)
+    assert second.last_text().startswith("“First” is the campaign group now. Make this group the campaign group")
+    await boss.press("Keep “First”", chat=second)
+    bound = await bound_group(bot)
+    assert bound is not None and bound.chat_id == first.id, "asked, not moved yet"
 
-    assert second.last_text().endswith("It replaces “First”.")
+    await boss.send("/bindgroup", chat=second)
+    question, moving = boss.find_button("Make this the campaign group", chat=second)
+    await boss.press("Make this the campaign group", chat=second)
+
+    assert second.last_text().startswith("This group is now the campaign group")
+    assert first.last_text() == (
+        "This group is no longer the campaign group: the snapshots and reminders are posted in “Second” now."
+    )
     bound = await bound_group(bot)
     assert bound is not None and bound.chat_id == second.id
+    stale = await boss.press_data(moving, message=question)
+    assert stale.answer == "This button has expired. Send /bindgroup again."
+
+
+async def test_the_group_speaks_its_own_language(bot: Bot) -> None:
+    """The group's language is the binding admin's, or the one named; what the bot posts there is in it."""
+    boss = bot.tg.private_user("Boss", user_id=ADMIN_ID, language="en")
+    group = bot.tg.group("双优活动群")
+    group.add(boss)
+    await boss.send("/bindgroup", chat=group)
+    assert (await bound_group(bot)).language == "en"  # type: ignore[union-attr]
+
+    await boss.send("/bindgroup zh", chat=group)
+    assert group.last_text() == "今后我在本群使用中文发布消息。"
+    assert (await bound_group(bot)).language == "zh_CN"  # type: ignore[union-attr]
+    await boss.send("/bindgroup fr", chat=group)
+    assert group.last_text().startswith("Send /bindgroup alone, or /bindgroup zh or /bindgroup en")
+    assert (await bound_group(bot)).language == "zh_CN"  # type: ignore[union-attr]
 
 
 async def test_staff_asking_bindgroup_in_private_is_refused(bot: Bot) -> None:

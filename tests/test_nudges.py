@@ -8,7 +8,7 @@ import datetime as dt
 from bot.context import Services
 from jobs.nudges import plan_nudges
 from jobs.outbox import deliver_due
-from storage import groups, ratings
+from storage import groups, members, ratings
 from storage.models import PeriodKind, RaterGroup, TargetKind
 from tests.conftest import Bot
 from tests.factories import make_member, make_section
@@ -69,3 +69,28 @@ async def test_members_who_have_not_rated_are_nudged_and_may_mute(bot: Bot) -> N
     ]
     assert len([m for m in cai.bot_messages() if m.text.startswith("The rating period ends")]) == 2
     assert len(group.bot_messages()) == 2
+
+
+async def test_pushes_speak_the_readers_language_and_the_groups(bot: Bot) -> None:
+    """A member with no language stored gets it from Telegram at first contact, and what is pushed to them later
+    speaks it; the group's posts speak the group's language, not the default."""
+    section = await make_section(bot.db, "办公室")
+    await make_member(bot.db, 302, "Bea", section=section, language=None)
+    await make_member(bot.db, 303, "蔡", section=section, language=None)
+    bea = bot.tg.private_user("Bea", user_id=302, language="en")
+    cai = bot.tg.private_user("蔡", user_id=303, language="zh-hans")
+    await bea.send("/whoami")
+    await cai.send("/whoami")
+    group = bot.tg.group("Campaign group")
+    async with bot.db.transaction() as session:
+        await groups.bind_campaign_group(
+            session=session, chat_id=group.id, title="Campaign group", bound_by_id=None, language="en"
+        )
+        stored = {member.display_name: member.language for member in await members.list_members(session=session)}
+
+    await run_day(bot, dt.date(2026, 6, 29))
+
+    assert stored == {"Bea": "en", "蔡": "zh_CN"}
+    assert bea.last_text() == "The rating period ends on 2026-06-30 and you have not rated yet. It takes a minute."
+    assert cai.last_text().startswith("本评价周期于 2026-06-30 结束")
+    assert group.last_text().startswith("2 members have not rated yet")

@@ -1,5 +1,6 @@
 """labels per language: a bad review keeps its reasons' keys (public_review.tags), and a task titled by the bot from
-them keeps its title in each language (task.title_by_language)
+them keeps its title in each language (task.title_by_language); the campaign group has a language
+(campaign_group.language)
 
 Revision ID: 0019
 Revises: 0018
@@ -38,6 +39,7 @@ task = sa.table("task", sa.column("id", sa.Integer), sa.column("title_by_languag
 
 def upgrade() -> None:
     op.add_column("task", sa.Column("title_by_language", sa.JSON(), nullable=True))
+    op.add_column("campaign_group", sa.Column("language", sa.String(length=8), nullable=True))
     bind = op.get_bind()
     rows = bind.execute(sa.select(review.c.id, review.c.tags, review.c.reason, review.c.task_id)).all()
     for review_id, tags, reason, task_id in rows:
@@ -65,3 +67,4 @@ def downgrade() -> None:
         if olds != tags:
             bind.execute(sa.update(review).where(review.c.id == review_id).values(tags=olds))
     op.execute("ALTER TABLE task DROP COLUMN title_by_language")
+    op.execute("ALTER TABLE campaign_group DROP COLUMN language")
