@@ -55,6 +55,7 @@ N_NO_SECTION = N_("That section is no longer open for registration. Send /start 
 
 INVITE_PAYLOAD = re.compile(r"^i_(.*)$")
 TOKEN_SHAPE = re.compile(r"^[A-Za-z0-9_-]{10,40}$")
+STEP_SECTION = "register.section"  # the list of sections is shown: a typed text is not a name yet
 STEP_NAME = "register.name"
 STEP_CONFIRM = "register.confirm"
 STEP_ORGANISATION = "invite.organisation"
@@ -250,7 +251,7 @@ async def greet(session: AsyncSession, context: BotContext, viewer: Viewer, repl
             )
         )
     else:
-        await offer_sections(session, context, replies, intro=render_intro(tr, settings))
+        await offer_sections(session, context, viewer, replies, intro=render_intro(tr, settings))
 
 
 async def bind_roster_member(
@@ -271,7 +272,9 @@ async def bind_roster_member(
     return member
 
 
-async def offer_sections(session: AsyncSession, context: BotContext, replies: Replies, *, intro: str = "") -> None:
+async def offer_sections(
+    session: AsyncSession, context: BotContext, viewer: Viewer, replies: Replies, *, intro: str = ""
+) -> None:
     tr = context.tr
     choices = await sections.list_sections(session=session)
     head = f"{intro}\n\n" if intro else ""
@@ -284,10 +287,28 @@ async def offer_sections(session: AsyncSession, context: BotContext, replies: Re
             )
         )
         return
+    await _choosing_section(session, context, viewer)
     replies.edit(
         head + tr.gettext("You are not registered yet. To register, choose your section:"),
         section_keyboard(tr, choices, 0),
     )
+
+
+async def _choosing_section(session: AsyncSession, context: BotContext, viewer: Viewer) -> None:
+    """The sections are shown: a section chosen before is forgotten (Back, Change), a name given is kept to be
+    offered again, and typed text asks to choose."""
+    earlier = await dialogs.get_dialog(session=session, telegram_id=viewer.user.id, now=context.now())
+    name = _kept_name(earlier)
+    await dialogs.set_dialog(
+        session=session, telegram_id=viewer.user.id, step=STEP_SECTION, data={"name": name}, now=context.now()
+    )
+
+
+def _kept_name(dialog: Dialog | None) -> str:
+    """The name the applicant gave before going back to the sections (Change at the confirmation)."""
+    if dialog is None or dialog.step not in (STEP_SECTION, STEP_CONFIRM):
+        return ""
+    return str(dialog.data.get("name", ""))
 
 
 async def _section_of(session: AsyncSession, member: Member) -> Section | None:
@@ -318,6 +339,7 @@ async def press_section_page(press: Press[SectionPage]) -> None:
     choices = await sections.list_sections(session=press.session)
     if not choices:
         raise Refusal(N_EXPIRED)
+    await _choosing_section(press.session, press.context, press.viewer)
     press.replies.edit(
         press.tr.gettext("To register, choose your section:"), section_keyboard(press.tr, choices, press.data.page)
     )
@@ -329,8 +351,7 @@ async def press_section(press: Press[PickSection]) -> None:
     session, context, viewer = press.session, press.context, press.viewer
     section = await _open_section(session, press.data.section_id)
     earlier = await dialogs.get_dialog(session=session, telegram_id=viewer.user.id, now=context.now())
-    # back here by Change at the confirmation: the name given before is offered again
-    kept_name = str(earlier.data.get("name", "")) if earlier is not None and earlier.step == STEP_CONFIRM else ""
+    kept_name = _kept_name(earlier)  # back here by Change at the confirmation: offered again
     await dialogs.set_dialog(
         session=session,
         telegram_id=viewer.user.id,
@@ -345,6 +366,14 @@ async def press_section(press: Press[PickSection]) -> None:
         ),
         name_keyboard(press.tr, profile_name(viewer.user), kept_name),
     )
+
+
+async def ask_section_choice(
+    session: AsyncSession, context: BotContext, viewer: Viewer, dialog: Dialog, text: str, replies: Replies
+) -> None:
+    """Text typed while the sections are shown: a section is chosen from the list first."""
+    _require_applicant(viewer)
+    replies.reply(context.tr.gettext("Please choose your section from the list above first, or send /cancel."))
 
 
 async def ask_name(
@@ -472,7 +501,9 @@ def render_request(tr: Translator, member: Member, section: Section) -> str:
 @on_press(StopRegistration, expired=N_EXPIRED)
 async def press_stop(press: Press[StopRegistration]) -> None:
     """The applicant cancels the registration; nothing is kept (a dialog of another kind stays)."""
-    await dialogs.clear_dialog(session=press.session, telegram_id=press.viewer.user.id, steps=(STEP_NAME, STEP_CONFIRM))
+    await dialogs.clear_dialog(
+        session=press.session, telegram_id=press.viewer.user.id, steps=(STEP_SECTION, STEP_NAME, STEP_CONFIRM)
+    )
     press.replies.edit(press.tr.gettext("Registration cancelled. Send /start whenever you want to register."))
 
 
@@ -785,7 +816,12 @@ async def cmd_cancel(update: Update, context: BotContext) -> None:
     await replies.deliver(update, context)
 
 
-TEXT_STEPS = {STEP_NAME: ask_name, STEP_ORGANISATION: ask_organisation, STEP_PROFILE_NAME: ask_profile_name}
+TEXT_STEPS = {
+    STEP_SECTION: ask_section_choice,
+    STEP_NAME: ask_name,
+    STEP_ORGANISATION: ask_organisation,
+    STEP_PROFILE_NAME: ask_profile_name,
+}
 
 
 def handlers() -> list[BaseHandler[Update, BotContext, None]]:

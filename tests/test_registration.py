@@ -452,3 +452,27 @@ async def test_members_are_greeted_briefly(bot: Bot) -> None:
     assert (
         alice.last_text() == "You are registered as Alice, staff member of 办公室. Send /help to see what you can do."
     )
+
+
+async def test_going_back_to_the_sections_forgets_the_one_chosen(bot: Bot) -> None:
+    """Back to the list clears the choice: typed text then asks to choose, it does not become the name; /cancel
+    while the list is shown cancels the registration."""
+    await make_section(bot.db, "市场开发科")
+    await make_section(bot.db, "办公室")
+    alice = bot.tg.private_user("Alice")
+    await alice.send("/start")
+    await alice.press("市场开发科")
+    await alice.press("Choose another section")
+
+    typed = await alice.send("Alice Wang")
+
+    assert typed.texts == ["Please choose your section from the list above first, or send /cancel."]
+    await alice.press("办公室")
+    await alice.send("Alice Wang")
+    assert "Section: <b>办公室</b>" in alice.last_message().html and "Alice Wang" in alice.last_text()
+    await alice.send("/start")
+    cancelled = await alice.send("/cancel")
+    assert cancelled.texts == ["Stopped. Send /help to see what you can do."]
+    assert (await alice.send("Alice Wang")).texts != [
+        "Please choose your section from the list above first, or send /cancel."
+    ]
