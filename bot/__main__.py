@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import csv
 import hashlib
+import importlib.metadata
 import logging
 import sys
 from datetime import UTC, datetime
@@ -43,11 +44,20 @@ and start me with the token it gives you:   BOT_TOKEN=123456789:AAE... python -m
 Starting the terminal console instead, on the database {database}."""
 
 
+def installed_version() -> str:
+    """This release's version, as installed (pyproject.toml)."""
+    try:
+        return importlib.metadata.version("shuangyou")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown (not installed: pip install -e .)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m bot",
         description="Shuangyou (双优): the Telegram bot of a quality-service campaign.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {installed_version()}")
     parser.add_argument("--config", type=Path, help="the config file (default: $SHUANGYOU_CONFIG, else ./config.toml)")
     parser.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")

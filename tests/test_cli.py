@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import importlib.metadata
 import sqlite3
 import subprocess
 from contextlib import closing
@@ -80,6 +81,13 @@ def test_help_of_the_real_process(workdir: Path) -> None:
 
     assert result.returncode == 0
     assert result.stdout.startswith("usage: python -m bot") and "console" in result.stdout
+
+
+def test_version_is_printed(workdir: Path, in_process: Cli) -> None:
+    result = in_process("--version", cwd=workdir)
+
+    assert result.returncode == 0
+    assert result.stdout.strip() == f"python -m bot {importlib.metadata.version('shuangyou')}"
 
 
 def test_migrate_creates_the_schema(workdir: Path) -> None:
