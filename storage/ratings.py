@@ -149,16 +149,7 @@ def _target_query(kind: TargetKind) -> Any:
                 col(current.ends_on) >= sa.bindparam("today"),
             ),
         )
-        .outerjoin(
-            Rating,
-            sa.and_(
-                col(Rating.rater_id) == col(rater.id),
-                col(Rating.target_kind) == kind,
-                col(Rating.target_id) == target_id,
-                col(Rating.period_id) == col(current.id),
-                col(Rating.voided_at).is_(None),
-            ),
-        )
+        .outerjoin(Rating, sa.and_(_rating_of(rater, kind, target_id, current), col(Rating.voided_at).is_(None)))
     )
     return joined(query).where(col(rater.telegram_id) == sa.bindparam("rater"))
 
@@ -275,17 +266,19 @@ def _grounds_query(kind: TargetKind, by_member: bool) -> Any:
         )
         .join(Campaign, col(Campaign.id) == col(form_period.campaign_id))
         .outerjoin(rater, (col(rater.id) if by_member else col(rater.telegram_id)) == sa.bindparam("rater"))
-        .outerjoin(
-            Rating,
-            sa.and_(
-                col(Rating.rater_id) == col(rater.id),
-                col(Rating.target_kind) == kind,
-                col(Rating.target_id) == target_id,
-                col(Rating.period_id) == col(form_period.id),
-            ),
-        )
+        .outerjoin(Rating, _rating_of(rater, kind, target_id, form_period))
     )
     return joined(query).where(col(form_period.id) == sa.bindparam("period_id"))
+
+
+def _rating_of(rater: Any, kind: TargetKind, target_id: Any, period: Any) -> Any:
+    """Joins the rater's rating of the target in the period (a voided one too)."""
+    return sa.and_(
+        col(Rating.rater_id) == col(rater.id),
+        col(Rating.target_kind) == kind,
+        col(Rating.target_id) == target_id,
+        col(Rating.period_id) == col(period.id),
+    )
 
 
 def _target_columns(kind: TargetKind, target_id: Any) -> tuple[Any, Any, Callable[[Any], Any]]:
