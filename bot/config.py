@@ -88,6 +88,11 @@ class BotSettings(_Section):
         return ZoneInfo(self.time_zone)
 
 
+def _in_language(language: str, chinese: str, english: str) -> str:
+    """Of a text configured in both languages, the one `language` reads."""
+    return chinese if language.startswith("zh") else english
+
+
 class Label(_Section):
     """Something the organisation names in config.toml, with one text per language: a reader sees only theirs."""
 
@@ -96,7 +101,7 @@ class Label(_Section):
     name_en: str = Field(min_length=1, max_length=48)
 
     def name(self, language: str) -> str:
-        return self.name_zh if language.startswith("zh") else self.name_en
+        return _in_language(language, self.name_zh, self.name_en)
 
 
 class Standard(Label):
@@ -167,7 +172,7 @@ class CampaignSettings(_Section):
 
     def title(self, language: str) -> str:
         """The campaign's name in `language`."""
-        return self.name if language.startswith("zh") else self.name_en
+        return _in_language(language, self.name, self.name_en)
 
 
 class GroupWeights(_Section):

@@ -196,16 +196,19 @@ async def existing_section(session: AsyncSession, section_id: int) -> Section:
     return section
 
 
+def reader_translator(settings: Settings, language: str | None) -> Translator:
+    """The texts for a reader the bot writes to unasked, in the language stored for them (else the default)."""
+    return translator(pick_language(chosen=language, telegram=None, default=settings.bot.default_language))
+
+
 def group_translator(settings: Settings, group: CampaignGroup | None) -> Translator:
     """The texts for the campaign group, in its language."""
-    chosen = group.language if group is not None else None
-    return translator(pick_language(chosen=chosen, telegram=None, default=settings.bot.default_language))
+    return reader_translator(settings, group.language if group is not None else None)
 
 
 def member_translator(settings: Settings, member: Member | None) -> Translator:
     """The texts for someone the bot writes to unasked (a notice, a reminder), in their language."""
-    chosen = member.language if member is not None else None
-    return translator(pick_language(chosen=chosen, telegram=None, default=settings.bot.default_language))
+    return reader_translator(settings, member.language if member is not None else None)
 
 
 def sender(update: Update) -> User:

@@ -39,6 +39,7 @@ GONE = {ChatMemberStatus.LEFT, ChatMemberStatus.BANNED}
 N_ALREADY_BOUND = N_(
     "This group already is the campaign group. /bindgroup zh or /bindgroup en chooses the language I post in here."
 )
+N_MOVE_EXPIRED = N_("This button has expired. Send /bindgroup again.")
 LANGUAGE_ARGUMENTS = {"zh": CHINESE, "cn": CHINESE, "中文": CHINESE, "en": ENGLISH, "english": ENGLISH}
 
 
@@ -118,14 +119,14 @@ async def _bind(session: AsyncSession, viewer: Viewer, chat: Chat, language: str
     )
 
 
-@on_press(MoveGroup, who=allowed(BINDGROUP), expired=N_("This button has expired. Send /bindgroup again."))
+@on_press(MoveGroup, who=allowed(BINDGROUP), expired=N_MOVE_EXPIRED)
 async def press_move(press: Press[MoveGroup]) -> None:
     """The admin confirmed: this group replaces the bound one, and the old one is told where the posts went."""
     session, context, chat = press.session, press.context, press.update.effective_chat
     assert chat is not None
     before = await groups.get_campaign_group(session=session)
     if before is None or before.chat_id != press.data.from_chat or press.data.language not in LANGUAGES:
-        raise Refusal(N_("This button has expired. Send /bindgroup again."))
+        raise Refusal(N_MOVE_EXPIRED)
     old_tr = group_translator(context.settings, before)
     press.replies.edit(await _bind(session, press.viewer, chat, press.data.language))
     press.replies.send(

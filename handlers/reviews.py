@@ -27,7 +27,7 @@ from bot.callbacks import CallbackData
 from bot.config import ReasonTag
 from bot.context import BotContext
 from bot.dates import DATE_EXAMPLES
-from bot.i18n import N_, Translator, pick_language, translator
+from bot.i18n import N_, Translator
 from bot.labels import label_name, rectification_titles, why_bad
 from handlers.common import (
     Refusal,
@@ -40,6 +40,7 @@ from handlers.common import (
     member_translator,
     paged_buttons,
     read_due_date,
+    reader_translator,
     require,
     sender,
     typed_text,
@@ -562,7 +563,7 @@ async def ask_outcome(
         )
     await dialogs.clear_dialog(session=session, telegram_id=viewer.user.id)
     section = await sections.get_section(session=session, section_id=task.section_id)
-    tr = translator(pick_language(chosen=review.language, telegram=None, default=context.settings.bot.default_language))
+    tr = reader_translator(context.settings, review.language)
     answer = tr.gettext(OUTCOMES[outcome]) + (f" ({task.due_on.isoformat()})" if outcome == "scheduled" else "")
     keyboard = InlineKeyboardMarkup(
         [
