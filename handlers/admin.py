@@ -34,6 +34,7 @@ from handlers.common import (
 )
 from handlers.presses import Press, on_press
 from handlers.registration import Decide
+from handlers.tasks import hand_back_tasks
 from storage import audit, dialogs, invites, members, sections
 from storage.models import Dialog, Member, MemberStatus, Role, Section
 
@@ -293,6 +294,7 @@ async def press_move(press: Press[MoveTo]) -> None:
     if section is None or section.archived_at is not None or member.role == Role.INDUSTRY:
         raise Refusal(N_("That change is not possible for this member."))
     if member.section_id != section.id:
+        left = member.section_id
         member.section_id = section.id
         await members.save_member(session=session, member=member)
         await audit.record_audit(
@@ -309,6 +311,8 @@ async def press_move(press: Press[MoveTo]) -> None:
             N_("An administrator moved you to the section {section}."),
             section=section.name,
         )
+        if left is not None:
+            await hand_back_tasks(session, context, member, left, viewer, replies)
     replies.toast(context.tr.gettext("Saved."))
     await _show_card(session, context.tr, member, replies)
 
@@ -342,6 +346,8 @@ async def press_active(press: Press[SetActive]) -> None:
         await members.save_member(session=session, member=member)
         if not data.active:  # their personal link from the roster, and links they made, register no one now
             await invites.revoke_links_of_member(session=session, member_id=member.id or 0, now=context.now())
+            if member.section_id is not None:
+                await hand_back_tasks(session, context, member, member.section_id, viewer, replies)
         await audit.record_audit(
             session=session,
             actor_id=viewer.member_id,

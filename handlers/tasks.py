@@ -121,6 +121,20 @@ class CancelTask(CallbackData):
 
 
 @dataclass(frozen=True)
+class ReassignChoices(CallbackData):
+    PREFIX = "tkrc"
+    task_id: int
+    page: int
+
+
+@dataclass(frozen=True)
+class ReassignTo(CallbackData):
+    PREFIX = "tkra"
+    task_id: int
+    member_id: int  # 0: the section as a whole
+
+
+@dataclass(frozen=True)
 class Snooze(CallbackData):
     PREFIX = "rmz"
     reminder_id: int
@@ -202,6 +216,8 @@ def card_keyboard(tr: Translator, viewer: Viewer, task: Task) -> InlineKeyboardM
             actions.append(button(tr.gettext("✖ Cancel"), CancelTask(task_id, False).pack()))
         if actions:
             rows.append(actions)
+        if manages(viewer, task):
+            rows.append([button(tr.gettext("👤 Reassign"), ReassignChoices(task_id, 0).pack())])
     rows.append([button(tr.gettext("‹ All tasks"), TaskPage(0).pack())])
     return InlineKeyboardMarkup(rows)
 
@@ -411,17 +427,7 @@ async def press_responsible(press: Press[NewTaskResponsible]) -> None:
     await dialogs.clear_dialog(session=session, telegram_id=viewer.user.id)
     text, keyboard = await task_card(session, context, viewer, task)
     replies.edit(context.tr.gettext("Task added.") + "\n\n" + text, keyboard)
-    if responsible is not None and responsible.telegram_id and responsible.id != viewer.member_id:
-        tr = member_translator(context.settings, responsible)
-        replies.send(
-            responsible.telegram_id,
-            tr.gettext(
-                "📋 {name} gave you a task: “{title}”, due {day}. Send /tasks to see it.",
-                name=actor_name(viewer),
-                title=task_title(tr, task),
-                day=task.due_on.isoformat(),
-            ),
-        )
+    _tell_reassigned(context, viewer, task, responsible, None, replies)
 
 
 # --- /tasks and the task card ------------------------------------------------------------------------------------
@@ -711,6 +717,104 @@ async def snooze_reminder(session: AsyncSession, context: BotContext, reminder_i
     return day
 
 
+# --- reassigning ------------------------------------------------------------------------------------------------
+
+
+@on_press(ReassignChoices, who=_viewer, expired=N_EXPIRED)
+async def press_reassign_choices(press: Press[ReassignChoices]) -> None:
+    """The section's staff to give the task to, or the section as a whole."""
+    session, context, replies, viewer, data = press.session, press.context, press.replies, press.viewer, press.data
+    task = await _managed_open_task(session, viewer, data.task_id)
+    tr = context.tr
+    people = await tasks.list_section_staff(session=session, section_id=task.section_id)
+    items = [
+        (
+            ("✓ " if person.id == task.responsible_id else "") + person.display_name,
+            ReassignTo(task.id or 0, person.id or 0).pack(),
+        )
+        for person in people
+    ]
+    items.append((tr.gettext("Nobody in particular"), ReassignTo(task.id or 0, 0).pack()))
+    rows = paged_buttons(tr, items, data.page, lambda number: ReassignChoices(task.id or 0, number).pack())
+    rows.append([button(tr.gettext("‹ Back"), OpenTask(task.id or 0).pack())])
+    replies.edit(tr.gettext("Give “{title}” to whom?", title=task_title(tr, task)), InlineKeyboardMarkup(rows))
+
+
+@on_press(ReassignTo, who=_viewer, expired=N_EXPIRED)
+async def press_reassign(press: Press[ReassignTo]) -> None:
+    """The task changes hands; the new responsible member and the one it was taken from are told."""
+    session, context, replies, viewer, data = press.session, press.context, press.replies, press.viewer, press.data
+    task = await _managed_open_task(session, viewer, data.task_id)
+    chosen = await members.get_member(session=session, member_id=data.member_id) if data.member_id else None
+    if data.member_id and (
+        chosen is None
+        or all(
+            person.id != chosen.id
+            for person in await tasks.list_section_staff(session=session, section_id=task.section_id)
+        )
+    ):
+        raise Refusal(N_("That person is not in the section. Choose again from /tasks."))
+    previous = await members.get_member(session=session, member_id=task.responsible_id) if task.responsible_id else None
+    if task.responsible_id != data.member_id and not (task.responsible_id is None and chosen is None):
+        await tasks.reassign_task(session=session, task=task, responsible=chosen, actor_id=viewer.member_id)
+        _tell_reassigned(context, viewer, task, chosen, previous, replies)
+    replies.toast(context.tr.gettext("Saved."))
+    replies.edit(*await task_card(session, context, viewer, task))
+
+
+def _tell_reassigned(
+    context: BotContext, viewer: Viewer, task: Task, chosen: Member | None, previous: Member | None, replies: Replies
+) -> None:
+    for person, msgid in (
+        (chosen, N_("📋 {name} gave you a task: “{title}”, due {day}. Send /tasks to see it.")),
+        (previous, N_("📋 {name} took “{title}” off you: you are no longer responsible for it.")),
+    ):
+        if person is None or person.id == viewer.member_id or person.telegram_id is None:
+            continue
+        if person.status != MemberStatus.ACTIVE:
+            continue
+        tr = member_translator(context.settings, person)
+        replies.send(
+            person.telegram_id,
+            tr.gettext(msgid, name=actor_name(viewer), title=task_title(tr, task), day=task.due_on.isoformat()),
+        )
+
+
+async def hand_back_tasks(
+    session: AsyncSession, context: BotContext, member: Member, section_id: int, actor: Viewer, replies: Replies
+) -> None:
+    """A member who leaves a section (deactivated or moved) is no longer responsible for its open tasks: they fall
+    back to the section, and its heads and the administrator who made the change get them listed with Reassign."""
+    released = await tasks.release_tasks_of(
+        session=session, member_id=member.id or 0, section_id=section_id, actor_id=actor.member_id
+    )
+    if not released:
+        return
+    section = await sections.get_section(session=session, section_id=section_id)
+    heads = await tasks.section_heads(session=session, section_id=section_id)
+    readers = [(head.telegram_id, member_translator(context.settings, head)) for head in heads if head.telegram_id]
+    for chat_id, tr in [*readers, (None, context.tr)]:
+        if chat_id is not None and chat_id == actor.user.id:
+            continue
+        text = tr.ngettext(
+            "{name} is no longer in {section}, so their open task falls to the section until you give it to someone:",
+            "{name} is no longer in {section}, so their {n} open tasks fall to the section until you give them to "
+            "someone:",
+            len(released),
+            name=member.display_name,
+            section=section.name if section else "—",
+        )
+        rows = [
+            [button(f"👤 {task_title(tr, task)}"[:64], ReassignChoices(task.id or 0, 0).pack())]
+            for task in released[:20]
+        ]
+        keyboard = InlineKeyboardMarkup(rows)
+        if chat_id is None:
+            replies.reply(text, keyboard)
+        else:
+            replies.send(chat_id, text, keyboard)
+
+
 # --- /away -------------------------------------------------------------------------------------------------------
 
 
@@ -777,6 +881,15 @@ async def _task(session: AsyncSession, task_id: int) -> Task:
     return task
 
 
+async def _managed_open_task(session: AsyncSession, viewer: Viewer, task_id: int) -> Task:
+    task = await _task(session, task_id)
+    if not manages(viewer, task):
+        raise Refusal(N_("Only the section's head, leaders and admins can do that."))
+    if task.status != TaskStatus.OPEN:
+        raise Refusal(N_("This task is closed."))
+    return task
+
+
 async def _open_section(session: AsyncSession, section_id: int) -> Section:
     section = await sections.get_section(session=session, section_id=section_id)
     if section is None or section.archived_at is not None:
@@ -807,5 +920,7 @@ def handlers() -> list[BaseHandler[Update, BotContext, None]]:
         CallbackQueryHandler(press_finish, pattern=FinishTask.pattern()),
         CallbackQueryHandler(press_extend, pattern=ExtendTask.pattern()),
         CallbackQueryHandler(press_cancel, pattern=CancelTask.pattern()),
+        CallbackQueryHandler(press_reassign_choices, pattern=ReassignChoices.pattern()),
+        CallbackQueryHandler(press_reassign, pattern=ReassignTo.pattern()),
         CallbackQueryHandler(press_snooze, pattern=Snooze.pattern()),
     ]

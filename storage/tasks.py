@@ -87,6 +87,34 @@ async def extend_task(*, session: AsyncSession, task: Task, due_on: dt.date, rea
     return task
 
 
+async def reassign_task(*, session: AsyncSession, task: Task, responsible: Member | None, actor_id: int | None) -> Task:
+    """Gives the task to another member of its section, or back to the section as a whole (None)."""
+    task.responsible_id = responsible.id if responsible is not None else None
+    session.add(task)
+    await session.flush()
+    await record_event(
+        session=session,
+        task=task,
+        actor_id=actor_id,
+        kind="reassigned",
+        detail=responsible.display_name if responsible is not None else "",
+    )
+    return task
+
+
+async def release_tasks_of(
+    *, session: AsyncSession, member_id: int, section_id: int, actor_id: int | None
+) -> list[Task]:
+    """The member's open tasks of a section they leave (deactivated or moved) fall back to the section."""
+    query = select(Task).where(
+        Task.responsible_id == member_id, Task.section_id == section_id, Task.status == TaskStatus.OPEN
+    )
+    released = list((await session.exec(query.order_by(col(Task.due_on), col(Task.id)))).all())
+    for task in released:
+        await reassign_task(session=session, task=task, responsible=None, actor_id=actor_id)
+    return released
+
+
 async def save_task(*, session: AsyncSession, task: Task) -> Task:
     session.add(task)
     await session.flush()
