@@ -17,9 +17,20 @@ _INT = re.compile(r"-?\d{1,19}")
 _WORD = re.compile(r"[A-Za-z0-9_-]{0,40}")
 
 
+_PREFIXES: dict[str, str] = {}
+
+
 @dataclasses.dataclass(frozen=True)
 class CallbackData:
     PREFIX: ClassVar[str]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Two kinds of button with one prefix would take each other's presses: refused when the second is made."""
+        super().__init_subclass__(**kwargs)
+        name = f"{cls.__module__}.{cls.__qualname__}"
+        taken = _PREFIXES.setdefault(cls.PREFIX, name)
+        if taken != name:
+            raise TypeError(f"callback prefix {cls.PREFIX!r} of {name} is taken by {taken}")
 
     def pack(self) -> str:
         parts = [self.PREFIX, *(_encode(getattr(self, field.name)) for field in dataclasses.fields(self))]

@@ -23,6 +23,7 @@ from storage.session import Database
 SERVICES_KEY = "shuangyou.services"
 FORM_LABELS_KEPT = 20_000
 RECENT_UPDATES_KEPT = 100_000  # update ids: about 6 MB
+CHOSEN_LANGUAGES_KEPT = 10_000  # far more than the updates in hand at once
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,9 @@ class Services:
     recent_updates: Recent[int, bool] = field(default_factory=lambda: Recent(RECENT_UPDATES_KEPT))  # handlers.flood
     # When each group last heard the bot answer someone who is not a member (handlers.common._may_answer_in_group)
     outsider_answers: Recent[int, dt.datetime] = field(default_factory=lambda: Recent(RECENT_UPDATES_KEPT))
+    # The language chosen by the member behind an update: the error handler's context is made afresh, and a refusal
+    # must speak the member's language, not their Telegram's.
+    chosen_languages: Recent[int, str] = field(default_factory=lambda: Recent(CHOSEN_LANGUAGES_KEPT))
 
 
 BotApplication = Application[ExtBot[None], "BotContext", dict[Any, Any], dict[Any, Any], dict[Any, Any], Any]
@@ -57,12 +61,16 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], d
         super().__init__(application, chat_id=chat_id, user_id=user_id)
         self._telegram_language: str | None = None
         self._chosen_language: str | None = None
+        self._update_id: int | None = None
 
     @classmethod
     def from_update(cls, update: object, application: Application[Any, Any, Any, Any, Any, Any]) -> BotContext:
         context = super().from_update(update, application)
-        if isinstance(update, Update) and update.effective_user:
-            context._telegram_language = update.effective_user.language_code
+        if isinstance(update, Update):
+            context._update_id = update.update_id
+            context._chosen_language = context.services.chosen_languages.get(update.update_id)
+            if update.effective_user:
+                context._telegram_language = update.effective_user.language_code
         return context
 
     @property
@@ -88,6 +96,8 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], d
     def use_language(self, chosen: str | None) -> None:
         """Speaks the member's chosen language from now on in this update."""
         self._chosen_language = chosen
+        if chosen is not None and self._update_id is not None:
+            self.services.chosen_languages.put(self._update_id, chosen)
 
     @property
     def language(self) -> str:

@@ -46,7 +46,7 @@ from handlers.common import (
     typed_text,
 )
 from handlers.presses import Press, on_press
-from storage import campaigns, dialogs, reviews, sections, tasks
+from storage import audit, campaigns, dialogs, reviews, sections, tasks
 from storage.models import Dialog, MemberStatus, PeriodKind, PublicReview, Section, Task, TaskStatus
 
 RATINGLINK = CommandSpec("ratinglink", N_("Your section's review link and QR code"), ADMINS_AND_HEADS, PRIVATE)
@@ -468,6 +468,14 @@ class FollowUp(CallbackData):
     satisfied: bool
 
 
+@dataclass(frozen=True)
+class SettleReview(CallbackData):
+    """A leader closes a rectification its reviewer was not satisfied with."""
+
+    PREFIX = "rvx"
+    review_id: int
+
+
 def outcome_keyboard(tr: Translator, task_id: int) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [[button(tr.gettext(label), Outcome(task_id, key).pack())] for key, label in OUTCOMES.items()]
@@ -600,25 +608,86 @@ async def press_followup(press: Press[FollowUp]) -> None:
     review.followup_satisfied = data.satisfied
     await reviews.save_review(session=session, review=review)
     if not data.satisfied:
-        await tell_heads_still_unsatisfied(session, context, review, replies)
+        await tell_still_unsatisfied(session, context, review, replies)
     replies.edit(context.tr.gettext("Thank you for telling us."))
 
 
-async def tell_heads_still_unsatisfied(
+async def tell_still_unsatisfied(
     session: AsyncSession, context: BotContext, review: PublicReview, replies: Replies
 ) -> None:
+    """The section's heads are told; so are the leaders, who may close it (until then it counts as not rectified)."""
     section = await sections.get_section(session=session, section_id=review.section_id)
+    name = section.name if section else "?"
+
+    def answer(tr: Translator) -> str:
+        return tr.gettext(OUTCOMES[review.outcome]) if review.outcome in OUTCOMES else review.outcome
+
     await tell_heads(
         session,
         context,
         review.section_id,
         replies,
         lambda tr: tr.gettext(
-            "⚠️ The reviewer of {section} on {day} is still not satisfied after your answer: {answer}.",
+            "⚠️ The reviewer of {section} on {day} is still not satisfied after your answer: {answer}. It counts "
+            "as not rectified until a leader closes it.",
+            section=name,
+            day=review.day.isoformat(),
+            answer=answer(tr),
+        ),
+    )
+    for leader in await tasks.leaders(session=session):
+        if leader.telegram_id is None:
+            continue
+        tr = member_translator(context.settings, leader)
+        text = tr.gettext(
+            "⚠️ The reviewer of {section} on {day} is not satisfied with how their bad review was dealt with "
+            "({answer}: {note}). It counts as not rectified until you close it.",
+            section=name,
+            day=review.day.isoformat(),
+            answer=answer(tr),
+            note=review.outcome_note,
+        )
+        replies.send(leader.telegram_id, text, settle_keyboard(tr, [(review, name)]))
+
+
+def settle_keyboard(tr: Translator, unsettled: list[tuple[PublicReview, str]]) -> InlineKeyboardMarkup:
+    """A Close button for each rectification a reviewer was not satisfied with (its section's name given)."""
+    return InlineKeyboardMarkup(
+        [
+            [
+                button(
+                    tr.gettext("✔ Close: {section}, {day}", section=name, day=review.day.isoformat()),
+                    SettleReview(review.id or 0).pack(),
+                )
+            ]
+            for review, name in unsettled[:20]
+        ]
+    )
+
+
+@on_press(SettleReview, expired=N_("This button has expired."))
+async def press_settle(press: Press[SettleReview]) -> None:
+    """A leader (or admin) closes it: it counts as rectified again; once only."""
+    session, context, replies, viewer, data = press.session, press.context, press.replies, press.viewer, press.data
+    if viewer.audience not in {Audience.LEADER, Audience.ADMIN}:
+        raise Refusal(N_("Only leaders and admins can do that."))
+    review = await reviews.get_review(session=session, review_id=data.review_id)
+    if review is None or review.followup_satisfied is not False or review.voided_at is not None:
+        raise Refusal(N_("This button has expired."))
+    if review.settled_at is not None:
+        raise Refusal(N_("This is closed already."))
+    await reviews.settle_review(session=session, review=review, now=context.now())
+    await audit.record_audit(
+        session=session, actor_id=viewer.member_id, action="review.settled", subject=f"review:{review.id}"
+    )
+    section = await sections.get_section(session=session, section_id=review.section_id)
+    replies.toast(context.tr.gettext("Closed."))
+    replies.reply(
+        context.tr.gettext(
+            "Closed: the bad review of {section} on {day} counts as rectified now.",
             section=section.name if section else "?",
             day=review.day.isoformat(),
-            answer=tr.gettext(OUTCOMES[review.outcome]) if review.outcome in OUTCOMES else review.outcome,
-        ),
+        )
     )
 
 
@@ -656,4 +725,5 @@ def handlers() -> list[BaseHandler[Update, BotContext, None]]:
         CallbackQueryHandler(press_link_page, pattern=LinkPage.pattern()),
         CallbackQueryHandler(press_outcome, pattern=Outcome.pattern()),
         CallbackQueryHandler(press_followup, pattern=FollowUp.pattern()),
+        CallbackQueryHandler(press_settle, pattern=SettleReview.pattern()),
     ]

@@ -29,11 +29,13 @@ from bot.i18n import Translator, pick_language
 from bot.labels import task_title
 from bot.menus import bot_commands
 from handlers.common import member_translator
+from handlers.reviews import settle_keyboard
 from handlers.tasks import reminder_keyboard
 from jobs.messages import Outgoing
 from jobs.nudges import NUDGE, NUDGE_GROUP, nudge_for_group, nudge_for_member
 from jobs.snapshots import CHART, SNAPSHOT, compose_snapshot
 from storage import members, reminders, sections, tasks
+from storage import reviews as review_store
 from storage.models import Member, MemberStatus, Reminder, ReminderStatus, Task, TaskStatus
 
 logger = logging.getLogger(__name__)
@@ -246,8 +248,8 @@ async def compose(
     if reminder.kind == NUDGE:
         return await nudge_for_member(session, settings, member, now)
     if reminder.kind == "summary":
-        text = await _summary(session, settings, tr, today)
-        return Outgoing(member.telegram_id, text, None) if text else None
+        text, keyboard = await _summary(session, settings, tr, today)
+        return Outgoing(member.telegram_id, text, keyboard) if text else None
     task = await tasks.get_task(session=session, task_id=reminder.task_id or 0)
     if task is None or task.status != TaskStatus.OPEN:
         return None
@@ -339,7 +341,11 @@ async def _digest(session: AsyncSession, settings: Settings, tr: Translator, hea
     return "\n".join(lines)
 
 
-async def _summary(session: AsyncSession, settings: Settings, tr: Translator, today: dt.date) -> str:
+async def _summary(
+    session: AsyncSession, settings: Settings, tr: Translator, today: dt.date
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    """The leaders' summary: escalated tasks, most days overdue first; rectifications their reviewers were not
+    satisfied with (each with Close); heads who get no reminders."""
     calendar = settings.calendar.work_calendar()
     escalated = settings.reminders.escalate_after_working_days
     overdue = [
@@ -347,12 +353,13 @@ async def _summary(session: AsyncSession, settings: Settings, tr: Translator, to
         for task in await tasks.list_overdue_tasks(session=session, today=today)
         if calendar.working_days_between(task.due_on, today) >= escalated
     ]
+    unsettled = await review_store.list_unsettled_reviews(session=session)
     unreachable = await tasks.unreachable_heads(session=session)
-    if not overdue and not unreachable:
-        return ""
+    if not overdue and not unsettled and not unreachable:
+        return "", None
     names = {s.id: s.name for s in await sections.list_sections(session=session, include_archived=True)}
     lines = [tr.gettext("<b>Overdue tasks today</b>")]
-    for task in overdue:
+    for task in sorted(overdue, key=lambda task: (task.due_on, names.get(task.section_id, ""), task.id or 0)):
         days = calendar.working_days_between(task.due_on, today)
         lines.append(
             tr.ngettext(
@@ -365,6 +372,17 @@ async def _summary(session: AsyncSession, settings: Settings, tr: Translator, to
         )
     if not overdue:
         lines.append(tr.gettext("None."))
+    if unsettled:
+        lines.append(tr.gettext("<b>Rectified, but the reviewer is not satisfied</b> (not rectified until closed):"))
+        lines += [
+            tr.gettext(
+                "• {section}: review of {day} — {answer}",
+                section=names.get(review.section_id, "?"),
+                day=review.day.isoformat(),
+                answer=review.outcome_note,
+            )
+            for review in unsettled
+        ]
     if unreachable:
         lines.append(
             tr.gettext(
@@ -372,7 +390,12 @@ async def _summary(session: AsyncSession, settings: Settings, tr: Translator, to
                 names=", ".join(head.display_name for head in unreachable),
             )
         )
-    return "\n".join(lines)
+    keyboard = (
+        settle_keyboard(tr, [(review, names.get(review.section_id, "?")) for review in unsettled])
+        if unsettled
+        else None
+    )
+    return "\n".join(lines), keyboard
 
 
 def schedule(application: Application) -> None:  # type: ignore[type-arg]

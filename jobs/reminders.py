@@ -19,7 +19,7 @@ from telegram.ext import Application
 from bot.config import Settings
 from bot.context import BotContext, Services
 from bot.workdays import WorkCalendar
-from storage import ratings, reminders, scoring, tasks, updates
+from storage import ratings, reminders, reviews, scoring, tasks, updates
 from storage.models import Member, MemberStatus, Role, Task
 from storage.reminders import PlannedReminder
 
@@ -171,7 +171,8 @@ class _Planner:
             member = await self.session.get(Member, member_id)
             if member is not None:
                 self.add(f"digest:{self.today}:{member_id}", "digest", member, None)
-        if self.summary_news or await tasks.unreachable_heads(session=self.session):
+        news = self.summary_news or await tasks.unreachable_heads(session=self.session)
+        if news or await reviews.list_unsettled_reviews(session=self.session):
             for leader in await self.leaders():
                 self.add(f"summary:{self.today}:{leader.id}", "summary", leader, None)
 

@@ -382,6 +382,8 @@ class PublicReview(SQLModel, table=True):
     outcome: str = Field(default="", max_length=16)  # fixed, scheduled or explained: the section's answer
     outcome_note: str = Field(default="", max_length=500)
     followup_satisfied: bool | None = None  # the reviewer's answer when told the outcome (回访)
+    # A leader closed it although the reviewer was not satisfied: only then does it count as rectified again.
+    settled_at: dt.datetime | None = Field(default=None, sa_type=AwareDateTime)
     language: str | None = Field(default=None, max_length=8)  # the reviewer's, for the follow-up
     appeal_status: str = Field(default="", max_length=16)  # pending, upheld or voided
     appeal_reason: str = Field(default="", max_length=500)

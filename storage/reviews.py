@@ -10,7 +10,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage import scoring
-from storage.models import PublicReview, Section
+from storage.models import PublicReview, Section, Task, TaskStatus
 
 TOKEN_BYTES = 12
 
@@ -77,6 +77,28 @@ async def save_review(*, session: AsyncSession, review: PublicReview) -> PublicR
 async def review_of_task(*, session: AsyncSession, task_id: int) -> PublicReview | None:
     """The bad review a rectification task was opened for, if it was."""
     return (await session.exec(select(PublicReview).where(PublicReview.task_id == task_id))).first()
+
+
+async def list_unsettled_reviews(*, session: AsyncSession) -> list[PublicReview]:
+    """Bad reviews marked rectified whose reviewer is not satisfied and that no leader has closed: oldest first."""
+    query = (
+        select(PublicReview)
+        .join(Task, col(Task.id) == col(PublicReview.task_id))
+        .where(
+            col(PublicReview.followup_satisfied).is_(False),
+            col(PublicReview.settled_at).is_(None),
+            col(PublicReview.voided_at).is_(None),
+            Task.status == TaskStatus.DONE,
+        )
+        .order_by(col(PublicReview.day), col(PublicReview.id))
+    )
+    return list((await session.exec(query)).all())
+
+
+async def settle_review(*, session: AsyncSession, review: PublicReview, now: dt.datetime) -> PublicReview:
+    """A leader closes a rectification its reviewer was not satisfied with: it counts as rectified from now on."""
+    review.settled_at = now
+    return await save_review(session=session, review=review)
 
 
 async def list_recent_reviews(*, session: AsyncSession, limit: int = 8) -> list[PublicReview]:

@@ -118,9 +118,11 @@ async def sync_rating(*, session: AsyncSession, rating: Rating) -> None:
 
 
 async def sync_review(*, session: AsyncSession, review: PublicReview) -> None:
-    """Brings the tallies in line with the review as it is now, rectified when its task is done."""
+    """Brings the tallies in line with the review as it is now, rectified when its task is done, unless the reviewer
+    said they are not satisfied and no leader has closed it since."""
     task = await session.get(Task, review.task_id) if review.task_id is not None else None
-    rectified = task is not None and task.status == TaskStatus.DONE
+    accepted = review.followup_satisfied is not False or review.settled_at is not None
+    rectified = task is not None and task.status == TaskStatus.DONE and accepted
     old, new = dict(review.tally), review_contribution(review, rectified)
     if old == new:
         return

@@ -41,14 +41,14 @@ MAY_CHANGE: dict[str, str] = {
     # commitments and tasks of a section: its head, the leaders (tasks), the admins
     "cms": "", "cma": "ha", "cme": "ha", "cmr": "ha", "cmp": "ha",
     "tk": "", "tkl": "", "tkns": "la", "tknp": "hla", "tknr": "hla", "tkd": "hla", "tke": "hla", "tkc": "la",
-    "rmz": "hla",
+    "rmz": "hla", "tkrc": "", "tkra": "hla",
     # rating: anyone registered may rate others; nudges are muted by their reader. The form's own buttons are signed
     # for their rater (handlers/rating_form.py): forged ones are refused before anything is read (test_ratings.py)
     "rtk": "shlaix", "rtp": "shlaix", "rtt": "shlaix", "rtkeep": "shlaix", "rtn": "shlaix", "rtm": "shlaix",
     "rtx": "shlaix",
     # public reviews: anyone outside the organisation; a review is its reviewer's own; the section's head appeals
     "rvl": "opaix", "rvt": "", "rvd": "", "rvf": "", "mda": "h", "rvs": "ha", "rvp": "ha", "rvo": "ha",
-    "mdv": "a", "mdj": "a",
+    "mdv": "a", "mdj": "a", "rvx": "la",
     # the campaign group: an admin moves it (in the group it moves to)
     "gmv": "a", "gkp": "",
     # views
@@ -203,3 +203,15 @@ async def test_each_role_may_press_exactly_its_buttons(bot: Bot, tmp_path: Path)
     wrong = [f"{key} by {role}: wrote {tables}" for key, writers in observed.items() for role, tables in writers
              if role not in MAY_CHANGE[key.split()[0]]]  # fmt: skip
     assert wrong == [], "\n".join(wrong)
+
+
+def test_two_kinds_of_button_cannot_share_a_prefix() -> None:
+    """A second kind of button with a taken prefix would take the first one's presses: it is refused when made."""
+    taken = next(kinds_of_button()).PREFIX
+
+    with pytest.raises(TypeError, match="is taken by"):
+
+        @dataclasses.dataclass(frozen=True)
+        class Impostor(CallbackData):
+            PREFIX = taken
+            number: int

@@ -11,6 +11,9 @@ from sqlmodel import select
 
 from bot.config import Settings
 from bot.fake_users import FakeUser
+from bot.i18n import translator
+from handlers.reviews import SettleReview
+from jobs.outbox import _summary
 from storage import reviews, scoring, tasks
 from storage.models import MemberStatus, PeriodKind, PublicReview, Role, Section, TargetKind
 from tests.conftest import Bot
@@ -259,11 +262,59 @@ async def test_a_rectification_put_on_a_schedule_keeps_its_task_open(bot: Bot) -
     assert "the section answers: Put on a schedule (2026-07-01). 新系统七月上线" in offer
     assert visitor.last_text() == "Thank you for telling us."
     assert head.last_text() == (
-        "⚠️ The reviewer of 行政审批科 on 2026-06-10 is still not satisfied after your answer: Put on a schedule."
+        "⚠️ The reviewer of 行政审批科 on 2026-06-10 is still not satisfied after your answer: Put on a schedule. It "
+        "counts as not rectified until a leader closes it."
     )
     async with bot.db.transaction() as session:
         (task,) = await tasks.list_open_tasks(session=session)
     assert task.due_on.isoformat() == "2026-07-01"
+
+
+async def test_an_unsatisfied_reviewer_undoes_the_rectification_until_a_leader_closes_it(
+    bot: Bot, settings: Settings
+) -> None:
+    section = await make_section(bot.db, "行政审批科")
+    head = bot.tg.private_user("Head")
+    await make_member(bot.db, head.id, "Head", role=Role.HEAD, section=section, language="en")
+    leader = bot.tg.private_user("Leader")
+    await make_member(bot.db, leader.id, "局长", role=Role.LEADER, language="zh_CN")
+    visitor = await bad_review(bot, section)
+    await head.send("/tasks")
+    await head.press("2026-06-17 · Rectify a bad review: 等了很久")
+    await head.press("✅ Done")
+    await head.press("Fixed")
+    await head.send("已增设取号窗口")
+    (review,) = await all_reviews(bot)
+    assert "rectified" in review.tally, "counted as rectified once the head answers"
+
+    await visitor.press("No")
+
+    (review,) = await all_reviews(bot)
+    assert "rectified" not in review.tally and review.tally["bad"] == 1
+    assert leader.last_text() == (
+        "⚠️ 行政审批科2026-06-10的差评者对整改结果不满意（已整改：已增设取号窗口）。在你关闭之前，它按未整改计算。"
+    )
+    assert leader.buttons() == [["✔ 关闭：行政审批科，2026-06-10"]]
+    async with bot.db.transaction() as session:
+        summary, keyboard = await _summary(session, settings, translator("en"), dt.date(2026, 6, 11))
+    assert summary.splitlines()[1:] == [
+        "None.",
+        "<b>Rectified, but the reviewer is not satisfied</b> (not rectified until closed):",
+        "• 行政审批科: review of 2026-06-10 — 已增设取号窗口",
+    ]
+    assert keyboard is not None
+
+    forged = await head.press_data(SettleReview(review.id or 0).pack(), message=head.last_message())
+    assert forged.answer == "Only leaders and admins can do that."
+    await leader.press("✔ 关闭：行政审批科，2026-06-10")
+    again = await leader.press("✔ 关闭：行政审批科，2026-06-10")
+
+    assert leader.last_text() == "已关闭：行政审批科2026-06-10的差评现按已整改计算。"
+    assert again.answer == "这一项已经关闭。"
+    (review,) = await all_reviews(bot)
+    assert "rectified" in review.tally and review.settled_at is not None
+    async with bot.db.transaction() as session:
+        assert await _summary(session, settings, translator("en"), dt.date(2026, 6, 11)) == ("", None)
 
 
 async def test_staff_cannot_answer_for_the_section(bot: Bot) -> None:
