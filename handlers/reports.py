@@ -16,7 +16,7 @@ from bot.i18n import N_
 from handlers.common import Refusal, Replies, chat_type, load_viewer, require, sender
 from handlers.ranking import LEADERS_AND_ADMINS
 from jobs.outbox import deliver_one
-from jobs.snapshots import CHART, SNAPSHOT, board_period, plan_posts
+from jobs.snapshots import CHART, SNAPSHOT, board_period, has_scores, plan_posts
 from storage import groups, reminders, snapshots
 
 SNAPSHOT_COMMAND = CommandSpec("snapshot", N_("Post the leaderboard to the campaign group now"), ADMIN_ONLY, PRIVATE)
@@ -51,6 +51,7 @@ async def cmd_snapshot(update: Update, context: BotContext) -> None:
             raise Refusal(N_("A snapshot was just posted. Try again in a minute."))
         await plan_posts(session, context.settings, snapshot, now)
         keys = [f"{kind}:{slot}" for kind in (SNAPSHOT, CHART)]
+        empty = not has_scores(context.settings, snapshot)
         posts = await reminders.claim_reminders_by_key(
             session=session, keys=keys, now=now, lease=context.settings.outbox.lease
         )
@@ -58,7 +59,11 @@ async def cmd_snapshot(update: Update, context: BotContext) -> None:
     sent = 0
     for reminder_id in posts:  # at once, whatever the working hours; the outbox records each
         sent += await deliver_one(context.services, context.bot, reminder_id)
-    if sent:
+    if sent and empty:
+        replies.reply(
+            context.tr.gettext("Posted to {group}: no scores yet, so the text alone, without a chart.", group=title)
+        )
+    elif sent:
         replies.reply(context.tr.gettext("Posted the leaderboard to {group}.", group=title))
     else:
         replies.reply(

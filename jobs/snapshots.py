@@ -100,9 +100,18 @@ async def plan_posts(session: AsyncSession, settings: Settings, snapshot: Snapsh
     expires_at = now + POST_LIFETIME  # posted in working hours: a board due at 17:00 may go out the next morning
     planned = [
         PlannedReminder(f"{kind}:{snapshot.slot}", kind, None, today, now, expires_at, chat_id=group.chat_id)
-        for kind in (SNAPSHOT, CHART)
+        for kind in post_kinds(settings, snapshot)
     ]
     return await reminders.add_reminders(session=session, planned=planned)
+
+
+def has_scores(settings: Settings, snapshot: Snapshot) -> bool:
+    """Whether the board shows anyone: an empty one is posted as its text alone, without an empty chart."""
+    return bool(snapshot.sections or (settings.snapshots.individuals and snapshot.members))
+
+
+def post_kinds(settings: Settings, snapshot: Snapshot) -> tuple[str, ...]:
+    return (SNAPSHOT, CHART) if has_scores(settings, snapshot) else (SNAPSHOT,)
 
 
 # --- composing ----------------------------------------------------------------------------------------------------
@@ -119,6 +128,9 @@ async def snapshot_text(session: AsyncSession, settings: Settings, tr: Translato
     day = snapshot.taken_at.astimezone(settings.tz).date().isoformat()
     label = period_label(tr, period) if period else "?"
     lines: list[str] = [tr.gettext("📊 <b>Leaderboard — {period}</b> ({day})", period=label, day=day)]
+    if not has_scores(settings, snapshot):
+        lines += ["", tr.gettext("No scores yet: nobody has enough ratings in this period."), ""]
+        return "\n".join([*lines, tr.gettext("Ask me /ranking for the whole board; /rate to rate.")])
     parts = [
         (tr.gettext("<b>Sections</b>"), TargetKind.SECTION, snapshot.sections),
         (tr.gettext("<b>Individuals</b>"), TargetKind.MEMBER, snapshot.members),

@@ -307,6 +307,27 @@ async def test_an_admin_posts_a_snapshot_to_a_group_that_migrated(bot: Bot) -> N
     assert staff.last_text() == "You can't use /snapshot. Send /help to see the commands you can use."
 
 
+async def test_a_snapshot_with_no_scores_yet_is_its_text_alone(bot: Bot) -> None:
+    await make_section(bot.db, "办公室")
+    admin = bot.tg.private_user("Boss", user_id=ADMIN_ID)
+    await admin.send("/start")
+    group = bot.tg.group("双优活动群")
+    async with bot.db.transaction() as session:
+        await groups.bind_campaign_group(session=session, chat_id=group.id, title="双优活动群", bound_by_id=None)
+
+    await admin.send("/snapshot")
+
+    assert admin.last_text() == "Posted to 双优活动群: no scores yet, so the text alone, without a chart."
+    (posted,) = group.bot_messages()
+    assert posted.photo is None
+    assert posted.text.splitlines()[1:] == [
+        "",
+        "还没有分数：本期还没有人获得足够的评价。",
+        "",
+        "发送 /ranking 查看完整排行榜；发送 /rate 进行评价。",
+    ]
+
+
 async def test_an_edited_old_snapshot_command_posts_nothing_again(bot: Bot) -> None:
     campaign = await Campaign(bot).build()
     admin = campaign.user(campaign.admin)
