@@ -63,6 +63,7 @@ class CommandSpec:
     chats: frozenset[str] = PRIVATE
     in_menu: bool = True
     described_for: tuple[tuple[Audience, str], ...] = ()  # another description (a msgid) for some audiences
+    needs_section: bool = False  # about one's own section: not offered to those in none (an admin, most leaders)
 
     def allows(self, audience: Audience, chat_type: str) -> bool:
         return audience in self.audiences and chat_type in self.chats
@@ -72,6 +73,23 @@ class CommandSpec:
 
 
 def commands_for(
-    specs: Iterable[CommandSpec], audience: Audience, chat_type: str, *, menu_only: bool = False
+    specs: Iterable[CommandSpec],
+    audience: Audience,
+    chat_type: str,
+    *,
+    menu_only: bool = False,
+    in_section: bool = True,
 ) -> list[CommandSpec]:
-    return [spec for spec in specs if spec.allows(audience, chat_type) and (spec.in_menu or not menu_only)]
+    """The commands offered (in /help, or the menu with `menu_only`) to an audience in a chat; those about one's own
+    section only to people in one."""
+    return [
+        spec
+        for spec in specs
+        if spec.allows(audience, chat_type)
+        and (spec.in_menu or not menu_only)
+        and (in_section or not spec.needs_section)
+    ]
+
+
+def in_a_section(member: Member | None) -> bool:
+    return member is not None and member.section_id is not None

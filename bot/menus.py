@@ -43,10 +43,11 @@ async def set_default_menus(bot: Bot, specs: tuple[CommandSpec, ...], default_la
 
 
 async def set_member_menu(
-    bot: Bot, specs: tuple[CommandSpec, ...], chat_id: int, audience: Audience, language: str
+    bot: Bot, specs: tuple[CommandSpec, ...], chat_id: int, audience: Audience, language: str, *, in_section: bool
 ) -> None:
-    """The menu one member sees in their private chat; called when their role or status changes."""
-    commands = bot_commands(commands_for(specs, audience, "private", menu_only=True), language, audience)
+    """The menu one member sees in their private chat; called when their role, section or status changes."""
+    offered = commands_for(specs, audience, "private", menu_only=True, in_section=in_section)
+    commands = bot_commands(offered, language, audience)
     try:
         await bot.set_my_commands(commands, scope=BotCommandScopeChat(chat_id))
     except (BadRequest, Forbidden) as error:

@@ -19,7 +19,7 @@ from telegram._utils.types import JSONDict
 from telegram.constants import ChatType
 from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
 
-from bot.access import Audience, CommandSpec, audience_of
+from bot.access import Audience, CommandSpec, audience_of, in_a_section
 from bot.config import Settings
 from bot.context import BotContext
 from bot.dates import DATE_EXAMPLES, DateProblem, parse_due_date
@@ -295,6 +295,7 @@ class _Menu:
     telegram_id: int
     audience: Audience
     language: str
+    in_section: bool
 
 
 TELEGRAM_APOLOGY = N_("Sorry, Telegram did not take my answer just now. Please send that again.")
@@ -330,7 +331,7 @@ class Replies:
     def menu_for(self, member: Member, audience: Audience, default_language: str) -> None:
         if member.telegram_id is not None:
             language = pick_language(chosen=member.language, telegram=None, default=default_language)
-            self.menus.append(_Menu(member.telegram_id, audience, language))
+            self.menus.append(_Menu(member.telegram_id, audience, language, in_a_section(member)))
 
     async def deliver(self, update: Update, context: BotContext) -> None:
         """The answer in this chat first, then the messages to other people, then the menus. A message Telegram
@@ -472,7 +473,14 @@ async def _queue_notice(session: AsyncSession, context: BotContext, chat_id: int
 
 async def _set_menu(context: BotContext, menu: _Menu) -> None:
     try:
-        await set_member_menu(context.bot, context.services.commands, menu.telegram_id, menu.audience, menu.language)
+        await set_member_menu(
+            context.bot,
+            context.services.commands,
+            menu.telegram_id,
+            menu.audience,
+            menu.language,
+            in_section=menu.in_section,
+        )
     except TelegramError as error:
         if not _passing(error):
             logger.warning("Could not set the command menu of %s: %s", menu.telegram_id, error)

@@ -6,7 +6,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ChatType
 from telegram.ext import BaseHandler, CommandHandler
 
-from bot.access import ANY_CHAT, EVERYONE, Audience, CommandSpec, commands_for
+from bot.access import ANY_CHAT, EVERYONE, Audience, CommandSpec, commands_for, in_a_section
 from bot.context import BotContext
 from bot.i18n import N_, Translator
 from handlers.common import N_DEACTIVATED, Replies, Viewer, chat_type, load_viewer, sender
@@ -27,7 +27,8 @@ def render_help(tr: Translator, specs: tuple[CommandSpec, ...], viewer: Viewer, 
     audience = viewer.audience
     lines: list[str] = [tr.gettext("<b>What you can do here</b>")]
     lines += [
-        f"/{spec.name} — {tr.gettext(spec.description_for(audience))}" for spec in commands_for(specs, audience, where)
+        f"/{spec.name} — {tr.gettext(spec.description_for(audience))}"
+        for spec in commands_for(specs, audience, where, in_section=in_a_section(viewer.member))
     ]
     if where != ChatType.PRIVATE:
         lines.append(

@@ -46,7 +46,7 @@ from storage.scoring import Board, Standing, shown
 SCORE_READERS = frozenset({Audience.STAFF, Audience.HEAD, Audience.LEADER, Audience.ADMIN})
 LEADERS_AND_ADMINS = frozenset({Audience.LEADER, Audience.ADMIN})
 RANKING = CommandSpec("ranking", N_("The campaign's leaderboard"), SCORE_READERS | {Audience.INDUSTRY}, ANY_CHAT)
-MYSCORE = CommandSpec("myscore", N_("Your score and your section's"), SCORE_READERS, PRIVATE)
+MYSCORE = CommandSpec("myscore", N_("Your score and your section's"), SCORE_READERS, PRIVATE, needs_section=True)
 SECTIONSCORE = CommandSpec(
     "sectionscore", N_("A section's score in detail"), frozenset({Audience.HEAD, *LEADERS_AND_ADMINS}), PRIVATE
 )

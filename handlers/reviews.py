@@ -49,7 +49,13 @@ from handlers.presses import Press, on_press
 from storage import audit, campaigns, dialogs, reviews, sections, tasks
 from storage.models import Dialog, MemberStatus, PeriodKind, PublicReview, Section, Task, TaskStatus
 
-RATINGLINK = CommandSpec("ratinglink", N_("Your section's review link and QR code"), ADMINS_AND_HEADS, PRIVATE)
+RATINGLINK = CommandSpec(
+    "ratinglink",
+    N_("Your section's review link and QR code"),
+    ADMINS_AND_HEADS,
+    PRIVATE,
+    described_for=((Audience.ADMIN, N_("A section's review link and QR code, to print")),),
+)
 COMMANDS = (RATINGLINK,)
 N_EXPIRED = N_("This button has expired. Open the review link again.")
 REVIEW_PAYLOAD = re.compile(r"^r_(.*)$")

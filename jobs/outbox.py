@@ -21,7 +21,7 @@ from telegram import Bot, BotCommandScopeChat, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 from telegram.ext import Application
 
-from bot.access import CommandSpec, audience_of, commands_for
+from bot.access import CommandSpec, audience_of, commands_for, in_a_section
 from bot.config import Settings
 from bot.context import BotContext, Services
 from bot.extbot import RefusedRequest
@@ -278,7 +278,8 @@ async def kept_menu(
     language = pick_language(
         chosen=member.language if member else None, telegram=None, default=settings.bot.default_language
     )
-    menu = bot_commands(commands_for(commands, audience, "private", menu_only=True), language, audience)
+    offered = commands_for(commands, audience, "private", menu_only=True, in_section=in_a_section(member))
+    menu = bot_commands(offered, language, audience)
     return Outgoing(telegram_id, "", None, menu=menu)
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from bot.access import Audience
 from storage.models import MemberStatus, Role
-from tests.conftest import Bot
-from tests.factories import make_member
+from tests.conftest import ADMIN_ID, Bot
+from tests.factories import make_member, make_section
 
 
 async def test_user_with_other_language_gets_configured_default(bot: Bot) -> None:
@@ -165,3 +165,24 @@ async def test_edited_message_is_not_answered_again(bot: Bot) -> None:
     await bot.tg.deliver({"edited_message": edited})
 
     assert alice.bot_messages() == []
+
+
+async def test_commands_about_ones_own_section_are_offered_to_those_in_one(bot: Bot) -> None:
+    office = await make_section(bot.db, "办公室")
+    boss = bot.tg.private_user("Boss", user_id=ADMIN_ID)
+    await boss.send("/start")
+    await boss.send("/help")
+    assert "/myscore" not in boss.last_text()
+    assert "/ratinglink — A section's review link and QR code, to print" in boss.last_text()
+
+    other = bot.tg.private_user("Other", user_id=ADMIN_ID + 1)
+    await make_member(bot.db, other.id, "Other", role=Role.ADMIN, language="en")
+    await boss.send("/members Other")
+    await boss.press("Other")
+    await boss.press("Move to another section")
+    await boss.press("办公室")
+
+    assert "myscore" in bot.api.commands_for("chat", chat_id=other.id), "in a section now: the menu follows"
+    await other.send("/help")
+    assert "/myscore — Your score and your section's" in other.last_text()
+    assert office.id is not None

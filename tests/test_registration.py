@@ -315,8 +315,8 @@ async def test_configured_admin_becomes_admin_member_on_first_start(bot: Bot) ->
     assert bot.api.commands_for("chat", chat_id=ADMIN_ID) == [
         *("start", "help", "whoami", "sections", "invite", "invites", "members"),
         *("commitments", "task", "tasks", "away", "rate", "ratinglink", "moderate"),
-        *("ranking", "myscore", "sectionscore", "awards", "snapshot", "export"),
-    ]
+        *("ranking", "sectionscore", "awards", "snapshot", "export"),
+    ], "no /myscore: an administrator in no section has no score of their own"
 
 
 async def test_configured_admin_second_start_does_not_duplicate(bot: Bot) -> None:
