@@ -101,15 +101,19 @@ def list_keyboard(tr: Translator, section: Section, items: list[Commitment]) -> 
 async def show(
     session: AsyncSession, context: BotContext, viewer: Viewer, section: Section, replies: Replies, where: str
 ) -> None:
+    """One section's commitments; in a private chat with the keeper's buttons, and the way to the other sections."""
     items = await commitments.list_commitments(session=session, section_id=section.id or 0)
-    markup = (
-        list_keyboard(context.tr, section, items) if keeps(viewer, section.id or 0) and where == "private" else None
-    )
+    markup = None
+    if where == "private":
+        rows = list(list_keyboard(context.tr, section, items).inline_keyboard) if keeps(viewer, section.id or 0) else []
+        rows.append([button(context.tr.gettext("‹ Other sections"), SectionPage(0).pack())])
+        markup = InlineKeyboardMarkup(rows)
     replies.edit(render_list(context.tr, section, items), markup)
 
 
 async def cmd_commitments(update: Update, context: BotContext) -> None:
-    """`/commitments` shows one's own section's; `/commitments NAME` another's; without a section, a choice."""
+    """`/commitments` shows one's own section's; `/commitments NAME` another's; leaders, admins and those without a
+    section choose one."""
     replies = Replies()
     async with context.db.transaction() as session:
         viewer = await load_viewer(session=session, context=context, user=sender(update))
@@ -118,7 +122,8 @@ async def cmd_commitments(update: Update, context: BotContext) -> None:
         section = await _find(session, wanted) if wanted else None
         if wanted and section is None:
             raise Refusal(N_("There is no section called “{name}”. Send /sections to see them."), name=wanted)
-        if section is None and viewer.member is not None and viewer.member.section_id is not None:
+        own_first = viewer.audience not in {Audience.LEADER, Audience.ADMIN}
+        if section is None and own_first and viewer.member is not None and viewer.member.section_id is not None:
             section = await sections.get_section(session=session, section_id=viewer.member.section_id)
         if section is None:
             await _offer_sections(session, context, 0, replies)

@@ -46,7 +46,7 @@ async def test_staff_read_other_sections_but_cannot_change_them(bot: Bot) -> Non
 
     await staff.send("/commitments 审批")
     assert staff.last_text() == "Service commitments of 行政审批科\n1. 承诺"
-    assert staff.buttons() == []
+    assert staff.buttons() == [["‹ Other sections"]]
     forged = await staff.press_data(f"cmr:{item.id}:1", message=staff.last_message())
 
     assert forged.answer == "Only the section's head and admins can change its commitments."
@@ -73,6 +73,22 @@ async def test_leader_without_section_chooses_one(bot: Bot) -> None:
     await leader.press("办公室")
 
     assert leader.last_text() == "办公室 has not published any service commitments yet."
+
+
+async def test_a_leader_in_a_section_still_chooses_and_goes_from_one_to_another(bot: Bot) -> None:
+    office = await make_section(bot.db, "办公室")
+    await make_section(bot.db, "财务科")
+    leader = bot.tg.private_user("Leader")
+    await make_member(bot.db, leader.id, "Leader", role=Role.LEADER, section=office, language="en")
+
+    await leader.send("/commitments")
+    assert leader.last_text() == "Whose commitments?"
+    await leader.press("办公室")
+    assert leader.buttons() == [["‹ Other sections"]]
+    await leader.press("‹ Other sections")
+    await leader.press("财务科")
+
+    assert leader.last_text() == "财务科 has not published any service commitments yet."
 
 
 async def test_a_long_list_of_commitments_is_shown_in_parts_and_each_can_still_be_removed(bot: Bot) -> None:
