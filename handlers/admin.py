@@ -153,9 +153,7 @@ async def list_page(session: AsyncSession, tr: Translator, page: int) -> tuple[s
     pages = max(1, math.ceil(total / PER_PAGE))
     page = min(max(page, 0), pages - 1)
     found = await members.list_members(session=session, offset=page * PER_PAGE, limit=PER_PAGE)
-    names = {
-        section.id: section.name for section in await sections.list_sections(session=session, include_archived=True)
-    }
+    names = await _section_names(session)
     rows = [
         [
             button(
@@ -168,7 +166,7 @@ async def list_page(session: AsyncSession, tr: Translator, page: int) -> tuple[s
     if pages > 1:
         rows.append(navigation_row(tr, page, pages, lambda number: MembersPage(number).pack()))
     text = tr.ngettext("{n} member. Choose one:", "{n} members. Choose one:", total)
-    return text, InlineKeyboardMarkup(rows)
+    return text + "\n" + tr.gettext("Or type part of a name to find someone."), InlineKeyboardMarkup(rows)
 
 
 async def cmd_members(update: Update, context: BotContext) -> None:
@@ -185,7 +183,7 @@ async def cmd_members(update: Update, context: BotContext) -> None:
             await dialogs.set_dialog(
                 session=session, telegram_id=viewer.user.id, step=STEP_SEARCH, data={}, now=context.now()
             )
-            replies.reply(text + "\n" + context.tr.gettext("Or type part of a name to find someone."), keyboard)
+            replies.reply(text, keyboard)
     await replies.deliver(update, context)
 
 
@@ -202,7 +200,16 @@ async def find(session: AsyncSession, context: BotContext, query: str, replies: 
     if not found:
         replies.reply(context.tr.gettext("Nobody's name contains “{query}”.", query=query))
     else:
-        rows = [[button(member.display_name, OpenMember(member.id or 0).pack())] for member in found[:20]]
+        names = await _section_names(session)
+        rows = [
+            [
+                button(
+                    member_label(context.tr, member, names.get(member.section_id, "—")),
+                    OpenMember(member.id or 0).pack(),
+                )
+            ]
+            for member in found[:20]
+        ]
         replies.reply(context.tr.gettext("Found:"), InlineKeyboardMarkup(rows))
 
 
@@ -405,6 +412,12 @@ async def _show_card(session: AsyncSession, tr: Translator, member: Member, repl
 async def _card_text(session: AsyncSession, tr: Translator, member: Member) -> str:
     section = await sections.get_section(session=session, section_id=member.section_id) if member.section_id else None
     return render_card(tr, member, section)
+
+
+async def _section_names(session: AsyncSession) -> dict[int | None, str]:
+    return {
+        section.id: section.name for section in await sections.list_sections(session=session, include_archived=True)
+    }
 
 
 async def _member(session: AsyncSession, member_id: int) -> Member:

@@ -105,7 +105,8 @@ async def show(
     items = await commitments.list_commitments(session=session, section_id=section.id or 0)
     markup = None
     if where == "private":
-        rows = list(list_keyboard(context.tr, section, items).inline_keyboard) if keeps(viewer, section.id or 0) else []
+        keeper = keeps(viewer, section.id or 0)
+        rows = [list(row) for row in list_keyboard(context.tr, section, items).inline_keyboard] if keeper else []
         rows.append([button(context.tr.gettext("‹ Other sections"), SectionPage(0).pack())])
         markup = InlineKeyboardMarkup(rows)
     replies.edit(render_list(context.tr, section, items), markup)

@@ -40,7 +40,7 @@ from handlers.common import (
 )
 from handlers.presses import Press, allowed, anyone, on_press
 from storage import campaigns, groups, scoring, sections, snapshots, tasks
-from storage.models import Period, PeriodKind, RaterGroup, Section, TargetKind
+from storage.models import Period, PeriodKind, RaterGroup, Section, TargetKind, sort_name
 from storage.scoring import Board, Standing, shown
 
 SCORE_READERS = frozenset({Audience.STAFF, Audience.HEAD, Audience.LEADER, Audience.ADMIN})
@@ -574,7 +574,7 @@ def tie_break_key(rule: str, standing: Standing) -> float:
 
 def award_places(board: Board, places: int, rule: str) -> list[tuple[int, Standing]]:
     """The first `places` by score, then the tie-break; still equal after both, they share the place."""
-    ordered = sorted(board.ranked, key=lambda s: (-(shown(s.score) or 0), tie_break_key(rule, s), s.name))
+    ordered = sorted(board.ranked, key=lambda s: (-(shown(s.score) or 0), tie_break_key(rule, s), sort_name(s.name)))
     awarded: list[tuple[int, Standing]] = []
     for position, standing in enumerate(ordered, start=1):
         if awarded:
@@ -597,7 +597,7 @@ async def problem_lines(session: AsyncSession, tr: Translator, board: Board, tod
     for task in await tasks.list_overdue_tasks(session=session, today=today):
         overdue[task.section_id] = overdue.get(task.section_id, 0) + 1
     lines: list[str] = []
-    for standing in sorted([*board.ranked, *board.unranked], key=lambda s: s.name):
+    for standing in sorted([*board.ranked, *board.unranked], key=lambda s: sort_name(s.name)):
         problems = []
         if late := overdue.get(standing.target_id, 0):
             problems.append(tr.ngettext("{n} overdue task", "{n} overdue tasks", late))

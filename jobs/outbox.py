@@ -36,7 +36,7 @@ from jobs.nudges import NUDGE, NUDGE_GROUP, nudge_for_group, nudge_for_member
 from jobs.snapshots import CHART, SNAPSHOT, compose_snapshot
 from storage import members, reminders, sections, tasks
 from storage import reviews as review_store
-from storage.models import Member, MemberStatus, Reminder, ReminderStatus, Task, TaskStatus
+from storage.models import Member, MemberStatus, Reminder, ReminderStatus, Task, TaskStatus, sort_name
 
 logger = logging.getLogger(__name__)
 
@@ -360,7 +360,9 @@ async def _summary(
         return "", None
     names = {s.id: s.name for s in await sections.list_sections(session=session, include_archived=True)}
     lines = [tr.gettext("<b>Overdue tasks today</b>")]
-    for task in sorted(overdue, key=lambda task: (task.due_on, names.get(task.section_id, ""), task.id or 0)):
+    for task in sorted(
+        overdue, key=lambda task: (task.due_on, sort_name(names.get(task.section_id, "")), task.id or 0)
+    ):
         days = calendar.working_days_between(task.due_on, today)
         lines.append(
             tr.ngettext(

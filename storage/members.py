@@ -150,7 +150,7 @@ async def list_members(
     query = select(Member).where(Member.status != MemberStatus.REJECTED)
     if section_id is not None:
         query = query.where(Member.section_id == section_id)
-    query = query.order_by(col(Member.display_name), col(Member.id)).offset(offset).limit(limit)
+    query = query.order_by(col(Member.sort_name), col(Member.id)).offset(offset).limit(limit)
     return list((await session.exec(query)).all())
 
 
@@ -160,7 +160,7 @@ async def find_members(*, session: AsyncSession, name_part: str, limit: int = 20
     query = (
         select(Member)
         .where(col(Member.display_name).ilike(pattern, escape="\\"), Member.status != MemberStatus.REJECTED)
-        .order_by(col(Member.display_name))
+        .order_by(col(Member.sort_name))
         .limit(limit)
     )
     return list((await session.exec(query)).all())

@@ -61,7 +61,7 @@ async def rateable_sections(*, session: AsyncSession, own_section_id: int | None
 _RATEABLE_SECTIONS = (
     select(Section)
     .where(col(Section.archived_at).is_(None), col(Section.id) != sa.bindparam("own"))
-    .order_by(col(Section.name))
+    .order_by(col(Section.kind), col(Section.sort_name))
 )
 
 
@@ -77,7 +77,7 @@ async def rateable_colleagues(*, session: AsyncSession, rater_id: int) -> list[t
             col(Member.role).in_(scoring.SCORED_ROLES),
             col(Section.archived_at).is_(None),
         )
-        .order_by(col(Member.display_name), col(Section.name))
+        .order_by(col(Member.sort_name), col(Section.kind), col(Section.sort_name))
     )
     return [(member, section) for member, section in (await session.exec(query)).all()]
 

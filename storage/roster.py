@@ -11,7 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage import audit, invites, members, sections
 from storage.invites import invite_problem
-from storage.models import Invite, InviteKind, Member, MemberStatus, Role, Section, SectionKind
+from storage.models import Invite, InviteKind, Member, MemberStatus, Role, Section, SectionKind, sort_name
 
 
 class RosterEntry(Protocol):
@@ -169,6 +169,7 @@ def _new_person(entry: RosterEntry, section_id: int | None, now: dt.datetime) ->
     return {
         "telegram_id": entry.telegram_id,
         "display_name": members.clip_name(entry.name),
+        "sort_name": sort_name(members.clip_name(entry.name)),
         "role": entry.role,
         "status": MemberStatus.ACTIVE,
         "section_id": section_id,

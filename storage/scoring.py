@@ -45,6 +45,7 @@ from storage.models import (
     TargetKind,
     Task,
     TaskStatus,
+    sort_name,
 )
 from storage.session import upsert_insert
 
@@ -483,8 +484,8 @@ class Standing:
         return {key: total / count for key, (total, count) in sums.items() if count}
 
 
-RankedKey = tuple[float, int, str, int]  # (-shown score, -raters, name, target id): the id last, so never equal
-QuietKey = tuple[int, str, int]  # (-raters, name, target id) of a target without enough raters to be ranked
+RankedKey = tuple[float, int, str, int]  # (-shown score, -raters, sort name, target id): the id last, so never equal
+QuietKey = tuple[int, str, int]  # (-raters, sort name, target id) of a target without enough raters to be ranked
 
 
 class Standings(Sequence[Standing]):
@@ -535,9 +536,9 @@ class Standings(Sequence[Standing]):
         if not self._ranked:
             return [summary(standing) for standing in self]
         summaries: list[Summary] = []
-        for position, (score, raters, name, target_id) in enumerate(cast(Sequence[RankedKey], self._keys)):
+        for position, (score, raters, _sort_name, target_id) in enumerate(cast(Sequence[RankedKey], self._keys)):
             rank = summaries[-1][2] if summaries and summaries[-1][3] == -score else position + 1
-            summaries.append((target_id, name, rank, -score, -raters))
+            summaries.append((target_id, self._inputs[target_id].name, rank, -score, -raters))
         return summaries
 
 
@@ -784,7 +785,7 @@ def shown(score: float | None) -> float | None:
 # What ranking needs of a target, made once per target and kept with the board (a board ordered again reuses the
 # rows of the targets that did not change): target id, name, raters, (total, count) of each scored rater group, and
 # the points deducted.
-Row = tuple[int, str, int, tuple[tuple[float, int], ...], float]
+Row = tuple[int, str, int, tuple[tuple[float, int], ...], float, str]  # ..., deduction, models.sort_name of the name
 POINTS_PER_MEAN = 25.0  # (mean − 1) / 4 × 100: a group mean that moves by 1 moves a score by at most 25 points
 # Margin for the rounding of floats in the scores (about 1e-13): a target this near changing its shown score is
 # scored again whenever anything moves.
@@ -797,7 +798,14 @@ def _row(standing: Standing, scale: Scale) -> Row:
         (scores.total, scores.count) if (scores := groups.get(group)) is not None else (0.0, 0)
         for group in groups_scored(scale.kind)
     )
-    return standing.target_id, standing.name, standing.raters, sums, deduction(standing, scale)
+    return (
+        standing.target_id,
+        standing.name,
+        standing.raters,
+        sums,
+        deduction(standing, scale),
+        sort_name(standing.name),
+    )
 
 
 def _is_ranked(row: Row, scale: Scale) -> bool:
@@ -822,11 +830,11 @@ def _gap(score: float) -> float:
 
 
 def _ranked_key(row: Row, score: float) -> RankedKey:
-    return -(shown(score) or 0.0), -row[2], row[1], row[0]
+    return -(shown(score) or 0.0), -row[2], row[5], row[0]
 
 
 def _quiet_key(row: Row) -> QuietKey:
-    return -row[2], row[1], row[0]
+    return -row[2], row[5], row[0]
 
 
 def _board(period: Period, inputs: dict[int, Standing], scale: Scale, ranking: Ranking) -> Board:

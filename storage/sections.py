@@ -38,7 +38,7 @@ async def get_section_by_name(*, session: AsyncSession, name: str) -> Section | 
 
 
 async def list_sections(*, session: AsyncSession, include_archived: bool = False) -> list[Section]:
-    query = select(Section).order_by(col(Section.kind), col(Section.name))
+    query = select(Section).order_by(col(Section.kind), col(Section.sort_name))
     if not include_archived:
         query = query.where(col(Section.archived_at).is_(None))
     return list((await session.exec(query)).all())
@@ -85,7 +85,7 @@ async def section_overview(*, session: AsyncSession, include_archived: bool = Fa
     head_rows = await session.exec(
         select(Member.section_id, Member.display_name)
         .where(active, Member.role == Role.HEAD)
-        .order_by(col(Member.display_name))
+        .order_by(col(Member.sort_name))
     )
     for section_id, name in head_rows.all():
         if section_id is not None:

@@ -140,7 +140,7 @@ async def list_section_staff(*, session: AsyncSession, section_id: int) -> list[
         Member.status == MemberStatus.ACTIVE,
         col(Member.role).in_([Role.STAFF, Role.HEAD]),
     )
-    return list((await session.exec(query.order_by(col(Member.display_name)))).all())
+    return list((await session.exec(query.order_by(col(Member.sort_name)))).all())
 
 
 async def unreachable_heads(*, session: AsyncSession) -> list[Member]:
@@ -148,7 +148,7 @@ async def unreachable_heads(*, session: AsyncSession) -> list[Member]:
     query = select(Member).where(
         Member.role == Role.HEAD, Member.status == MemberStatus.ACTIVE, col(Member.reachable).is_(False)
     )
-    return list((await session.exec(query.order_by(col(Member.display_name)))).all())
+    return list((await session.exec(query.order_by(col(Member.sort_name)))).all())
 
 
 async def list_tasks_due_by(*, session: AsyncSession, section_id: int, due_by: dt.date) -> list[Task]:

@@ -178,7 +178,7 @@ async def test_commands_about_ones_own_section_are_offered_to_those_in_one(bot: 
     other = bot.tg.private_user("Other", user_id=ADMIN_ID + 1)
     await make_member(bot.db, other.id, "Other", role=Role.ADMIN, language="en")
     await boss.send("/members Other")
-    await boss.press("Other")
+    await boss.press("Other · — · administrator")
     await boss.press("Move to another section")
     await boss.press("办公室")
 

@@ -37,7 +37,7 @@ async def test_admin_moves_and_deactivates_a_member(bot: Bot) -> None:
     member = await make_member(bot.db, alice.id, "Alice", section=office, language="en")
     boss = await admin(bot)
     await boss.send("/members Ali")
-    await boss.press("Alice")
+    await boss.press("Alice · 办公室 · staff member")
 
     await boss.press("Move to another section")
     await boss.press("财务科")
@@ -70,7 +70,7 @@ async def test_making_an_administrator_is_asked_first_and_back_changes_nothing(b
     member = await make_member(bot.db, alice.id, "Alice", section=office, language="en")
     boss = await admin(bot)
     await boss.send("/members Ali")
-    await boss.press("Alice")
+    await boss.press("Alice · 办公室 · staff member")
 
     await boss.press("administrator")
     asked = boss.last_text()
@@ -104,7 +104,7 @@ async def test_member_search_with_wildcards_matches_literally(bot: Bot) -> None:
 
     await boss.send("/members 0%")
 
-    assert boss.buttons() == [["100% Service"]]
+    assert boss.buttons() == [["100% Service · — · staff member"]]
 
 
 async def test_members_then_a_typed_name_finds_them(bot: Bot) -> None:
@@ -115,7 +115,7 @@ async def test_members_then_a_typed_name_finds_them(bot: Bot) -> None:
     await boss.send("/members")
     assert boss.last_text().endswith("Or type part of a name to find someone.")
     await boss.send("爱丽")
-    assert (boss.last_text(), boss.buttons()) == ("Found:", [["王爱丽"]])
+    assert (boss.last_text(), boss.buttons()) == ("Found:", [["王爱丽 · — · staff member"]])
     await boss.send("nobody")
     assert boss.last_text() == "Nobody's name contains “nobody”."
 
@@ -143,6 +143,7 @@ async def test_members_list_is_paged_from_the_database(bot: Bot) -> None:
     assert boss.last_text() == "20 members. Choose one:\nOr type part of a name to find someone."
     assert boss.buttons()[-1] == ["1/3", "Next ›"]
     await boss.press("Next ›")
+    assert boss.last_text().endswith("Or type part of a name to find someone."), "the hint on every page"
     await boss.press("Next ›")
 
     assert boss.buttons() == [[f"Member {n} · — · staff member"] for n in (15, 16, 17, 18)] + [["‹ Previous", "3/3"]]

@@ -95,7 +95,7 @@ async def test_a_moved_members_tasks_go_to_the_heads_with_reassign(bot: Bot) -> 
     await boss.send("/start")
 
     await boss.send("/members 戴")
-    await boss.press("戴斌")
+    await boss.press("戴斌 · 市场开发科 · staff member")
     await boss.press("Move to another section")
     await boss.press("办公室")
 
@@ -123,7 +123,7 @@ async def test_deactivating_a_member_hands_back_their_tasks(bot: Bot) -> None:
     await boss.send("/start")
 
     await boss.send("/members Dai")
-    await boss.press("Dai")
+    await boss.press("Dai · 办公室 · staff member")
     await boss.press("Deactivate")
     await boss.press("Yes, deactivate")
 

@@ -31,6 +31,24 @@ async def test_sections_lists_heads_and_member_counts(bot: Bot) -> None:
     assert alice.buttons() == []
 
 
+async def test_sections_are_listed_offices_first_each_by_pinyin_everywhere(bot: Bot) -> None:
+    for name in ("质量监督科", "长安站", "办公室", "行政审批科", "东城站", "财务科", "Zeta Office"):
+        await make_section(bot.db, name, SectionKind.STATION if name.endswith("站") else SectionKind.OFFICE)
+    alice = bot.tg.private_user("Alice")
+    await make_member(bot.db, alice.id, "Alice", role=Role.LEADER, language="en")
+
+    await alice.send("/sections")
+    assert [line[2:].split(" — ")[0] for line in alice.last_text().splitlines() if line.startswith("• ")] == [
+        *("Zeta Office", "办公室", "财务科", "行政审批科", "质量监督科"),
+        *("长安站", "东城站"),
+    ]
+    await alice.send("/commitments")
+    assert [row[0] for row in alice.buttons()][:5] == ["Zeta Office", "办公室", "财务科", "行政审批科", "质量监督科"]
+    await alice.send("/rate")
+    await alice.press("A section or station")
+    assert [row[0] for row in alice.buttons()][:3] == ["Zeta Office", "办公室", "财务科"]
+
+
 async def test_admin_adds_a_station(bot: Bot) -> None:
     boss = await admin(bot)
     await boss.send("/sections")

@@ -35,9 +35,10 @@ from storage.models import (
     Section,
     SectionKind,
     TargetKind,
+    sort_name,
 )
 from storage.session import Database, DatabaseUnavailable
-from tests.factories import make_section
+from tests.factories import make_member, make_section
 from tests.test_scoring import JUNE, period_of, rate, raters, start_campaign
 
 TABLES = {
@@ -451,3 +452,17 @@ async def test_the_upgrade_keeps_a_bad_reviews_reasons_by_key_and_titles_its_tas
         "en": "Rectify a bad review: Unfriendly; 排队 Queue; 太慢",
     }
     assert titled.title == "差评整改：态度不好 Unfriendly; 排队 Queue; 太慢" and typed.title_by_language is None
+
+
+async def test_the_upgrade_gives_sections_and_members_their_sort_names(db: Database) -> None:
+    """Migration 0021: the names stored before it are listed by pinyin too."""
+    section = await make_section(db, "行政审批科")
+    await make_member(db, 7, "张三", section=section)
+    await downgrade_database(db.engine, "0020")
+    await upgrade_database(db.engine)
+
+    async with db.transaction() as session:
+        (stored,) = (await session.exec(select(Section))).all()
+        (person,) = (await session.exec(select(Member))).all()
+    assert (stored.sort_name, person.sort_name) == (sort_name("行政审批科"), sort_name("张三"))
+    assert sort_name("办公室") < sort_name("财务科") < sort_name("行政审批科") < sort_name("质量监督科")
