@@ -310,7 +310,7 @@ async def test_deactivating_a_member_withdraws_their_personal_link_and_the_links
     boss = await admin(bot)
     for name in ("张三", "Hu Head"):
         await boss.send(f"/members {name}")
-        await boss.press(name)
+        await boss.press(f"{name} · 办公室 · section head")
         await boss.press("Deactivate")
         await boss.press("Yes, deactivate")
 

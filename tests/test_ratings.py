@@ -276,7 +276,7 @@ async def test_colleagues_sharing_a_name_are_told_apart_by_their_section(bot: Bo
     await user.send("/rate")
     await user.press("A colleague")
 
-    assert user.buttons() == [["张三 · 审批科"], ["张三 · 财务科"], ["李五"], ["Cancel"]]
+    assert user.buttons() == [["李五"], ["张三 · 财务科"], ["张三 · 审批科"], ["Cancel"]]
     await user.press("张三 · 审批科")
     for label in SCORES:
         await user.press(label)
