@@ -11,6 +11,9 @@ from sqlalchemy.engine import Dialect
 from sqlmodel import Field, SQLModel
 
 NAME_MAX_LENGTH = 64
+# The largest value of an INTEGER key on PostgreSQL: a larger id (typed, or forged in a button) names no row, and is
+# not sent to the database, which would refuse it as out of range.
+LARGEST_ID = 2**31 - 1
 
 # Deterministic constraint names, so that migrations can refer to them on every database.
 SQLModel.metadata.naming_convention = {
