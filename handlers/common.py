@@ -555,15 +555,21 @@ def paged_buttons(
 
 
 def navigation_row(
-    tr: Translator, page: int, pages: int, page_data: Callable[[int], str]
+    tr: Translator,
+    page: int,
+    pages: int,
+    page_data: Callable[[int], str],
+    *,
+    labels: tuple[str, str] | None = None,
 ) -> list[InlineKeyboardButton]:
-    """‹ Previous · 2/5 · Next ›"""
+    """‹ Previous · 2/5 · Next › (or the `labels` given for back and on, where a message pages two lists)."""
+    back, on = labels or (tr.gettext("‹ Previous"), tr.gettext("Next ›"))
     navigation = []
     if page > 0:
-        navigation.append(button(tr.gettext("‹ Previous"), page_data(page - 1)))
+        navigation.append(button(back, page_data(page - 1)))
     navigation.append(button(f"{page + 1}/{pages}", page_data(page)))
     if page < pages - 1:
-        navigation.append(button(tr.gettext("Next ›"), page_data(page + 1)))
+        navigation.append(button(on, page_data(page + 1)))
     return navigation
 
 

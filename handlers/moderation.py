@@ -3,7 +3,11 @@ keeps who did it and why), and a head may appeal a bad review as mistaken or mal
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import datetime as dt
+import math
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -12,9 +16,10 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 from bot.access import ADMIN_ONLY, PRIVATE, Audience, CommandSpec
 from bot.callbacks import CallbackData
 from bot.context import BotContext
-from bot.i18n import N_
+from bot.i18n import N_, Translator
 from bot.labels import listed, why_bad
 from handlers.common import (
+    PAGE_SIZE,
     Refusal,
     Replies,
     Viewer,
@@ -23,6 +28,7 @@ from handlers.common import (
     chat_type,
     load_viewer,
     member_translator,
+    navigation_row,
     require,
     sender,
     typed_text,
@@ -30,15 +36,22 @@ from handlers.common import (
 from handlers.presses import Press, on_press
 from handlers.reviews import LEVELS, Appeal
 from storage import audit, dialogs, members, ratings, reviews, sections, tasks
-from storage.models import Dialog, PublicReview, TargetKind, TaskStatus
+from storage.models import Dialog, PublicReview, Rating, TargetKind, TaskStatus
 
-MODERATE = CommandSpec("moderate", N_("Recent ratings and reviews, to void one with a reason"), ADMIN_ONLY, PRIVATE)
+MODERATE = CommandSpec(
+    "moderate", N_("Ratings and reviews, to void one with a reason; /moderate ID for one"), ADMIN_ONLY, PRIVATE
+)
 COMMANDS = (MODERATE,)
 N_EXPIRED = N_("This button has expired. Send /moderate again.")
+N_WHAT_TO_SEND = N_(
+    "Send /moderate for the list of ratings and reviews, or /moderate and a number from it, e.g. /moderate 100."
+)
 STEP_VOID = "moderation.void"
 STEP_APPEAL = "moderation.appeal"
 REASON_LIMIT = 300
 TOO_LONG = N_("A reason has at most {limit} characters; this one has {length}.")
+# What may follow /moderate: a number as the list shows it (#100), or bare. Longer ones are no number of ours.
+ITEM_NUMBER = re.compile(r"[#＃]?\s*(\d{1,18})")
 
 
 @dataclass(frozen=True)
@@ -55,43 +68,168 @@ class Judge(CallbackData):
     void: bool
 
 
+@dataclass(frozen=True)
+class ModeratePage(CallbackData):
+    """The page of the ratings and the page of the reviews that /moderate's message shows (0: the newest)."""
+
+    PREFIX = "mdp"
+    ratings_page: int
+    reviews_page: int
+
+
 async def cmd_moderate(update: Update, context: BotContext) -> None:
-    """The latest ratings (with their raters: admins only) and reviews, each with a Void button."""
+    """The ratings (with their raters: admins only) and public reviews not void, newest first and paged, each with a
+    Void button; `/moderate ID` shows the rating and the review with that number."""
     replies = Replies()
     async with context.db.transaction() as session:
         viewer = await load_viewer(session=session, context=context, user=sender(update))
         require(viewer, MODERATE, chat_type(update))
-        tr = context.tr
-        lines: list[str] = [tr.gettext("<b>Latest ratings</b>")]
-        rows: list[list[InlineKeyboardButton]] = []
-        for rating in await ratings.list_recent_ratings(session=session):
-            rater = await members.get_member(session=session, member_id=rating.rater_id)
-            target = await _target_name(session, rating.target_kind, rating.target_id)
-            lines.append(
-                tr.gettext(
-                    "#{id} {rater} → {target}: {value}",
-                    id=rating.id,
-                    value=f"{rating.value:.2f}",
-                    rater=rater.display_name if rater else "?",
-                    target=target,
-                )
-            )
-            rows.append([button(tr.gettext("Void rating #{id}", id=rating.id), Void("rating", rating.id or 0).pack())])
-        lines.append("\n" + tr.gettext("<b>Latest public reviews</b>"))
-        for review in await reviews.list_recent_reviews(session=session):
-            section = await sections.get_section(session=session, section_id=review.section_id)
-            lines.append(
-                tr.gettext(
-                    "#{id} {section}: {level} {why}",
-                    id=review.id,
-                    section=section.name if section else "?",
-                    level=tr.gettext(LEVELS[review.level]),
-                    why=why_bad(tr, context.settings, review.tags, listed(tr, [review.reason, review.comment])),
-                )
-            )
-            rows.append([button(tr.gettext("Void review #{id}", id=review.id), Void("review", review.id or 0).pack())])
-        replies.reply("\n".join(lines), InlineKeyboardMarkup(rows) if rows else None)
+        if context.args:
+            replies.reply(*await numbered_items(session, context, wanted_number(context.args)))
+        else:
+            replies.reply(*await moderation_page(session, context, ModeratePage(0, 0)))
     await replies.deliver(update, context)
+
+
+@on_press(ModeratePage, who=admin_viewer, expired=N_EXPIRED)
+async def press_page(press: Press[ModeratePage]) -> None:
+    """Admin: older or newer ratings or reviews, in place."""
+    press.replies.edit(*await moderation_page(press.session, press.context, press.data))
+
+
+def wanted_number(args: Sequence[str]) -> int:
+    """The number typed after /moderate; anything else is refused with what to send."""
+    match = ITEM_NUMBER.fullmatch(" ".join(args))
+    if match is None:
+        raise Refusal(N_WHAT_TO_SEND)
+    return int(match.group(1))
+
+
+async def moderation_page(
+    session: AsyncSession, context: BotContext, wanted: ModeratePage
+) -> tuple[str, InlineKeyboardMarkup]:
+    """One page of the ratings and one of the reviews, each read from the database a page at a time, with their
+    Void buttons and, under each, the way to older and newer ones."""
+    tr = context.tr
+    rating_total = await ratings.count_standing_ratings(session=session)
+    review_total = await reviews.count_standing_reviews(session=session)
+    shown = ModeratePage(_within(wanted.ratings_page, rating_total), _within(wanted.reviews_page, review_total))
+    found_ratings = await ratings.list_standing_ratings(
+        session=session, offset=shown.ratings_page * PAGE_SIZE, limit=PAGE_SIZE
+    )
+    found_reviews = await reviews.list_standing_reviews(
+        session=session, offset=shown.reviews_page * PAGE_SIZE, limit=PAGE_SIZE
+    )
+    lines = [_list_heading(tr, tr.gettext("Ratings"), shown.ratings_page, rating_total)]
+    lines += [await _rating_line(session, tr, rating) for rating in found_ratings]
+    lines += ["", _list_heading(tr, tr.gettext("Public reviews"), shown.reviews_page, review_total)]
+    lines += [await _review_line(session, context, review) for review in found_reviews]
+    lines += ["", tr.gettext("Void ones are not listed. /moderate ID shows one by its number, void or not.")]
+    rows = [_void_row(tr, "rating", rating.id or 0) for rating in found_ratings]
+    rows += _pager(
+        tr,
+        shown.ratings_page,
+        rating_total,
+        lambda number: replace(shown, ratings_page=number).pack(),
+        (tr.gettext("‹ Newer ratings"), tr.gettext("Older ratings ›")),
+    )
+    rows += [_void_row(tr, "review", review.id or 0) for review in found_reviews]
+    rows += _pager(
+        tr,
+        shown.reviews_page,
+        review_total,
+        lambda number: replace(shown, reviews_page=number).pack(),
+        (tr.gettext("‹ Newer reviews"), tr.gettext("Older reviews ›")),
+    )
+    return "\n".join(lines), InlineKeyboardMarkup(rows)
+
+
+def _pages(total: int) -> int:
+    return max(1, math.ceil(total / PAGE_SIZE))
+
+
+def _within(page: int, total: int) -> int:
+    """The page asked for, among the pages there are (the list may have shrunk since the button was made)."""
+    return min(max(page, 0), _pages(total) - 1)
+
+
+def _pager(
+    tr: Translator, page: int, total: int, page_data: Callable[[int], str], labels: tuple[str, str]
+) -> list[list[InlineKeyboardButton]]:
+    """The row that moves one list to newer or older items, if it has more than one page."""
+    pages = _pages(total)
+    return [navigation_row(tr, page, pages, page_data, labels=labels)] if pages > 1 else []
+
+
+def _list_heading(tr: Translator, name: str, page: int, total: int) -> str:
+    if total == 0:
+        return tr.gettext("<b>{name}</b>: none to void.", name=name)
+    first, last = page * PAGE_SIZE + 1, min((page + 1) * PAGE_SIZE, total)
+    return tr.gettext(
+        "<b>{name}</b>, newest first: {first}–{last} of {total}", name=name, first=first, last=last, total=total
+    )
+
+
+async def numbered_items(session: AsyncSession, context: BotContext, number: int) -> tuple[str, InlineKeyboardMarkup]:
+    """The rating and the review numbered `number` (each kind counts on its own, so both may exist), each with its
+    Void button unless it is void already."""
+    tr = context.tr
+    rating = await ratings.get_rating_by_id(session=session, rating_id=number)
+    review = await _finished_review(session, number)
+    if rating is None and review is None:
+        raise Refusal(N_("There is no rating or review #{id}. Send /moderate for the list."), id=number)
+    lines: list[str] = []
+    rows: list[list[InlineKeyboardButton]] = []
+    if rating is not None:
+        lines += [tr.gettext("<b>Rating</b>"), await _rating_line(session, tr, rating)]
+        lines += _void_state(context, rating.voided_at, rating.void_reason)
+        rows += [_void_row(tr, "rating", number)] if rating.voided_at is None else []
+    if review is not None:
+        lines += [""] if lines else []
+        lines += [tr.gettext("<b>Public review</b>"), await _review_line(session, context, review)]
+        lines += _void_state(context, review.voided_at, review.void_reason)
+        rows += [_void_row(tr, "review", number)] if review.voided_at is None else []
+    rows.append([button(tr.gettext("‹ All ratings and reviews"), ModeratePage(0, 0).pack())])
+    return "\n".join(lines), InlineKeyboardMarkup(rows)
+
+
+def _void_state(context: BotContext, voided_at: dt.datetime | None, reason: str) -> list[str]:
+    if voided_at is None:
+        return []
+    day = voided_at.astimezone(context.settings.tz).date().isoformat()
+    return [context.tr.gettext("Void since {day}: {reason}", day=day, reason=reason)]
+
+
+def _void_row(tr: Translator, kind: str, item_id: int) -> list[InlineKeyboardButton]:
+    label = (
+        tr.gettext("Void rating #{id}", id=item_id) if kind == "rating" else tr.gettext("Void review #{id}", id=item_id)
+    )
+    return [button(label, Void(kind, item_id).pack())]
+
+
+async def _rating_line(session: AsyncSession, tr: Translator, rating: Rating) -> str:
+    """A rating as /moderate shows it: its number, who rated (admins only see this), what, and the value."""
+    rater = await members.get_member(session=session, member_id=rating.rater_id)
+    return tr.gettext(
+        "#{id} {rater} → {target}: {value}",
+        id=rating.id,
+        value=f"{rating.value:.2f}",
+        rater=rater.display_name if rater else "?",
+        target=await _target_name(session, rating.target_kind, rating.target_id),
+    )
+
+
+async def _review_line(session: AsyncSession, context: BotContext, review: PublicReview) -> str:
+    """A public review as /moderate shows it: its number, the section, the level and why (never who wrote it)."""
+    tr = context.tr
+    section = await sections.get_section(session=session, section_id=review.section_id)
+    return tr.gettext(
+        "#{id} {section}: {level} {why}",
+        id=review.id,
+        section=section.name if section else "?",
+        level=tr.gettext(LEVELS[review.level]),
+        why=why_bad(tr, context.settings, review.tags, listed(tr, [review.reason, review.comment])),
+    ).rstrip()  # a good review may come without a word
 
 
 async def _target_name(session: AsyncSession, kind: TargetKind, target_id: int) -> str:
@@ -107,7 +245,8 @@ async def press_void(press: Press[Void]) -> None:
     """Admin: void this rating or review; the reason is typed next."""
     session, context, replies, viewer, data = press.session, press.context, press.replies, press.viewer, press.data
     if data.kind not in {"rating", "review"}:
-        raise Refusal(N_("This button has expired. Send /moderate again."))
+        raise Refusal(N_EXPIRED)
+    await _voidable(session, data.kind, data.item_id)
     await dialogs.set_dialog(
         session=session,
         telegram_id=viewer.user.id,
@@ -115,7 +254,12 @@ async def press_void(press: Press[Void]) -> None:
         data={"kind": data.kind, "id": data.item_id},
         now=context.now(),
     )
-    replies.reply(context.tr.gettext("Why is it void? The reason is kept in the audit log (or /cancel)."))
+    tr = context.tr
+    replies.reply(
+        tr.gettext("Why is rating #{id} void? The reason is kept in the audit log (or /cancel).", id=data.item_id)
+        if data.kind == "rating"
+        else tr.gettext("Why is review #{id} void? The reason is kept in the audit log (or /cancel).", id=data.item_id)
+    )
 
 
 async def ask_void_reason(
@@ -125,21 +269,34 @@ async def ask_void_reason(
         raise Refusal(N_("Only administrators can do that."))
     reason = typed_text(text, REASON_LIMIT, TOO_LONG)
     kind, item_id = str(dialog.data.get("kind")), int(dialog.data.get("id", 0))
-    if kind == "rating":
-        rating = await ratings.get_rating_by_id(session=session, rating_id=item_id)
-        if rating is None or rating.voided_at is not None:
-            raise Refusal(N_("That one is already void or does not exist."))
-        await ratings.void_rating(session=session, rating=rating, reason=reason, now=context.now())
+    item = await _voidable(session, kind, item_id)
+    if isinstance(item, Rating):
+        await ratings.void_rating(session=session, rating=item, reason=reason, now=context.now())
     else:
-        review = await reviews.get_review(session=session, review_id=item_id)
-        if review is None or review.voided_at is not None:
-            raise Refusal(N_("That one is already void or does not exist."))
-        await void_review_and_task(session, context, review, reason, viewer)
+        await void_review_and_task(session, context, item, reason, viewer)
     await audit.record_audit(
         session=session, actor_id=viewer.member_id, action=f"{kind}.voided", subject=f"{kind}:{item_id}", detail=reason
     )
     await dialogs.clear_dialog(session=session, telegram_id=viewer.user.id)
     replies.reply(context.tr.gettext("Void, with the reason recorded. The scores leave it out."))
+
+
+async def _voidable(session: AsyncSession, kind: str, item_id: int) -> Rating | PublicReview:
+    """The rating or the finished review numbered `item_id`, if it is not void yet."""
+    item: Rating | PublicReview | None
+    if kind == "rating":
+        item = await ratings.get_rating_by_id(session=session, rating_id=item_id)
+    else:
+        item = await _finished_review(session, item_id)
+    if item is None or item.voided_at is not None:
+        raise Refusal(N_("That one is already void or does not exist."))
+    return item
+
+
+async def _finished_review(session: AsyncSession, review_id: int) -> PublicReview | None:
+    """The review, unless its reviewer is still writing it (it counts nowhere and is not listed yet)."""
+    review = await reviews.get_review(session=session, review_id=review_id)
+    return review if review is not None and review.complete else None
 
 
 async def void_review_and_task(
@@ -274,6 +431,7 @@ TEXT_STEPS = {STEP_VOID: ask_void_reason, STEP_APPEAL: ask_appeal_reason}
 def handlers() -> list[BaseHandler[Update, BotContext, None]]:
     return [
         CommandHandler(MODERATE.name, cmd_moderate),
+        CallbackQueryHandler(press_page, pattern=ModeratePage.pattern()),
         CallbackQueryHandler(press_void, pattern=Void.pattern()),
         CallbackQueryHandler(press_appeal, pattern=Appeal.pattern()),
         CallbackQueryHandler(press_judge, pattern=Judge.pattern()),

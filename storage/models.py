@@ -21,6 +21,10 @@ def sort_name(name: str) -> str:
     return name.casefold().encode("gb18030", errors="replace").hex()
 
 
+# The largest value of an INTEGER key on PostgreSQL: a larger id (typed, or forged in a button) names no row, and is
+# not sent to the database, which would refuse it as out of range.
+LARGEST_ID = 2**31 - 1
+
 # Deterministic constraint names, so that migrations can refer to them on every database.
 SQLModel.metadata.naming_convention = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",

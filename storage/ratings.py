@@ -17,6 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage import scoring
 from storage.models import (
+    LARGEST_ID,
     Campaign,
     FormComment,
     Member,
@@ -369,12 +370,27 @@ async def list_ratings(*, session: AsyncSession, target_kind: TargetKind | None 
     return list((await session.exec(query)).all())
 
 
-async def list_recent_ratings(*, session: AsyncSession, limit: int = 8) -> list[Rating]:
-    query = select(Rating).where(col(Rating.voided_at).is_(None)).order_by(col(Rating.id).desc()).limit(limit)
+async def count_standing_ratings(*, session: AsyncSession) -> int:
+    """The ratings not void (those /moderate lists)."""
+    query = select(sa.func.count()).select_from(Rating).where(col(Rating.voided_at).is_(None))
+    return int((await session.exec(query)).one())
+
+
+async def list_standing_ratings(*, session: AsyncSession, offset: int = 0, limit: int = 8) -> list[Rating]:
+    """The ratings not void, newest first, `limit` of them from `offset` on."""
+    query = (
+        select(Rating)
+        .where(col(Rating.voided_at).is_(None))
+        .order_by(col(Rating.id).desc())
+        .offset(offset)
+        .limit(limit)
+    )
     return list((await session.exec(query)).all())
 
 
 async def get_rating_by_id(*, session: AsyncSession, rating_id: int) -> Rating | None:
+    if not 0 < rating_id <= LARGEST_ID:
+        return None
     return await session.get(Rating, rating_id)
 
 

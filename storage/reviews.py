@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from typing import Any
 
 from sqlalchemy.orm.attributes import flag_modified
-from sqlmodel import col, select
+from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage import scoring
-from storage.models import PublicReview, Section, Task, TaskStatus
+from storage.models import LARGEST_ID, PublicReview, Section, Task, TaskStatus
 
 TOKEN_BYTES = 12
 
@@ -63,6 +64,8 @@ async def add_review(
 
 
 async def get_review(*, session: AsyncSession, review_id: int) -> PublicReview | None:
+    if not 0 < review_id <= LARGEST_ID:
+        return None
     return await session.get(PublicReview, review_id)
 
 
@@ -101,13 +104,20 @@ async def settle_review(*, session: AsyncSession, review: PublicReview, now: dt.
     return await save_review(session=session, review=review)
 
 
-async def list_recent_reviews(*, session: AsyncSession, limit: int = 8) -> list[PublicReview]:
-    query = (
-        select(PublicReview)
-        .where(col(PublicReview.voided_at).is_(None), col(PublicReview.complete).is_(True))
-        .order_by(col(PublicReview.id).desc())
-        .limit(limit)
-    )
+def _standing() -> tuple[Any, ...]:
+    """A review that counts: finished by its reviewer, not void."""
+    return col(PublicReview.voided_at).is_(None), col(PublicReview.complete).is_(True)
+
+
+async def count_standing_reviews(*, session: AsyncSession) -> int:
+    """The reviews finished and not void (those /moderate lists)."""
+    query = select(func.count()).select_from(PublicReview).where(*_standing())
+    return int((await session.exec(query)).one())
+
+
+async def list_standing_reviews(*, session: AsyncSession, offset: int = 0, limit: int = 8) -> list[PublicReview]:
+    """The reviews finished and not void, newest first, `limit` of them from `offset` on."""
+    query = select(PublicReview).where(*_standing()).order_by(col(PublicReview.id).desc()).offset(offset).limit(limit)
     return list((await session.exec(query)).all())
 
 

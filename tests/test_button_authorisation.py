@@ -52,7 +52,7 @@ MAY_CHANGE: dict[str, str] = {
     # the campaign group: an admin moves it (in the group it moves to)
     "gmv": "a", "gkp": "",
     # views
-    "rk": "", "ms": "", "ss": "", "ssp": "",
+    "rk": "", "ms": "", "ss": "", "ssp": "", "mdp": "",
 }  # fmt: skip
 
 
