@@ -12,7 +12,6 @@ import openpyxl
 import pytest
 from sqlmodel import select
 
-import jobs.snapshots
 from bot import chart
 from bot.config import Settings
 from bot.context import Services
@@ -338,7 +337,7 @@ async def test_without_a_cjk_font_the_table_goes_alone(bot: Bot, monkeypatch: py
     group = await campaign.group()
     monkeypatch.setattr(chart, "KNOWN_FONTS", ())
     monkeypatch.setattr(chart, "FONT_DIR", Path("/nonexistent"))
-    monkeypatch.setattr(jobs.snapshots, "_renderers", {})
+    monkeypatch.setattr(chart, "_renderers", {})
 
     bot.clock.set(dt.datetime(2026, 6, 15, 9, 5, tzinfo=services(bot).settings.tz))
     await plan_snapshots(services(bot), bot.clock.now())
@@ -356,7 +355,7 @@ async def test_a_chart_that_cannot_be_drawn_leaves_the_table_alone_and_logged(
     broken = tmp_path / "broken.ttf"
     broken.write_bytes(b"\x00\x01\x00\x00" + b"not really a font" * 8)  # a font's first bytes, then nonsense
     font = services(bot).settings.snapshots.font_file
-    monkeypatch.setattr(jobs.snapshots, "_renderers", {font: chart.ChartRenderer(str(broken))})
+    monkeypatch.setattr(chart, "_renderers", {font: chart.ChartRenderer(str(broken))})
 
     bot.clock.set(dt.datetime(2026, 6, 15, 9, 5, tzinfo=services(bot).settings.tz))
     await plan_snapshots(services(bot), bot.clock.now())
