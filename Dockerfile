@@ -20,7 +20,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     SHUANGYOU_CONFIG=/app/config.toml \
     MPLCONFIGDIR=/tmp/matplotlib
 
-# A Chinese font for the leaderboard charts (without one the boards are posted as text only).
+# A Chinese font for the leaderboard charts and the printed review QR codes (without one the boards are posted as
+# text only, and the QR codes without their names drawn).
 RUN apt-get update \
     && apt-get install -y --no-install-recommends fonts-wqy-microhei \
     && rm -rf /var/lib/apt/lists/* \

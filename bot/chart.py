@@ -9,6 +9,7 @@ The bot draws its charts in a short-lived child process (`render_async` runs `py
 numpy and the font's glyph caches take about 45 MB that a bot running for the months of a campaign would otherwise
 keep after its first snapshot. The child gives them back when it exits, and the bot keeps answering meanwhile.
 The last chart drawn is kept: a post that Telegram did not take is sent again with the same picture, not drawn anew.
+The review QR codes (bot/qr_card.py) are drawn the same way (`draw_in_child`), with the same font (`renderer`).
 """
 
 from __future__ import annotations
@@ -62,6 +63,7 @@ CHILD_SECONDS = 120.0  # a chart of a thousand bars takes about 15 s
 # matplotlib's font manager and rcParams are process-wide; one chart is drawn at a time.
 _lock = threading.Lock()
 _registered: set[Path] = set()
+_renderers: dict[str, ChartRenderer] = {}
 
 
 @dataclass(frozen=True)
@@ -87,6 +89,14 @@ def find_cjk_font(configured: str = "") -> Path | None:
     return None
 
 
+def renderer(font_file: str = "") -> ChartRenderer:
+    """One renderer per font setting ([snapshots] font_file): the font is looked up, and a missing one reported, once.
+    The review QR codes (bot/qr_card.py) draw with its font too."""
+    if font_file not in _renderers:
+        _renderers[font_file] = ChartRenderer(font_file)
+    return _renderers[font_file]
+
+
 def shorten(label: str, length: int = LABEL_LENGTH) -> str:
     """One line of at most `length` characters, cut with "…"."""
     line = " ".join(label.split())
@@ -108,7 +118,8 @@ class ChartRenderer:
                 logger.warning("Chart font %s does not exist; using %s instead", font_file, self.font_path)
         if self.font_path is None:
             logger.warning(
-                "No Chinese font for the leaderboard charts%s: snapshots will be posted as text only. "
+                "No Chinese font for the leaderboard charts%s: snapshots will be posted as text only, and review "
+                "QR codes without their section's name drawn. "
                 "Install one with `apt-get install fonts-wqy-microhei` (or `bash scripts/install-cjk-font`), "
                 "or set [snapshots] font_file in config.toml to a CJK font file.",
                 problem,
@@ -175,32 +186,35 @@ class ChartRenderer:
         )
         if self._last is not None and self._last[0] == request:
             return self._last[1]
-        png = await self._draw_in_child(request)
+        png = await draw_in_child("bot.chart", request)
         self._last = request, png
         return png
 
-    async def _draw_in_child(self, request: str) -> bytes:
-        child = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "bot.chart",
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
-        try:
-            png, errors = await asyncio.wait_for(child.communicate(request.encode()), CHILD_SECONDS)
-        except TimeoutError:
-            child.kill()
-            await child.wait()
-            raise ChartError(f"drawing the chart took more than {CHILD_SECONDS:.0f} s") from None
-        if child.returncode != 0 or not png.startswith(PNG_SIGNATURE):
-            raise ChartError(errors.decode(errors="replace").strip()[-2000:] or f"exit status {child.returncode}")
-        return png
+
+async def draw_in_child(module: str, request: str) -> bytes:
+    """The PNG that `python -m <module>` draws from the request (JSON on its standard input), for drawings the bot
+    should neither wait for nor keep the libraries of (see the module's docstring); ChartError when it fails."""
+    child = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        module,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        png, errors = await asyncio.wait_for(child.communicate(request.encode()), CHILD_SECONDS)
+    except TimeoutError:
+        child.kill()
+        await child.wait()
+        raise ChartError(f"drawing the picture took more than {CHILD_SECONDS:.0f} s") from None
+    if child.returncode != 0 or not png.startswith(PNG_SIGNATURE):
+        raise ChartError(errors.decode(errors="replace").strip()[-2000:] or f"exit status {child.returncode}")
+    return png
 
 
 class ChartError(Exception):
-    """The child process did not draw the chart."""
+    """The child process did not draw the picture."""
 
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 from dataclasses import dataclass
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -29,6 +30,9 @@ GROUP_NAMES = {
 }
 KIND_NAMES = {TargetKind.SECTION: N_("section"), TargetKind.MEMBER: N_("member")}
 PERIOD_ORDER = {PeriodKind.CAMPAIGN: 0, PeriodKind.QUARTER: 1, PeriodKind.MONTH: 2}
+CAMPAIGN = "campaign"  # the latest campaign, as a period asked for
+# A month (2026-06, 2026-6), a quarter (2026-Q2, 2026Q2, 2026-q2) or a campaign's year (2026), as typed.
+TYPED_PERIOD = re.compile(r"(?P<year>\d{4})(?:-(?P<month>\d{1,2})|-?[Qq](?P<quarter>[1-4]))?")
 
 
 @dataclass(frozen=True)
@@ -51,21 +55,59 @@ def period_code(period: Period) -> str:
 
 
 async def chosen_periods(session: AsyncSession, wanted: str | None) -> list[Period]:
-    """Every period (campaign, quarters, months), or the one named like 2026-06, 2026-Q2 or 2026 ("campaign": the
-    latest campaign). Raises ValueError naming the choices when there is no such period."""
+    """Every period (campaign, quarters, months) when nothing is wanted, else the one named: a month (2026-06), a
+    quarter (2026-Q2), a campaign by its year (2026) or the latest campaign ("campaign"). Raises NoSuchPeriod, which
+    names the periods there are, when there is no such period."""
     periods: list[Period] = []
     for kind in (PeriodKind.CAMPAIGN, PeriodKind.QUARTER, PeriodKind.MONTH):
         periods += await campaigns.list_all_periods(session=session, kind=kind)
-    if not wanted:
+    if not wanted or not wanted.strip():
         return periods
-    if wanted == "campaign":
+    code = typed_period(wanted)
+    if code == CAMPAIGN:
         found = [p for p in periods if p.kind == PeriodKind.CAMPAIGN][-1:]
     else:
-        found = [p for p in periods if period_code(p) == wanted.strip().upper()]
+        found = [p for p in periods if period_code(p) == code]
     if not found:
-        choices = ", ".join(period_code(p) for p in periods[:8])
-        raise ValueError(f"no period {wanted!r}; periods look like {choices}, … or campaign")
+        raise NoSuchPeriod(wanted, periods)
     return found
+
+
+def typed_period(text: str) -> str | None:
+    """The code of the period a typed text names (2026-6 → 2026-06, 2026-q2 → 2026-Q2, 2026, campaign), or None
+    when it names none."""
+    text = text.strip()
+    if text.lower() == CAMPAIGN:
+        return CAMPAIGN
+    match = TYPED_PERIOD.fullmatch(text)
+    if match is None:
+        return None
+    year, month, quarter = match.group("year", "month", "quarter")
+    if month is not None:
+        return f"{year}-{int(month):02}"
+    return f"{year}-Q{quarter}" if quarter is not None else year
+
+
+def period_range(periods: list[Period], kind: PeriodKind) -> str:
+    """The periods of that kind by their first and last, "2026-05 … 2026-12" (one alone: itself)."""
+    codes = [period_code(period) for period in periods if period.kind == kind]
+    if len(codes) <= 1:
+        return "".join(codes)
+    return f"{codes[0]} … {codes[-1]}" if kind != PeriodKind.CAMPAIGN else ", ".join(codes)
+
+
+class NoSuchPeriod(ValueError):
+    """The period asked for is none of the campaigns' (or the text names no period at all)."""
+
+    def __init__(self, wanted: str, periods: list[Period]) -> None:
+        self.wanted = wanted
+        self.months = period_range(periods, PeriodKind.MONTH)
+        self.quarters = period_range(periods, PeriodKind.QUARTER)
+        self.years = period_range(periods, PeriodKind.CAMPAIGN)
+        super().__init__(
+            f"no period {wanted!r}; a period is a month ({self.months}), a quarter ({self.quarters}), a campaign's "
+            f"year ({self.years}) or {CAMPAIGN} (the latest campaign)"
+        )
 
 
 async def export_rows(

@@ -10,25 +10,24 @@ too) rate with /rate instead.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-import io
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import segno
 from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.access import ADMINS_AND_HEADS, PRIVATE, Audience, CommandSpec
 from bot.callbacks import CallbackData
+from bot.chart import renderer
 from bot.config import ReasonTag
 from bot.context import BotContext
 from bot.dates import DATE_EXAMPLES
 from bot.i18n import N_, Translator
 from bot.labels import label_name, rectification_titles, why_bad
+from bot.qr_card import Card, card_png
 from handlers.common import (
     Refusal,
     Replies,
@@ -58,6 +57,7 @@ RATINGLINK = CommandSpec(
 )
 COMMANDS = (RATINGLINK,)
 N_EXPIRED = N_("This button has expired. Open the review link again.")
+N_SCAN = N_("Scan to review the service")
 REVIEW_PAYLOAD = re.compile(r"^r_(.*)$")
 TOO_LONG = N_("A comment has at most {limit} characters; this one has {length}.")
 STEP_REASON = "review.reason"
@@ -115,12 +115,6 @@ class LinkPage(CallbackData):
 
 def review_link(bot_username: str, token: str) -> str:
     return f"https://t.me/{bot_username}?start=r_{token}"
-
-
-def qr_png(link: str) -> bytes:
-    buffer = io.BytesIO()
-    segno.make(link, error="m").save(buffer, kind="png", scale=10, border=3)
-    return buffer.getvalue()
 
 
 def levels_keyboard(tr: Translator, token: str) -> InlineKeyboardMarkup:
@@ -380,7 +374,7 @@ async def _own_open_review(session: AsyncSession, viewer: Viewer, review_id: int
 async def cmd_ratinglink(update: Update, context: BotContext) -> None:
     """Heads get their own section's link and QR code; admins choose the section."""
     replies = Replies()
-    png: bytes | None = None
+    card: Card | None = None
     async with context.db.transaction() as session:
         viewer = await load_viewer(session=session, context=context, user=sender(update))
         require(viewer, RATINGLINK, chat_type(update))
@@ -388,12 +382,12 @@ async def cmd_ratinglink(update: Update, context: BotContext) -> None:
             section = await sections.get_section(session=session, section_id=viewer.member.section_id or 0)
             if section is None:
                 raise Refusal(N_("You belong to no section."))
-            png = await _link(session, context, section, replies)
+            card = await _link(session, context, section, replies)
         else:
             await _offer_sections(session, context, 0, replies)
     await replies.deliver(update, context)
-    if png is not None:
-        await _send_qr(update, context, png)
+    if card is not None:
+        await _send_qr(update, context, card)
 
 
 # Not an `on_press`: the QR code goes out after the reply, once the transaction has committed.
@@ -407,9 +401,9 @@ async def press_link_for(update: Update, context: BotContext) -> None:
         section = await sections.get_section(session=session, section_id=press.section_id if press else 0)
         if section is None or section.archived_at is not None:
             raise Refusal(N_("That section does not exist. Send /sections again."))
-        png = await _link(session, context, section, replies)
+        card = await _link(session, context, section, replies)
     await replies.deliver(update, context)
-    await _send_qr(update, context, png)
+    await _send_qr(update, context, card)
 
 
 @on_press(LinkPage, expired=N_EXPIRED)
@@ -429,24 +423,32 @@ async def _offer_sections(session: AsyncSession, context: BotContext, page: int,
     replies.edit(context.tr.gettext("The review link of which section?"), InlineKeyboardMarkup(rows))
 
 
-async def _link(session: AsyncSession, context: BotContext, section: Section, replies: Replies) -> bytes:
+async def _link(session: AsyncSession, context: BotContext, section: Section, replies: Replies) -> Card:
+    """The link in the reply, and the card to print, in the reader's language."""
     token = await reviews.review_token(session=session, section=section)
     link = review_link(context.bot.username, token)
+    tr = context.tr
     replies.edit(
-        context.tr.gettext(
+        tr.gettext(
             "The review link of {section}:\n{link}\n\nPrint the QR code below and put it at the service counter: "
             "whoever is served scans it and leaves a review.",
             section=section.name,
             link=link,
         )
     )
-    return await asyncio.to_thread(qr_png, link)
+    campaign = context.settings.campaign.title(tr.language)
+    return Card(link, section.name, campaign, tr.plain(N_SCAN))
 
 
-async def _send_qr(update: Update, context: BotContext, png: bytes) -> None:
+async def _send_qr(update: Update, context: BotContext, card: Card) -> None:
+    """The card to print, drawn once the transaction is over; the caption says whose it is."""
     chat = update.effective_chat
     assert chat is not None
-    await context.bot.send_photo(chat.id, png, caption=context.tr.gettext("Scan to review the service"))
+    png = await card_png(renderer(context.settings.snapshots.font_file).font_path, card)
+    caption = context.tr.gettext(
+        "Review QR code of {section} ({campaign})", section=card.section, campaign=card.campaign
+    )
+    await context.bot.send_photo(chat.id, png, caption=caption)
 
 
 # --- the section's answer, and the reviewer's follow-up (回访) ----------------------------------------------------

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.chart import Bar, ChartError, ChartRenderer
+from bot.chart import Bar, ChartError, renderer
 from bot.config import Settings
 from bot.context import Services
 from bot.i18n import Translator, escape
@@ -32,15 +32,6 @@ SNAPSHOT = "snapshot"
 CHART = "chart"
 POST_LIFETIME = dt.timedelta(days=1)
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-_renderers: dict[str, ChartRenderer] = {}
-
-
-def renderer(settings: Settings) -> ChartRenderer:
-    """One renderer per font setting: the font is looked up (and a missing one reported) once."""
-    font = settings.snapshots.font_file
-    if font not in _renderers:
-        _renderers[font] = ChartRenderer(font)
-    return _renderers[font]
 
 
 def due_slots(settings: Settings, now: dt.datetime) -> list[str]:
@@ -167,7 +158,7 @@ async def compose_snapshot(
     tr = group_translator(settings, group)
     if reminder.kind == SNAPSHOT:
         return Outgoing(group.chat_id, await snapshot_text(session, settings, tr, snapshot), None)
-    chart = renderer(settings)
+    chart = renderer(settings.snapshots.font_file)
     if not chart.available:
         return None  # said once in the log; the table goes alone
     period = await campaigns.get_period(session=session, period_id=snapshot.period_id)

@@ -12,11 +12,11 @@ import openpyxl
 import pytest
 from sqlmodel import select
 
-import jobs.snapshots
 from bot import chart
 from bot.config import Settings
 from bot.context import Services
-from bot.fake_users import FakeGroup, FakeUser
+from bot.fake_api import StoredMessage
+from bot.fake_users import FakeGroup, FakeUser, Sent
 from bot.i18n import translator
 from handlers.ranking import render_board
 from jobs.outbox import deliver_due
@@ -246,6 +246,97 @@ async def test_export_writes_names_that_look_like_formulas_as_text(bot: Bot) -> 
     assert not any(cell.startswith(("=", "+", "@")) for row in rows for cell in row)
 
 
+def exported_files(sent: Sent) -> dict[str, StoredMessage]:
+    return {message.document_name or "": message for message in sent.messages if message.document is not None}
+
+
+def exported_periods(file: StoredMessage) -> set[str]:
+    """The periods of the rows of an exported workbook, both sheets."""
+    book = openpyxl.load_workbook(io.BytesIO(file.document or b""))
+    return {str(row[0]) for sheet in book.worksheets for row in sheet.iter_rows(min_row=2, values_only=True)}
+
+
+async def test_export_alone_sends_every_period_so_far_and_says_how_to_ask_for_one(bot: Bot) -> None:
+    campaign = await Campaign(bot).build()
+    leader = campaign.user(campaign.leader)
+
+    files = exported_files(await leader.send("/export"))
+
+    assert set(files) == {"shuangyou-scores.xlsx", "shuangyou-scores.csv"}
+    workbook = files["shuangyou-scores.xlsx"]
+    assert exported_periods(workbook) == {"2026", "2026-Q2", "2026-05", "2026-06"}  # none of the future
+    assert workbook.text == (
+        "Scores of every section and member in every period so far: the campaign, its quarters and its months "
+        "(2026-05 … 2026-06), per standard and rater group. For one period only, send /export 2026-06, "
+        "/export 2026-Q2 or /export campaign."
+    )
+
+
+@pytest.mark.parametrize(
+    ("typed", "code", "named"),
+    [
+        ("2026-06", "2026-06", "2026-06"),
+        ("2026-6", "2026-06", "2026-06"),
+        ("2026-q2", "2026-Q2", "2026 Q2"),
+        ("campaign", "2026", "the 2026 campaign"),
+        ("2026", "2026", "the 2026 campaign"),
+    ],
+)
+async def test_export_of_one_period_holds_that_period_alone_and_says_which(
+    bot: Bot, typed: str, code: str, named: str
+) -> None:
+    campaign = await Campaign(bot).build()
+    leader = campaign.user(campaign.leader)
+
+    files = exported_files(await leader.send(f"/export {typed}"))
+
+    assert set(files) == {f"shuangyou-scores-{code}.xlsx", f"shuangyou-scores-{code}.csv"}
+    workbook = files[f"shuangyou-scores-{code}.xlsx"]
+    assert exported_periods(workbook) == {code}
+    assert workbook.text == f"Scores of every section and member in {named}, per standard and rater group."
+    table = (files[f"shuangyou-scores-{code}.csv"].document or b"").decode("utf-8-sig")
+    assert {row[1] for row in csv.reader(io.StringIO(table))} == {"Period", code}
+
+
+@pytest.mark.parametrize("typed", ["2026-13", "2026-00", "June", "<b>2026</b> & co", "2025-06", "2027", "2026-Q1"])
+async def test_export_of_a_period_there_is_not_says_what_can_be_asked_and_sends_nothing(bot: Bot, typed: str) -> None:
+    campaign = await Campaign(bot).build()
+    leader = campaign.user(campaign.leader)
+
+    sent = await leader.send(f"/export {typed}")
+
+    assert exported_files(sent) == {}
+    assert leader.last_text() == (
+        f"There is no period “{typed}” to export. Send /export alone for every period so far, or /export with one "
+        "period: a month (2026-05 … 2026-12), a quarter (2026-Q2 … 2026-Q4), a campaign's year (2026), or campaign "
+        "for the latest campaign."
+    )
+
+
+async def test_export_of_a_period_not_begun_says_so_and_sends_nothing(bot: Bot) -> None:
+    campaign = await Campaign(bot).build()
+    leader = campaign.user(campaign.leader)
+
+    sent = await leader.send("/export 2026-09")
+
+    assert exported_files(sent) == {}
+    assert leader.last_text() == "Nothing to export for 2026-09: it has not begun yet."
+
+
+async def test_a_chinese_leader_is_told_in_chinese_which_periods_there_are(bot: Bot) -> None:
+    campaign = await Campaign(bot).build()
+    leader = bot.tg.private_user("王局长", user_id=601, language="zh-hans")
+    await make_member(bot.db, leader.id, "王局长", role=Role.LEADER, section=campaign.office, language="zh_CN")
+
+    await leader.send("/export 2026-13")
+    assert leader.last_text() == (
+        "没有可导出的周期“2026-13”。只发送 /export 导出截至目前的所有周期；或在 /export 后写一个周期：月份（2026-05 … "
+        "2026-12）、季度（2026-Q2 … 2026-Q4）、活动年份（2026），或写 campaign 导出最近一次活动。"
+    )
+    files = exported_files(await leader.send("/export 2026-Q2"))
+    assert files["shuangyou-scores-2026-Q2.xlsx"].text == "各科室和成员在2026 年第 2 季度的得分，按标准和评价群体分列。"
+
+
 async def test_scheduled_snapshots_post_a_table_and_a_chart_once(bot: Bot) -> None:
     campaign = await Campaign(bot).build()
     group = await campaign.group()
@@ -359,7 +450,7 @@ async def test_without_a_cjk_font_the_table_goes_alone(bot: Bot, monkeypatch: py
     group = await campaign.group()
     monkeypatch.setattr(chart, "KNOWN_FONTS", ())
     monkeypatch.setattr(chart, "FONT_DIR", Path("/nonexistent"))
-    monkeypatch.setattr(jobs.snapshots, "_renderers", {})
+    monkeypatch.setattr(chart, "_renderers", {})
 
     bot.clock.set(dt.datetime(2026, 6, 15, 9, 5, tzinfo=services(bot).settings.tz))
     await plan_snapshots(services(bot), bot.clock.now())
@@ -377,7 +468,7 @@ async def test_a_chart_that_cannot_be_drawn_leaves_the_table_alone_and_logged(
     broken = tmp_path / "broken.ttf"
     broken.write_bytes(b"\x00\x01\x00\x00" + b"not really a font" * 8)  # a font's first bytes, then nonsense
     font = services(bot).settings.snapshots.font_file
-    monkeypatch.setattr(jobs.snapshots, "_renderers", {font: chart.ChartRenderer(str(broken))})
+    monkeypatch.setattr(chart, "_renderers", {font: chart.ChartRenderer(str(broken))})
 
     bot.clock.set(dt.datetime(2026, 6, 15, 9, 5, tzinfo=services(bot).settings.tz))
     await plan_snapshots(services(bot), bot.clock.now())

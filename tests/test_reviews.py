@@ -5,10 +5,15 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import io
+from pathlib import Path
 
 import pytest
+import zxingcpp
+from PIL import Image
 from sqlmodel import select
 
+from bot import chart
 from bot.config import Settings
 from bot.fake_users import FakeUser
 from bot.i18n import translator
@@ -16,7 +21,7 @@ from handlers.reviews import SettleReview
 from jobs.outbox import _summary
 from storage import reviews, scoring, tasks
 from storage.models import MemberStatus, PeriodKind, PublicReview, Role, Section, TargetKind
-from tests.conftest import Bot
+from tests.conftest import ADMIN_ID, Bot
 from tests.factories import make_member, make_section
 from tests.test_scoring import JUNE, period_of
 
@@ -36,7 +41,23 @@ async def all_reviews(bot: Bot) -> list[PublicReview]:
         return list((await session.exec(select(PublicReview))).all())
 
 
-async def test_head_gets_the_link_and_a_qr_code(bot: Bot) -> None:
+def picture(png: bytes | None) -> Image.Image:
+    assert png is not None and png.startswith(b"\x89PNG\r\n\x1a\n")
+    image = Image.open(io.BytesIO(png))
+    image.load()
+    return image
+
+
+def inked(image: Image.Image) -> bool:
+    """Whether anything dark is drawn on the greyscale picture."""
+    return sum(image.histogram()[:100]) > 0
+
+
+def decoded(image: Image.Image) -> list[str]:
+    return [result.text for result in zxingcpp.read_barcodes(image)]
+
+
+async def test_head_gets_the_link_and_a_qr_code_that_names_the_section_and_the_campaign(bot: Bot) -> None:
     section = await make_section(bot.db, "行政审批科")
     head = bot.tg.private_user("Head")
     await make_member(bot.db, head.id, "Head", role=Role.HEAD, section=section, language="en")
@@ -45,8 +66,83 @@ async def test_head_gets_the_link_and_a_qr_code(bot: Bot) -> None:
 
     text, photo = head.bot_messages()[-2:]
     assert text.text.startswith("The review link of 行政审批科:\nhttps://t.me/ShuangyouBot?start=r_")
-    assert photo.photo is not None and photo.photo.startswith(b"\x89PNG\r\n\x1a\n")
-    assert photo.text == "Scan to review the service"
+    link = text.text.splitlines()[1]
+    assert photo.text == "Review QR code of 行政审批科 (Excellent service: the best sections, the best staff)"
+    card = picture(photo.photo)
+    assert card.height > card.width > 600  # the names below and above the code: a card, not the bare square
+    assert decoded(card) == [link]
+    above, below = card.crop((0, 0, card.width, 100)), card.crop((0, card.height - 250, card.width, card.height))
+    assert inked(above) and inked(below)  # written on, above and below the code
+
+
+async def test_an_admin_gets_the_code_of_the_section_chosen_in_their_language(bot: Bot) -> None:
+    await make_section(bot.db, "办公室")
+    section = await make_section(bot.db, "行政审批科")
+    admin = bot.tg.private_user("管理员", user_id=ADMIN_ID)
+    await make_member(bot.db, admin.id, "管理员", role=Role.ADMIN, section=section, language="zh_CN")
+
+    await admin.send("/ratinglink")
+    await admin.press("行政审批科")
+
+    text, photo = admin.bot_messages()[-2:]
+    assert photo.text == "行政审批科服务评价二维码（争创优质服务科室，争当优质服务个人）"
+    assert decoded(picture(photo.photo)) == [text.text.splitlines()[1].removeprefix("行政审批科的评价链接：")]
+
+
+async def test_a_long_section_name_still_fits_and_the_code_still_reads(bot: Bot) -> None:
+    name = "市文化广电和旅游局行政审批服务科（政务服务中心文旅窗口）第二服务组" + "<b>&"
+    section = await make_section(bot.db, name)
+    head = bot.tg.private_user("Head")
+    await make_member(bot.db, head.id, "Head", role=Role.HEAD, section=section, language="en")
+
+    await head.send("/ratinglink")
+
+    text, photo = head.bot_messages()[-2:]
+    assert photo.text.startswith(f"Review QR code of {name} (")
+    card = picture(photo.photo)
+    assert card.width == 720 and card.height > 900
+    assert decoded(card) == [text.text.splitlines()[1]]
+
+
+async def test_without_a_cjk_font_the_bare_code_goes_with_the_names_in_its_caption(
+    bot: Bot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(chart, "KNOWN_FONTS", ())
+    monkeypatch.setattr(chart, "FONT_DIR", Path("/nonexistent"))
+    monkeypatch.setattr(chart, "_renderers", {})
+    section = await make_section(bot.db, "行政审批科")
+    head = bot.tg.private_user("Head")
+    await make_member(bot.db, head.id, "Head", role=Role.HEAD, section=section, language="en")
+
+    await head.send("/ratinglink")
+
+    text, photo = head.bot_messages()[-2:]
+    assert photo.text == "Review QR code of 行政审批科 (Excellent service: the best sections, the best staff)"
+    code = picture(photo.photo)
+    assert code.width == code.height
+    assert decoded(code) == [text.text.splitlines()[1]]
+
+
+async def test_a_card_that_cannot_be_drawn_is_logged_and_the_bare_code_goes(
+    bot: Bot, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    broken = tmp_path / "broken.ttf"
+    broken.write_bytes(b"\x00\x01\x00\x00" + b"not really a font" * 8)  # a font's first bytes, then nonsense
+    font = bot.app.bot_data["shuangyou.services"].settings.snapshots.font_file
+    monkeypatch.setattr(chart, "_renderers", {font: chart.ChartRenderer(str(broken))})
+    section = await make_section(bot.db, "行政审批科")
+    head = bot.tg.private_user("Head")
+    await make_member(bot.db, head.id, "Head", role=Role.HEAD, section=section, language="en")
+
+    await head.send("/ratinglink")
+
+    photo = head.last_message()
+    assert photo.text.startswith("Review QR code of 行政审批科")
+    code = picture(photo.photo)
+    assert code.width == code.height
+    (logged,) = bot.errors.records
+    assert logged.getMessage().startswith("The review QR code of 行政审批科 could not be drawn with its names")
+    bot.errors.records.clear()
 
 
 async def test_a_visitor_leaves_a_good_review_with_a_comment(bot: Bot) -> None:

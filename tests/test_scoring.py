@@ -458,4 +458,4 @@ async def test_check_and_export_from_the_command_line(
     assert rows[0][:2] == ("2026-06", "办公室")
     assert (tmp_path / "june.csv").read_text(encoding="utf-8-sig").count("\n") >= 2
     wrong = await cli("export", "--period", "2031-13")
-    assert wrong.returncode == 2 and "no period" in wrong.stderr
+    assert wrong.returncode == 2 and "no period '2031-13'; a period is a month (2026-05 … 2026-12)" in wrong.stderr
