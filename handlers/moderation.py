@@ -15,6 +15,7 @@ from bot.context import BotContext
 from bot.i18n import N_
 from bot.labels import listed, why_bad
 from handlers.common import (
+    N_REASON_TOO_LONG,
     Refusal,
     Replies,
     Viewer,
@@ -38,7 +39,6 @@ N_EXPIRED = N_("This button has expired. Send /moderate again.")
 STEP_VOID = "moderation.void"
 STEP_APPEAL = "moderation.appeal"
 REASON_LIMIT = 300
-TOO_LONG = N_("A reason has at most {limit} characters; this one has {length}.")
 
 
 @dataclass(frozen=True)
@@ -123,7 +123,7 @@ async def ask_void_reason(
 ) -> None:
     if viewer.audience != Audience.ADMIN:
         raise Refusal(N_("Only administrators can do that."))
-    reason = typed_text(text, REASON_LIMIT, TOO_LONG)
+    reason = typed_text(text, REASON_LIMIT, N_REASON_TOO_LONG)
     kind, item_id = str(dialog.data.get("kind")), int(dialog.data.get("id", 0))
     if kind == "rating":
         rating = await ratings.get_rating_by_id(session=session, rating_id=item_id)
@@ -183,7 +183,7 @@ async def ask_appeal_reason(
     session: AsyncSession, context: BotContext, viewer: Viewer, dialog: Dialog, text: str, replies: Replies
 ) -> None:
     review = await _appealable(session, viewer, int(dialog.data.get("review_id", 0)))
-    review.appeal_status, review.appeal_reason = "pending", typed_text(text, REASON_LIMIT, TOO_LONG)
+    review.appeal_status, review.appeal_reason = "pending", typed_text(text, REASON_LIMIT, N_REASON_TOO_LONG)
     await reviews.save_review(session=session, review=review)
     await dialogs.clear_dialog(session=session, telegram_id=viewer.user.id)
     await audit.record_audit(
