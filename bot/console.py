@@ -4,19 +4,27 @@ The same Application runs on the in-process Bot API and a real database file. Yo
 replies are printed with their inline buttons numbered, so `:2` presses the second one. `:user`, `:group` and
 `:private` switch between users and chats. Lines come from the terminal or from standard input, so
 `printf '/start\\n/help\\n' | python -m bot console` prints both answers and exits at the end of the input.
+At a terminal the lines can be edited and the arrow keys bring back earlier ones, from this run and the ones
+before (the standard library's readline; the history is kept in the user's home, `HISTORY_FILE`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
+import functools
+import logging
 import re
 import shlex
+import signal
 import sys
+import threading
 import zlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
-from typing import TextIO
+from pathlib import Path
+from typing import Any, TextIO
 
 from bot.app import build_application, on_start
 from bot.clock import ShiftedClock
@@ -32,7 +40,9 @@ from storage import groups, members
 from storage.migrate import upgrade_database
 from storage.session import Database
 
-CONSOLE_HELP = """\
+HISTORY_FILE = "~/.shuangyou_history"  # the lines typed at the console's terminal, kept across runs and databases
+HISTORY_LENGTH = 1000  # lines kept
+CONSOLE_HELP = f"""\
 Type as a Telegram user would: /start, /help, or any text. Console commands start with a colon:
   :1, :2 ...                  press a button of the bot's last message (buttons are shown as [1] [2] ...)
   :press LABEL                press the button with that label
@@ -44,10 +54,13 @@ Type as a Telegram user would: /start, /help, or any text. Console commands star
   :time [YYYY-MM-DD HH:MM]     show the bot's time, or travel to that moment (local time of config.toml)
                               and run the reminder sweep and the outbox there
   :help                       this list
-  :quit                       leave (end of input or Ctrl-D does too)
+  :quit                       leave (Ctrl-D, Ctrl-C or the end of the input do too)
+At a terminal, ↑ and ↓ bring back the lines typed before, in this run and earlier ones ({HISTORY_FILE}).
 The admins named in config.toml (bot.admins) are admins here too: `:user Boss id=<their id>`."""
 
 BUTTON = re.compile(r"^:(\d+)$")
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -292,18 +305,72 @@ def _indent(text: str, *, first: bool = False) -> str:
     return "\n".join([head, *(pad + line if line else "" for line in lines[1:])])
 
 
-async def run_console(settings: Settings, *, source: TextIO | None = None, out: TextIO | None = None) -> None:
+async def run_console(
+    settings: Settings, *, source: TextIO | None = None, out: TextIO | None = None, history: Path | None = None
+) -> None:
     """Runs the console until `:quit` or the end of the input (by default standard input and output as they are
-    when it starts, not as they were when this module was imported)."""
+    when it starts, not as they were when this module was imported). At a terminal, lines are edited with
+    readline and kept in `history` (by default `HISTORY_FILE`); other input is read as it comes."""
     source, out = source or sys.stdin, out or sys.stdout
+    interactive = source.isatty()
     db = Database(settings.database_url)
     try:
         await upgrade_database(db.engine)
         api = FakeBotApi()
         application = build_application(settings, db=db, request=api, clock=ShiftedClock())
-        await _talk(application, api, source, out, interactive=source.isatty())
+        with line_editing(history) if interactive else contextlib.nullcontext():
+            await _talk(application, api, source, out, interactive=interactive)
     finally:
         await db.close()
+
+
+@contextlib.contextmanager
+def line_editing(history: Path | None = None, *, length: int = HISTORY_LENGTH) -> Iterator[None]:
+    """Line editing for `input()` (the standard library's readline), with the lines typed before read from
+    `history` (by default `HISTORY_FILE`) and written back, cut to the last `length`, when the console ends
+    (Ctrl-D, :quit, Ctrl-C). Where Python has no readline (Windows), lines are read as they are, without a
+    history."""
+    try:
+        import readline
+    except ImportError:
+        yield
+        return
+    history = history or Path(HISTORY_FILE).expanduser()
+    readline.clear_history()
+    readline.set_history_length(length)
+    with contextlib.suppress(OSError):  # none yet, or unreadable: the history starts empty
+        readline.read_history_file(history)
+    terminal = _terminal_modes()
+    try:
+        yield
+    finally:
+        try:
+            readline.write_history_file(history)
+        except OSError as error:
+            logger.warning("Could not keep the console's history in %s: %s", history, error)
+        _restore_terminal(terminal)
+
+
+def _terminal_modes() -> list[Any] | None:
+    """The terminal's modes, to set again at the end: readline changes them while a line is typed, and Ctrl-C ends
+    the console while it waits for one (`LineReader`)."""
+    try:
+        import termios
+    except ImportError:
+        return None
+    try:
+        return termios.tcgetattr(sys.stdin.fileno())
+    except (termios.error, OSError, ValueError):  # not a terminal
+        return None
+
+
+def _restore_terminal(modes: list[Any] | None) -> None:
+    if modes is None:
+        return
+    import termios
+
+    with contextlib.suppress(termios.error, OSError, ValueError):
+        termios.tcsetattr(sys.stdin.fileno(), termios.TCSADRAIN, modes)
 
 
 async def _talk(
@@ -322,16 +389,77 @@ async def _talk(
                 console.know_group(bound.title, bound.chat_id)
         if interactive:
             print(CONSOLE_HELP.split("\n", 1)[0] + " Type :help for more.", file=out)
+        lines = LineReader(source, interactive=interactive)
         try:
-            while True:
-                line = await asyncio.to_thread(_read_line, source, console.prompt() if interactive else "")
-                if line is None or not await console.handle_line(line):
+            while (line := await lines.next_line(console.prompt())) is not None:
+                if not await console.handle_line(line):
                     break
         finally:
+            lines.close()
+            if lines.interrupted:
+                print(file=out)  # the shell's prompt on a line of its own, not after the console's
             await application.stop()
 
 
+class LineReader:
+    """The lines typed at the terminal, or of `source` as they come. Each is read in a thread, so that the bot goes
+    on (its jobs, its outbox) while a line is typed; a daemon thread rather than the executor's, which Python waits
+    for at exit. At a terminal, Ctrl-C ends the console as Ctrl-D does, without waiting for the line being typed."""
+
+    def __init__(self, source: TextIO, *, interactive: bool) -> None:
+        self.source = source
+        self.interactive = interactive
+        self.interrupted = False
+        self._waiting: asyncio.Future[str | None] | None = None
+        self._loop = asyncio.get_running_loop()
+        if interactive:
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):  # not here (Windows, a thread)
+                self._loop.add_signal_handler(signal.SIGINT, self.interrupt)
+
+    async def next_line(self, prompt: str) -> str | None:
+        """The next line, or None at the end of the input (or after Ctrl-C)."""
+        if self.interrupted:
+            return None
+        waiting: asyncio.Future[str | None] = self._loop.create_future()
+        self._waiting = waiting
+        prompt = prompt if self.interactive else ""
+        threading.Thread(target=self._read, args=(waiting, prompt), name="console-input", daemon=True).start()
+        return await waiting
+
+    def _read(self, waiting: asyncio.Future[str | None], prompt: str) -> None:
+        try:
+            line = _read_line(self.source, prompt)
+        except Exception as error:  # handed to the console, which stops on it as it did when it read the line
+            answer = functools.partial(_fail, waiting, error)
+        else:
+            answer = functools.partial(_settle, waiting, line)
+        with contextlib.suppress(RuntimeError):  # the console has ended meanwhile (Ctrl-C): nobody waits for it
+            self._loop.call_soon_threadsafe(answer)
+
+    def interrupt(self) -> None:
+        """Ctrl-C: the line being typed is dropped and the console ends."""
+        self.interrupted = True
+        if self._waiting is not None:
+            _settle(self._waiting, None)
+
+    def close(self) -> None:
+        if self.interactive:
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                self._loop.remove_signal_handler(signal.SIGINT)
+
+
+def _settle(waiting: asyncio.Future[str | None], line: str | None) -> None:
+    if not waiting.done():
+        waiting.set_result(line)
+
+
+def _fail(waiting: asyncio.Future[str | None], error: Exception) -> None:
+    if not waiting.done():
+        waiting.set_exception(error)
+
+
 def _read_line(source: TextIO, prompt: str) -> str | None:
+    """A line of the terminal through `input()` (edited with readline once it is imported), else of `source`."""
     try:
         if prompt and source is sys.stdin:
             return input(prompt)

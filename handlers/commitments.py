@@ -13,6 +13,7 @@ from bot.callbacks import CallbackData
 from bot.context import BotContext
 from bot.i18n import N_, Translator, escape
 from handlers.common import (
+    N_COMMITMENT_TOO_LONG,
     Refusal,
     Replies,
     Viewer,
@@ -33,7 +34,6 @@ COMMITMENTS = CommandSpec("commitments", N_("The sections' service commitments")
 COMMANDS = (COMMITMENTS,)
 N_EXPIRED = N_("This button has expired. Send /commitments again.")
 TEXT_LIMIT = 300
-TOO_LONG = N_("A commitment has at most {limit} characters; this one has {length}.")
 STEP_NEW = "commitment.new"
 STEP_EDIT = "commitment.edit"
 
@@ -226,7 +226,7 @@ async def ask_new(
     await commitments.add_commitment(
         session=session,
         section_id=section.id or 0,
-        text=typed_text(text, TEXT_LIMIT, TOO_LONG),
+        text=typed_text(text, TEXT_LIMIT, N_COMMITMENT_TOO_LONG),
         created_by_id=viewer.member_id,
     )
     await dialogs.clear_dialog(session=session, telegram_id=viewer.user.id)
@@ -238,7 +238,9 @@ async def ask_edit(
 ) -> None:
     item = await _commitment(session, int(dialog.data.get("commitment_id", 0)))
     _require_keeper(viewer, item.section_id)
-    await commitments.edit_commitment(session=session, commitment=item, text=typed_text(text, TEXT_LIMIT, TOO_LONG))
+    await commitments.edit_commitment(
+        session=session, commitment=item, text=typed_text(text, TEXT_LIMIT, N_COMMITMENT_TOO_LONG)
+    )
     await dialogs.clear_dialog(session=session, telegram_id=viewer.user.id)
     await show(session, context, viewer, await existing_section(session, item.section_id), replies, "private")
 

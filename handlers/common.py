@@ -35,10 +35,15 @@ logger = logging.getLogger(__name__)
 
 NAME_LIMIT = 64
 INVISIBLE = {"Cc", "Cf", "Co", "Cs", "Cn"}  # control, format (zero-width), private use, surrogates, unassigned
-N_TOO_LONG = N_("A name has at most {limit} characters; this one has {length}. Please send a shorter one.")
-N_ORGANISATION_TOO_LONG = N_(
-    "An organisation's name has at most {limit} characters; this one has {length}. Please send a shorter one."
-)
+# What is wrong with a typed answer over its limit, by what was asked for (`TooLong` then asks for a shorter one).
+N_NAME_TOO_LONG = N_("A name has at most {limit} characters; this one has {length}.")
+N_ORGANISATION_TOO_LONG = N_("An organisation's name has at most {limit} characters; this one has {length}.")
+N_TITLE_TOO_LONG = N_("A title has at most {limit} characters; this one has {length}.")
+N_COMMITMENT_TOO_LONG = N_("A commitment has at most {limit} characters; this one has {length}.")
+N_NOTE_TOO_LONG = N_("A note has at most {limit} characters; this one has {length}.")
+N_REASON_TOO_LONG = N_("A reason has at most {limit} characters; this one has {length}.")
+N_COMMENT_TOO_LONG = N_("A comment has at most {limit} characters; this one has {length}.")
+N_SEND_SHORTER = N_("Please send a shorter one, or send /cancel to stop.")
 PAGE_SIZE = 8
 
 
@@ -76,6 +81,18 @@ class Refusal(Exception):
 
     def render(self, tr: Translator) -> str:
         return tr.gettext(self.msgid, **self.params)
+
+
+class TooLong(Refusal):
+    """A typed answer over its limit. Like every refusal it changes nothing, so the dialog stays at the step that
+    asked and takes the next message as a new answer to it: the reply says the limit (`problem`, with the length
+    sent), then asks for a shorter one. Every typed name and text is refused so (`clean_name`, `typed_text`)."""
+
+    def __init__(self, problem: str, /, *, limit: int, length: int) -> None:
+        super().__init__(problem, limit=limit, length=length)
+
+    def render(self, tr: Translator) -> str:
+        return tr.gettext(N_("{problem} {again}"), problem=super().render(tr), again=tr.gettext(N_SEND_SHORTER))
 
 
 @dataclass(frozen=True)
@@ -223,14 +240,14 @@ def chat_type(update: Update) -> str:
     return update.effective_chat.type if update.effective_chat else "private"
 
 
-def clean_name(text: str, *, too_long: str = N_TOO_LONG) -> str:
+def clean_name(text: str, *, problem: str = N_NAME_TOO_LONG) -> str:
     """A name as typed: one line, runs of space made one, invisible characters dropped. Refuses names that are
     empty, invisible, commands, or longer than the column."""
     name = _visible(text)
     if not _is_a_name(name):
         raise Refusal(N_("Please send a name with letters or digits (a command is not a name)."))
     if len(name) > NAME_LIMIT:
-        raise Refusal(too_long, limit=NAME_LIMIT, length=len(name))
+        raise TooLong(problem, limit=NAME_LIMIT, length=len(name))
     return name
 
 
@@ -256,13 +273,14 @@ N_DEACTIVATED = N_(
 )
 
 
-def typed_text(text: str, limit: int, too_long: str) -> str:
-    """Free text as typed (a title, a note, a comment, a reason): one line, not a command, not over `limit`."""
+def typed_text(text: str, limit: int, problem: str) -> str:
+    """Free text as typed (a title, a note, a comment, a reason): one line, not a command, not over `limit`.
+    `problem` says the limit ("A title has at most {limit} characters; this one has {length}.")."""
     cleaned = " ".join(text.split())
     if not cleaned or cleaned.startswith("/"):
         raise Refusal(N_("Please type it as text, or send /cancel to stop."))
     if len(cleaned) > limit:
-        raise Refusal(too_long, limit=limit, length=len(cleaned))
+        raise TooLong(problem, limit=limit, length=len(cleaned))
     return cleaned
 
 

@@ -19,6 +19,7 @@ from bot.context import BotContext
 from bot.i18n import N_, Translator
 from bot.labels import listed, why_bad
 from handlers.common import (
+    N_REASON_TOO_LONG,
     PAGE_SIZE,
     Refusal,
     Replies,
@@ -49,7 +50,6 @@ N_WHAT_TO_SEND = N_(
 STEP_VOID = "moderation.void"
 STEP_APPEAL = "moderation.appeal"
 REASON_LIMIT = 300
-TOO_LONG = N_("A reason has at most {limit} characters; this one has {length}.")
 # What may follow /moderate: a number as the list shows it (#100), or bare. Longer ones are no number of ours.
 ITEM_NUMBER = re.compile(r"[#＃]?\s*(\d{1,18})")
 
@@ -267,7 +267,7 @@ async def ask_void_reason(
 ) -> None:
     if viewer.audience != Audience.ADMIN:
         raise Refusal(N_("Only administrators can do that."))
-    reason = typed_text(text, REASON_LIMIT, TOO_LONG)
+    reason = typed_text(text, REASON_LIMIT, N_REASON_TOO_LONG)
     kind, item_id = str(dialog.data.get("kind")), int(dialog.data.get("id", 0))
     item = await _voidable(session, kind, item_id)
     if isinstance(item, Rating):
@@ -340,7 +340,7 @@ async def ask_appeal_reason(
     session: AsyncSession, context: BotContext, viewer: Viewer, dialog: Dialog, text: str, replies: Replies
 ) -> None:
     review = await _appealable(session, viewer, int(dialog.data.get("review_id", 0)))
-    review.appeal_status, review.appeal_reason = "pending", typed_text(text, REASON_LIMIT, TOO_LONG)
+    review.appeal_status, review.appeal_reason = "pending", typed_text(text, REASON_LIMIT, N_REASON_TOO_LONG)
     await reviews.save_review(session=session, review=review)
     await dialogs.clear_dialog(session=session, telegram_id=viewer.user.id)
     await audit.record_audit(

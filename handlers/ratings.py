@@ -28,6 +28,7 @@ from bot.labels import label_name
 from bot.signing import Signer
 from handlers import rating_form
 from handlers.common import (
+    N_COMMENT_TOO_LONG,
     PlainKeyboard,
     Refusal,
     Replies,
@@ -558,7 +559,7 @@ async def ask_comment(
         form_signer(context), viewer.user.id, str(dialog.data.get("form", "")), len(context.settings.campaign.standards)
     )
     _require_current(context, press.state.period_starts, press.state.period_ends)
-    comment = typed_text(text, COMMENT_LIMIT, N_("A comment has at most {limit} characters; this one has {length}."))
+    comment = typed_text(text, COMMENT_LIMIT, N_COMMENT_TOO_LONG)
     assert viewer.member is not None
     comment_id = await ratings.save_comment(
         session=session, rater_id=viewer.member.id or 0, text=comment, now=context.now()

@@ -632,7 +632,7 @@ async def ask_organisation(
     session: AsyncSession, context: BotContext, viewer: Viewer, dialog: Dialog, text: str, replies: Replies
 ) -> None:
     """An invited industry rater typed their organisation's name."""
-    organisation = clean_name(text, too_long=N_ORGANISATION_TOO_LONG)
+    organisation = clean_name(text, problem=N_ORGANISATION_TOO_LONG)
     invite = await invites.get_invite(session=session, invite_id=int(dialog.data.get("invite_id", 0)))
     problem = invites.invite_problem(invite, context.now())
     if problem is not None:

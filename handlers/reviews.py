@@ -29,6 +29,9 @@ from bot.i18n import N_, Translator
 from bot.labels import label_name, rectification_titles, why_bad
 from bot.qr_card import Card, card_png
 from handlers.common import (
+    N_COMMENT_TOO_LONG,
+    N_NOTE_TOO_LONG,
+    N_REASON_TOO_LONG,
     Refusal,
     Replies,
     Viewer,
@@ -59,7 +62,6 @@ COMMANDS = (RATINGLINK,)
 N_EXPIRED = N_("This button has expired. Open the review link again.")
 N_SCAN = N_("Scan to review the service")
 REVIEW_PAYLOAD = re.compile(r"^r_(.*)$")
-TOO_LONG = N_("A comment has at most {limit} characters; this one has {length}.")
 STEP_REASON = "review.reason"
 STEP_COMMENT = "review.comment"
 TEXT_LIMIT = 500
@@ -257,7 +259,7 @@ async def ask_reason(
         if not review.tags:
             raise Refusal(N_("Choose at least one reason, or type it in your own words."))
     else:
-        review.reason = typed_text(text, TEXT_LIMIT, TOO_LONG)
+        review.reason = typed_text(text, TEXT_LIMIT, N_REASON_TOO_LONG)
     await complete_bad_review(session, context, viewer, review, replies)
 
 
@@ -268,7 +270,7 @@ async def ask_comment(
     review = await reviews.get_review(session=session, review_id=int(dialog.data.get("review_id", 0)))
     if review is None or review.reviewer_telegram_id != viewer.user.id:
         raise Refusal(N_EXPIRED)
-    review.comment = typed_text(text, TEXT_LIMIT, TOO_LONG)
+    review.comment = typed_text(text, TEXT_LIMIT, N_COMMENT_TOO_LONG)
     await reviews.save_review(session=session, review=review)
     await dialogs.clear_dialog(session=session, telegram_id=viewer.user.id)
     section = await sections.get_section(session=session, section_id=review.section_id)
@@ -557,7 +559,7 @@ async def ask_outcome(
     session: AsyncSession, context: BotContext, viewer: Viewer, dialog: Dialog, text: str, replies: Replies
 ) -> None:
     """The note is in: the review records the outcome, the task closes (or moves), the reviewer is asked."""
-    note = typed_text(text, TEXT_LIMIT, TOO_LONG)
+    note = typed_text(text, TEXT_LIMIT, N_NOTE_TOO_LONG)
     task = await tasks.get_task(session=session, task_id=int(dialog.data.get("task_id", 0)))
     review = await reviews.review_of_task(session=session, task_id=task.id or 0) if task else None
     if task is None or review is None or task.status != TaskStatus.OPEN or not may_answer(viewer, task):

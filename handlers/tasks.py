@@ -21,6 +21,9 @@ from bot.dates import DATE_EXAMPLES, DateProblem, parse_due_date
 from bot.i18n import N_, Translator, escape
 from bot.labels import task_title
 from handlers.common import (
+    N_NOTE_TOO_LONG,
+    N_REASON_TOO_LONG,
+    N_TITLE_TOO_LONG,
     Refusal,
     Replies,
     Viewer,
@@ -364,7 +367,7 @@ async def _ask_title(
 async def ask_title(
     session: AsyncSession, context: BotContext, viewer: Viewer, dialog: Dialog, text: str, replies: Replies
 ) -> None:
-    title = typed_text(text, TITLE_LIMIT, N_("A title has at most {limit} characters; this one has {length}."))
+    title = typed_text(text, TITLE_LIMIT, N_TITLE_TOO_LONG)
     await dialogs.set_dialog(
         session=session,
         telegram_id=viewer.user.id,
@@ -552,7 +555,7 @@ async def press_finish(press: Press[FinishTask]) -> None:
 async def ask_note(
     session: AsyncSession, context: BotContext, viewer: Viewer, dialog: Dialog, text: str, replies: Replies
 ) -> None:
-    note = typed_text(text, NOTE_LIMIT, N_("A note has at most {limit} characters; this one has {length}."))
+    note = typed_text(text, NOTE_LIMIT, N_NOTE_TOO_LONG)
     task = await _task(session, int(dialog.data.get("task_id", 0)))
     if not may_finish(viewer, task):
         raise Refusal(N_("Only the section's head, the person responsible, leaders and admins can do that."))
@@ -624,7 +627,7 @@ async def ask_new_due(
 async def ask_reason(
     session: AsyncSession, context: BotContext, viewer: Viewer, dialog: Dialog, text: str, replies: Replies
 ) -> None:
-    reason = typed_text(text, NOTE_LIMIT, N_("A reason has at most {limit} characters; this one has {length}."))
+    reason = typed_text(text, NOTE_LIMIT, N_REASON_TOO_LONG)
     task = await _task(session, int(dialog.data.get("task_id", 0)))
     if not manages(viewer, task) or task.status != TaskStatus.OPEN:
         raise Refusal(N_("Only the section's head, leaders and admins can do that."))

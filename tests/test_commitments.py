@@ -35,6 +35,45 @@ async def test_head_adds_edits_and_removes_commitments(bot: Bot) -> None:
     assert head.last_text() == "Service commitments of 行政审批科\n1. 每件咨询半个工作日内答复"
 
 
+async def test_an_over_long_commitment_is_refused_and_asked_for_again(bot: Bot) -> None:
+    section = await make_section(bot.db, "行政审批科")
+    head = bot.tg.private_user("Head")
+    await make_member(bot.db, head.id, "Head", role=Role.HEAD, section=section, language="en")
+    await head.send("/commitments")
+    await head.press("➕ Add a commitment")
+
+    await head.send("<i>承诺书</i>" * 1000)  # 10,000 characters, HTML among them
+
+    assert head.last_text() == (
+        "A commitment has at most 300 characters; this one has 10000. Please send a shorter one, or send /cancel to "
+        "stop."
+    )
+    await head.send("一次性告知 <全部> 材料")
+    assert head.last_text() == "Service commitments of 行政审批科\n1. 一次性告知 <全部> 材料"
+    await head.press("✎ 1")
+    await head.send("改" * 301)
+    assert head.last_text().startswith("A commitment has at most 300 characters; this one has 301. Please send")
+    await head.send("一次性告知全部材料")
+
+    assert head.last_text() == "Service commitments of 行政审批科\n1. 一次性告知全部材料"
+    async with bot.db.transaction() as session:
+        assert [
+            item.text for item in await commitments.list_commitments(session=session, section_id=section.id or 0)
+        ] == ["一次性告知全部材料"]
+
+
+async def test_a_head_who_sends_a_long_commitment_in_chinese_is_asked_again_in_chinese(bot: Bot) -> None:
+    section = await make_section(bot.db, "行政审批科")
+    head = bot.tg.private_user("Head", language="zh-hans")
+    await make_member(bot.db, head.id, "Head", role=Role.HEAD, section=section, language="zh_CN")
+    await head.send("/commitments")
+    await head.press("➕ 添加承诺")
+
+    await head.send("长" * 301)
+
+    assert head.last_text() == "一条承诺最多 300 个字符，这条有 301 个。请发送短一些的内容，或发送 /cancel 停止。"
+
+
 async def test_staff_read_other_sections_but_cannot_change_them(bot: Bot) -> None:
     own, other = await make_section(bot.db, "办公室"), await make_section(bot.db, "行政审批科")
     async with bot.db.transaction() as session:

@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import io
+import os
+import select
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -10,8 +15,9 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import ApplicationHandlerStop, CallbackQueryHandler, CommandHandler
 
 from bot.config import BotSettings, Settings
-from bot.console import Console, run_console
+from bot.console import Console, line_editing, run_console
 from bot.context import BotContext
+from tests.cli import OWN_VARIABLES, ROOT
 from tests.conftest import Bot
 
 
@@ -129,3 +135,108 @@ async def test_run_console_reads_lines_until_the_end(database_url: str) -> None:
     text = out.getvalue()
     assert "You › /start\nbot › Welcome to Shuangyou" in text
     assert "You › hello\nbot › I work with commands and buttons." in text
+
+
+async def test_run_console_does_not_keep_a_history_of_piped_lines(database_url: str, tmp_path: Path) -> None:
+    settings = Settings(database_url=database_url, bot=BotSettings(default_language="en"))
+    history = tmp_path / "history"
+
+    await run_console(settings, source=io.StringIO("/help\n"), out=io.StringIO(), history=history)
+
+    assert not history.exists()
+
+
+def test_line_editing_loads_the_history_and_keeps_its_last_lines(tmp_path: Path) -> None:
+    readline = pytest.importorskip("readline")
+    history = tmp_path / "history"
+    history.write_text("/start\n:user Bob\n", encoding="utf-8")
+
+    try:
+        with line_editing(history, length=3):
+            loaded = [readline.get_history_item(n) for n in range(1, readline.get_current_history_length() + 1)]
+            for line in ("/help", "/rate", ":quit"):
+                readline.add_history(line)  # as input() does with each line typed
+    finally:
+        readline.clear_history()
+
+    assert loaded == ["/start", ":user Bob"]
+    assert history.read_text(encoding="utf-8").splitlines() == ["/help", "/rate", ":quit"]
+
+
+def test_line_editing_starts_a_history_where_there_is_none(tmp_path: Path) -> None:
+    readline = pytest.importorskip("readline")
+    history = tmp_path / "history"
+    readline.add_history("a line of an earlier console in this process")
+
+    try:
+        with line_editing(history):
+            assert readline.get_current_history_length() == 0
+            readline.add_history("/start")
+    finally:
+        readline.clear_history()
+
+    assert history.read_text(encoding="utf-8").splitlines() == ["/start"]
+
+
+UP = b"\x1b[A"
+CTRL_C = b"\x03"
+
+
+def test_at_a_terminal_the_arrow_key_brings_back_a_line_and_ctrl_c_leaves_keeping_the_history(
+    tmp_path: Path,
+) -> None:
+    """`python -m bot console` on a pseudo-terminal, as a person at a terminal uses it."""
+    pytest.importorskip("readline")
+    pty = pytest.importorskip("pty")
+    termios = pytest.importorskip("termios")
+    (tmp_path / "config.toml").write_text((ROOT / "config.toml").read_text(encoding="utf-8"), encoding="utf-8")
+    (tmp_path / ".shuangyou_history").write_text("/help\n:users\n", encoding="utf-8")  # from an earlier run
+    terminal, console_side = pty.openpty()
+    process = _console_on(console_side, home=tmp_path)
+    os.close(console_side)
+    try:
+        seen = _read_until(terminal, b"You \xe2\x80\xba ")  # the prompt: "You › "
+        os.write(terminal, UP + UP + b"\r")
+        seen += _read_until(terminal, "你可以在这里做的事".encode())  # /help's answer
+        seen += _read_until(terminal, b"You \xe2\x80\xba ")
+        os.write(terminal, CTRL_C)
+        assert process.wait(timeout=30) == 0, seen.decode(errors="replace")
+        modes = termios.tcgetattr(terminal)
+    finally:
+        if process.poll() is None:
+            process.kill()
+        os.close(terminal)
+
+    assert (tmp_path / ".shuangyou_history").read_text(encoding="utf-8").splitlines() == ["/help", ":users", "/help"]
+    assert modes[3] & termios.ECHO and modes[3] & termios.ICANON, "the terminal was left as readline set it"
+
+
+def _console_on(terminal: int, *, home: Path) -> subprocess.Popen[bytes]:
+    """The console in its own session, with `terminal` as its controlling terminal (so that Ctrl-C interrupts it)."""
+    import fcntl
+    import termios
+
+    environment = {
+        key: value for key, value in os.environ.items() if not key.startswith("SHUANGYOU_") and key not in OWN_VARIABLES
+    }
+    environment.update(PYTHONPATH=str(ROOT), HOME=str(home), TERM="xterm")
+
+    def take_the_terminal() -> None:
+        os.setsid()
+        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+    return subprocess.Popen(
+        [sys.executable, "-m", "bot", "console"],
+        stdin=terminal, stdout=terminal, stderr=terminal, cwd=home, env=environment, preexec_fn=take_the_terminal,
+    )  # fmt: skip
+
+
+def _read_until(terminal: int, marker: bytes, timeout: float = 60) -> bytes:
+    """What the console writes to the terminal, up to and including `marker`."""
+    seen, deadline = b"", time.monotonic() + timeout
+    while marker not in seen:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0 or not select.select([terminal], [], [], remaining)[0]:
+            raise AssertionError(f"no {marker!r} on the terminal; it shows {seen.decode(errors='replace')!r}")
+        seen += os.read(terminal, 65536)
+    return seen

@@ -175,7 +175,9 @@ async def test_name_too_long_is_refused_and_dialog_continues(bot: Bot) -> None:
     await alice.press("行政审批科")
 
     await alice.send("名" * 65)
-    assert alice.last_text() == "A name has at most 64 characters; this one has 65. Please send a shorter one."
+    assert alice.last_text() == (
+        "A name has at most 64 characters; this one has 65. Please send a shorter one, or send /cancel to stop."
+    )
     await alice.send("<b>Alice</b> & co")
 
     assert "Name: <b>Alice</b> & co" in alice.last_text()

@@ -65,6 +65,53 @@ async def test_bad_dates_get_examples_and_the_dialogue_waits(bot: Bot) -> None:
         assert await tasks.list_open_tasks(session=session) == []
 
 
+async def test_an_over_long_title_is_refused_and_asked_for_again(bot: Bot) -> None:
+    section = await make_section(bot.db, "办公室")
+    head = await head_of(bot, section)
+    await head.send("/task")
+
+    await head.send("<b>长长长</b>" * 1000)  # 10,000 characters, HTML among them
+
+    assert head.last_text() == (
+        "A title has at most 200 characters; this one has 10000. Please send a shorter one, or send /cancel to stop."
+    )
+    await head.send("   ")
+    assert head.last_text() == "Please type it as text, or send /cancel to stop."
+    await head.send("<b>回复</b> & 投诉")
+    assert head.last_text().startswith("When is it due?"), "the next message answered the title again"
+    await head.send("明天")
+    await head.press("Nobody in particular")
+    assert "&lt;b&gt;回复&lt;/b&gt; &amp; 投诉" in head.last_message().html
+    assert (await only_task(bot)).title == "<b>回复</b> & 投诉"
+
+
+async def test_an_over_long_note_or_reason_is_asked_for_again(bot: Bot) -> None:
+    section = await make_section(bot.db)
+    head = await head_of(bot, section)
+    await head.send("/task")
+    await head.send("Title")
+    await head.send("+3wd")
+    await head.press("Nobody in particular")
+    task_id = (await only_task(bot)).id
+    await head.press("📅 Extend")
+    await head.send("+5wd")
+
+    await head.send("x" * 501)
+    assert head.last_text() == (
+        "A reason has at most 500 characters; this one has 501. Please send a shorter one, or send /cancel to stop."
+    )
+    await head.send("Waiting for the supplier")
+    assert head.last_text().startswith("Extended.")
+    await head.press("✅ Done")
+    await head.send("y" * 501)
+    assert head.last_text().startswith("A note has at most 500 characters; this one has 501. Please send a shorter")
+    await head.send("Sent on time")
+
+    async with bot.db.transaction() as session:
+        task = await tasks.get_task(session=session, task_id=task_id or 0)
+    assert task is not None and (task.status, task.extensions, task.note) == (TaskStatus.DONE, 1, "Sent on time")
+
+
 async def test_leader_chooses_the_section_first(bot: Bot) -> None:
     await make_section(bot.db, "办公室")
     await make_section(bot.db, "财务科")
