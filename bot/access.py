@@ -64,6 +64,7 @@ class CommandSpec:
     in_menu: bool = True
     described_for: tuple[tuple[Audience, str], ...] = ()  # another description (a msgid) for some audiences
     needs_section: bool = False  # about one's own section: not offered to those in none (an admin, most leaders)
+    takes_arguments: bool = False  # text after it is used (else handlers.arguments says it was not)
 
     def allows(self, audience: Audience, chat_type: str) -> bool:
         return audience in self.audiences and chat_type in self.chats

@@ -16,6 +16,7 @@ from telegram.ext import AIORateLimiter, ApplicationBuilder, ContextTypes, Defau
 from telegram.request import BaseRequest, HTTPXRequest
 
 import handlers.admin
+import handlers.arguments
 import handlers.commitments
 import handlers.fallback
 import handlers.flood
@@ -148,6 +149,7 @@ def build_application(
     # them, so the order of FEATURES still holds for everything else).
     for module in sorted(FEATURES, key=lambda module: module is not handlers.ratings):
         application.add_handlers(module.handlers())
+    application.add_handler(handlers.arguments.handler(), group=handlers.arguments.GROUP)
     application.add_error_handler(on_error)
     services = services_of(application)
     bot.on_chat_migrated(lambda old, new: handlers.group.follow_migration(services, old, new))

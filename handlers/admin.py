@@ -39,7 +39,9 @@ from storage import audit, dialogs, invites, members, sections
 from storage.models import Dialog, Member, MemberStatus, Role, Section
 
 STEP_SEARCH = "members.search"
-MEMBERS_COMMAND = CommandSpec("members", N_("Find members; change their role, section or status"), ADMIN_ONLY, PRIVATE)
+MEMBERS_COMMAND = CommandSpec(
+    "members", N_("Find members; change their role, section or status"), ADMIN_ONLY, PRIVATE, takes_arguments=True
+)
 COMMANDS = (MEMBERS_COMMAND,)
 N_NO_MEMBER = N_("That member does not exist. Send /members again.")
 PER_PAGE = 8

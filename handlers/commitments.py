@@ -30,7 +30,9 @@ from handlers.presses import Press, on_press
 from storage import commitments, dialogs, sections
 from storage.models import Commitment, Dialog, Section
 
-COMMITMENTS = CommandSpec("commitments", N_("The sections' service commitments"), MEMBERS, ANY_CHAT)
+COMMITMENTS = CommandSpec(
+    "commitments", N_("The sections' service commitments"), MEMBERS, ANY_CHAT, takes_arguments=True
+)
 COMMANDS = (COMMITMENTS,)
 N_EXPIRED = N_("This button has expired. Send /commitments again.")
 TEXT_LIMIT = 300

@@ -31,7 +31,7 @@ from storage import audit, groups, members
 
 logger = logging.getLogger(__name__)
 
-BINDGROUP = CommandSpec("bindgroup", N_("Make this group the campaign group"), ADMIN_ONLY, GROUPS)
+BINDGROUP = CommandSpec("bindgroup", N_("Make this group the campaign group"), ADMIN_ONLY, GROUPS, takes_arguments=True)
 COMMANDS = (BINDGROUP,)
 GONE = {ChatMemberStatus.LEFT, ChatMemberStatus.BANNED}
 

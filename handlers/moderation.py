@@ -40,7 +40,11 @@ from storage import audit, dialogs, members, ratings, reviews, sections, tasks
 from storage.models import Dialog, PublicReview, Rating, TargetKind, TaskStatus
 
 MODERATE = CommandSpec(
-    "moderate", N_("Ratings and reviews, to void one with a reason; /moderate ID for one"), ADMIN_ONLY, PRIVATE
+    "moderate",
+    N_("Ratings and reviews, to void one with a reason; /moderate ID for one"),
+    ADMIN_ONLY,
+    PRIVATE,
+    takes_arguments=True,
 )
 COMMANDS = (MODERATE,)
 N_EXPIRED = N_("This button has expired. Send /moderate again.")

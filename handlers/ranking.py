@@ -18,6 +18,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ChatType
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
+from bot import export
 from bot.access import ANY_CHAT, PRIVATE, Audience, CommandSpec
 from bot.callbacks import CallbackData
 from bot.config import Settings
@@ -45,10 +46,20 @@ from storage.scoring import Board, Standing, shown
 
 SCORE_READERS = frozenset({Audience.STAFF, Audience.HEAD, Audience.LEADER, Audience.ADMIN})
 LEADERS_AND_ADMINS = frozenset({Audience.LEADER, Audience.ADMIN})
-RANKING = CommandSpec("ranking", N_("The campaign's leaderboard"), SCORE_READERS | {Audience.INDUSTRY}, ANY_CHAT)
+RANKING = CommandSpec(
+    "ranking",
+    N_("The campaign's leaderboard; /ranking 2026-10 for one month"),
+    SCORE_READERS | {Audience.INDUSTRY},
+    ANY_CHAT,
+    takes_arguments=True,
+)
 MYSCORE = CommandSpec("myscore", N_("Your score and your section's"), SCORE_READERS, PRIVATE, needs_section=True)
 SECTIONSCORE = CommandSpec(
-    "sectionscore", N_("A section's score in detail"), frozenset({Audience.HEAD, *LEADERS_AND_ADMINS}), PRIVATE
+    "sectionscore",
+    N_("A section's score in detail"),
+    frozenset({Audience.HEAD, *LEADERS_AND_ADMINS}),
+    PRIVATE,
+    takes_arguments=True,
 )
 AWARDS = CommandSpec("awards", N_("The campaign's awards and the sections with problems"), LEADERS_AND_ADMINS, PRIVATE)
 COMMANDS = (RANKING, MYSCORE, SECTIONSCORE, AWARDS)
@@ -340,8 +351,29 @@ async def cmd_ranking(update: Update, context: BotContext) -> None:
     async with context.db.transaction() as session:
         viewer = await load_viewer(session=session, context=context, user=sender(update))
         await require_ranking_chat(session, viewer, update)
-        replies.reply(*await ranking_view(session, context, viewer, default_view(context), chat_type(update)))
+        view = await wanted_view(session, context, " ".join(context.args or [])[:40])
+        replies.reply(*await ranking_view(session, context, viewer, view, chat_type(update)))
     await replies.deliver(update, context)
+
+
+async def wanted_view(session: AsyncSession, context: BotContext, wanted: str) -> RankView:
+    """The sections' board of the period typed after /ranking (2026-10, 2026-Q4, 2026, campaign), or the default."""
+    if not wanted:
+        return default_view(context)
+    try:
+        (period, *_) = await export.chosen_periods(session, wanted)
+    except export.NoSuchPeriod as error:
+        raise Refusal(
+            N_(
+                "There is no period “{wanted}”. Send /ranking alone for the current board, or with a month "
+                "({months}), a quarter ({quarters}) or a campaign's year ({years})."
+            ),
+            wanted=wanted,
+            months=error.months,
+            quarters=error.quarters,
+            years=error.years,
+        ) from None
+    return RankView(TargetKind.SECTION, period.kind, period.id or 0, 0)
 
 
 async def _ranking_viewer(session: AsyncSession, context: BotContext, update: Update) -> Viewer:

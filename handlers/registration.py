@@ -45,7 +45,7 @@ from storage import audit, dialogs, invites, members, sections
 from storage.invites import InviteProblem
 from storage.models import Dialog, Invite, InviteKind, Member, MemberStatus, Role, Section
 
-START = CommandSpec("start", N_("Welcome and your next step"), EVERYONE, ANY_CHAT)
+START = CommandSpec("start", N_("Welcome and your next step"), EVERYONE, ANY_CHAT, takes_arguments=True)
 WHOAMI = CommandSpec("whoami", N_("Your profile: name, section and role"), MEMBERS | {Audience.PENDING}, PRIVATE)
 CANCEL = CommandSpec("cancel", N_("Stop what you are doing"), EVERYONE, PRIVATE, in_menu=False)
 COMMANDS = (START, WHOAMI, CANCEL)

@@ -21,7 +21,9 @@ from storage import groups, reminders, snapshots
 from storage.models import Period, PeriodKind
 
 SNAPSHOT_COMMAND = CommandSpec("snapshot", N_("Post the leaderboard to the campaign group now"), ADMIN_ONLY, PRIVATE)
-EXPORT = CommandSpec("export", N_("The results as a spreadsheet (XLSX and CSV)"), LEADERS_AND_ADMINS, PRIVATE)
+EXPORT = CommandSpec(
+    "export", N_("The results as a spreadsheet (XLSX and CSV)"), LEADERS_AND_ADMINS, PRIVATE, takes_arguments=True
+)
 COMMANDS = (SNAPSHOT_COMMAND, EXPORT)
 WANTED_SHOWN = 32  # characters of a period asked for, at most, repeated in a reply
 N_NO_SUCH_PERIOD = N_(

@@ -57,8 +57,15 @@ TASKS = CommandSpec(
     described_for=tuple(
         (audience, N_("Open tasks and their deadlines; /tasks SECTION for one section")) for audience in OVERSEERS
     ),
+    takes_arguments=True,
 )
-AWAY = CommandSpec("away", N_("Away until a date: your reminders go to others"), MEMBERS - {Audience.INDUSTRY}, PRIVATE)
+AWAY = CommandSpec(
+    "away",
+    N_("Away until a date: your reminders go to others"),
+    MEMBERS - {Audience.INDUSTRY},
+    PRIVATE,
+    takes_arguments=True,
+)
 COMMANDS = (TASK, TASKS, AWAY)
 N_EXPIRED = N_("This button has expired. Send /tasks again.")
 N_EXPIRED_NEW = N_("This button has expired. Send /task again.")
@@ -453,6 +460,8 @@ async def task_list(
     tr = context.tr
     everything = viewer.audience in OVERSEERS
     section_id = None if everything else (viewer.member.section_id if viewer.member else None)
+    if not everything and section_filter:
+        raise Refusal(N_("Only leaders and admins choose a section with /tasks NAME; send /tasks alone for yours."))
     if not everything and section_id is None:
         return tr.gettext("You belong to no section, so there are no tasks to show."), None
     open_tasks = await tasks.list_open_tasks(session=session, section_id=section_id)
@@ -864,14 +873,23 @@ async def cmd_away(update: Update, context: BotContext) -> None:
 
 
 def read_away_date(context: BotContext, text: str) -> dt.date:
+    """The last day away: today or later, and within the campaign (reminders stop after it anyway)."""
     try:
-        return parse_due_date(text, today=context.today(), calendar=context.settings.calendar.work_calendar())
+        day = parse_due_date(text, today=context.today(), calendar=context.settings.calendar.work_calendar())
     except DateProblem as problem:
         if problem.reason == "past":
             raise Refusal(
                 N_("{text} is in the past; say until when you will be away."), text=text.strip()[:40]
             ) from None
         raise date_refusal(context, problem, text) from None
+    ends = context.settings.campaign.ends
+    if day > ends:
+        raise Refusal(
+            N_("{day} is after the campaign, which ends on {end}: say until when you will be away before then."),
+            day=day.isoformat(),
+            end=ends.isoformat(),
+        )
+    return day
 
 
 # --- helpers -----------------------------------------------------------------------------------------------------
