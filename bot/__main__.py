@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import csv
-import hashlib
 import importlib.metadata
 import logging
+import signal
 import sys
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlparse
@@ -19,10 +21,11 @@ from telegram import Bot, Update
 from telegram.error import InvalidToken, TelegramError
 
 from bot import backup, export
-from bot.app import build_application, collect_less_often, configure_logging
+from bot.app import build_application, collect_less_often, configure_logging, on_start, on_stop, services_of
 from bot.check import run_checks
 from bot.config import ConfigError, Settings, load_settings
 from bot.console import run_console
+from bot.context import BotApplication
 from bot.demo import run_demo
 from bot.i18n import translator
 from bot.roster import RosterError, read_roster
@@ -31,6 +34,9 @@ from storage.files import OutputError, private_output, write_private
 from storage.migrate import DatabaseTooNewError, upgrade_database
 from storage.session import Database, DatabaseUnavailable
 from storage.sqlite_driver import DriverMismatch
+from web.app import build_web_app
+from web.server import web_server
+from web.telegram import webhook_secret
 
 logger = logging.getLogger("bot")
 
@@ -69,8 +75,10 @@ def build_parser() -> argparse.ArgumentParser:
         "Without BOT_TOKEN it explains how to get one and starts the terminal console.",
     )
     run.add_argument("--webhook", metavar="URL", help="the public HTTPS URL Telegram posts updates to")
-    run.add_argument("--port", type=int, default=8443, help="the port the webhook server listens on (8443)")
-    run.add_argument("--listen", default="127.0.0.1", help="the address it listens on (127.0.0.1)")
+    run.add_argument(
+        "--port", type=int, help="the web server's port, for the pages and the webhook (default: [web] port, 8080)"
+    )
+    run.add_argument("--listen", help="the address it listens on (default: [web] listen, 127.0.0.1)")
 
     commands.add_parser(
         "console",
@@ -332,26 +340,56 @@ def _count(number: int, noun: str) -> str:
 
 
 def run_bot(settings: Settings, args: argparse.Namespace) -> None:
+    settings = with_web_address(settings, getattr(args, "listen", None), getattr(args, "port", None))
     asyncio.run(migrate(settings))
     application = build_application(settings)
     collect_less_often()
-    if args.webhook:
-        assert settings.bot_token is not None
-        application.run_webhook(
-            listen=args.listen,
-            port=args.port,
-            url_path=urlparse(args.webhook).path.lstrip("/"),
-            webhook_url=args.webhook,
-            secret_token=webhook_secret(settings.bot_token.get_secret_value()),
-            allowed_updates=Update.ALL_TYPES,
-        )
-    else:
-        application.run_polling(allowed_updates=Update.ALL_TYPES)
+    asyncio.run(serve(application, settings, getattr(args, "webhook", None)))
 
 
-def webhook_secret(token: str) -> str:
-    """The same on every instance behind one address, and not the token itself."""
-    return hashlib.sha256(f"shuangyou-webhook:{token}".encode()).hexdigest()[:64]
+def with_web_address(settings: Settings, listen: str | None, port: int | None) -> Settings:
+    """--listen and --port, when given, win over [web] listen and port."""
+    changes = {key: value for key, value in (("listen", listen), ("port", port)) if value is not None}
+    return settings.model_copy(update={"web": settings.web.model_copy(update=changes)}) if changes else settings
+
+
+async def serve(application: BotApplication, settings: Settings, webhook_url: str | None) -> None:
+    """Long polling, or Telegram's webhook on the web server's port, with the web pages beside it, until SIGINT or
+    SIGTERM; then everything stops in order (the updates in hand are finished)."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signal_number in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signal_number, stop.set)
+    path = urlparse(webhook_url).path.strip("/") if webhook_url else ""
+    pages = build_web_app(services_of(application), application, webhook_path=path)
+    async with application:
+        await on_start(application)
+        async with web_server(pages, settings.web) if settings.web.enabled or webhook_url else _nothing() as server:
+            if webhook_url:
+                assert settings.bot_token is not None
+                await application.bot.set_webhook(
+                    webhook_url,
+                    secret_token=webhook_secret(settings.bot_token.get_secret_value()),
+                    allowed_updates=Update.ALL_TYPES,
+                )
+            else:
+                assert application.updater is not None
+                await application.updater.start_polling(allowed_updates=Update.ALL_TYPES)
+            await application.start()
+            if server is not None:
+                logger.info(
+                    "Web pages at %s (listening on %s:%d)", settings.web.base_url(), settings.web.listen, server.port
+                )
+            await stop.wait()
+            if application.updater is not None and application.updater.running:
+                await application.updater.stop()
+            await application.stop()
+    await on_stop(application)
+
+
+@contextlib.asynccontextmanager
+async def _nothing() -> AsyncIterator[None]:
+    yield None
 
 
 if __name__ == "__main__":

@@ -179,7 +179,9 @@ async def on_start(application: BotApplication) -> None:
         if await scoring.needs_rebuild(session=session):  # ratings from before the tallies existed
             logger.info("Counted the score tallies from %d rows", await scoring.rebuild_tallies(session=session))
         key = await keys.signing_key(session=session, name=keys.RATING_FORM_KEY, now=services.clock.now())
+        web_key = await keys.signing_key(session=session, name=keys.WEB_KEY, now=services.clock.now())
     services.keys.rating_form = Signer(key, purpose=keys.RATING_FORM_KEY.encode())
+    services.keys.web = web_key
     try:
         await set_default_menus(application.bot, services.commands, services.settings.bot.default_language)
     except TelegramError as error:

@@ -316,6 +316,31 @@ class ReviewSettings(_Section):
         return next((tag for tag in self.bad_reason_tags if tag.key == key), None)
 
 
+class WebSettings(_Section):
+    """The web server in the bot's process: the public's review pages, the lobby board, the /ranking Mini App and,
+    in webhook mode, Telegram's updates."""
+
+    enabled: bool = True
+    listen: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)  # 0: any free port (tests)
+    public_url: str = Field(default="", max_length=200)  # https://… behind the reverse proxy; empty: listen:port
+    lobby: bool = True  # /lobby, the hall's screen
+    lobby_key: str = Field(default="", max_length=100)  # if set, /lobby?key=… only
+    reviews_per_address_per_hour: int = Field(default=30, ge=1, le=100_000)
+
+    @field_validator("public_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if value and not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", value):
+            raise ValueError("an address such as https://shuangyou.example.gov.cn (or empty)")
+        return value
+
+    def base_url(self) -> str:
+        """Where the pages are, for the links the bot gives: the public address, else the one it listens on."""
+        return self.public_url or f"http://{self.listen}:{self.port}"
+
+
 class InviteSettings(_Section):
     valid_days: int = Field(default=7, ge=1, le=365)
     max_uses: int = Field(default=5, ge=1, le=10_000)
@@ -323,7 +348,7 @@ class InviteSettings(_Section):
 
 CONFIG_SECTIONS = (
     *("bot", "campaign", "scoring", "reminders", "snapshots", "working_hours", "invites", "calendar", "reviews"),
-    *("nudges", "awards", "outbox"),
+    *("nudges", "awards", "outbox", "web"),
 )
 
 
@@ -355,6 +380,7 @@ class Settings(BaseSettings):
     reviews: ReviewSettings = ReviewSettings()
     nudges: NudgeSettings = NudgeSettings()
     outbox: OutboxSettings = OutboxSettings()
+    web: WebSettings = WebSettings()
 
     @field_validator("database_url")
     @classmethod

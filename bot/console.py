@@ -21,7 +21,7 @@ import signal
 import sys
 import threading
 import zlib
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -39,6 +39,8 @@ from jobs.snapshots import plan_snapshots
 from storage import groups, members
 from storage.migrate import upgrade_database
 from storage.session import Database
+from web.app import build_web_app
+from web.server import WebServerError, web_server
 
 HISTORY_FILE = "~/.shuangyou_history"  # the lines typed at the console's terminal, kept across runs and databases
 HISTORY_LENGTH = 1000  # lines kept
@@ -376,7 +378,7 @@ def _restore_terminal(modes: list[Any] | None) -> None:
 async def _talk(
     application: BotApplication, api: FakeBotApi, source: TextIO, out: TextIO, *, interactive: bool
 ) -> None:
-    async with application:
+    async with application, _pages(application, out, interactive=interactive):
         await on_start(application)
         await application.start()
         console = Console(application, api, out, echo=not interactive)
@@ -399,6 +401,28 @@ async def _talk(
             if lines.interrupted:
                 print(file=out)  # the shell's prompt on a line of its own, not after the console's
             await application.stop()
+
+
+@contextlib.asynccontextmanager
+async def _pages(application: BotApplication, out: TextIO, *, interactive: bool) -> AsyncIterator[None]:
+    """The web pages beside the console, on [web] listen:port; their addresses are printed (on standard error when
+    the input is piped, so that the conversation's output stays as it was). A port in use is said, and the console
+    goes on without them."""
+    services = application.bot_data[SERVICES_KEY]
+    web = services.settings.web
+    if not web.enabled:
+        yield
+        return
+    where = out if interactive else sys.stderr
+    async with contextlib.AsyncExitStack() as stack:
+        try:
+            server = await stack.enter_async_context(web_server(build_web_app(services, application), web))
+        except WebServerError as error:
+            print(f"No web pages: {error} (set [web] port, or SHUANGYOU_WEB__PORT).", file=where)
+        else:
+            base = web.public_url or f"http://{web.listen}:{server.port}"
+            print(f"Web pages: {base}/review/<token> (a section's review page; /ratinglink gives its link)", file=where)
+        yield
 
 
 class LineReader:

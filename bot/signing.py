@@ -44,3 +44,4 @@ class Keys:
     """The signers of this process, made from the keys in the database when the bot starts."""
 
     rating_form: Signer | None = None
+    web: bytes = b""  # web/guards.py makes its signers from it, one per purpose

@@ -22,7 +22,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 from bot.access import ADMINS_AND_HEADS, PRIVATE, Audience, CommandSpec
 from bot.callbacks import CallbackData
 from bot.chart import renderer
-from bot.config import ReasonTag
+from bot.config import ReasonTag, Settings
 from bot.context import BotContext
 from bot.dates import DATE_EXAMPLES
 from bot.i18n import N_, Translator
@@ -48,8 +48,8 @@ from handlers.common import (
     typed_text,
 )
 from handlers.presses import Press, on_press
-from storage import audit, campaigns, dialogs, reviews, sections, tasks
-from storage.models import Dialog, MemberStatus, PeriodKind, PublicReview, Section, Task, TaskStatus
+from storage import audit, campaigns, dialogs, reminders, reviews, sections, tasks
+from storage.models import Dialog, Member, MemberStatus, PeriodKind, PublicReview, Section, Task, TaskStatus
 
 RATINGLINK = CommandSpec(
     "ratinglink",
@@ -65,6 +65,7 @@ REVIEW_PAYLOAD = re.compile(r"^r_(.*)$")
 STEP_REASON = "review.reason"
 STEP_COMMENT = "review.comment"
 TEXT_LIMIT = 500
+NO_DELAY = dt.timedelta(0)
 BAD = 2  # levels up to this need a reason
 LEVELS = {  # the five levels of the government's 好差评
     5: N_("Very satisfied"),
@@ -117,6 +118,11 @@ class LinkPage(CallbackData):
 
 def review_link(bot_username: str, token: str) -> str:
     return f"https://t.me/{bot_username}?start=r_{token}"
+
+
+def web_review_link(settings: Settings, token: str) -> str:
+    """The section's review page (web/reviews.py): what the printed QR code opens, Telegram or not."""
+    return f"{settings.web.base_url()}/review/{token}"
 
 
 def levels_keyboard(tr: Translator, token: str) -> InlineKeyboardMarkup:
@@ -188,7 +194,7 @@ async def press_level(press: Press[Level]) -> None:
         language=context.language,
     )
     if review.complete:
-        await _replace_earlier(session, context, review)
+        await replace_earlier(session, context.settings, review, context.now())
     if data.level <= BAD:
         await _ask_reason(session, context, viewer, review, replies)
     else:
@@ -274,30 +280,20 @@ async def ask_comment(
     await reviews.save_review(session=session, review=review)
     await dialogs.clear_dialog(session=session, telegram_id=viewer.user.id)
     section = await sections.get_section(session=session, section_id=review.section_id)
-    await tell_heads(
-        session,
-        context,
-        review.section_id,
-        replies,
-        lambda tr: tr.gettext(
-            "💬 A comment with a review of {section} ({level}): {comment}",
-            section=section.name if section else "?",
-            level=tr.gettext(LEVELS[review.level]),
-            comment=review.comment,
-        ),
-    )
+    assert section is not None
+    await tell_heads(session, context, review.section_id, replies, comment_notice(section, review).text)
     replies.reply(context.tr.gettext("Thank you, your comment is recorded."))
 
 
-async def complete_bad_review(
-    session: AsyncSession, context: BotContext, viewer: Viewer, review: PublicReview, replies: Replies
-) -> None:
-    """The reason is in: the section gets a rectification task, and its heads are told at once."""
-    settings = context.settings
+async def open_rectification(
+    session: AsyncSession, settings: Settings, review: PublicReview, now: dt.datetime
+) -> tuple[Section, dt.date]:
+    """A bad review with its reason, from Telegram or the web page: the section gets a rectification task, the review
+    is complete, and the reviewer's earlier reviews of the period are replaced. The section and the task's due day."""
     section = await sections.get_section(session=session, section_id=review.section_id)
     assert section is not None
     calendar = settings.calendar.work_calendar()
-    due = calendar.add_working_days(context.today(), settings.reviews.rectify_working_days)
+    due = calendar.add_working_days(now.astimezone(settings.tz).date(), settings.reviews.rectify_working_days)
     titles = rectification_titles(settings, review.tags, review.reason)
     task = await tasks.create_task(
         session=session,
@@ -310,25 +306,57 @@ async def complete_bad_review(
     )
     review.complete, review.task_id = True, task.id
     await reviews.save_review(session=session, review=review)
-    await _replace_earlier(session, context, review)
-    await dialogs.clear_dialog(session=session, telegram_id=viewer.user.id)
-    await tell_heads(
-        session,
-        context,
-        section.id or 0,
-        replies,
-        lambda tr: tr.gettext(
+    await replace_earlier(session, settings, review, now)
+    return section, due
+
+
+def bad_review_notice(settings: Settings, section: Section, review: PublicReview, due: dt.date) -> Notice:
+    """What the section's heads read of a new bad review, with the button to appeal it; the reviewer's contact for
+    a call back (回访) when they left one: only heads and admins ever see it."""
+
+    def text(tr: Translator) -> str:
+        notice: str = tr.gettext(
             "⚠️ A bad review of {section}: {level}. Reason: {why}. A rectification task is open until {day}; "
             "send /tasks.",
             section=section.name,
             level=tr.gettext(LEVELS[review.level]),
             why=why_bad(tr, settings, review.tags, review.reason),
             day=due.isoformat(),
-        ),
-        lambda tr: InlineKeyboardMarkup(
+        )
+        if review.contact:
+            notice += "\n" + tr.gettext("The reviewer asks to be called back: {contact}", contact=review.contact)
+        return notice
+
+    def keyboard(tr: Translator) -> InlineKeyboardMarkup:
+        return InlineKeyboardMarkup(
             [[button(tr.gettext("Appeal: mistaken or malicious"), Appeal(review.id or 0).pack())]]
-        ),
-    )
+        )
+
+    return Notice(text, keyboard)
+
+
+def comment_notice(section: Section, review: PublicReview) -> Notice:
+    """What the section's heads read of a good review's comment."""
+
+    def text(tr: Translator) -> str:
+        return tr.gettext(
+            "💬 A comment with a review of {section} ({level}): {comment}",
+            section=section.name,
+            level=tr.gettext(LEVELS[review.level]),
+            comment=review.comment,
+        )
+
+    return Notice(text, lambda _tr: None)
+
+
+async def complete_bad_review(
+    session: AsyncSession, context: BotContext, viewer: Viewer, review: PublicReview, replies: Replies
+) -> None:
+    """The reason is in: the section gets a rectification task, and its heads are told at once."""
+    section, due = await open_rectification(session, context.settings, review, context.now())
+    await dialogs.clear_dialog(session=session, telegram_id=viewer.user.id)
+    notice = bad_review_notice(context.settings, section, review, due)
+    await tell_heads(session, context, section.id or 0, replies, notice.text, notice.keyboard)
     replies.edit(
         context.tr.gettext(
             "Thank you. Your review is recorded and {section} must look into it by {day}.",
@@ -351,13 +379,14 @@ def _not_a_member(viewer: Viewer) -> None:
         )
 
 
-async def _replace_earlier(session: AsyncSession, context: BotContext, review: PublicReview) -> None:
-    """A Telegram account is one reviewer of a section per rating period: its earlier reviews there are voided."""
-    kind = PeriodKind(context.settings.campaign.rating_period)
+async def replace_earlier(session: AsyncSession, settings: Settings, review: PublicReview, now: dt.datetime) -> None:
+    """A reviewer (a Telegram account, or a browser's cookie) is one reviewer of a section per rating period: their
+    earlier reviews there are voided."""
+    kind = PeriodKind(settings.campaign.rating_period)
     period = await campaigns.period_at(session=session, kind=kind, today=review.day)
     if period is not None:
         await reviews.replace_earlier_reviews(
-            session=session, review=review, starts_on=period.starts_on, ends_on=period.ends_on, now=context.now()
+            session=session, review=review, starts_on=period.starts_on, ends_on=period.ends_on, now=now
         )
 
 
@@ -428,18 +457,19 @@ async def _offer_sections(session: AsyncSession, context: BotContext, page: int,
 async def _link(session: AsyncSession, context: BotContext, section: Section, replies: Replies) -> Card:
     """The link in the reply, and the card to print, in the reader's language."""
     token = await reviews.review_token(session=session, section=section)
-    link = review_link(context.bot.username, token)
+    page = web_review_link(context.settings, token)
     tr = context.tr
     replies.edit(
         tr.gettext(
-            "The review link of {section}:\n{link}\n\nPrint the QR code below and put it at the service counter: "
-            "whoever is served scans it and leaves a review.",
+            "The review page of {section}:\n{page}\nIn Telegram: {link}\n\nPrint the QR code below and put it at the "
+            "service counter: whoever is served scans it and leaves a review, with or without Telegram.",
             section=section.name,
-            link=link,
+            page=page,
+            link=review_link(context.bot.username, token),
         )
     )
     campaign = context.settings.campaign.title(tr.language)
-    return Card(link, section.name, campaign, tr.plain(N_SCAN))
+    return Card(page, section.name, campaign, tr.plain(N_SCAN))
 
 
 async def _send_qr(update: Update, context: BotContext, card: Card) -> None:
@@ -580,6 +610,14 @@ async def ask_outcome(
             now=context.now(),
         )
     await dialogs.clear_dialog(session=session, telegram_id=viewer.user.id)
+    if from_the_web(review):  # no Telegram to write to: the review's own page shows the answer and asks
+        replies.reply(
+            context.tr.gettext(
+                "Recorded. The reviewer reads it on their review's page, where they are asked whether they are "
+                "satisfied now."
+            )
+        )
+        return
     section = await sections.get_section(session=session, section_id=task.section_id)
     tr = reader_translator(context.settings, review.language)
     answer = tr.gettext(OUTCOMES[outcome]) + (f" ({task.due_on.isoformat()})" if outcome == "scheduled" else "")
@@ -605,6 +643,11 @@ async def ask_outcome(
     replies.reply(context.tr.gettext("Recorded. The reviewer is told and asked whether they are satisfied now."))
 
 
+def from_the_web(review: PublicReview) -> bool:
+    """A review from the web page: its reviewer is a browser's negative number, not a Telegram user (web/guards.py)."""
+    return review.reviewer_telegram_id < 0
+
+
 @on_press(FollowUp, expired=N_EXPIRED)
 async def press_followup(press: Press[FollowUp]) -> None:
     """The reviewer answers the follow-up (回访); the answer is recorded, once. A reviewer still not satisfied is
@@ -622,34 +665,26 @@ async def press_followup(press: Press[FollowUp]) -> None:
     replies.edit(context.tr.gettext("Thank you for telling us."))
 
 
-async def tell_still_unsatisfied(
-    session: AsyncSession, context: BotContext, review: PublicReview, replies: Replies
-) -> None:
-    """The section's heads are told; so are the leaders, who may close it (until then it counts as not rectified)."""
+async def still_unsatisfied_notices(session: AsyncSession, review: PublicReview) -> tuple[Notice, Notice]:
+    """What the section's heads and the leaders read when the reviewer is not satisfied with the section's answer:
+    the leaders may close it (until then it counts as not rectified)."""
     section = await sections.get_section(session=session, section_id=review.section_id)
     name = section.name if section else "?"
 
     def answer(tr: Translator) -> str:
         return tr.gettext(OUTCOMES[review.outcome]) if review.outcome in OUTCOMES else review.outcome
 
-    await tell_heads(
-        session,
-        context,
-        review.section_id,
-        replies,
-        lambda tr: tr.gettext(
+    def to_heads(tr: Translator) -> str:
+        return tr.gettext(
             "⚠️ The reviewer of {section} on {day} is still not satisfied after your answer: {answer}. It counts "
             "as not rectified until a leader closes it.",
             section=name,
             day=review.day.isoformat(),
             answer=answer(tr),
-        ),
-    )
-    for leader in await tasks.leaders(session=session):
-        if leader.telegram_id is None:
-            continue
-        tr = member_translator(context.settings, leader)
-        text = tr.gettext(
+        )
+
+    def to_leaders(tr: Translator) -> str:
+        return tr.gettext(
             "⚠️ The reviewer of {section} on {day} is not satisfied with how their bad review was dealt with "
             "({answer}: {note}). It counts as not rectified until you close it.",
             section=name,
@@ -657,7 +692,31 @@ async def tell_still_unsatisfied(
             answer=answer(tr),
             note=review.outcome_note,
         )
-        replies.send(leader.telegram_id, text, settle_keyboard(tr, [(review, name)]))
+
+    return Notice(to_heads, lambda _tr: None), Notice(to_leaders, lambda tr: settle_keyboard(tr, [(review, name)]))
+
+
+async def tell_still_unsatisfied(
+    session: AsyncSession, context: BotContext, review: PublicReview, replies: Replies
+) -> None:
+    """The reviewer said no in Telegram: the heads and the leaders are told now."""
+    heads, leaders = await still_unsatisfied_notices(session, review)
+    await tell_heads(session, context, review.section_id, replies, heads.text)
+    for leader in await tasks.leaders(session=session):
+        if leader.telegram_id is not None:
+            tr = member_translator(context.settings, leader)
+            replies.send(leader.telegram_id, leaders.text(tr), leaders.keyboard(tr))
+
+
+async def tell_still_unsatisfied_later(
+    session: AsyncSession, settings: Settings, review: PublicReview, now: dt.datetime
+) -> None:
+    """The reviewer said no on the web page: the heads and the leaders are told through the outbox."""
+    heads, leaders = await still_unsatisfied_notices(session, review)
+    await tell_heads_later(session, settings, review.section_id, heads, now)
+    for leader in await tasks.leaders(session=session):
+        if leader.telegram_id is not None:
+            await _queue(session, settings, leader, leaders, now)
 
 
 def settle_keyboard(tr: Translator, unsettled: list[tuple[PublicReview, str]]) -> InlineKeyboardMarkup:
@@ -698,6 +757,34 @@ async def press_settle(press: Press[SettleReview]) -> None:
             section=section.name if section else "?",
             day=review.day.isoformat(),
         )
+    )
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A message to someone, written in their language when sent."""
+
+    text: Callable[[Translator], str]
+    keyboard: Callable[[Translator], InlineKeyboardMarkup | None]
+
+
+async def tell_heads_later(
+    session: AsyncSession, settings: Settings, section_id: int, notice: Notice, now: dt.datetime
+) -> None:
+    """Tells each active head of the section through the outbox (from the web page, where there is no update to
+    answer): kept in the same transaction as what it tells of, sent within seconds, retried if Telegram fails."""
+    for head in await tasks.section_heads(session=session, section_id=section_id):
+        await _queue(session, settings, head, notice, now)
+
+
+async def _queue(session: AsyncSession, settings: Settings, member: Member, notice: Notice, now: dt.datetime) -> None:
+    if member.telegram_id is None:
+        return
+    tr = member_translator(settings, member)
+    keyboard = notice.keyboard(tr)
+    markup = keyboard.to_dict() if keyboard is not None else None
+    await reminders.queue_notice(
+        session=session, chat_id=member.telegram_id, text=notice.text(tr), markup=markup, now=now, delay=NO_DELAY
     )
 
 

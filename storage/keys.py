@@ -12,6 +12,7 @@ from storage.models import SigningKey
 from storage.session import upsert_insert
 
 RATING_FORM_KEY = "rating_form"
+WEB_KEY = "web"  # the web pages' cookies, forms and private links (web/guards.py)
 KEY_BYTES = 32
 
 

@@ -390,6 +390,7 @@ class PublicReview(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     section_id: int = Field(foreign_key="section.id", ondelete="RESTRICT", index=True)
+    # The Telegram user; a reviewer on the web page is a negative number kept in their signed cookie (web/guards.py)
     reviewer_telegram_id: int = Field(sa_type=sa.BigInteger)
     level: int
     tags: list[str] = Field(default_factory=list, sa_type=sa.JSON)
@@ -404,6 +405,10 @@ class PublicReview(SQLModel, table=True):
     # A leader closed it although the reviewer was not satisfied: only then does it count as rectified again.
     settled_at: dt.datetime | None = Field(default=None, sa_type=AwareDateTime)
     language: str | None = Field(default=None, max_length=8)  # the reviewer's, for the follow-up
+    # From the web page: how to reach the reviewer for a call back (回访), seen by the section's heads and admins
+    # only; and the address it came from (the admins see the reviews of one address together in /moderate).
+    contact: str = Field(default="", max_length=100, sa_column_kwargs={"server_default": ""})
+    client_address: str | None = Field(default=None, max_length=64, index=True)
     appeal_status: str = Field(default="", max_length=16)  # pending, upheld or voided
     appeal_reason: str = Field(default="", max_length=500)
     voided_at: dt.datetime | None = Field(default=None, sa_type=AwareDateTime)

@@ -50,26 +50,38 @@ async def add_reminders(*, session: AsyncSession, planned: list[PlannedReminder]
 
 
 async def queue_notice(
-    *, session: AsyncSession, chat_id: int, text: str, markup: dict[str, Any] | None, now: dt.datetime
+    *,
+    session: AsyncSession,
+    chat_id: int,
+    text: str,
+    markup: dict[str, Any] | None,
+    now: dt.datetime,
+    delay: dt.timedelta = NOTICE_RETRY,
 ) -> None:
-    """Keeps a notice Telegram did not take (5xx, a timeout, flood control) for the outbox to send again."""
-    await _keep(session, NOTICE, chat_id, {"text": text, "markup": markup}, now)
+    """Keeps a notice for the outbox: one Telegram did not take (5xx, a timeout, flood control), sent again after
+    `delay`; or one written where there is no update to answer (the web page), sent at once (no delay)."""
+    await _keep(session, NOTICE, chat_id, {"text": text, "markup": markup}, now, delay)
 
 
 async def queue_menu(*, session: AsyncSession, telegram_id: int, now: dt.datetime) -> None:
     """Keeps a member's menu Telegram did not take for the outbox to set again (composed when it is sent)."""
-    await _keep(session, MENU, telegram_id, None, now)
+    await _keep(session, MENU, telegram_id, None, now, NOTICE_RETRY)
 
 
 async def _keep(
-    session: AsyncSession, kind: str, chat_id: int, payload: dict[str, Any] | None, now: dt.datetime
+    session: AsyncSession,
+    kind: str,
+    chat_id: int,
+    payload: dict[str, Any] | None,
+    now: dt.datetime,
+    delay: dt.timedelta,
 ) -> None:
     kept = PlannedReminder(
         key=f"{kind}:{uuid.uuid4().hex}",
         kind=kind,
         member_id=None,
         day=now.date(),
-        next_attempt_at=now + NOTICE_RETRY,
+        next_attempt_at=now + delay,
         expires_at=now + NOTICE_LIFETIME,
         chat_id=chat_id,
         payload=payload,

@@ -27,6 +27,7 @@ def run_cli(
         key: value for key, value in os.environ.items() if not key.startswith("SHUANGYOU_") and key not in OWN_VARIABLES
     }
     environment["PYTHONPATH"] = str(ROOT)
+    environment["SHUANGYOU_WEB__PORT"] = "0"  # the console's web pages on a free port
     environment.update(env or {})
     return subprocess.run(
         [sys.executable, "-m", "bot", *args],

@@ -48,6 +48,7 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
             "TELEGRAM_BASE_FILE_URL",
         }:
             monkeypatch.delenv(name)
+    monkeypatch.setenv("SHUANGYOU_WEB__PORT", "0")  # every web server a test starts takes a free port
 
 
 @pytest.fixture(scope="session")

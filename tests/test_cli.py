@@ -229,18 +229,18 @@ def test_the_bot_process_collects_garbage_less_often_once_it_is_built(monkeypatc
     polling (the collector took a good share of every update and board: bench/README.md)."""
     seen: dict[str, int] = {}
 
-    class Polling:
-        def run_polling(self, **_options: object) -> None:
-            seen.update(threshold=gc.get_threshold()[0], frozen=gc.get_freeze_count())
-
     async def no_migration(_settings: Settings) -> None:
         return None
 
+    async def serve(_application: object, _settings: Settings, _webhook: str | None) -> None:
+        seen.update(threshold=gc.get_threshold()[0], frozen=gc.get_freeze_count())
+
     monkeypatch.setattr(cli, "migrate", no_migration)
-    monkeypatch.setattr(cli, "build_application", lambda _settings: Polling())
+    monkeypatch.setattr(cli, "build_application", lambda _settings: object())
+    monkeypatch.setattr(cli, "serve", serve)
     threshold = gc.get_threshold()
     try:
-        cli.run_bot(Settings(), argparse.Namespace(webhook=None))
+        cli.run_bot(Settings(), argparse.Namespace(webhook=None, listen=None, port=None))
     finally:
         gc.unfreeze()
         gc.set_threshold(*threshold)

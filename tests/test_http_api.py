@@ -39,6 +39,7 @@ async def start_bot(
     """`python -m bot run` in `workdir` (its config.toml, else the defaults) on `server`, by default on the SQLite
     database there."""
     environment = {key: value for key, value in os.environ.items() if not key.startswith("SHUANGYOU_")}
+    environment["SHUANGYOU_WEB__PORT"] = "0"  # the web pages on a free port (options may name one)
     environment.update(extra or {})
     environment.update(
         BOT_TOKEN=TOKEN,

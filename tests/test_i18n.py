@@ -14,7 +14,8 @@ from bot.fake_api import _TelegramHtml
 from bot.i18n import CHINESE, ENGLISH, LOCALE_DIR, N_, Html, pick_language, translator
 
 ROOT = Path(__file__).resolve().parent.parent
-SOURCES = ("bot", "handlers", "jobs", "storage")
+SOURCES = ("bot", "handlers", "jobs", "storage", "web")
+METHODS = [("**.py", "python"), ("**/templates/**.html", "jinja2")]
 KEYWORDS = {**DEFAULT_KEYWORDS, "N_": None}
 
 
@@ -22,7 +23,7 @@ def code_msgids() -> set[str]:
     found: set[str] = set()
     for folder in SOURCES:
         for _filename, _line, message, _comments, _context in extract_from_dir(
-            ROOT / folder, method_map=[("**.py", "python")], keywords=KEYWORDS
+            ROOT / folder, method_map=METHODS, keywords=KEYWORDS
         ):
             found.add(message if isinstance(message, str) else message[0])  # plurals are keyed by the singular
     return found

@@ -13,7 +13,6 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.__main__ import webhook_secret
 from bot.fake_api import FakeBotApi
 from bot.http_api import HttpBotApi
 from storage import campaigns, groups
@@ -22,6 +21,7 @@ from storage.models import PeriodKind
 from storage.session import Database, wait_for_start_up_turn
 from tests.pg_server import PostgresServer, free_port
 from tests.test_http_api import ANN, ANN_ID, HEAD_IDS, ROOT, TOKEN, prepare_heads, start_bot, working_morning
+from web.telegram import webhook_secret
 
 HEADS = 200
 GROUP_ID = -100_777

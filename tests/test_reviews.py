@@ -65,7 +65,8 @@ async def test_head_gets_the_link_and_a_qr_code_that_names_the_section_and_the_c
     await head.send("/ratinglink")
 
     text, photo = head.bot_messages()[-2:]
-    assert text.text.startswith("The review link of 行政审批科:\nhttps://t.me/ShuangyouBot?start=r_")
+    assert text.text.startswith("The review page of 行政审批科:\nhttp://127.0.0.1:0/review/")
+    assert "\nIn Telegram: https://t.me/ShuangyouBot?start=r_" in text.text
     link = text.text.splitlines()[1]
     assert photo.text == "Review QR code of 行政审批科 (Excellent service: the best sections, the best staff)"
     card = picture(photo.photo)
