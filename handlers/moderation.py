@@ -4,6 +4,7 @@ keeps who did it and why), and a head may appeal a bad review as mistaken or mal
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import math
 import re
 from collections.abc import Callable, Sequence
@@ -49,7 +50,8 @@ MODERATE = CommandSpec(
 COMMANDS = (MODERATE,)
 N_EXPIRED = N_("This button has expired. Send /moderate again.")
 N_WHAT_TO_SEND = N_(
-    "Send /moderate for the list of ratings and reviews, or /moderate and a number from it, e.g. /moderate 100."
+    "Send /moderate for the list of ratings and reviews, /moderate and a number from it (e.g. /moderate 100), or "
+    "/moderate and an address, for the web page's reviews from it."
 )
 STEP_VOID = "moderation.void"
 STEP_APPEAL = "moderation.appeal"
@@ -88,7 +90,10 @@ async def cmd_moderate(update: Update, context: BotContext) -> None:
     async with context.db.transaction() as session:
         viewer = await load_viewer(session=session, context=context, user=sender(update))
         require(viewer, MODERATE, chat_type(update))
-        if context.args:
+        address = typed_address(context.args or [])
+        if address is not None:
+            replies.reply(*await reviews_from(session, context, address))
+        elif context.args:
             replies.reply(*await numbered_items(session, context, wanted_number(context.args)))
         else:
             replies.reply(*await moderation_page(session, context, ModeratePage(0, 0)))
@@ -99,6 +104,42 @@ async def cmd_moderate(update: Update, context: BotContext) -> None:
 async def press_page(press: Press[ModeratePage]) -> None:
     """Admin: older or newer ratings or reviews, in place."""
     press.replies.edit(*await moderation_page(press.session, press.context, press.data))
+
+
+def typed_address(args: Sequence[str]) -> str | None:
+    """An internet address typed after /moderate (the reviews from the web page that came from it), if it is one."""
+    if len(args) != 1:
+        return None
+    try:
+        return str(ipaddress.ip_address(args[0]))
+    except ValueError:
+        return None
+
+
+async def reviews_from(session: AsyncSession, context: BotContext, address: str) -> tuple[str, InlineKeyboardMarkup]:
+    """The web page's reviews from one address, newest first, with their Void buttons: many from one place in a
+    short time is what stuffing looks like."""
+    tr = context.tr
+    found = await reviews.list_reviews_from(session=session, address=address, limit=PAGE_SIZE * 2)
+    if not found:
+        raise Refusal(N_("No review came from {address}."), address=address)
+    total = await reviews.count_reviews_from(session=session, address=address)
+    lines: list[str] = [
+        tr.ngettext(
+            "<b>{n} review from {address}</b>, newest first:",
+            "<b>{n} reviews from {address}</b>, newest first:",
+            total,
+            address=address,
+        )
+    ]
+    lines += [await _review_line(session, context, review) + _void_mark(context, review) for review in found]
+    rows = [_void_row(tr, "review", review.id or 0) for review in found if review.voided_at is None]
+    rows.append([button(tr.gettext("‹ All ratings and reviews"), ModeratePage(0, 0).pack())])
+    return "\n".join(lines), InlineKeyboardMarkup(rows)
+
+
+def _void_mark(context: BotContext, review: PublicReview) -> str:
+    return " " + context.tr.gettext("(void)") if review.voided_at is not None else ""
 
 
 def wanted_number(args: Sequence[str]) -> int:
@@ -227,13 +268,18 @@ async def _review_line(session: AsyncSession, context: BotContext, review: Publi
     """A public review as /moderate shows it: its number, the section, the level and why (never who wrote it)."""
     tr = context.tr
     section = await sections.get_section(session=session, section_id=review.section_id)
-    return tr.gettext(
+    line = tr.gettext(
         "#{id} {section}: {level} {why}",
         id=review.id,
         section=section.name if section else "?",
         level=tr.gettext(LEVELS[review.level]),
         why=why_bad(tr, context.settings, review.tags, listed(tr, [review.reason, review.comment])),
     ).rstrip()  # a good review may come without a word
+    if review.client_address:  # from the web page: where from (/moderate ADDRESS lists them), and the contact
+        line += " · " + tr.gettext("web, {address}", address=review.client_address)
+    if review.contact:
+        line += " · " + tr.gettext("contact: {contact}", contact=review.contact)
+    return line
 
 
 async def _target_name(session: AsyncSession, kind: TargetKind, target_id: int) -> str:

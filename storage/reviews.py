@@ -104,6 +104,26 @@ async def settle_review(*, session: AsyncSession, review: PublicReview, now: dt.
     return await save_review(session=session, review=review)
 
 
+async def list_reviews_from(*, session: AsyncSession, address: str, limit: int) -> list[PublicReview]:
+    """The finished reviews that came from one address (the web page's), newest first, void ones too."""
+    query = (
+        select(PublicReview)
+        .where(PublicReview.client_address == address, col(PublicReview.complete).is_(True))
+        .order_by(col(PublicReview.id).desc())
+        .limit(limit)
+    )
+    return list((await session.exec(query)).all())
+
+
+async def count_reviews_from(*, session: AsyncSession, address: str) -> int:
+    query = (
+        select(func.count())
+        .select_from(PublicReview)
+        .where(PublicReview.client_address == address, col(PublicReview.complete).is_(True))
+    )
+    return int((await session.exec(query)).one())
+
+
 def _standing() -> tuple[Any, ...]:
     """A review that counts: finished by its reviewer, not void."""
     return col(PublicReview.voided_at).is_(None), col(PublicReview.complete).is_(True)

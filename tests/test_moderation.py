@@ -235,7 +235,8 @@ async def test_a_review_still_being_written_is_not_found(bot: Bot) -> None:
 
 
 WHAT_TO_SEND = (
-    "Send /moderate for the list of ratings and reviews, or /moderate and a number from it, e.g. /moderate 100."
+    "Send /moderate for the list of ratings and reviews, /moderate and a number from it (e.g. /moderate 100), or "
+    "/moderate and an address, for the web page's reviews from it."
 )
 
 

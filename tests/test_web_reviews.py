@@ -20,7 +20,7 @@ from bot.app import services_of
 from jobs.outbox import deliver_due
 from storage import reviews, sections, tasks
 from storage.models import PublicReview, Role, Section, TaskStatus
-from tests.conftest import Bot
+from tests.conftest import ADMIN_ID, Bot
 from tests.factories import make_member, make_section
 from web.app import build_web_app
 from web.guards import REVIEWER_COOKIE
@@ -256,3 +256,26 @@ async def test_whatever_is_posted_the_answer_is_a_page_never_an_error(
     answer = await web.post(path, data=fields)
     assert answer.status_code in {303, 400, 403, 404, 409, 429}
     assert "Traceback" not in text_of(answer)
+
+
+async def test_admins_see_the_reviews_of_one_address_together_with_their_contacts(
+    bot: Bot, web: httpx.AsyncClient
+) -> None:
+    path = await page_of(bot, await make_section(bot.db, "行政审批科"))
+    for level in ("5", "4"):
+        web.cookies.clear()
+        await open_and_send(web, path, level=level, contact="wx:abc")
+    admin = bot.tg.private_user("Boss", user_id=ADMIN_ID)
+    await admin.send("/start")
+
+    await admin.send(f"/moderate {VISITOR[0]}")
+
+    lines = admin.last_text().splitlines()
+    assert lines[0] == f"2 reviews from {VISITOR[0]}, newest first:"
+    assert all(line.endswith(f"· web, {VISITOR[0]} · contact: wx:abc") for line in lines[1:])
+    assert [row[0] for row in admin.buttons()][:2] == ["Void review #2", "Void review #1"]
+    await admin.send("/moderate 198.51.100.1")
+    assert admin.last_text() == "No review came from 198.51.100.1."
+    staff = bot.tg.private_user("Staff")
+    await staff.send(f"/moderate {VISITOR[0]}")
+    assert VISITOR[0] not in staff.last_text()
