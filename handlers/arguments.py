@@ -7,9 +7,12 @@ member's chosen language is known (bot.context keeps it for the update).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from telegram import Update
 from telegram.ext import BaseHandler, MessageHandler, filters
 
+from bot.access import CommandSpec
 from bot.context import BotContext
 from handlers.common import Replies
 from handlers.fallback import command_name
@@ -18,17 +21,27 @@ GROUP = 1
 SHOWN = 40  # of the unused text, in the note
 
 
+def unused_text(text: str, specs: Iterable[CommandSpec]) -> tuple[str, str] | None:
+    """(command, the text after it) when `text` is a command of ours that takes nothing after it, with text after."""
+    parts = text.split(maxsplit=1)
+    if not parts:
+        return None
+    command, rest = parts[0], parts[1:]
+    name = command_name(command).removeprefix("/").lower()
+    spec = next((spec for spec in specs if spec.name == name), None)
+    unused = " ".join(rest[0].split()) if rest else ""
+    if spec is None or spec.takes_arguments or not unused:
+        return None
+    return name, unused
+
+
 async def note_unused_arguments(update: Update, context: BotContext) -> None:
     """After `/command text` in a private chat, when the command takes nothing after it."""
     message = update.effective_message
-    if message is None or message.text is None:
+    found = unused_text(message.text, context.services.commands) if message and message.text else None
+    if found is None:
         return
-    command, _, rest = message.text.partition(" ")
-    name = command_name(command).removeprefix("/").lower()
-    spec = next((spec for spec in context.services.commands if spec.name == name), None)
-    unused = " ".join(rest.split())
-    if spec is None or spec.takes_arguments or not unused:
-        return
+    name, unused = found
     replies = Replies()
     shown = unused if len(unused) <= SHOWN else unused[: SHOWN - 1] + "…"
     replies.reply(
