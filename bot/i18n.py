@@ -11,6 +11,7 @@ import functools
 import gettext
 import html
 import io
+from collections.abc import Iterable
 from pathlib import Path
 
 from babel.messages.mofile import write_mo
@@ -55,6 +56,16 @@ class Translator:
 
     def ngettext(self, singular: str, plural: str, n: int, /, **params: object) -> Html:
         return self._fill(self._catalog.ngettext(singular, plural, n), {"n": n, **params})
+
+    def sentences(self, *parts: Html) -> Html:
+        """Sentences one after the other: a space between them in English, none in Chinese, whose full stop is
+        full-width (no "。 " in Chinese texts). Empty parts are left out."""
+        return Html(("" if self.language == CHINESE else " ").join(part for part in parts if part))
+
+    def series(self, items: Iterable[str]) -> str:
+        """The items of a list within a sentence (names, counts): "、" between them in Chinese, ", " in English.
+        Plain text, escaped where it is filled in."""
+        return ("、" if self.language == CHINESE else ", ").join(items)
 
     @staticmethod
     def _fill(text: str, params: dict[str, object]) -> Html:

@@ -236,7 +236,7 @@ async def press_role(press: Press[SetRole]) -> None:
     if data.role not in STAFF_ROLES or member.role == Role.INDUSTRY or member.status != MemberStatus.ACTIVE:
         raise Refusal(N_("That change is not possible for this member."))
     if member.id == viewer.member_id and data.role != Role.ADMIN:
-        raise Refusal(N_("You can't take away your own admin role; ask another administrator."))
+        raise Refusal(N_("You can't take away your own administrator role; ask another administrator."))
     if data.role == Role.HEAD and member.section_id is None:
         raise Refusal(N_("A head needs a section: move the member to a section first."))
     asking = data.role == Role.ADMIN and member.role != Role.ADMIN and not data.confirmed
@@ -317,7 +317,7 @@ async def press_move(press: Press[MoveTo]) -> None:
             context,
             member,
             replies,
-            N_("An administrator moved you to the section {section}."),
+            N_("An administrator moved you to {section}."),
             section=section.name,
         )
         if left is not None:
@@ -343,8 +343,8 @@ async def press_active(press: Press[SetActive]) -> None:
             context.tr,
             member,
             context.tr.gettext(
-                "Deactivate {name}? They are no longer rated or reminded and lose their commands; their history "
-                "is kept, and Reactivate brings them back.",
+                "Deactivate {name}? They will no longer be rated or reminded and will lose their commands; their "
+                "history is kept, and Reactivate brings them back.",
                 name=member.display_name,
             ),
             button(context.tr.gettext("Yes, deactivate"), SetActive(member.id or 0, False, True).pack()),

@@ -249,7 +249,7 @@ async def ask_edit(
 
 def _require_keeper(viewer: Viewer, section_id: int) -> None:
     if not keeps(viewer, section_id):
-        raise Refusal(N_("Only the section's head and admins can change its commitments."))
+        raise Refusal(N_("Only the section's head and administrators can change its commitments."))
 
 
 async def _commitment(session: AsyncSession, commitment_id: int) -> Commitment:

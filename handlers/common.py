@@ -79,7 +79,7 @@ class Refusal(Exception):
         self.msgid = msgid
         self.params = params
 
-    def render(self, tr: Translator) -> str:
+    def render(self, tr: Translator) -> Html:
         return tr.gettext(self.msgid, **self.params)
 
 
@@ -91,8 +91,15 @@ class TooLong(Refusal):
     def __init__(self, problem: str, /, *, limit: int, length: int) -> None:
         super().__init__(problem, limit=limit, length=length)
 
-    def render(self, tr: Translator) -> str:
-        return tr.gettext(N_("{problem} {again}"), problem=super().render(tr), again=tr.gettext(N_SEND_SHORTER))
+    def render(self, tr: Translator) -> Html:
+        return tr.sentences(super().render(tr), tr.gettext(N_SEND_SHORTER))
+
+
+class UnusableDate(Refusal):
+    """A typed date that cannot be used: what is wrong with it, then examples of dates that work."""
+
+    def render(self, tr: Translator) -> Html:
+        return tr.sentences(super().render(tr), tr.gettext(DATE_EXAMPLES))
 
 
 @dataclass(frozen=True)
@@ -605,14 +612,10 @@ def read_due_date(context: BotContext, text: str) -> dt.date:
     try:
         day = parse_due_date(text, today=context.today(), calendar=calendar)
     except DateProblem as problem:
-        raise date_refusal(context, problem, text) from None
+        raise date_refusal(problem, text) from None
     return day if calendar.is_working_day(day) else calendar.next_working_day(day)
 
 
-def date_refusal(context: BotContext, problem: DateProblem, text: str) -> Refusal:
+def date_refusal(problem: DateProblem, text: str) -> Refusal:
     """What is wrong with the typed date, and examples of dates that work."""
-    return Refusal(
-        N_("{problem} {examples}"),
-        problem=context.tr.gettext(DATE_PROBLEMS[problem.reason], text=text.strip()[:40]),
-        examples=context.tr.gettext(DATE_EXAMPLES),
-    )
+    return UnusableDate(DATE_PROBLEMS[problem.reason], text=text.strip()[:40])

@@ -37,7 +37,7 @@ GONE = {ChatMemberStatus.LEFT, ChatMemberStatus.BANNED}
 
 
 N_ALREADY_BOUND = N_(
-    "This group already is the campaign group. /bindgroup zh or /bindgroup en chooses the language I post in here."
+    "This group is already the campaign group. /bindgroup zh or /bindgroup en chooses the language I post in here."
 )
 N_MOVE_EXPIRED = N_("This button has expired. Send /bindgroup again.")
 LANGUAGE_ARGUMENTS = {"zh": CHINESE, "cn": CHINESE, "中文": CHINESE, "en": ENGLISH, "english": ENGLISH}

@@ -208,7 +208,7 @@ def _pager(
 
 def _list_heading(tr: Translator, name: str, page: int, total: int) -> str:
     if total == 0:
-        return tr.gettext("<b>{name}</b>: none to void.", name=name)
+        return tr.gettext("<b>{name}</b>: nothing to void.", name=name)
     first, last = page * PAGE_SIZE + 1, min((page + 1) * PAGE_SIZE, total)
     return tr.gettext(
         "<b>{name}</b>, newest first: {first}–{last} of {total}", name=name, first=first, last=last, total=total
@@ -268,13 +268,12 @@ async def _review_line(session: AsyncSession, context: BotContext, review: Publi
     """A public review as /moderate shows it: its number, the section, the level and why (never who wrote it)."""
     tr = context.tr
     section = await sections.get_section(session=session, section_id=review.section_id)
-    line = tr.gettext(
-        "#{id} {section}: {level} {why}",
-        id=review.id,
-        section=section.name if section else "?",
-        level=tr.gettext(LEVELS[review.level]),
-        why=why_bad(tr, context.settings, review.tags, listed(tr, [review.reason, review.comment])),
-    ).rstrip()  # a good review may come without a word
+    name, level = section.name if section else "?", tr.gettext(LEVELS[review.level])
+    why = why_bad(tr, context.settings, review.tags, listed(tr, [review.reason, review.comment]))
+    if not why:  # a good review may come without a word
+        line: str = tr.gettext("#{id} {section}: {level}", id=review.id, section=name, level=level)
+    else:
+        line = tr.gettext("#{id} {section}: {level} ({why})", id=review.id, section=name, level=level, why=why)
     if review.client_address:  # from the web page: where from (/moderate ADDRESS lists them), and the contact
         line += " · " + tr.gettext("web, {address}", address=review.client_address)
     if review.contact:
@@ -306,9 +305,13 @@ async def press_void(press: Press[Void]) -> None:
     )
     tr = context.tr
     replies.reply(
-        tr.gettext("Why is rating #{id} void? The reason is kept in the audit log (or /cancel).", id=data.item_id)
+        tr.gettext(
+            "Why should rating #{id} be voided? The reason is kept in the audit log (or /cancel).", id=data.item_id
+        )
         if data.kind == "rating"
-        else tr.gettext("Why is review #{id} void? The reason is kept in the audit log (or /cancel).", id=data.item_id)
+        else tr.gettext(
+            "Why should review #{id} be voided? The reason is kept in the audit log (or /cancel).", id=data.item_id
+        )
     )
 
 
@@ -328,7 +331,7 @@ async def ask_void_reason(
         session=session, actor_id=viewer.member_id, action=f"{kind}.voided", subject=f"{kind}:{item_id}", detail=reason
     )
     await dialogs.clear_dialog(session=session, telegram_id=viewer.user.id)
-    replies.reply(context.tr.gettext("Void, with the reason recorded. The scores leave it out."))
+    replies.reply(context.tr.gettext("Voided, with the reason recorded. It no longer counts in the scores."))
 
 
 async def _voidable(session: AsyncSession, kind: str, item_id: int) -> Rating | PublicReview:
@@ -424,7 +427,9 @@ async def ask_appeal_reason(
             ),
             keyboard,
         )
-    replies.reply(context.tr.gettext("Your appeal is sent to the administrators; you will be told their decision."))
+    replies.reply(
+        context.tr.gettext("Your appeal has been sent to the administrators; I will tell you their decision.")
+    )
 
 
 @on_press(Judge, who=admin_viewer, expired=N_EXPIRED)
@@ -440,7 +445,8 @@ async def press_judge(press: Press[Judge]) -> None:
         review.appeal_status = "voided" if data.void else "upheld"
         await reviews.save_review(session=session, review=review)
         if data.void:
-            await void_review_and_task(session, context, review, f"appeal: {review.appeal_reason}", viewer)
+            reason = context.tr.plain(N_("Appeal granted — {reason}"), reason=review.appeal_reason)
+            await void_review_and_task(session, context, review, reason, viewer)
         await audit.record_audit(
             session=session,
             actor_id=viewer.member_id,

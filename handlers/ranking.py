@@ -132,12 +132,11 @@ def movement(tr: Translator, target_id: int, rank: int | None, previous: dict[in
     return ""
 
 
-def shown_name(standing: Standing) -> str:
+def shown_name(tr: Translator, standing: Standing) -> str:
     """The name on a board, escaped; a person's with their section."""
-    name = escape(standing.name)
     if standing.kind == TargetKind.MEMBER:
-        name += f" ({escape(standing.section_name)})"
-    return name
+        return tr.gettext("{name} ({section})", name=standing.name, section=standing.section_name)
+    return escape(standing.name)
 
 
 def review_figures(tr: Translator, standing: Standing) -> str:
@@ -159,7 +158,7 @@ def review_figures(tr: Translator, standing: Standing) -> str:
 def standing_line(tr: Translator, standing: Standing, previous: dict[int, int] | None) -> str:
     move = movement(tr, standing.target_id, standing.rank, previous)
     parts = [
-        f"{standing.rank}. {shown_name(standing)} <b>{shown(standing.score)}</b>{move}",
+        f"{standing.rank}. {shown_name(tr, standing)} <b>{shown(standing.score)}</b>{move}",
         tr.ngettext("{n} rater", "{n} raters", standing.raters),
     ]
     figures = review_figures(tr, standing)
@@ -174,11 +173,11 @@ def apart_line(tr: Translator, board: Board) -> str:
         return ""
     if board.kind == TargetKind.MEMBER:
         return tr.ngettext(
-            "{n} more person has not enough ratings yet.",
-            "{n} more people have not enough ratings yet.",
+            "{n} more person does not have enough ratings yet.",
+            "{n} more people do not have enough ratings yet.",
             len(board.unranked),
         )
-    names = tr.gettext(", ").join(s.name for s in board.unranked[:APART_NAMES])
+    names = tr.series(s.name for s in board.unranked[:APART_NAMES])
     more = len(board.unranked) - APART_NAMES
     if more > 0:
         names += tr.ngettext(" and {n} more", " and {n} more", more)
@@ -452,7 +451,7 @@ def deduction_reasons(tr: Translator, standing: Standing) -> str:
         reasons.append(
             tr.ngettext("{n} bad review not rectified", "{n} bad reviews not rectified", standing.unrectified)
         )
-    return tr.gettext(", ").join(reasons)
+    return tr.series(reasons)
 
 
 def standing_block(
@@ -638,9 +637,7 @@ async def problem_lines(session: AsyncSession, tr: Translator, board: Board, tod
                 tr.ngettext("{n} bad review not rectified", "{n} bad reviews not rectified", standing.unrectified)
             )
         if problems:
-            lines.append(
-                tr.gettext("• {section}: {problems}", section=standing.name, problems=tr.gettext(", ").join(problems))
-            )
+            lines.append(tr.gettext("• {section}: {problems}", section=standing.name, problems=tr.series(problems)))
     return lines
 
 
@@ -679,7 +676,7 @@ def award_lines(tr: Translator, places: list[tuple[int, Standing]]) -> list[str]
     lines: list[str] = []
     for place, standing in places:
         lines.append(
-            f"{place}. {shown_name(standing)} <b>{shown(standing.score)}</b> · "
+            f"{place}. {shown_name(tr, standing)} <b>{shown(standing.score)}</b> · "
             + tr.ngettext("{n} rater", "{n} raters", standing.raters)
         )
     return lines

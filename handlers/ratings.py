@@ -23,7 +23,7 @@ from bot.access import ANY_CHAT, MEMBERS, Audience, CommandSpec, audience_of
 from bot.callbacks import CallbackData
 from bot.config import Settings, Standard
 from bot.context import BotContext
-from bot.i18n import N_, Translator, escape
+from bot.i18n import N_, Translator
 from bot.labels import label_name
 from bot.signing import Signer
 from handlers import rating_form
@@ -147,7 +147,9 @@ def render_form(tr: Translator, settings: Settings, state: FormState, view: Form
     for index, standard in enumerate(settings.campaign.standards):
         score = state.scores[index]
         stars = "★" * score + "☆" * (5 - score) if score else "—"
-        lines.append(f"{MARKS[index]} {escape(label_name(tr, standard))}: {stars}")
+        lines.append(
+            f"{MARKS[index]} " + tr.gettext("{standard}: {stars}", standard=label_name(tr, standard), stars=stars)
+        )
     if view.comment:
         lines.append(tr.gettext("Comment: {comment}", comment=view.comment))
     text = "\n".join(lines) + "\n\n"
@@ -203,12 +205,12 @@ def judge_target(viewer: Viewer, kind: TargetKind, target_id: int, name: str | N
         if name is None:
             raise Refusal(N_("That section can't be rated. Send /rate again."))
         if section_id == viewer.member.section_id:
-            raise Refusal(N_("Nobody rates their own section."))
+            raise Refusal(N_("You cannot rate your own section."))
         return name
     if viewer.audience == Audience.INDUSTRY:
         raise Refusal(N_("Industry raters rate sections only."))
     if target_id == viewer.member.id:
-        raise Refusal(N_("Nobody rates themselves."))
+        raise Refusal(N_("You cannot rate yourself."))
     if name is None:
         raise Refusal(N_("That colleague can't be rated. Send /rate again."))
     return name
@@ -293,12 +295,12 @@ async def offer_targets(
     rows = paged_buttons(tr, items, page, lambda number: TargetPage(kind, number).pack())
     rows.append([button(tr.gettext("Cancel"), StopChoosing().pack())])
     if not found and narrowed and await _names_own(session, viewer, kind, narrowed):
-        own = N_("Nobody rates their own section.") if kind == TargetKind.SECTION else N_("Nobody rates themselves.")
+        own = N_("You cannot rate your own section.") if kind == TargetKind.SECTION else N_("You cannot rate yourself.")
         text = tr.gettext("{reason} Type another part of the name, or /cancel.", reason=tr.gettext(own))
     elif not found:
         text = tr.gettext("Nothing matches “{text}”. Type another part of the name, or /cancel.", text=narrowed)
     else:
-        text = tr.gettext("Whom do you rate? Choose, or type part of the name to narrow the list.")
+        text = tr.gettext("Whom would you like to rate? Choose, or type part of a name to narrow the list.")
     if new_message:
         replies.reply(text, InlineKeyboardMarkup(rows))
     else:

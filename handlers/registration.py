@@ -773,7 +773,7 @@ async def ask_profile_name(
         raise Refusal(N_("/{command} is for registered members. Send /start to register."), command="whoami")
     if await members.name_taken_in_section(session=session, member=viewer.member, name=name):
         raise Refusal(
-            N_("A colleague of your section is already called {name}. Please send a name they can tell from it."),
+            N_("Someone in your section is already called {name}. Please send a name that tells you apart."),
             name=name,
         )
     viewer.member.display_name = name

@@ -487,7 +487,7 @@ async def _send_qr(update: Update, context: BotContext, card: Card) -> None:
 
 OUTCOMES = {
     "fixed": N_("Fixed"),
-    "scheduled": N_("Put on a schedule"),
+    "scheduled": N_("Scheduled to be fixed"),
     "explained": N_("Explained — no fault"),
 }
 STEP_OUTCOME = "review.outcome"
@@ -538,7 +538,7 @@ async def press_outcome(press: Press[Outcome]) -> None:
     if data.outcome not in OUTCOMES or task is None:
         raise Refusal(N_("This button has expired. Send /tasks again."))
     if not may_answer(viewer, task):
-        raise Refusal(N_("Only the section's head, leaders and admins can do that."))
+        raise Refusal(N_("Only the section's head, leaders and administrators can do that."))
     if task.status != TaskStatus.OPEN or await reviews.review_of_task(session=session, task_id=task.id or 0) is None:
         raise Refusal(N_("This task is closed."))
     tr = context.tr
@@ -606,7 +606,7 @@ async def ask_outcome(
             task=task,
             status=TaskStatus.DONE,
             actor_id=viewer.member_id,
-            note=f"{outcome}: {note}",
+            note=context.tr.plain(N_("{outcome} — {note}"), outcome=context.tr.plain(OUTCOMES[outcome]), note=note),
             now=context.now(),
         )
     await dialogs.clear_dialog(session=session, telegram_id=viewer.user.id)
@@ -620,7 +620,11 @@ async def ask_outcome(
         return
     section = await sections.get_section(session=session, section_id=task.section_id)
     tr = reader_translator(context.settings, review.language)
-    answer = tr.gettext(OUTCOMES[outcome]) + (f" ({task.due_on.isoformat()})" if outcome == "scheduled" else "")
+    answer = (
+        tr.gettext("Scheduled to be fixed by {day}", day=task.due_on.isoformat())
+        if outcome == "scheduled"
+        else tr.gettext(OUTCOMES[outcome])
+    )
     keyboard = InlineKeyboardMarkup(
         [
             [
@@ -640,7 +644,7 @@ async def ask_outcome(
         ),
         keyboard,
     )
-    replies.reply(context.tr.gettext("Recorded. The reviewer is told and asked whether they are satisfied now."))
+    replies.reply(context.tr.gettext("Recorded. The reviewer has been told and asked whether they are satisfied now."))
 
 
 def from_the_web(review: PublicReview) -> bool:
@@ -739,12 +743,12 @@ async def press_settle(press: Press[SettleReview]) -> None:
     """A leader (or admin) closes it: it counts as rectified again; once only."""
     session, context, replies, viewer, data = press.session, press.context, press.replies, press.viewer, press.data
     if viewer.audience not in {Audience.LEADER, Audience.ADMIN}:
-        raise Refusal(N_("Only leaders and admins can do that."))
+        raise Refusal(N_("Only leaders and administrators can do that."))
     review = await reviews.get_review(session=session, review_id=data.review_id)
     if review is None or review.followup_satisfied is not False or review.voided_at is not None:
         raise Refusal(N_("This button has expired."))
     if review.settled_at is not None:
-        raise Refusal(N_("This is closed already."))
+        raise Refusal(N_("This is already closed."))
     await reviews.settle_review(session=session, review=review, now=context.now())
     await audit.record_audit(
         session=session, actor_id=viewer.member_id, action="review.settled", subject=f"review:{review.id}"

@@ -93,7 +93,7 @@ def render_overview(tr: Translator, rows: list[SectionRow]) -> str:
 
 
 def render_row(tr: Translator, row: SectionRow) -> str:
-    heads = ", ".join(row.heads) if row.heads else tr.gettext("no head yet")
+    heads = tr.series(row.heads) if row.heads else tr.gettext("no head yet")
     return tr.ngettext(
         "• {name} — {heads} — {n} member", "• {name} — {heads} — {n} members", row.members, name=row.name, heads=heads
     )

@@ -266,7 +266,7 @@ def render_chosen_date(context: BotContext, typed: str, day: dt.date) -> str:
     calendar = context.settings.calendar.work_calendar()
     today = context.today()
     days = calendar.working_days_between(today, day)
-    due: str = context.tr.ngettext(
+    due = context.tr.ngettext(
         "Due {day} (in {n} working day).", "Due {day} (in {n} working days).", days, day=day.isoformat()
     )
     try:
@@ -274,13 +274,10 @@ def render_chosen_date(context: BotContext, typed: str, day: dt.date) -> str:
     except DateProblem:
         typed_day = day
     if typed_day != day:
-        due = (
-            context.tr.gettext(
-                "{typed} is not a working day, so the deadline is the next working day.", typed=typed_day.isoformat()
-            )
-            + " "
-            + due
+        moved = context.tr.gettext(
+            "{typed} is not a working day, so the deadline is the next working day.", typed=typed_day.isoformat()
         )
+        return context.tr.sentences(moved, due)
     return due
 
 
@@ -461,7 +458,9 @@ async def task_list(
     everything = viewer.audience in OVERSEERS
     section_id = None if everything else (viewer.member.section_id if viewer.member else None)
     if not everything and section_filter:
-        raise Refusal(N_("Only leaders and admins choose a section with /tasks NAME; send /tasks alone for yours."))
+        raise Refusal(
+            N_("Only leaders and administrators choose a section with /tasks NAME; send /tasks alone for yours.")
+        )
     if not everything and section_id is None:
         return tr.gettext("You belong to no section, so there are no tasks to show."), None
     open_tasks = await tasks.list_open_tasks(session=session, section_id=section_id)
@@ -530,12 +529,12 @@ async def press_finish(press: Press[FinishTask]) -> None:
     session, context, replies, viewer, data = press.session, press.context, press.replies, press.viewer, press.data
     task = await _task(session, data.task_id)
     if not may_finish(viewer, task):
-        raise Refusal(N_("Only the section's head, the person responsible, leaders and admins can do that."))
+        raise Refusal(N_("Only the section's head, the person responsible, leaders and administrators can do that."))
     if task.status != TaskStatus.OPEN:
         replies.toast(_closed_text(context.tr, task), alert=True)
     elif await review_store.review_of_task(session=session, task_id=task.id or 0) is not None:
         if not manages(viewer, task):
-            raise Refusal(N_("Only the section's head, leaders and admins can do that."))
+            raise Refusal(N_("Only the section's head, leaders and administrators can do that."))
         replies.reply(
             context.tr.gettext("“{title}”: how was the bad review dealt with?", title=task_title(context.tr, task)),
             outcome_keyboard(context.tr, task.id or 0),
@@ -567,7 +566,7 @@ async def ask_note(
     note = typed_text(text, NOTE_LIMIT, N_NOTE_TOO_LONG)
     task = await _task(session, int(dialog.data.get("task_id", 0)))
     if not may_finish(viewer, task):
-        raise Refusal(N_("Only the section's head, the person responsible, leaders and admins can do that."))
+        raise Refusal(N_("Only the section's head, the person responsible, leaders and administrators can do that."))
     if task.status != TaskStatus.OPEN:
         await dialogs.clear_dialog(session=session, telegram_id=viewer.user.id)
         replies.reply(_closed_text(context.tr, task))
@@ -599,21 +598,18 @@ async def press_extend(press: Press[ExtendTask]) -> None:
     session, context, replies, viewer, data = press.session, press.context, press.replies, press.viewer, press.data
     task = await _task(session, data.task_id)
     if not manages(viewer, task):
-        raise Refusal(N_("Only the section's head, leaders and admins can do that."))
+        raise Refusal(N_("Only the section's head, leaders and administrators can do that."))
     if task.status != TaskStatus.OPEN:
         raise Refusal(N_("This task is closed."))
     await dialogs.set_dialog(
         session=session, telegram_id=viewer.user.id, step=STEP_NEW_DUE, data={"task_id": task.id}, now=context.now()
     )
-    replies.reply(
-        context.tr.gettext(
-            "“{title}” is due {day}. What is the new due date?",
-            title=task_title(context.tr, task),
-            day=task.due_on.isoformat(),
-        )
-        + " "
-        + context.tr.gettext(DATE_EXAMPLES)
+    question = context.tr.gettext(
+        "“{title}” is due {day}. What is the new due date?",
+        title=task_title(context.tr, task),
+        day=task.due_on.isoformat(),
     )
+    replies.reply(context.tr.sentences(question, context.tr.gettext(DATE_EXAMPLES)))
 
 
 async def ask_new_due(
@@ -639,7 +635,7 @@ async def ask_reason(
     reason = typed_text(text, NOTE_LIMIT, N_REASON_TOO_LONG)
     task = await _task(session, int(dialog.data.get("task_id", 0)))
     if not manages(viewer, task) or task.status != TaskStatus.OPEN:
-        raise Refusal(N_("Only the section's head, leaders and admins can do that."))
+        raise Refusal(N_("Only the section's head, leaders and administrators can do that."))
     due_on = dt.date.fromisoformat(str(dialog.data["due_on"]))
     await tasks.extend_task(session=session, task=task, due_on=due_on, reason=reason, actor_id=viewer.member_id)
     await dialogs.clear_dialog(session=session, telegram_id=viewer.user.id)
@@ -663,7 +659,7 @@ async def press_cancel(press: Press[CancelTask]) -> None:
     session, context, replies, viewer, data = press.session, press.context, press.replies, press.viewer, press.data
     task = await _task(session, data.task_id)
     if viewer.audience not in OVERSEERS:
-        raise Refusal(N_("Only leaders and admins can cancel a task."))
+        raise Refusal(N_("Only leaders and administrators can cancel a task."))
     if task.status != TaskStatus.OPEN:
         raise Refusal(N_("This task is closed."))
     if not data.confirmed:
@@ -846,7 +842,11 @@ async def cmd_away(update: Update, context: BotContext) -> None:
                 if away and member.away_until
                 else tr.gettext("You are not marked away.")
             )
-            usage = tr.gettext("Send /away off to be back.") if away else tr.gettext("Send /away DATE to be away.")
+            usage = (
+                tr.gettext("Send /away off when you are back.")
+                if away
+                else tr.gettext("Send /away DATE to mark yourself away.")
+            )
             replies.reply(f"{state}\n{usage}")
         elif text.lower() in {"off", "back", "回来", "取消"}:
             member.away_until = None
@@ -881,7 +881,7 @@ def read_away_date(context: BotContext, text: str) -> dt.date:
             raise Refusal(
                 N_("{text} is in the past; say until when you will be away."), text=text.strip()[:40]
             ) from None
-        raise date_refusal(context, problem, text) from None
+        raise date_refusal(problem, text) from None
     ends = context.settings.campaign.ends
     if day > ends:
         raise Refusal(
@@ -905,7 +905,7 @@ async def _task(session: AsyncSession, task_id: int) -> Task:
 async def _managed_open_task(session: AsyncSession, viewer: Viewer, task_id: int) -> Task:
     task = await _task(session, task_id)
     if not manages(viewer, task):
-        raise Refusal(N_("Only the section's head, leaders and admins can do that."))
+        raise Refusal(N_("Only the section's head, leaders and administrators can do that."))
     if task.status != TaskStatus.OPEN:
         raise Refusal(N_("This task is closed."))
     return task

@@ -291,14 +291,17 @@ async def _task_text(
     days = settings.calendar.work_calendar().working_days_between(today, task.due_on)
     day = task.due_on.isoformat()
     if kind == "escalation":
-        return tr.ngettext(
+        escalated = tr.ngettext(
             "🚨 Escalated: “{title}” of {section} is {n} working day overdue (it was due {day}).",
             "🚨 Escalated: “{title}” of {section} is {n} working days overdue (it was due {day}).",
             -days,
             title=task_title(tr, task),
             section=where,
             day=day,
-        ) + (" " + tr.ngettext("Extended {n} time.", "Extended {n} times.", task.extensions) if task.extensions else "")
+        )
+        if not task.extensions:
+            return escalated
+        return tr.sentences(escalated, tr.ngettext("Extended {n} time.", "Extended {n} times.", task.extensions))
     if days > 0:
         return tr.ngettext(
             "⏰ Reminder: “{title}” ({section}) is due in {n} working day, on {day}.",
@@ -376,7 +379,9 @@ async def _summary(
     if not overdue:
         lines.append(tr.gettext("None."))
     if unsettled:
-        lines.append(tr.gettext("<b>Rectified, but the reviewer is not satisfied</b> (not rectified until closed):"))
+        lines.append(
+            tr.gettext("<b>Rectified, but the reviewer is not satisfied</b> (counts as not rectified until closed):")
+        )
         lines += [
             tr.gettext(
                 "• {section}: review of {day} — {answer}",
@@ -390,7 +395,7 @@ async def _summary(
         lines.append(
             tr.gettext(
                 "Heads who blocked the bot and get no reminders: {names}",
-                names=", ".join(head.display_name for head in unreachable),
+                names=tr.series(head.display_name for head in unreachable),
             )
         )
     keyboard = (

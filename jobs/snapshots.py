@@ -121,7 +121,7 @@ async def snapshot_text(session: AsyncSession, settings: Settings, tr: Translato
     lines: list[str] = [tr.gettext("📊 <b>Leaderboard — {period}</b> ({day})", period=label, day=day)]
     if not has_scores(settings, snapshot):
         lines += ["", tr.gettext("No scores yet: nobody has enough ratings in this period."), ""]
-        return "\n".join([*lines, tr.gettext("Ask me /ranking for the whole board; /rate to rate.")])
+        return "\n".join([*lines, tr.gettext("Send me /ranking for the whole board, or /rate to rate.")])
     parts = [
         (tr.gettext("<b>Sections</b>"), TargetKind.SECTION, snapshot.sections),
         (tr.gettext("<b>Individuals</b>"), TargetKind.MEMBER, snapshot.members),
@@ -134,7 +134,7 @@ async def snapshot_text(session: AsyncSession, settings: Settings, tr: Translato
         lines += [entry_line(tr, entry, before) for entry in entries[:top]]
         if not entries:
             lines.append(tr.gettext("Nobody has enough ratings yet."))
-    lines += ["", tr.gettext("Ask me /ranking for the whole board; /rate to rate.")]
+    lines += ["", tr.gettext("Send me /ranking for the whole board, or /rate to rate.")]
     return "\n".join(lines)
 
 

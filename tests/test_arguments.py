@@ -51,7 +51,8 @@ async def test_staff_cannot_filter_tasks_by_section(bot: Bot) -> None:
     await staff.send("/tasks 财务科")
 
     assert (
-        staff.last_text() == "Only leaders and admins choose a section with /tasks NAME; send /tasks alone for yours."
+        staff.last_text()
+        == "Only leaders and administrators choose a section with /tasks NAME; send /tasks alone for yours."
     )
 
 

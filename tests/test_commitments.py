@@ -71,7 +71,7 @@ async def test_a_head_who_sends_a_long_commitment_in_chinese_is_asked_again_in_c
 
     await head.send("长" * 301)
 
-    assert head.last_text() == "一条承诺最多 300 个字符，这条有 301 个。请发送短一些的内容，或发送 /cancel 停止。"
+    assert head.last_text() == "一条承诺最多 300 个字符，这条有 301 个字符。请发送短一些的内容，或发送 /cancel 停止。"
 
 
 async def test_staff_read_other_sections_but_cannot_change_them(bot: Bot) -> None:
@@ -88,7 +88,7 @@ async def test_staff_read_other_sections_but_cannot_change_them(bot: Bot) -> Non
     assert staff.buttons() == [["‹ Other sections"]]
     forged = await staff.press_data(f"cmr:{item.id}:1", message=staff.last_message())
 
-    assert forged.answer == "Only the section's head and admins can change its commitments."
+    assert forged.answer == "Only the section's head and administrators can change its commitments."
     async with bot.db.transaction() as session:
         assert len(await commitments.list_commitments(session=session, section_id=other.id or 0)) == 1
 

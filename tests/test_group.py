@@ -113,7 +113,7 @@ async def test_binding_another_group_asks_first_and_tells_both(bot: Bot) -> None
     await boss.send("/bindgroup", chat=first)
 
     await boss.send("/bindgroup", chat=first)
-    assert first.last_text().startswith("This group already is the campaign group.")
+    assert first.last_text().startswith("This group is already the campaign group.")
     await boss.send("/bindgroup", chat=second)
     assert second.last_text().startswith("“First” is the campaign group now. Make this group the campaign group")
     await boss.press("Keep “First”", chat=second)

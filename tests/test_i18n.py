@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import string
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,9 @@ from babel.messages.pofile import read_po
 
 from bot.fake_api import _TelegramHtml
 from bot.i18n import CHINESE, ENGLISH, LOCALE_DIR, N_, Html, pick_language, translator
+from storage.models import Role
+from tests.conftest import Bot
+from tests.factories import make_member, make_section
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = ("bot", "handlers", "jobs", "storage", "web")
@@ -95,3 +99,138 @@ def test_placeholders_are_escaped_unless_already_html() -> None:
 
 def test_chinese_translator_translates() -> None:
     assert translator(CHINESE).gettext("What you can do here") == "你可以在这里做的事"
+
+
+# --- Chinese typography -------------------------------------------------------------------------------------------
+# Placeholders whose value is a number, a date, a link, a command or a code: set off from Chinese by a space, like any
+# Latin word ("{n} 个工作日", "发送 /rate 评分"). Every other placeholder holds Chinese text (a name, a title, a
+# sentence) and sits against the characters around it ("你对{section}的评价").
+LATIN_PLACEHOLDERS = {
+    *("n", "id", "number", "value", "score", "rank", "count", "total", "first", "last", "mean", "points", "rate"),
+    *("limit", "length", "uses", "max_uses", "needed", "rectified"),
+    *("day", "typed", "until", "starts", "ends", "year", "quarter", "month", "months", "quarters", "years"),
+    *("link", "command", "telegram"),
+}
+OPENING = "“‘（《「"
+CLOSING = "”’）》」。，、；：？！…"
+TEXT_TOKENS = re.compile(r"<[^>]*>|\{(\w*)\}|(.)", re.DOTALL)
+
+
+def character_kind(character: str) -> str:
+    if "\u3400" <= character <= "\u9fff":
+        return "han"
+    if character in OPENING:
+        return "opening"
+    if character in CLOSING:
+        return "closing"
+    if character == " ":
+        return "space"
+    if character in ",:;()?!":
+        return "half-width"
+    if character in "\"'":
+        return "ascii quote"
+    if character.isascii() and (character.isalpha() or character == "/"):
+        return "latin"
+    return "other"  # digits, emoji, dashes, arrows, the middle dot
+
+
+def text_kinds(text: str) -> list[str]:
+    """The text as a row of kinds; markup is transparent, a placeholder is one token of the kind of its value."""
+    kinds = []
+    for match in TEXT_TOKENS.finditer(text):
+        placeholder, character = match.groups()
+        if character is not None:
+            kinds.append(character_kind(character))
+        elif placeholder is not None:
+            kinds.append("latin" if placeholder in LATIN_PLACEHOLDERS else "chinese text")
+    return kinds
+
+
+def typography_problems(text: str) -> Iterator[str]:
+    """Where a Chinese text breaks the rules of Chinese typesetting that the catalog follows."""
+    kinds = text_kinds(text)
+    chinese = {"han", "chinese text"}
+    for index, kind in enumerate(kinds):
+        left = kinds[index - 1] if index else "start"
+        right = kinds[index + 1] if index + 1 < len(kinds) else "end"
+        words_around = {next((k for k in reversed(kinds[:index]) if k != "space"), "start")}
+        words_around.add(next((k for k in kinds[index + 1 :] if k != "space"), "end"))
+        if kind == "space" and (left in {"opening", "closing"} or right == "closing"):
+            yield "a space next to full-width punctuation (“。 ”)"
+        elif kind == "space" and left in chinese and right in chinese | {"opening"}:
+            yield "a space between Chinese words or names (“你对 {section} 的评价”)"
+        elif kind == "half-width" and words_around & (chinese | {"opening", "closing"}):
+            yield "half-width punctuation in a Chinese sentence (, : ; ( ) ? ! instead of ，：；（）？！)"
+        elif kind == "ascii quote":
+            yield "an ASCII quote (Chinese quotes are “”)"
+        elif {kind, right} == {"han", "latin"}:
+            yield "no space between Chinese and a Latin word, a /command, a number or a date (“发送 /rate 评分”)"
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("你对 {section} 的评价", "a space between Chinese"),
+        ("顺延至下一个工作日。 {day} 到期", "full-width punctuation"),
+        ("你好 。", "full-width punctuation"),
+        ("保存 “{name}”", "a space between Chinese"),
+        ("{section}: {why}", "half-width"),
+        ("已列入整改计划 (2026-07-01)", "half-width"),
+        ('保留"{name}"', "ASCII quote"),
+        ("发送/rate评分", "no space"),
+        ("还有{n}个工作日", "no space"),
+    ],
+)
+def test_typography_rules_catch_the_mistakes(text: str, problem: str) -> None:
+    assert any(problem in found for found in typography_problems(text)), text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "你对{section}的评价",
+        "发送 /rate 评分。",
+        "{typed} 不是工作日，期限顺延至下一个工作日。{day} 到期（还有 {n} 个工作日）。",
+        "⏰ 今天到期：“{title}”（{section}）。",
+        "<b>{score}</b> 分（满分 100）· 排名 {rank}/{count} · {raters}",
+        "例如：2026-12-05、12-05、12月5日、明天、+3d（天）或 +5wd（工作日）。",
+    ],
+)
+def test_typography_rules_let_good_chinese_pass(text: str) -> None:
+    assert list(typography_problems(text)) == []
+
+
+def test_chinese_texts_follow_chinese_typography() -> None:
+    wrong = {}
+    for entry in chinese_catalog().values():
+        translations = entry.string  # type: ignore[attr-defined]
+        for translated in [translations] if isinstance(translations, str) else translations:
+            if problems := sorted(set(typography_problems(translated))):
+                wrong[translated] = problems
+    assert not wrong, wrong
+
+
+async def test_chinese_sentences_joined_by_the_code_have_no_space_between_them(bot: Bot) -> None:
+    section = await make_section(bot.db, "办公室")
+    head = bot.tg.private_user("王科长")
+    await make_member(bot.db, head.id, "王科长", role=Role.HEAD, section=section, language=CHINESE)
+    await head.send("/task")
+    await head.send("整理材料")
+
+    await head.send("2026-06-13")  # a Saturday
+
+    assert head.last_text().startswith(
+        "2026-06-13 不是工作日，期限顺延至下一个工作日。2026-06-15 到期（还有 3 个工作日）。\n"
+    )
+
+
+async def test_chinese_lists_of_names_are_joined_with_the_enumeration_comma(bot: Bot) -> None:
+    section = await make_section(bot.db, "办公室")
+    for user_id, name in ((601, "王科长"), (602, "李科长")):
+        await make_member(bot.db, user_id, name, role=Role.HEAD, section=section)
+    reader = bot.tg.private_user("小张")
+    await make_member(bot.db, reader.id, "小张", section=section, language=CHINESE)
+
+    await reader.send("/sections")
+
+    assert "• 办公室 — 李科长、王科长 — 3 名成员" in reader.last_text()

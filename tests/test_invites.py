@@ -265,7 +265,7 @@ async def test_a_rename_to_the_name_of_a_colleague_of_the_same_section_is_refuse
     await gina.send("李明")
 
     assert gina.last_text() == (
-        "A colleague of your section is already called 李明. Please send a name they can tell from it."
+        "Someone in your section is already called 李明. Please send a name that tells you apart."
     )
     assert (await member_of(bot.db, gina.id)).display_name == "Gina"  # type: ignore[union-attr]
     await gina.send("张强")  # the same name in another section is no one's to refuse

@@ -41,11 +41,11 @@ async def test_admin_moves_and_deactivates_a_member(bot: Bot) -> None:
 
     await boss.press("Move to another section")
     await boss.press("财务科")
-    assert alice.last_text() == "An administrator moved you to the section 财务科."
+    assert alice.last_text() == "An administrator moved you to 财务科."
     await boss.press("Deactivate")
     assert boss.last_text().endswith(
-        "Deactivate Alice? They are no longer rated or reminded and lose their commands; their history is kept, and "
-        "Reactivate brings them back."
+        "Deactivate Alice? They will no longer be rated or reminded and will lose their commands; their history is "
+        "kept, and Reactivate brings them back."
     )
     assert (await reload_member(bot.db, member.id)).status == MemberStatus.ACTIVE, "asked first: nothing changed yet"
     await boss.press("Yes, deactivate")
@@ -94,7 +94,7 @@ async def test_admin_cannot_remove_own_admin_role(bot: Bot) -> None:
 
     sent = await boss.press("staff member")
 
-    assert sent.answer == "You can't take away your own admin role; ask another administrator."
+    assert sent.answer == "You can't take away your own administrator role; ask another administrator."
 
 
 async def test_member_search_with_wildcards_matches_literally(bot: Bot) -> None:

@@ -83,10 +83,10 @@ async def test_admin_voids_a_rating_with_a_reason(bot: Bot) -> None:
     await boss.send("/moderate")
     assert "Rater 1 → 行政审批科: 1.00" in boss.last_text()
     await boss.press("Void rating #1")
-    assert boss.last_text() == "Why is rating #1 void? The reason is kept in the audit log (or /cancel)."
+    assert boss.last_text() == "Why should rating #1 be voided? The reason is kept in the audit log (or /cancel)."
     await boss.send("同一人重复刷分")
 
-    assert boss.last_text() == "Void, with the reason recorded. The scores leave it out."
+    assert boss.last_text() == "Voided, with the reason recorded. It no longer counts in the scores."
     async with bot.db.transaction() as session:
         (rating,) = await ratings.list_ratings(session=session)
         log = await audit.list_audit(session=session, subject="rating:1")
@@ -118,7 +118,7 @@ async def test_admin_pages_back_to_an_old_rating_and_voids_it(bot: Bot) -> None:
     await boss.press("Void rating #1")
     await boss.send("评分人已离职，误评")
 
-    assert boss.last_text() == "Void, with the reason recorded. The scores leave it out."
+    assert boss.last_text() == "Voided, with the reason recorded. It no longer counts in the scores."
     assert await voided(bot) == [1]
     await boss.send("/moderate")
     assert boss.last_text().startswith("Ratings, newest first: 1–8 of 19\n")
@@ -153,7 +153,7 @@ async def test_a_page_press_past_the_end_shows_the_last_page(bot: Bot) -> None:
     await boss.press_data(ModeratePage(999_999_999, -4).pack(), message=boss.last_message())
 
     assert boss.last_text().startswith("Ratings, newest first: 1–3 of 3\n#3 Rater 3")
-    assert "Public reviews: none to void." in boss.last_text()
+    assert "Public reviews: nothing to void." in boss.last_text()
 
 
 @pytest.mark.parametrize("argument", ["3", "#3", "＃3", "# 3"])
@@ -195,10 +195,10 @@ async def test_admin_opens_a_review_by_its_number_and_voids_it(bot: Bot) -> None
 
     await boss.send("/moderate 1")
 
-    assert boss.last_text() == "Public review\n#1 行政审批科: Dissatisfied 等了很久"
+    assert boss.last_text() == "Public review\n#1 行政审批科: Dissatisfied (等了很久)"
     assert boss.buttons() == [["Void review #1"], ["‹ All ratings and reviews"]]
     await boss.press("Void review #1")
-    assert boss.last_text() == "Why is review #1 void? The reason is kept in the audit log (or /cancel)."
+    assert boss.last_text() == "Why should review #1 be voided? The reason is kept in the audit log (or /cancel)."
     await boss.send("恶意差评")
     review = await the_review(bot)
     assert review.voided_at is not None and review.void_reason == "恶意差评"
@@ -215,7 +215,7 @@ async def test_a_number_shows_the_rating_and_the_review_that_share_it(bot: Bot) 
     await boss.send("/moderate 1")
 
     assert boss.last_text() == (
-        "Rating\n#1 Rater 1 → 行政审批科: 1.00\n\nPublic review\n#1 行政审批科: Dissatisfied 等了很久"
+        "Rating\n#1 Rater 1 → 行政审批科: 1.00\n\nPublic review\n#1 行政审批科: Dissatisfied (等了很久)"
     )
     assert boss.buttons() == [["Void rating #1"], ["Void review #1"], ["‹ All ratings and reviews"]]
 
@@ -267,7 +267,7 @@ async def test_a_bad_argument_says_what_to_send_and_changes_nothing(bot: Bot, ar
     await boss.send("a reason typed after the bad command")
 
     assert sent.texts == [answer]
-    assert boss.last_text() != "Void, with the reason recorded. The scores leave it out."
+    assert boss.last_text() != "Voided, with the reason recorded. It no longer counts in the scores."
     assert await voided(bot) == []
 
 
@@ -291,7 +291,7 @@ async def test_head_appeals_a_bad_review_and_the_admin_voids_it(bot: Bot) -> Non
 
     await head.press("Appeal: mistaken or malicious")
     await head.send("评价人从未来过窗口")
-    assert head.last_text() == "Your appeal is sent to the administrators; you will be told their decision."
+    assert head.last_text() == "Your appeal has been sent to the administrators; I will tell you their decision."
     assert boss.last_text().startswith("Appeal by Head against a bad review of 行政审批科")
     await boss.press("Void the review")
 

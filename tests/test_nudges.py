@@ -92,5 +92,5 @@ async def test_pushes_speak_the_readers_language_and_the_groups(bot: Bot) -> Non
 
     assert stored == {"Bea": "en", "蔡": "zh_CN"}
     assert bea.last_text() == "The rating period ends on 2026-06-30 and you have not rated yet. It takes a minute."
-    assert cai.last_text().startswith("本评价周期于 2026-06-30 结束")
+    assert cai.last_text().startswith("本评分周期于 2026-06-30 结束")
     assert group.last_text().startswith("2 members have not rated yet")

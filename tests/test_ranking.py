@@ -413,9 +413,9 @@ async def test_a_snapshot_with_no_scores_yet_is_its_text_alone(bot: Bot) -> None
     assert posted.photo is None
     assert posted.text.splitlines()[1:] == [
         "",
-        "还没有分数：本期还没有人获得足够的评价。",
+        "还没有得分：本期还没有人获得足够的评分。",
         "",
-        "发送 /ranking 查看完整排行榜；发送 /rate 进行评价。",
+        "发送 /ranking 查看完整排行榜，发送 /rate 参与评分。",
     ]
 
 

@@ -162,8 +162,8 @@ async def test_own_section_and_self_are_not_offered_and_refused_when_forced(bot:
     forged_section = await user.press_data(f"rtt:section:{own_section}:0", message=user.last_message())
     forged_self = await user.press_data(f"rtt:member:{member.id}:0", message=user.last_message())
 
-    assert forged_section.answer == "Nobody rates their own section."
-    assert forged_self.answer == "Nobody rates themselves."
+    assert forged_section.answer == "You cannot rate your own section."
+    assert forged_self.answer == "You cannot rate yourself."
     assert await stored(bot) == []
 
 
@@ -297,9 +297,9 @@ async def test_typing_ones_own_name_says_why_it_is_not_offered(bot: Bot) -> None
     await user.press("A colleague")
     own_name = await user.send("rat")
 
-    assert own_section.texts == ["Nobody rates their own section. Type another part of the name, or /cancel."]
+    assert own_section.texts == ["You cannot rate your own section. Type another part of the name, or /cancel."]
     assert nothing.texts == ["Nothing matches “xyz”. Type another part of the name, or /cancel."]
-    assert own_name.texts == ["Nobody rates themselves. Type another part of the name, or /cancel."]
+    assert own_name.texts == ["You cannot rate yourself. Type another part of the name, or /cancel."]
 
 
 async def test_choosing_what_to_rate_can_be_cancelled(bot: Bot) -> None:

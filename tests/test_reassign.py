@@ -52,7 +52,7 @@ async def test_head_reassigns_a_task_from_its_card(bot: Bot) -> None:
     assert "Responsible: Li" in head.last_text()
     assert (await reload_task(bot, task.id)).responsible_id == new.id
     assert li.last_text() == "📋 Head gave you a task: “Report”, due 2026-06-12. Send /tasks to see it."
-    assert wang.last_text() == "📋 Head把“Report”交给了别人：你不再负责这项任务。"
+    assert wang.last_text() == "📋 Head已将“Report”改派他人，你不再负责该事项。"
     async with bot.db.transaction() as session:
         kinds = [event.kind for event in await tasks.list_events(session=session, task_id=task.id or 0)]
     assert kinds == ["created", "reassigned"]
@@ -71,7 +71,7 @@ async def test_staff_cannot_reassign_and_a_forged_press_changes_nothing(bot: Bot
     await staff.press("2026-06-12 · Report")
     assert all("👤 Reassign" not in row for row in staff.buttons())
     sent = await staff.press_data(ReassignTo(task.id or 0, 0).pack(), message=staff.last_message())
-    assert sent.answer == "Only the section's head, leaders and admins can do that."
+    assert sent.answer == "Only the section's head, leaders and administrators can do that."
     assert (await reload_task(bot, task.id)).responsible_id == member.id
 
     await head.send("/tasks")
@@ -101,7 +101,7 @@ async def test_a_moved_members_tasks_go_to_the_heads_with_reassign(bot: Bot) -> 
 
     assert (await reload_task(bot, first.id)).responsible_id is None
     assert (await reload_task(bot, second.id)).responsible_id is None
-    notice = "戴斌已不在市场开发科，其2项未办结任务交回本科室，请指定新的责任人："
+    notice = "戴斌已不在市场开发科，其 2 项未办结事项交回科室，请指定新的责任人："
     assert head.last_text() == notice
     assert head.buttons() == [["👤 走访企业"], ["👤 整理台账"]]
     assert any(

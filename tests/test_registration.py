@@ -375,7 +375,7 @@ async def test_member_language_choice_wins_over_telegram_language(bot: Bot) -> N
 
     await alice.send("/start")
 
-    assert "你已注册为 Alice（办公室，负责人）" in alice.last_text()
+    assert "你已注册为Alice（办公室，负责人）" in alice.last_text()
 
 
 async def test_chinese_newcomer_is_answered_in_chinese(bot: Bot) -> None:

@@ -324,7 +324,7 @@ async def test_head_answers_a_bad_review_and_the_reviewer_follows_up(bot: Bot) -
     await head.press("Fixed")
     await head.send("已增设取号窗口")
 
-    assert head.last_text() == "Recorded. The reviewer is told and asked whether they are satisfied now."
+    assert head.last_text() == "Recorded. The reviewer has been told and asked whether they are satisfied now."
     assert visitor.last_text() == (
         "About your review of 行政审批科 on 2026-06-10, the section answers: Fixed. 已增设取号窗口\n"
         "Are you satisfied now?"
@@ -345,7 +345,7 @@ async def test_a_rectification_put_on_a_schedule_keeps_its_task_open(bot: Bot) -
     await head.press("2026-06-17 · Rectify a bad review: 等了很久")
     await head.press("✅ Done")
 
-    await head.press("Put on a schedule")
+    await head.press("Scheduled to be fixed")
     await head.send("2026-07-01")
     await head.send("新系统七月上线")
     offer = visitor.last_text()
@@ -356,11 +356,11 @@ async def test_a_rectification_put_on_a_schedule_keeps_its_task_open(bot: Bot) -
     (review,) = await all_reviews(bot)
     assert (review.outcome, review.followup_satisfied) == ("scheduled", False), "the first answer stands"
     assert again.answer == "Your answer is recorded already. Thank you."
-    assert "the section answers: Put on a schedule (2026-07-01). 新系统七月上线" in offer
+    assert "the section answers: Scheduled to be fixed by 2026-07-01. 新系统七月上线" in offer
     assert visitor.last_text() == "Thank you for telling us."
     assert head.last_text() == (
-        "⚠️ The reviewer of 行政审批科 on 2026-06-10 is still not satisfied after your answer: Put on a schedule. It "
-        "counts as not rectified until a leader closes it."
+        "⚠️ The reviewer of 行政审批科 on 2026-06-10 is still not satisfied after your answer: Scheduled to be fixed. "
+        "It counts as not rectified until a leader closes it."
     )
     async with bot.db.transaction() as session:
         (task,) = await tasks.list_open_tasks(session=session)
@@ -389,24 +389,25 @@ async def test_an_unsatisfied_reviewer_undoes_the_rectification_until_a_leader_c
     (review,) = await all_reviews(bot)
     assert "rectified" not in review.tally and review.tally["bad"] == 1
     assert leader.last_text() == (
-        "⚠️ 行政审批科2026-06-10的差评者对整改结果不满意（已整改：已增设取号窗口）。在你关闭之前，它按未整改计算。"
+        "⚠️ 行政审批科 2026-06-10 收到的差评，评价人对整改结果不满意（已整改：已增设取号窗口）。"
+        "在你关闭之前，该差评按未整改计算。"
     )
     assert leader.buttons() == [["✔ 关闭：行政审批科，2026-06-10"]]
     async with bot.db.transaction() as session:
         summary, keyboard = await _summary(session, settings, translator("en"), dt.date(2026, 6, 11))
     assert summary.splitlines()[1:] == [
         "None.",
-        "<b>Rectified, but the reviewer is not satisfied</b> (not rectified until closed):",
+        "<b>Rectified, but the reviewer is not satisfied</b> (counts as not rectified until closed):",
         "• 行政审批科: review of 2026-06-10 — 已增设取号窗口",
     ]
     assert keyboard is not None
 
     forged = await head.press_data(SettleReview(review.id or 0).pack(), message=head.last_message())
-    assert forged.answer == "Only leaders and admins can do that."
+    assert forged.answer == "Only leaders and administrators can do that."
     await leader.press("✔ 关闭：行政审批科，2026-06-10")
     again = await leader.press("✔ 关闭：行政审批科，2026-06-10")
 
-    assert leader.last_text() == "已关闭：行政审批科2026-06-10的差评现按已整改计算。"
+    assert leader.last_text() == "已关闭：行政审批科 2026-06-10 收到的差评现按已整改计算。"
     assert again.answer == "这一项已经关闭。"
     (review,) = await all_reviews(bot)
     assert "rectified" in review.tally and review.settled_at is not None
@@ -425,7 +426,7 @@ async def test_staff_cannot_answer_for_the_section(bot: Bot) -> None:
 
     forged = await staff.press_data(f"rvo:{task.id}:fixed", message=staff.last_message())
 
-    assert forged.answer == "Only the section's head, leaders and admins can do that."
+    assert forged.answer == "Only the section's head, leaders and administrators can do that."
 
 
 async def test_a_reason_with_markup_is_stored_as_typed_and_shown_as_typed(bot: Bot) -> None:
