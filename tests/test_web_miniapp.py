@@ -15,6 +15,8 @@ from typing import Any
 import httpx
 import pytest
 import pytest_asyncio
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import event
 from telegram import InlineKeyboardMarkup
 from telegram.error import BadRequest
@@ -257,6 +259,14 @@ def test_initdata_from_a_real_telegram_client_is_believed() -> None:
     with pytest.raises(NotFromTelegram) as old:
         verify_init_data(init_data, token, signed + dt.timedelta(days=2))
     assert old.value.expired
+
+
+@given(
+    st.text(max_size=600) | st.from_regex(r"(user=[^&]*&)?(auth_date=[0-9]{0,12}&)?hash=[0-9a-f]{64}", fullmatch=True)
+)
+def test_any_text_as_initdata_is_refused_as_not_from_telegram(text: str) -> None:
+    with pytest.raises(NotFromTelegram):
+        verify_init_data(text, "1000000:in-process-bot-api-token-0000000000", dt.datetime.now(dt.UTC))
 
 
 # --- who is refused ---------------------------------------------------------------------------------------------------
