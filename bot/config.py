@@ -41,6 +41,7 @@ ENV_NESTED_DELIMITER = "__"
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///shuangyou.db"
 WEIGHT_TOLERANCE = 1e-6
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+RANKING_APP_PATH = "/app/ranking"  # the /ranking Mini App (web/miniapp.py)
 Language = Literal["zh_CN", "en"]
 
 
@@ -339,6 +340,11 @@ class WebSettings(_Section):
     def base_url(self) -> str:
         """Where the pages are, for the links the bot gives: the public address, else the one it listens on."""
         return self.public_url or f"http://{self.listen}:{self.port}"
+
+    def ranking_app_url(self) -> str | None:
+        """The address of /ranking's Mini App, when Telegram can open it: it opens https addresses only."""
+        base = self.base_url()
+        return base + RANKING_APP_PATH if self.enabled and base.startswith("https://") else None
 
 
 class InviteSettings(_Section):

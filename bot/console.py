@@ -275,7 +275,8 @@ class Console:
             cells = []
             for button in row:
                 number += 1
-                link = f" → {button['url']}" if "url" in button else ""
+                address = button.get("url") or button.get("web_app", {}).get("url")  # a link, or a Mini App
+                link = f" → {address}" if address else ""
                 cells.append(f"[{number}] {button['text']}{link}")
             lines.append("  ".join(cells))
         return "\n".join(lines)

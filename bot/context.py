@@ -6,7 +6,7 @@ import asyncio
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from telegram import Update
 from telegram.ext import Application, CallbackContext, ExtBot
@@ -49,6 +49,18 @@ class Services:
     # The language chosen by the member behind an update: the error handler's context is made afresh, and a refusal
     # must speak the member's language, not their Telegram's.
     chosen_languages: Recent[int, str] = field(default_factory=lambda: Recent(CHOSEN_LANGUAGES_KEPT))
+
+
+class CampaignReader(Protocol):
+    """What reading the campaign's boards needs, in a handler (BotContext) or on a web page (web.site.Site)."""
+
+    @property
+    def services(self) -> Services: ...
+
+    @property
+    def settings(self) -> Settings: ...
+
+    def today(self) -> dt.date: ...
 
 
 BotApplication = Application[ExtBot[None], "BotContext", dict[Any, Any], dict[Any, Any], dict[Any, Any], Any]

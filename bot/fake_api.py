@@ -473,7 +473,7 @@ class FakeBotApi(BaseRequest):
     def _api_editMessageText(self, params: dict[str, Any], files: dict[str, UploadedFile]) -> Any:  # noqa: N802
         message = self._bot_message(params)
         text, html = _render(params.get("text", ""), params.get("parse_mode"), MESSAGE_LIMIT)
-        markup = _checked_markup(params.get("reply_markup"))
+        markup = _checked_markup(params.get("reply_markup"), self._chat(params))
         if text == message.text and html == message.html and markup == message.reply_markup:
             raise bad_request(
                 "message is not modified: specified new message content and reply markup are exactly the same "
@@ -485,7 +485,7 @@ class FakeBotApi(BaseRequest):
 
     def _api_editMessageReplyMarkup(self, params: dict[str, Any], files: dict[str, UploadedFile]) -> Any:  # noqa: N802
         message = self._bot_message(params)
-        markup = _checked_markup(params.get("reply_markup"))
+        markup = _checked_markup(params.get("reply_markup"), self._chat(params))
         if markup == message.reply_markup:
             raise bad_request("message is not modified: specified new message content and reply markup are exactly")
         message.reply_markup, message.edited = markup, True
@@ -597,7 +597,7 @@ class FakeBotApi(BaseRequest):
             chat_id=chat.id,
             from_user=self.bot_user,
             date=int(time.time()),
-            reply_markup=_checked_markup(params.get("reply_markup")),
+            reply_markup=_checked_markup(params.get("reply_markup"), chat),
             **content,
         )
         chat.messages[message.message_id] = message
@@ -668,8 +668,9 @@ def _document(message: StoredMessage) -> dict[str, Any]:
             "file_name": message.document_name or "file", "file_size": len(message.document or b"")}  # fmt: skip
 
 
-def _checked_markup(markup: Any) -> dict[str, Any] | None:
-    """Refuses keyboards Telegram would refuse: bad callback data, buttons without an action."""
+def _checked_markup(markup: Any, chat: FakeChat) -> dict[str, Any] | None:
+    """Refuses keyboards Telegram would refuse: bad callback data, buttons without an action, Mini App buttons
+    outside a private chat or to an address that is not https."""
     if not markup:
         return None
     if isinstance(markup, str):
@@ -685,6 +686,11 @@ def _checked_markup(markup: Any) -> dict[str, Any] | None:
             elif "url" in button:
                 if not str(button["url"]).startswith(("https://", "http://", "tg://")):
                     raise bad_request("BUTTON_URL_INVALID")
+            elif "web_app" in button:
+                if chat.type != "private":
+                    raise bad_request("BUTTON_TYPE_INVALID")
+                if not str(button["web_app"].get("url", "")).startswith("https://"):
+                    raise bad_request("inline keyboard button Web App URL is invalid: Only HTTPS links are allowed")
             elif not {"switch_inline_query", "switch_inline_query_current_chat", "copy_text"} & button.keys():
                 raise bad_request("BUTTON_TYPE_INVALID")
     return dict(markup)

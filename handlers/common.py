@@ -14,7 +14,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 from sqlmodel.ext.asyncio.session import AsyncSession
-from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Update, User
+from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Update, User, WebAppInfo
 from telegram._utils.types import JSONDict
 from telegram.constants import ChatType
 from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
@@ -539,6 +539,12 @@ Step = Callable[[AsyncSession, BotContext, Viewer, Dialog, str, Replies], Awaita
 def button(text: str, data: str) -> InlineKeyboardButton:
     """A button; its label is plain text, so a translation rendered for HTML (its values escaped) is turned back."""
     return InlineKeyboardButton(_label(text), callback_data=data)
+
+
+def app_button(text: str, url: str) -> InlineKeyboardButton:
+    """A button that opens a page of ours inside Telegram (a Mini App); Telegram takes only https addresses, and
+    only in a private chat."""
+    return InlineKeyboardButton(_label(text), web_app=WebAppInfo(url))
 
 
 def _label(text: str) -> str:

@@ -22,7 +22,7 @@ from bot import export
 from bot.access import ANY_CHAT, PRIVATE, Audience, CommandSpec
 from bot.callbacks import CallbackData
 from bot.config import Settings
-from bot.context import BotContext
+from bot.context import BotContext, CampaignReader
 from bot.export import GROUP_NAMES
 from bot.i18n import N_, Translator, escape
 from bot.labels import label_name
@@ -30,6 +30,7 @@ from handlers.common import (
     Refusal,
     Replies,
     Viewer,
+    app_button,
     button,
     chat_type,
     existing_section,
@@ -217,32 +218,33 @@ def may_see_individuals(settings: Settings, viewer: Viewer, where: str) -> bool:
 
 async def board_of(
     session: AsyncSession,
-    context: BotContext,
+    reader: CampaignReader,
     period: Period,
     kind: TargetKind,
     standards_of: tuple[int, ...] | None = (),
 ) -> Board:
-    """The board; the per-standard means only of the targets in `standards_of` (a board lists scores only)."""
+    """The board (one kept by the process, if still current); the per-standard means only of the targets in
+    `standards_of` (a board lists scores only), of every target with None (computed afresh)."""
     if standards_of is None:
         return await scoring.compute_board(
-            session=session, rules=context.settings.scoring_rules(), period=period, kind=kind, today=context.today()
+            session=session, rules=reader.settings.scoring_rules(), period=period, kind=kind, today=reader.today()
         )
-    return await context.services.boards.board(
+    return await reader.services.boards.board(
         session=session,
-        rules=context.settings.scoring_rules(),
+        rules=reader.settings.scoring_rules(),
         period=period,
         kind=kind,
-        today=context.today(),
+        today=reader.today(),
         standards_of=standards_of,
     )
 
 
-async def chosen_period(session: AsyncSession, context: BotContext, kind: PeriodKind, period_id: int) -> Period:
+async def chosen_period(session: AsyncSession, reader: CampaignReader, kind: PeriodKind, period_id: int) -> Period:
     """The period a button names (checked: it exists and is of that kind), or the current one of the kind."""
     if period_id:
         period = await campaigns.get_period(session=session, period_id=period_id)
     else:
-        period = await campaigns.period_at(session=session, kind=kind, today=context.today())
+        period = await campaigns.period_at(session=session, kind=kind, today=reader.today())
     if period is None or period.kind != kind:
         raise Refusal(N_("There is no campaign period to show yet."))
     return period
@@ -268,12 +270,14 @@ def period_rows(
     return [kinds, moves] if moves else [kinds]
 
 
-async def neighbours(session: AsyncSession, context: BotContext, period: Period) -> tuple[Period | None, Period | None]:
+async def neighbours(
+    session: AsyncSession, reader: CampaignReader, period: Period
+) -> tuple[Period | None, Period | None]:
     """The periods before and after, the future ones aside (nobody has rated in them yet)."""
     if period.kind == PeriodKind.CAMPAIGN:
         return None, None
     later = await campaigns.neighbour(session=session, period=period, step=1)
-    if later is not None and later.starts_on > context.today():
+    if later is not None and later.starts_on > reader.today():
         later = None
     return await campaigns.neighbour(session=session, period=period, step=-1), later
 
@@ -281,43 +285,65 @@ async def neighbours(session: AsyncSession, context: BotContext, period: Period)
 # --- /ranking -------------------------------------------------------------------------------------------------------
 
 
-async def ranking_view(
-    session: AsyncSession, context: BotContext, viewer: Viewer, view: RankView, where: str
-) -> tuple[str, InlineKeyboardMarkup]:
-    individuals = may_see_individuals(context.settings, viewer, where)
+@dataclass(frozen=True)
+class Leaderboard:
+    """A board as /ranking shows it to one viewer, read in one go: what the chat's message and the Mini App's page
+    (web/miniapp.py) are both made from."""
+
+    period: Period
+    board: Board
+    previous: dict[int, int] | None  # ranks in the period's last snapshot, for the movements
+    earlier: Period | None
+    later: Period | None
+    individuals: bool  # the viewer may switch to the individuals' board
+
+
+async def read_ranking(
+    session: AsyncSession, reader: CampaignReader, viewer: Viewer, view: RankView, where: str
+) -> Leaderboard:
+    """The board a viewer asked for, where they asked (a chat's type); refused as /ranking refuses it."""
+    individuals = may_see_individuals(reader.settings, viewer, where)
     if view.target == TargetKind.MEMBER and not individuals:
         raise Refusal(
             N_("The ranking of individuals is for the campaign leaders.")
             if where == ChatType.PRIVATE
             else N_("The ranking of individuals is not shown in groups. Ask me in private.")
         )
-    tr = context.tr
-    period = await chosen_period(session, context, view.period_kind, view.period_id)
-    board = await board_of(session, context, period, view.target)
+    period = await chosen_period(session, reader, view.period_kind, view.period_id)
+    board = await board_of(session, reader, period, view.target)
     before = await snapshots.previous_ranks(session=session, period_id=period.id or 0, kind=view.target)
-    text, page, pages = render_board(tr, board, before, view.page)
+    earlier, later = await neighbours(session, reader, period)
+    return Leaderboard(period, board, before, earlier, later, individuals)
+
+
+def target_choices(tr: Translator) -> tuple[tuple[TargetKind, str], ...]:
+    return ((TargetKind.SECTION, tr.gettext("Sections")), (TargetKind.MEMBER, tr.gettext("Individuals")))
+
+
+async def ranking_view(
+    session: AsyncSession, context: BotContext, viewer: Viewer, view: RankView, where: str
+) -> tuple[str, InlineKeyboardMarkup]:
+    leaderboard = await read_ranking(session, context, viewer, view, where)
+    tr, period, target = context.tr, leaderboard.period, view.target
+    text, page, pages = render_board(tr, leaderboard.board, leaderboard.previous, view.page)
     rows: list[list[InlineKeyboardButton]] = []
-    if individuals:
+    if leaderboard.individuals:
         rows.append(
             [
-                button(
-                    ("✓ " if view.target == kind else "") + label,
-                    RankView(kind, period.kind, period.id or 0, 0).pack(),
-                )
-                for kind, label in (
-                    (TargetKind.SECTION, tr.gettext("Sections")),
-                    (TargetKind.MEMBER, tr.gettext("Individuals")),
-                )
+                button(("✓ " if target == kind else "") + label, RankView(kind, period.kind, period.id or 0, 0).pack())
+                for kind, label in target_choices(tr)
             ]
         )
-    earlier, later = await neighbours(session, context, period)
-    rows += period_rows(tr, period, earlier, later, lambda kind, pid: RankView(view.target, kind, pid, 0).pack())
+    rows += period_rows(
+        tr, period, leaderboard.earlier, leaderboard.later, lambda kind, pid: RankView(target, kind, pid, 0).pack()
+    )
     if pages > 1:
         rows.append(
-            navigation_row(
-                tr, page, pages, lambda number: RankView(view.target, period.kind, period.id or 0, number).pack()
-            )
+            navigation_row(tr, page, pages, lambda number: RankView(target, period.kind, period.id or 0, number).pack())
         )
+    app_url = context.settings.web.ranking_app_url()
+    if where == ChatType.PRIVATE and app_url:
+        rows.append([app_button(tr.gettext("Open as a board"), app_url)])
     return text, InlineKeyboardMarkup(rows)
 
 

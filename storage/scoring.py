@@ -589,13 +589,21 @@ class Board:
     def find(self, target_id: int) -> Standing | None:
         if target_id in self.detailed:
             return self.detailed[target_id]
+        found = self._indexed().get(target_id)
+        return None if found is None else found[0][found[1]]
+
+    def position(self, target_id: int) -> int | None:
+        """Where a ranked target is in `ranked` (0: first; ties share a rank, not a position), None if unranked."""
+        found = self._indexed().get(target_id)
+        return found[1] if found is not None and found[0] is self.ranked else None
+
+    def _indexed(self) -> dict[int, tuple[Sequence[Standing], int]]:
         if self.index is None:
             self.index = {}
             for standings in (self.ranked, self.unranked):
                 ids = standings.target_ids() if isinstance(standings, Standings) else [s.target_id for s in standings]
                 self.index.update((target_id, (standings, position)) for position, target_id in enumerate(ids))
-        found = self.index.get(target_id)
-        return None if found is None else found[0][found[1]]
+        return self.index
 
 
 def groups_scored(kind: TargetKind) -> tuple[RaterGroup, ...]:

@@ -39,6 +39,14 @@ class Site:
         return self.now().astimezone(self.settings.tz).date()
 
     @property
+    def bot_token(self) -> str | None:
+        """The token of the bot the pages belong to (a Mini App's data is signed with it): the running bot's, else
+        the configured one."""
+        if self.application is not None:
+            return self.application.bot.token
+        return self.settings.bot_token.get_secret_value() if self.settings.bot_token else None
+
+    @property
     def bot_username(self) -> str:
         if self.application is None:
             return ""
