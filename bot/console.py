@@ -423,6 +423,8 @@ async def _pages(application: BotApplication, out: TextIO, *, interactive: bool)
         else:
             base = web.public_url or f"http://{web.listen}:{server.port}"
             print(f"Web pages: {base}/review/<token> (a section's review page; /ratinglink gives its link)", file=where)
+            if web.lobby:
+                print(f"The hall's screen: {base}/lobby" + ("?key=…" if web.lobby_key else ""), file=where)
         yield
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy.orm.attributes import flag_modified
 from sqlmodel import col, func, select
@@ -23,6 +23,47 @@ async def review_token(*, session: AsyncSession, section: Section) -> str:
         session.add(section)
         await session.flush()
     return section.review_token
+
+
+class SectionLink(NamedTuple):
+    """A section in use and its review link token."""
+
+    section_id: int
+    name: str
+    token: str | None
+
+
+IN_USE = col(Section.archived_at).is_(None)
+SECTIONS_LINKED = select(func.count(), func.count(col(Section.review_token))).where(IN_USE)
+SECTION_LINKS = (
+    select(Section.id, Section.name, Section.review_token)
+    .where(IN_USE)
+    .order_by(col(Section.kind), col(Section.sort_name), col(Section.id))
+)
+
+
+async def count_section_links(*, session: AsyncSession) -> tuple[int, int]:
+    """(sections in use, how many of them have a review link token)."""
+    sections, linked = (await session.exec(SECTIONS_LINKED)).one()
+    return int(sections), int(linked)
+
+
+async def list_section_links(*, session: AsyncSession, offset: int = 0, limit: int | None = None) -> list[SectionLink]:
+    """The sections in use with their tokens, in the sections' order (offices first), as plain rows: all of them,
+    or `limit` from the `offset`th."""
+    rows = await session.exec(SECTION_LINKS.offset(offset).limit(limit))
+    return [SectionLink._make(row) for row in rows.all()]
+
+
+async def create_missing_review_tokens(*, session: AsyncSession) -> int:
+    """Makes the review tokens the sections in use have not got yet; how many. The rows are locked first: of two
+    transactions doing this at once (PostgreSQL), the second waits, then finds them made (SQLite's writers take
+    turns anyway)."""
+    query = select(Section).where(IN_USE, col(Section.review_token).is_(None)).with_for_update()
+    missing = (await session.exec(query)).all()
+    for section in missing:
+        await review_token(session=session, section=section)
+    return len(missing)
 
 
 async def section_by_review_token(*, session: AsyncSession, token: str) -> Section | None:

@@ -109,7 +109,7 @@ LATIN_PLACEHOLDERS = {
     *("n", "id", "number", "value", "score", "rank", "count", "total", "first", "last", "mean", "points", "rate"),
     *("limit", "length", "uses", "max_uses", "needed", "rectified"),
     *("day", "typed", "until", "starts", "ends", "year", "quarter", "month", "months", "quarters", "years"),
-    *("link", "command", "telegram"),
+    *("link", "command", "telegram", "page", "pages", "time", "end", "address"),
 }
 OPENING = "“‘（《「"
 CLOSING = "”’）》」。，、；：？！…"

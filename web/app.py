@@ -10,7 +10,7 @@ from starlette.routing import BaseRoute, Route
 
 from bot.context import BotApplication, Services
 from bot.i18n import translator
-from web import miniapp, reviews, telegram
+from web import lobby, miniapp, reviews, telegram
 from web.guards import reader_language
 from web.site import Site, site_of
 
@@ -19,7 +19,12 @@ def build_web_app(
     services: Services, application: BotApplication | None = None, *, webhook_path: str = ""
 ) -> Starlette:
     """The pages of `services`' campaign; with `webhook_path`, Telegram's updates are taken there for `application`."""
-    routes: list[BaseRoute] = [Route("/healthz", healthz, methods=["GET", "HEAD"]), *reviews.ROUTES, *miniapp.ROUTES]
+    routes: list[BaseRoute] = [
+        Route("/healthz", healthz, methods=["GET", "HEAD"]),
+        *reviews.ROUTES,
+        *lobby.ROUTES,
+        *miniapp.ROUTES,
+    ]
     if webhook_path:
         routes.append(telegram.webhook_route(webhook_path))
     app = Starlette(routes=routes, exception_handlers={HTTPException: page_not_found})
