@@ -127,13 +127,13 @@ async def sync_review(*, session: AsyncSession, review: PublicReview) -> None:
     old, new = dict(review.tally), review_contribution(review, rectified)
     if old == new:
         return
+    review.tally = new  # before the queries below flush the review: a new one is then inserted with it, not updated
+    flag_modified(review, "tally")
+    session.add(review)
     changes: list[TallyChange] = []
     for period_id in await periods_of_day(session=session, day=review.day):
         changes += _differences((period_id, TargetKind.SECTION, review.section_id, RaterGroup.PUBLIC), old, new)
     await _bump(session, changes)
-    review.tally = new
-    flag_modified(review, "tally")
-    session.add(review)
     await session.flush()
 
 
