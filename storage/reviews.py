@@ -6,6 +6,7 @@ import datetime as dt
 import secrets
 from typing import Any
 
+from sqlalchemy import bindparam
 from sqlalchemy.orm.attributes import flag_modified
 from sqlmodel import col, func, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -26,7 +27,11 @@ async def review_token(*, session: AsyncSession, section: Section) -> str:
 
 
 async def section_by_review_token(*, session: AsyncSession, token: str) -> Section | None:
-    return (await session.exec(select(Section).where(Section.review_token == token))).first()
+    """The section of a review link (every review page asks: the statement is built once)."""
+    return (await session.exec(_BY_TOKEN, params={"token": token})).first()
+
+
+_BY_TOKEN = select(Section).where(col(Section.review_token) == bindparam("token"))
 
 
 async def todays_review(
@@ -44,13 +49,16 @@ async def reviewer_reviews(
     *, session: AsyncSession, section_id: int, reviewer_telegram_id: int, day: dt.date
 ) -> list[PublicReview]:
     """The reviewer's reviews of the section that are `day`'s or not void, in one query: whether they reviewed it
-    that day already, and which reviews a new one replaces (handlers.reviews.replace_earlier)."""
-    query = select(PublicReview).where(
-        PublicReview.section_id == section_id,
-        PublicReview.reviewer_telegram_id == reviewer_telegram_id,
-        or_(PublicReview.day == day, col(PublicReview.voided_at).is_(None)),
-    )
-    return list((await session.exec(query)).all())
+    that day already, and which reviews a new one replaces (handlers.reviews.replace_earlier). Built once."""
+    params = {"section_id": section_id, "reviewer": reviewer_telegram_id, "day": day}
+    return list((await session.exec(_REVIEWER_REVIEWS, params=params)).all())
+
+
+_REVIEWER_REVIEWS = select(PublicReview).where(
+    col(PublicReview.section_id) == bindparam("section_id"),
+    col(PublicReview.reviewer_telegram_id) == bindparam("reviewer"),
+    or_(col(PublicReview.day) == bindparam("day"), col(PublicReview.voided_at).is_(None)),
+)
 
 
 async def add_review(
