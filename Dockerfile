@@ -5,9 +5,10 @@
 #   docker run -d --name shuangyou --restart unless-stopped -e BOT_TOKEN=123456789:AAE... \
 #       -v shuangyou-data:/data shuangyou
 #
-# As a webhook behind a TLS reverse proxy (several instances on one PostgreSQL):
-#   docker run -d -e BOT_TOKEN=... -e DATABASE_URL=postgresql+asyncpg://... -p 127.0.0.1:8443:8443 shuangyou \
-#       run --webhook https://bot.example.org/telegram --listen 0.0.0.0 --port 8443
+# The web pages (the public's review pages; in webhook mode Telegram's updates too) on port 8080: publish it to the
+# reverse proxy with -p 127.0.0.1:8080:8080. As a webhook (several instances on one PostgreSQL):
+#   docker run -d -e BOT_TOKEN=... -e DATABASE_URL=postgresql+asyncpg://... -p 127.0.0.1:8080:8080 shuangyou \
+#       run --webhook https://bot.example.org/telegram
 #
 # The bot runs as uid 10001 in /data: backups, exports and invitation lists without --out land on the volume.
 FROM python:3.11-slim-bookworm
@@ -18,6 +19,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     DATABASE_URL=sqlite+aiosqlite:////data/shuangyou.db \
     SHUANGYOU_CONFIG=/app/config.toml \
+    SHUANGYOU_WEB__LISTEN=0.0.0.0 \
     MPLCONFIGDIR=/tmp/matplotlib
 
 # A Chinese font for the leaderboard charts and the printed review QR codes (without one the boards are posted as
@@ -35,12 +37,13 @@ COPY bot /tmp/src/bot
 COPY handlers /tmp/src/handlers
 COPY jobs /tmp/src/jobs
 COPY storage /tmp/src/storage
+COPY web /tmp/src/web
 RUN pip install -c /tmp/src/constraints.txt /tmp/src && rm -rf /tmp/src
 COPY config.toml /app/config.toml
 
 USER shuangyou
 WORKDIR /data
 VOLUME /data
-EXPOSE 8443
+EXPOSE 8080
 ENTRYPOINT ["python", "-m", "bot"]
 CMD ["run"]

@@ -178,9 +178,10 @@ async def press_level(press: Press[Level]) -> None:
     if section is None or section.archived_at is not None or data.level not in LEVELS:
         raise Refusal(N_EXPIRED)
     _not_a_member(viewer)
-    if await reviews.todays_review(
+    found = await reviews.reviewer_reviews(
         session=session, section_id=section.id or 0, reviewer_telegram_id=viewer.user.id, day=context.today()
-    ):
+    )
+    if any(old.day == context.today() for old in found):
         raise Refusal(
             N_("You already reviewed {section} today. Thank you! You can review again tomorrow."),
             section=section.name,
@@ -194,7 +195,7 @@ async def press_level(press: Press[Level]) -> None:
         language=context.language,
     )
     if review.complete:
-        await replace_earlier(session, context.settings, review, context.now())
+        await replace_earlier(session, context.settings, review, context.now(), found)
     if data.level <= BAD:
         await _ask_reason(session, context, viewer, review, replies)
     else:
@@ -288,14 +289,26 @@ async def ask_comment(
 async def open_rectification(
     session: AsyncSession, settings: Settings, review: PublicReview, now: dt.datetime
 ) -> tuple[Section, dt.date]:
-    """A bad review with its reason, from Telegram or the web page: the section gets a rectification task, the review
-    is complete, and the reviewer's earlier reviews of the period are replaced. The section and the task's due day."""
+    """A bad review's reason given in Telegram: the section gets a rectification task, the review is complete, and
+    the reviewer's earlier reviews of the period are replaced. The section and the task's due day."""
     section = await sections.get_section(session=session, section_id=review.section_id)
     assert section is not None
+    task = await rectification_task(session, settings, section, review.tags, review.reason, now)
+    review.complete, review.task_id = True, task.id
+    await reviews.save_review(session=session, review=review)
+    await replace_earlier(session, settings, review, now)
+    return section, task.due_on
+
+
+async def rectification_task(
+    session: AsyncSession, settings: Settings, section: Section, tags: list[str], reason: str, now: dt.datetime
+) -> Task:
+    """The section's task to look into a bad review, due in [reviews] rectify_working_days working days (the web
+    page opens it before it stores the review, which then comes with its task in one INSERT)."""
     calendar = settings.calendar.work_calendar()
     due = calendar.add_working_days(now.astimezone(settings.tz).date(), settings.reviews.rectify_working_days)
-    titles = rectification_titles(settings, review.tags, review.reason)
-    task = await tasks.create_task(
+    titles = rectification_titles(settings, tags, reason)
+    return await tasks.create_task(
         session=session,
         section_id=section.id or 0,
         due_on=due,
@@ -304,10 +317,6 @@ async def open_rectification(
         title=titles[settings.bot.default_language],  # stored as typed, escaped when shown
         title_by_language=titles,
     )
-    review.complete, review.task_id = True, task.id
-    await reviews.save_review(session=session, review=review)
-    await replace_earlier(session, settings, review, now)
-    return section, due
 
 
 def bad_review_notice(settings: Settings, section: Section, review: PublicReview, due: dt.date) -> Notice:
@@ -379,15 +388,28 @@ def _not_a_member(viewer: Viewer) -> None:
         )
 
 
-async def replace_earlier(session: AsyncSession, settings: Settings, review: PublicReview, now: dt.datetime) -> None:
+async def replace_earlier(
+    session: AsyncSession,
+    settings: Settings,
+    review: PublicReview,
+    now: dt.datetime,
+    found: list[PublicReview] | None = None,
+) -> None:
     """A reviewer (a Telegram account, or a browser's cookie) is one reviewer of a section per rating period: their
-    earlier reviews there are voided."""
+    earlier reviews there are voided. `found`: their reviews of the section as read before this one was added
+    (`reviews.reviewer_reviews`), else they are read now. The period is read only when there are earlier reviews:
+    most reviewers have none."""
+    if found is None:
+        earlier = await reviews.other_reviews(session=session, review=review)
+    else:
+        earlier = [old for old in found if old.voided_at is None and old.id != review.id]
+    if not earlier:
+        return
     kind = PeriodKind(settings.campaign.rating_period)
     period = await campaigns.period_at(session=session, kind=kind, today=review.day)
     if period is not None:
-        await reviews.replace_earlier_reviews(
-            session=session, review=review, starts_on=period.starts_on, ends_on=period.ends_on, now=now
-        )
+        replaced = [old for old in earlier if period.starts_on <= old.day <= period.ends_on]
+        await reviews.replace_reviews(session=session, earlier=replaced, now=now)
 
 
 async def _own_open_review(session: AsyncSession, viewer: Viewer, review_id: int) -> PublicReview:
@@ -718,9 +740,7 @@ async def tell_still_unsatisfied_later(
     """The reviewer said no on the web page: the heads and the leaders are told through the outbox."""
     heads, leaders = await still_unsatisfied_notices(session, review)
     await tell_heads_later(session, settings, review.section_id, heads, now)
-    for leader in await tasks.leaders(session=session):
-        if leader.telegram_id is not None:
-            await _queue(session, settings, leader, leaders, now)
+    await _queue(session, settings, await tasks.leaders(session=session), leaders, now)
 
 
 def settle_keyboard(tr: Translator, unsettled: list[tuple[PublicReview, str]]) -> InlineKeyboardMarkup:
@@ -777,19 +797,22 @@ async def tell_heads_later(
 ) -> None:
     """Tells each active head of the section through the outbox (from the web page, where there is no update to
     answer): kept in the same transaction as what it tells of, sent within seconds, retried if Telegram fails."""
-    for head in await tasks.section_heads(session=session, section_id=section_id):
-        await _queue(session, settings, head, notice, now)
+    await _queue(session, settings, await tasks.section_heads(session=session, section_id=section_id), notice, now)
 
 
-async def _queue(session: AsyncSession, settings: Settings, member: Member, notice: Notice, now: dt.datetime) -> None:
-    if member.telegram_id is None:
-        return
-    tr = member_translator(settings, member)
-    keyboard = notice.keyboard(tr)
-    markup = keyboard.to_dict() if keyboard is not None else None
-    await reminders.queue_notice(
-        session=session, chat_id=member.telegram_id, text=notice.text(tr), markup=markup, now=now, delay=NO_DELAY
-    )
+async def _queue(
+    session: AsyncSession, settings: Settings, members: list[Member], notice: Notice, now: dt.datetime
+) -> None:
+    """The notice for each of `members` in their language, kept for the outbox in one statement."""
+    kept = []
+    for member in members:
+        if member.telegram_id is not None:
+            tr = member_translator(settings, member)
+            keyboard = notice.keyboard(tr)
+            markup = keyboard.to_dict() if keyboard is not None else None
+            kept.append(reminders.KeptNotice(member.telegram_id, notice.text(tr), markup))
+    if kept:
+        await reminders.queue_notices(session=session, notices=kept, now=now, delay=NO_DELAY)
 
 
 async def tell_heads(

@@ -49,6 +49,15 @@ async def add_reminders(*, session: AsyncSession, planned: list[PlannedReminder]
     return int(result.rowcount or 0)
 
 
+@dataclass(frozen=True)
+class KeptNotice:
+    """A message for the outbox to send: its chat, its text and its buttons (Telegram's JSON)."""
+
+    chat_id: int
+    text: str
+    markup: dict[str, Any] | None = None
+
+
 async def queue_notice(
     *,
     session: AsyncSession,
@@ -60,23 +69,28 @@ async def queue_notice(
 ) -> None:
     """Keeps a notice for the outbox: one Telegram did not take (5xx, a timeout, flood control), sent again after
     `delay`; or one written where there is no update to answer (the web page), sent at once (no delay)."""
-    await _keep(session, NOTICE, chat_id, {"text": text, "markup": markup}, now, delay)
+    await queue_notices(session=session, notices=[KeptNotice(chat_id, text, markup)], now=now, delay=delay)
+
+
+async def queue_notices(
+    *, session: AsyncSession, notices: list[KeptNotice], now: dt.datetime, delay: dt.timedelta = NOTICE_RETRY
+) -> None:
+    """Keeps several notices, in one statement (as `queue_notice`)."""
+    planned = [
+        _kept(NOTICE, notice.chat_id, {"text": notice.text, "markup": notice.markup}, now, delay) for notice in notices
+    ]
+    await add_reminders(session=session, planned=planned)
 
 
 async def queue_menu(*, session: AsyncSession, telegram_id: int, now: dt.datetime) -> None:
     """Keeps a member's menu Telegram did not take for the outbox to set again (composed when it is sent)."""
-    await _keep(session, MENU, telegram_id, None, now, NOTICE_RETRY)
+    await add_reminders(session=session, planned=[_kept(MENU, telegram_id, None, now, NOTICE_RETRY)])
 
 
-async def _keep(
-    session: AsyncSession,
-    kind: str,
-    chat_id: int,
-    payload: dict[str, Any] | None,
-    now: dt.datetime,
-    delay: dt.timedelta,
-) -> None:
-    kept = PlannedReminder(
+def _kept(
+    kind: str, chat_id: int, payload: dict[str, Any] | None, now: dt.datetime, delay: dt.timedelta
+) -> PlannedReminder:
+    return PlannedReminder(
         key=f"{kind}:{uuid.uuid4().hex}",
         kind=kind,
         member_id=None,
@@ -86,7 +100,6 @@ async def _keep(
         chat_id=chat_id,
         payload=payload,
     )
-    await add_reminders(session=session, planned=[kept])
 
 
 async def planned_today(*, session: AsyncSession, key_prefix: str, day: dt.date) -> bool:

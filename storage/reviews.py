@@ -6,8 +6,9 @@ import datetime as dt
 import secrets
 from typing import Any, NamedTuple
 
+from sqlalchemy import bindparam
 from sqlalchemy.orm.attributes import flag_modified
-from sqlmodel import col, func, select
+from sqlmodel import col, func, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage import scoring
@@ -67,7 +68,11 @@ async def create_missing_review_tokens(*, session: AsyncSession) -> int:
 
 
 async def section_by_review_token(*, session: AsyncSession, token: str) -> Section | None:
-    return (await session.exec(select(Section).where(Section.review_token == token))).first()
+    """The section of a review link (every review page asks: the statement is built once)."""
+    return (await session.exec(_BY_TOKEN, params={"token": token})).first()
+
+
+_BY_TOKEN = select(Section).where(col(Section.review_token) == bindparam("token"))
 
 
 async def todays_review(
@@ -81,6 +86,22 @@ async def todays_review(
     return (await session.exec(query)).first()
 
 
+async def reviewer_reviews(
+    *, session: AsyncSession, section_id: int, reviewer_telegram_id: int, day: dt.date
+) -> list[PublicReview]:
+    """The reviewer's reviews of the section that are `day`'s or not void, in one query: whether they reviewed it
+    that day already, and which reviews a new one replaces (handlers.reviews.replace_earlier). Built once."""
+    params = {"section_id": section_id, "reviewer": reviewer_telegram_id, "day": day}
+    return list((await session.exec(_REVIEWER_REVIEWS, params=params)).all())
+
+
+_REVIEWER_REVIEWS = select(PublicReview).where(
+    col(PublicReview.section_id) == bindparam("section_id"),
+    col(PublicReview.reviewer_telegram_id) == bindparam("reviewer"),
+    or_(col(PublicReview.day) == bindparam("day"), col(PublicReview.voided_at).is_(None)),
+)
+
+
 async def add_review(
     *,
     session: AsyncSession,
@@ -89,18 +110,21 @@ async def add_review(
     level: int,
     day: dt.date,
     language: str | None = None,
+    **details: Any,
 ) -> PublicReview:
+    """A new review; `details` are more of its fields (a review from the web page comes with all of them, its
+    rectification task included): one INSERT, its tally with it (`scoring.sync_review`)."""
     review = PublicReview(
         section_id=section_id,
         reviewer_telegram_id=reviewer_telegram_id,
         level=level,
         day=day,
-        complete=level >= 3,
         language=language,
+        **{"complete": level >= 3, **details},
     )
     session.add(review)
-    await session.flush()
     await scoring.sync_review(session=session, review=review)
+    await session.flush()
     return review
 
 
@@ -185,23 +209,21 @@ async def list_standing_reviews(*, session: AsyncSession, offset: int = 0, limit
 REPLACED = "replaced by a later review of the same reviewer"
 
 
-async def replace_earlier_reviews(
-    *, session: AsyncSession, review: PublicReview, starts_on: dt.date, ends_on: dt.date, now: dt.datetime
-) -> int:
-    """Voids the reviewer's other reviews of the section from `starts_on` to `ends_on` (the rating period): one
-    Telegram account is one reviewer there, however many days it reviews. Returns how many."""
+async def other_reviews(*, session: AsyncSession, review: PublicReview) -> list[PublicReview]:
+    """The reviewer's other reviews of the section that are not void (on any day)."""
     query = select(PublicReview).where(
         PublicReview.section_id == review.section_id,
         PublicReview.reviewer_telegram_id == review.reviewer_telegram_id,
         PublicReview.id != review.id,
         col(PublicReview.voided_at).is_(None),
-        col(PublicReview.day) >= starts_on,
-        col(PublicReview.day) <= ends_on,
     )
-    earlier = (await session.exec(query)).all()
+    return list((await session.exec(query)).all())
+
+
+async def replace_reviews(*, session: AsyncSession, earlier: list[PublicReview], now: dt.datetime) -> None:
+    """Voids a reviewer's earlier reviews of a section, replaced by their new one (one reviewer per period)."""
     for old in earlier:
         await void_review(session=session, review=old, reason=REPLACED, now=now)
-    return len(earlier)
 
 
 async def void_review(*, session: AsyncSession, review: PublicReview, reason: str, now: dt.datetime) -> None:

@@ -127,13 +127,13 @@ async def sync_review(*, session: AsyncSession, review: PublicReview) -> None:
     old, new = dict(review.tally), review_contribution(review, rectified)
     if old == new:
         return
+    review.tally = new  # before the queries below flush the review: a new one is then inserted with it, not updated
+    flag_modified(review, "tally")
+    session.add(review)
     changes: list[TallyChange] = []
     for period_id in await periods_of_day(session=session, day=review.day):
         changes += _differences((period_id, TargetKind.SECTION, review.section_id, RaterGroup.PUBLIC), old, new)
     await _bump(session, changes)
-    review.tally = new
-    flag_modified(review, "tally")
-    session.add(review)
     await session.flush()
 
 
@@ -270,9 +270,31 @@ TARGETS_CHANGED = "shuangyou_targets_changed"  # an execution option: (kind, [(p
 
 async def _publish_due(session: AsyncSession, keys: set[tuple[int, TargetKind, int]]) -> None:
     """Publishes the (period, kind, target) tallies among `keys` that moved by a step since they were last."""
-    table = ScoreTally.__table__  # type: ignore[attr-defined]
     kinds = {kind for _, kind, _ in keys}
-    query = (
+    params = {
+        "kinds": sorted(kinds),
+        "periods": sorted({period_id for period_id, _, _ in keys}),
+        "targets": sorted({target_id for _, _, target_id in keys}),
+    }
+    connection = await session.connection()
+    due = [
+        (period_id, target_id)
+        for period_id, target_id, raters, shown, step, closed in (
+            await connection.execute(_raters_query(), params)
+        ).all()
+        # A step of one, or a period closed already (a void after its end): every change shows at once.
+        if step <= 1 or closed or abs(int(raters) - int(shown)) >= step
+    ]
+    for kind in kinds:  # one kind per rating or review
+        await publish(session=session, kind=kind, targets=[(p, t) for p, t in due if (p, kind, t) in keys])
+
+
+@functools.cache
+def _raters_query() -> Any:
+    """Each (period, target)'s raters as summed and as shown, and its campaign's step: built once (every rating and
+    review asks), with the kinds, periods and targets as parameters."""
+    table = ScoreTally.__table__  # type: ignore[attr-defined]
+    return (
         sa.select(
             table.c.period_id,
             table.c.target_id,
@@ -285,21 +307,12 @@ async def _publish_due(session: AsyncSession, keys: set[tuple[int, TargetKind, i
         .join(Campaign, col(Campaign.id) == col(Period.campaign_id))
         .where(
             table.c.measure == RATERS,
-            table.c.target_kind.in_(kinds),
-            table.c.period_id.in_({period_id for period_id, _, _ in keys}),
-            table.c.target_id.in_({target_id for _, _, target_id in keys}),
+            table.c.target_kind.in_(sa.bindparam("kinds", expanding=True)),
+            table.c.period_id.in_(sa.bindparam("periods", expanding=True)),
+            table.c.target_id.in_(sa.bindparam("targets", expanding=True)),
         )
         .group_by(table.c.period_id, table.c.target_id, col(Campaign.publish_every), col(Period.closed))
     )
-    connection = await session.connection()
-    due = [
-        (period_id, target_id)
-        for period_id, target_id, raters, shown, step, closed in (await connection.execute(query)).all()
-        # A step of one, or a period closed already (a void after its end): every change shows at once.
-        if step <= 1 or closed or abs(int(raters) - int(shown)) >= step
-    ]
-    for kind in kinds:  # one kind per rating or review
-        await publish(session=session, kind=kind, targets=[(p, t) for p, t in due if (p, kind, t) in keys])
 
 
 async def publish(*, session: AsyncSession, kind: TargetKind, targets: list[tuple[int, int]]) -> None:
@@ -411,8 +424,15 @@ async def periods_containing(*, session: AsyncSession, period_id: int) -> list[i
 
 
 async def periods_of_day(*, session: AsyncSession, day: dt.date) -> list[int]:
-    query = select(Period.id).where(col(Period.starts_on) <= day, col(Period.ends_on) >= day)
-    return [int(found) for found in (await session.exec(query)).all() if found is not None]
+    """The periods holding `day` (every review asks: the statement is built once)."""
+    return [
+        int(found) for found in (await session.exec(_PERIODS_OF_DAY, params={"day": day})).all() if found is not None
+    ]
+
+
+_PERIODS_OF_DAY = select(Period.id).where(
+    col(Period.starts_on) <= sa.bindparam("day"), col(Period.ends_on) >= sa.bindparam("day")
+)
 
 
 # --- boards -------------------------------------------------------------------------------------------------------

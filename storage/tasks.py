@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from sqlalchemy import bindparam
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -122,10 +123,19 @@ async def save_task(*, session: AsyncSession, task: Task) -> Task:
 
 
 async def section_heads(*, session: AsyncSession, section_id: int) -> list[Member]:
-    query = select(Member).where(
-        Member.section_id == section_id, Member.role == Role.HEAD, Member.status == MemberStatus.ACTIVE
+    """The section's active heads (each review from the web page tells them: the statement is built once)."""
+    return list((await session.exec(_SECTION_HEADS, params={"section_id": section_id})).all())
+
+
+_SECTION_HEADS = (
+    select(Member)
+    .where(
+        col(Member.section_id) == bindparam("section_id"),
+        Member.role == Role.HEAD,
+        Member.status == MemberStatus.ACTIVE,
     )
-    return list((await session.exec(query.order_by(col(Member.id)))).all())
+    .order_by(col(Member.id))
+)
 
 
 async def leaders(*, session: AsyncSession) -> list[Member]:

@@ -8,6 +8,7 @@ import datetime as dt
 import logging
 import os
 import shutil
+import time
 from collections.abc import AsyncIterator, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -35,6 +36,21 @@ TEMPLATE = "shuangyou_template"
 T = TypeVar("T")
 # A Wednesday inside the campaign, in working hours in Shanghai.
 START_TIME = dt.datetime(2026, 6, 10, 2, 0, tzinfo=dt.UTC)
+# The browser tests' screenshots of the pages, kept by CI as an artifact (.ci/run).
+SCREENSHOTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "screenshots"
+SESSION_STARTED = pytest.StashKey[float]()
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    session.config.stash[SESSION_STARTED] = time.time()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    """Says where this run's screenshots are (the browser tests run in worker processes: the files tell)."""
+    started = config.stash.get(SESSION_STARTED, time.time())
+    taken = [path for path in SCREENSHOTS.glob("*.png") if path.stat().st_mtime >= started]
+    if taken:
+        terminalreporter.write_line(f"{len(taken)} screenshots of the web pages in {SCREENSHOTS}")
 
 
 @pytest.fixture(autouse=True)
@@ -104,12 +120,20 @@ def settings(database_url: str, request: pytest.FixtureRequest) -> Settings:
     return Settings(database_url=database_url, bot=BotSettings(admins=(ADMIN_ID,), flood_burst=burst))
 
 
-@pytest_asyncio.fixture
-async def db(settings: Settings) -> AsyncIterator[Database]:
+@asynccontextmanager
+async def database_for_test(settings: Settings) -> AsyncIterator[Database]:
+    """The test's database, open. The `db` fixture; a module whose tests run on a wider event loop (a browser
+    shared by its tests) makes its own `db` fixture of it, on that loop."""
     database = Database(settings.database_url)
     await upgrade_database(database.engine)  # nothing to do on a copy of a template
     yield database
     await database.close()
+
+
+@pytest_asyncio.fixture
+async def db(settings: Settings) -> AsyncIterator[Database]:
+    async with database_for_test(settings) as database:
+        yield database
 
 
 @pytest.fixture
@@ -165,13 +189,23 @@ async def running_bot(
         logging.getLogger().removeHandler(errors)
 
 
-@pytest_asyncio.fixture
-async def bot(
+@asynccontextmanager
+async def bot_for_test(
     settings: Settings, db: Database, clock: ManualClock, request: pytest.FixtureRequest
 ) -> AsyncIterator[Bot]:
+    """The `bot` fixture: the running bot as the test's markers want it; it fails the test on an error it logged
+    that the test did not expect. (As `database_for_test`, for a module with its own `bot` fixture.)"""
     flood_limits = not request.node.get_closest_marker("no_flood_limits")
     async with running_bot(settings, db, clock, flood_limits=flood_limits) as running:
         yield running
     if not request.node.get_closest_marker("allow_errors"):
         errors = running.errors.records
         assert not errors, f"the bot logged errors: {[r.getMessage() for r in errors]}"
+
+
+@pytest_asyncio.fixture
+async def bot(
+    settings: Settings, db: Database, clock: ManualClock, request: pytest.FixtureRequest
+) -> AsyncIterator[Bot]:
+    async with bot_for_test(settings, db, clock, request) as running:
+        yield running

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.datastructures import FormData
@@ -29,7 +30,7 @@ from handlers.reviews import (
     TEXT_LIMIT,
     bad_review_notice,
     comment_notice,
-    open_rectification,
+    rectification_task,
     replace_earlier,
     review_link,
     tell_heads_later,
@@ -91,14 +92,16 @@ async def send_review(request: Request) -> Response:
         problem = what_is_missing(answers)
         if problem is not None:
             return show_form(request, site, language, section, answers, error=tr.gettext(problem), status=400)
-        if await reviews.todays_review(
+        found = await reviews.reviewer_reviews(
             session=session, section_id=section.id or 0, reviewer_telegram_id=reviewer, day=site.today()
-        ):
+        )
+        if any(old.day == site.today() for old in found):
             text = tr.gettext(
                 "You already reviewed {section} today. Thank you! You can review again tomorrow.", section=section.name
             )
             return message(request, site, language, tr.gettext("Already reviewed"), text, 409)
-        review = await record(session, site, section, reviewer, answers, language, client_address(request))
+        address = client_address(request)
+        review = await record(session, site, section, reviewer, answers, language, address, found=found)
     link = site.guards.review_link(review.id or 0)
     return RedirectResponse(f"/review/{token}/mine/{link}?sent=1", status_code=303)
 
@@ -111,7 +114,19 @@ async def record(
     answers: Answers,
     language: str,
     address: str,
+    *,
+    found: list[PublicReview],
 ) -> PublicReview:
+    """The review, stored with all it came with in one INSERT (a bad one's rectification task opened first), the
+    reviewer's earlier review of the period replaced (`found`: their reviews of the section, read before), and
+    the heads' notices kept for the outbox."""
+    now, settings = site.now(), site.settings
+    details: dict[str, Any] = {"tags": answers.tags, "reason": answers.reason, "comment": answers.comment}
+    details |= {"contact": answers.contact, "client_address": address[:64]}
+    task = None
+    if answers.level <= BAD:
+        task = await rectification_task(session, settings, section, answers.tags, answers.reason, now)
+        details |= {"complete": True, "task_id": task.id}
     review = await reviews.add_review(
         session=session,
         section_id=section.id or 0,
@@ -119,20 +134,14 @@ async def record(
         level=answers.level,
         day=site.today(),
         language=language,
+        **details,
     )
-    review.tags, review.reason, review.comment = answers.tags, answers.reason, answers.comment
-    review.contact, review.client_address = answers.contact, address[:64]
-    now = site.now()
-    if answers.level <= BAD:
-        section, due = await open_rectification(session, site.settings, review, now)
-        await tell_heads_later(
-            session, site.settings, section.id or 0, bad_review_notice(site.settings, section, review, due), now
-        )
-    else:
-        await reviews.save_review(session=session, review=review)
-        await replace_earlier(session, site.settings, review, now)
-        if review.comment:
-            await tell_heads_later(session, site.settings, section.id or 0, comment_notice(section, review), now)
+    await replace_earlier(session, settings, review, now, found)
+    if task is not None:
+        notice = bad_review_notice(settings, section, review, task.due_on)
+        await tell_heads_later(session, settings, section.id or 0, notice, now)
+    elif review.comment:
+        await tell_heads_later(session, settings, section.id or 0, comment_notice(section, review), now)
     return review
 
 
