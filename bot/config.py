@@ -328,6 +328,8 @@ class WebSettings(_Section):
     lobby: bool = True  # /lobby, the hall's screen
     lobby_key: str = Field(default="", max_length=100)  # if set, /lobby?key=… only
     reviews_per_address_per_hour: int = Field(default=30, ge=1, le=100_000)
+    # The reverse proxies whose X-Forwarded-For names the client (comma-separated addresses, or "*" for any).
+    trusted_proxies: str = Field(default="127.0.0.1", max_length=500)
 
     @field_validator("public_url")
     @classmethod

@@ -162,7 +162,7 @@ async def test_a_bad_review_on_a_phone_reaches_the_head_as_a_task(bot: Bot, site
         await expect(phone.locator("main")).to_contain_text("科室答复：已整改。已安排专人值守")
         await shoot(phone, "review-followup-zh")
         await phone.get_by_role("button", name="不满意").click()
-        await expect(phone.get_by_role("status")).to_have_text("感谢你的反馈。")
+        await expect(phone.get_by_role("status")).to_have_text("感谢您的反馈。")
         await expect(phone.get_by_role("button")).to_have_count(0)
     (review,) = await stored(bot)
     assert review.followup_satisfied is False

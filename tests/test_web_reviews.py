@@ -112,6 +112,9 @@ async def test_a_good_review_is_stored_and_its_page_says_it_counts(bot: Bot, web
     status = await web.get(sent.headers["location"])
     assert "Thank you. Your review is recorded." in text_of(status)
     assert "It counts in the section's score. Thank you!" in text_of(status)
+    again = await web.get(sent.headers["location"])
+    assert "Thank you. Your review is recorded." not in text_of(again), "thanked once, not on every later visit"
+    assert "It counts in the section's score. Thank you!" in text_of(again)
 
 
 async def test_a_bad_review_opens_a_task_and_the_head_hears_with_the_contact(bot: Bot, web: httpx.AsyncClient) -> None:
@@ -260,7 +263,7 @@ async def test_huge_and_hostile_text_is_cut_and_shown_as_text(bot: Bot, web: htt
 
     (review,) = await stored(bot)
     assert len(review.reason) == 500 and len(review.contact) == 100 and review.reason.startswith("<script>")
-    status = await web.get(sent.headers["location"] + "&lang=en")
+    status = await web.get(sent.headers["location"] + "?lang=en")
     assert "<script>alert" not in status.text and "&lt;script&gt;alert(1)&lt;/script&gt;" in status.text
     assert "&lt;b&gt;科&lt;/b&gt;" in status.text
     async with bot.db.transaction() as session:

@@ -42,6 +42,7 @@ from web.guards import client_address, reader_language
 from web.pages import render
 from web.site import Site, site_of
 
+JUST_SENT_COOKIE = "sy_sent"
 TOKEN = re.compile(r"[A-Za-z0-9_-]{1,64}")
 CONTACT_LIMIT = 100
 FORM_LIMIT = 262_144  # bytes: 10,000 Chinese characters pasted in a field, URL-encoded, fit; more is refused
@@ -103,7 +104,10 @@ async def send_review(request: Request) -> Response:
         address = client_address(request)
         review = await record(session, site, section, reviewer, answers, language, address, found=found)
     link = site.guards.review_link(review.id or 0)
-    return RedirectResponse(f"/review/{token}/mine/{link}?sent=1", status_code=303)
+    page = f"/review/{token}/mine/{link}"
+    response = RedirectResponse(page, status_code=303)
+    response.set_cookie(JUST_SENT_COOKIE, "1", max_age=300, path=page, httponly=True, samesite="lax")
+    return response
 
 
 async def record(
@@ -155,10 +159,12 @@ async def status_page(request: Request) -> Response:
             return not_found(request, site, language)
         section, review = found
         state = await what_became_of_it(session, translator(language), review)
-    notice = (
-        translator(language).gettext("Thank you. Your review is recorded.") if request.query_params.get("sent") else ""
-    )
-    return show_status(request, site, language, section, review, state, notice)
+    just_sent = JUST_SENT_COOKIE in request.cookies  # the thanks once, not every time the saved page is opened
+    notice = translator(language).gettext("Thank you. Your review is recorded.") if just_sent else ""
+    response = show_status(request, site, language, section, review, state, notice)
+    if just_sent:
+        response.delete_cookie(JUST_SENT_COOKIE, path=request.url.path)
+    return response
 
 
 async def answer_followup(request: Request) -> Response:

@@ -48,8 +48,8 @@ class EmbeddedServer(uvicorn.Server):
 
 @contextlib.asynccontextmanager
 async def web_server(app: Starlette, web: WebSettings) -> AsyncIterator[EmbeddedServer]:
-    """Serves `app` on [web] listen:port while the block runs. Behind a reverse proxy on this machine, the client's
-    address is taken from X-Forwarded-For (the limits per address need it)."""
+    """Serves `app` on [web] listen:port while the block runs. Behind a trusted reverse proxy ([web] trusted_proxies),
+    the client's address is taken from X-Forwarded-For (the limits per address need it)."""
     config = uvicorn.Config(
         app,
         host=web.listen,
@@ -58,7 +58,7 @@ async def web_server(app: Starlette, web: WebSettings) -> AsyncIterator[Embedded
         log_level="warning",
         access_log=False,
         proxy_headers=True,
-        forwarded_allow_ips="127.0.0.1",
+        forwarded_allow_ips=web.trusted_proxies,
         server_header=False,
         timeout_graceful_shutdown=5,
     )
