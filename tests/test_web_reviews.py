@@ -80,6 +80,8 @@ async def test_the_page_speaks_the_browsers_language_and_switches(bot: Bot, web:
     assert "How satisfied are you with the service of 行政审批科?" in text_of(english)
     assert "How satisfied" in text_of(kept), "the switch is remembered"
     assert REVIEWER_COOKIE in web.cookies
+    policy = chinese.headers["content-security-policy"]
+    assert "default-src 'none'" in policy and "frame-ancestors 'none'" in policy and "script-src" not in policy
     assert len(chinese.content) < 100_000 and "<script" not in chinese.text and "http://" not in text_of(chinese)
 
 

@@ -283,21 +283,23 @@ def show_form(
     new = reviewer is None
     reviewer = reviewer if reviewer is not None else guards.new_reviewer()
     username = site.bot_username
-    response = render(
-        request,
-        "review.html",
-        language,
-        status=status,
-        section=section.name,
-        campaign=site.settings.campaign.title(language),
-        levels=[(value, tr.gettext(name)) for value, name in LEVELS.items()],
-        tags=[(tag.key, label_name(tr, tag)) for tag in site.settings.reviews.bad_reason_tags],
-        chosen=answers,
-        error=error,
-        form_token=guards.form_token(reviewer),
-        text_limit=TEXT_LIMIT,
-        contact_limit=CONTACT_LIMIT,
-        telegram_link=review_link(username, section.review_token or "") if username else "",
+    response = protected(
+        render(
+            request,
+            "review.html",
+            language,
+            status=status,
+            section=section.name,
+            campaign=site.settings.campaign.title(language),
+            levels=[(value, tr.gettext(name)) for value, name in LEVELS.items()],
+            tags=[(tag.key, label_name(tr, tag)) for tag in site.settings.reviews.bad_reason_tags],
+            chosen=answers,
+            error=error,
+            form_token=guards.form_token(reviewer),
+            text_limit=TEXT_LIMIT,
+            contact_limit=CONTACT_LIMIT,
+            telegram_link=review_link(username, section.review_token or "") if username else "",
+        )
     )
     if new:
         guards.keep_reviewer(response, reviewer, secure=request.url.scheme == "https")
@@ -309,33 +311,49 @@ def show_status(
 ) -> Response:
     guards, tr = site.guards, translator(language)
     asking = bool(review.outcome) and review.followup_satisfied is None and review.voided_at is None
-    return render(
-        request,
-        "review_status.html",
-        language,
-        section=section.name,
-        campaign=site.settings.campaign.title(language),
-        day=review.day.isoformat(),
-        level=tr.gettext(LEVELS[review.level]),
-        why=why_bad(tr, site.settings, review.tags, review.reason) if review.level <= BAD else "",
-        comment=review.comment,
-        state=state,
-        notice=notice,
-        ask_followup=asking,
-        form_token=guards.form_token(review.id or 0),  # the private link is what lets one answer
+    return protected(
+        render(
+            request,
+            "review_status.html",
+            language,
+            section=section.name,
+            campaign=site.settings.campaign.title(language),
+            day=review.day.isoformat(),
+            level=tr.gettext(LEVELS[review.level]),
+            why=why_bad(tr, site.settings, review.tags, review.reason) if review.level <= BAD else "",
+            comment=review.comment,
+            state=state,
+            notice=notice,
+            ask_followup=asking,
+            form_token=guards.form_token(review.id or 0),  # the private link is what lets one answer
+        )
     )
 
 
 def message(request: Request, site: Site, language: str, title: str, text: str, status: int) -> Response:
-    return render(
-        request,
-        "message.html",
-        language,
-        status=status,
-        title=title,
-        message=text,
-        campaign=site.settings.campaign.title(language),
+    return protected(
+        render(
+            request,
+            "message.html",
+            language,
+            status=status,
+            title=title,
+            message=text,
+            campaign=site.settings.campaign.title(language),
+        )
     )
+
+
+def protected(response: Response) -> Response:
+    """A review page runs no script, loads nothing from elsewhere, posts only here and is framed by no other site."""
+    response.headers["Content-Security-Policy"] = REVIEW_PAGE_POLICY
+    return response
+
+
+REVIEW_PAGE_POLICY = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'self'; frame-ancestors 'none'; "
+    "base-uri 'none'"
+)
 
 
 def not_found(request: Request, site: Site, language: str) -> Response:
