@@ -35,7 +35,7 @@ from storage.migrate import DatabaseTooNewError, upgrade_database
 from storage.session import Database, DatabaseUnavailable
 from storage.sqlite_driver import DriverMismatch
 from web.app import build_web_app
-from web.server import web_server
+from web.server import web_server, with_port_chosen
 from web.telegram import webhook_secret
 
 logger = logging.getLogger("bot")
@@ -340,7 +340,7 @@ def _count(number: int, noun: str) -> str:
 
 
 def run_bot(settings: Settings, args: argparse.Namespace) -> None:
-    settings = with_web_address(settings, getattr(args, "listen", None), getattr(args, "port", None))
+    settings = with_port_chosen(with_web_address(settings, getattr(args, "listen", None), getattr(args, "port", None)))
     asyncio.run(migrate(settings))
     application = build_application(settings)
     collect_less_often()

@@ -40,7 +40,7 @@ from storage import groups, members
 from storage.migrate import upgrade_database
 from storage.session import Database
 from web.app import build_web_app
-from web.server import WebServerError, web_server
+from web.server import WebServerError, web_server, with_port_chosen
 
 HISTORY_FILE = "~/.shuangyou_history"  # the lines typed at the console's terminal, kept across runs and databases
 HISTORY_LENGTH = 1000  # lines kept
@@ -316,6 +316,7 @@ async def run_console(
     readline and kept in `history` (by default `HISTORY_FILE`); other input is read as it comes."""
     source, out = source or sys.stdin, out or sys.stdout
     interactive = source.isatty()
+    settings = with_port_chosen(settings)
     db = Database(settings.database_url)
     try:
         await upgrade_database(db.engine)

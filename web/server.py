@@ -11,10 +11,21 @@ from collections.abc import AsyncIterator, Iterator
 import uvicorn
 from starlette.applications import Starlette
 
-from bot.config import WebSettings
+from bot.config import Settings, WebSettings
 
 logger = logging.getLogger(__name__)
 STARTING_TIMEOUT = 10.0
+
+
+def with_port_chosen(settings: Settings) -> Settings:
+    """[web] port = 0 (any free port) is chosen before the bot is built, so that the links it gives name the port
+    the pages are served on. (Another process could take it in between: the server then says so.)"""
+    if settings.web.port != 0 or not settings.web.enabled:
+        return settings
+    with socket.socket(socket.AF_INET6 if ":" in settings.web.listen else socket.AF_INET) as probe:
+        probe.bind((settings.web.listen, 0))
+        port = int(probe.getsockname()[1])
+    return settings.model_copy(update={"web": settings.web.model_copy(update={"port": port})})
 
 
 class WebServerError(OSError):
