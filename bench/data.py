@@ -620,6 +620,19 @@ async def build(backend: str, size: int, server: CachedPostgresServer | None) ->
     return built
 
 
+async def each_database(
+    backends: Sequence[str], sizes: Sequence[int], server: CachedPostgresServer | None
+) -> AsyncIterator[Built]:
+    """The cached databases of every backend and size, in turn, each built first if there is none (said when it is,
+    with how long it took)."""
+    for backend in backends:
+        for size in sizes:
+            built = await build(backend, size, server)
+            if not built.cached:
+                print(f"built {backend} {size_label(size)} in {built.load_seconds:.1f} s", flush=True)
+            yield built
+
+
 # --- working copies -------------------------------------------------------------------------------------------------
 
 

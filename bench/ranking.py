@@ -281,13 +281,9 @@ async def main_async(args: argparse.Namespace) -> None:
     rows: list[Row] = []
     print(f"machine: {load_note()}; {args.repeat} repetitions after {WARM_UP} warm-up calls", flush=True)
     async with data.maybe_postgres(backends) as server:
-        for backend in backends:
-            for size in data.parse_sizes(args.sizes):
-                built = await data.build(backend, size, server)
-                if not built.cached:
-                    print(f"built {backend} {data.size_label(size)} in {built.load_seconds:.1f} s", flush=True)
-                rows.append(await measure(backend, size, built.url, args.repeat, args.budget))
-                print_rows(rows[-1:])
+        async for built in data.each_database(backends, data.parse_sizes(args.sizes), server):
+            rows.append(await measure(built.backend, built.size, built.url, args.repeat, args.budget))
+            print_rows(rows[-1:])
     print()
     print_rows(rows)
     print_ratios(rows)

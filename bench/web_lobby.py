@@ -142,19 +142,16 @@ async def main_async(args: argparse.Namespace) -> None:
     rows: list[Row] = []
     print(f"machine: {load_note()}; {args.repeat} requests after 3 warm-up ones", flush=True)
     async with data.maybe_postgres(backends) as server:
-        for backend in backends:
-            for size in data.parse_sizes(args.sizes):
-                built = await data.build(backend, size, server)
-                if not built.cached:
-                    print(f"built {backend} {data.size_label(size)} in {built.load_seconds:.1f} s", flush=True)
-                # a copy of its own: its writes (the links, the ratings) and the transactions of its SQLite file are
-                # not another benchmark's, nor theirs its
-                url = await data.working_copy(built, server, f"web_lobby_{backend}_{data.size_label(size)}")
-                try:
-                    rows.append(await measure(backend, size, url, args.repeat, args.budget))
-                finally:
-                    await data.drop_copy(url, server)
-                print_rows(rows[-1:])
+        async for built in data.each_database(backends, data.parse_sizes(args.sizes), server):
+            # a copy of its own: its writes (the links, the ratings) and the transactions of its SQLite file are
+            # not another benchmark's, nor theirs its
+            label = f"web_lobby_{built.backend}_{data.size_label(built.size)}"
+            url = await data.working_copy(built, server, label)
+            try:
+                rows.append(await measure(built.backend, built.size, url, args.repeat, args.budget))
+            finally:
+                await data.drop_copy(url, server)
+            print_rows(rows[-1:])
     print_rows(rows)
     print(f"after: {load_note()}")
 
