@@ -1,6 +1,7 @@
 """The web pages in a real browser: Debian's chromium, driven by Playwright, on a real uvicorn server in the test's
 running bot. A visitor on a phone sends a bad review and follows it; the head hears in Telegram and finds the
-rectification task in /tasks; a browser without JavaScript sends a good review. Each page is kept as a screenshot
+rectification task in /tasks; a browser without JavaScript sends a good review; a member opens /ranking's Mini App
+(Telegram's WebApp faked in the page). Each page is kept as a screenshot
 (tests/conftest.py SCREENSHOTS, a CI artifact) to be looked at.
 
 One browser for the whole module: its tests, and the bot and database each test gets, run on the module's event
@@ -9,6 +10,7 @@ loop (a Playwright browser belongs to the loop that launched it). The browser ad
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from collections.abc import AsyncIterator
@@ -29,7 +31,8 @@ from storage import reviews
 from storage.models import PublicReview, Role, Section
 from storage.session import Database
 from tests.conftest import SCREENSHOTS, Bot, bot_for_test, database_for_test
-from tests.factories import make_member, make_section
+from tests.factories import make_member, make_section, telegram_init_data
+from tests.test_ranking import Campaign
 from web.app import build_web_app
 from web.server import web_server
 
@@ -210,3 +213,41 @@ async def test_the_lobby_screen(bot: Bot, site: str, browser: Browser) -> None:
         campaign = services_of(bot.app).settings.campaign.title("zh_CN")
         await expect(screen.locator("body")).to_contain_text(campaign)
         await shoot(screen, "lobby")
+
+
+# Telegram's script, as far as /app/ranking uses it: the page's route to telegram.org is blocked so this stays.
+FAKE_WEB_APP = """window.Telegram = {WebApp: {initData: %s, ready() {}, expand() {}, setHeaderColor() {},
+  setBackgroundColor() {}}};"""
+
+
+@asynccontextmanager
+async def in_telegram(browser: Browser, init_data: str) -> AsyncIterator[Page]:
+    """A phone's Mini App view, Telegram's WebApp handing the page `init_data` (any script error fails the test)."""
+    async with visitor(browser, only_pages=False, locale="zh-CN", **PHONE) as page:
+        await page.route("https://telegram.org/**", lambda route: route.abort())
+        await page.add_init_script(FAKE_WEB_APP % json.dumps(init_data))
+        yield page
+
+
+async def test_a_member_opens_the_ranking_mini_app(bot: Bot, site: str, browser: Browser) -> None:
+    campaign = await Campaign(bot).build()
+    member = await make_member(bot.db, 505, "孙小梅", section=campaign.market, language="zh_CN")
+    user = {"id": member.telegram_id, "first_name": "孙小梅", "language_code": "zh-hans"}
+
+    async with in_telegram(browser, telegram_init_data(bot.app.bot.token, user, bot.clock.now())) as phone:
+        await phone.goto(f"{site}/app/ranking")
+        await expect(phone.locator(".line .name")).to_have_text(["办公室", "市场科"])
+        await expect(phone.locator(".line.mine .name")).to_have_text("市场科")
+        await expect(phone.locator(".own-heading")).to_have_text("本科室：市场科")
+        await expect(phone.get_by_role("heading", level=1)).to_contain_text("科室")
+        await shoot(phone, "ranking-miniapp-zh")
+
+    another_bot = telegram_init_data("1000001:another-bots-token-000000000000000", user, bot.clock.now())
+    async with in_telegram(browser, another_bot) as phone, phone.expect_response(f"{site}/app/ranking/board") as posted:
+        await phone.goto(f"{site}/app/ranking")
+        assert (await posted.value).status == 401  # the server refused it, not the page for want of initData
+        await expect(phone.get_by_role("alert")).to_have_text(
+            "请在 Telegram 中打开排行榜：向机器人发送 /ranking，然后点击“打开排行榜页面”。"
+        )
+        await expect(phone.locator(".line")).to_have_count(0)
+        await shoot(phone, "ranking-miniapp-refused")
