@@ -282,7 +282,7 @@ async def ask_comment(
     await dialogs.clear_dialog(session=session, telegram_id=viewer.user.id)
     section = await sections.get_section(session=session, section_id=review.section_id)
     assert section is not None
-    await tell_heads(session, context, review.section_id, replies, comment_notice(section, review).text)
+    await tell_heads(session, context, review.section_id, replies, comment_notice(section, review))
     replies.reply(context.tr.gettext("Thank you, your comment is recorded."))
 
 
@@ -365,7 +365,7 @@ async def complete_bad_review(
     section, due = await open_rectification(session, context.settings, review, context.now())
     await dialogs.clear_dialog(session=session, telegram_id=viewer.user.id)
     notice = bad_review_notice(context.settings, section, review, due)
-    await tell_heads(session, context, section.id or 0, replies, notice.text, notice.keyboard)
+    await tell_heads(session, context, section.id or 0, replies, notice)
     replies.edit(
         context.tr.gettext(
             "Thank you. Your review is recorded and {section} must look into it by {day}.",
@@ -727,11 +727,8 @@ async def tell_still_unsatisfied(
 ) -> None:
     """The reviewer said no in Telegram: the heads and the leaders are told now."""
     heads, leaders = await still_unsatisfied_notices(session, review)
-    await tell_heads(session, context, review.section_id, replies, heads.text)
-    for leader in await tasks.leaders(session=session):
-        if leader.telegram_id is not None:
-            tr = member_translator(context.settings, leader)
-            replies.send(leader.telegram_id, leaders.text(tr), leaders.keyboard(tr))
+    await tell_heads(session, context, review.section_id, replies, heads)
+    _send(context.settings, await tasks.leaders(session=session), leaders, replies)
 
 
 async def tell_still_unsatisfied_later(
@@ -816,19 +813,18 @@ async def _queue(
 
 
 async def tell_heads(
-    session: AsyncSession,
-    context: BotContext,
-    section_id: int,
-    replies: Replies,
-    text: Callable[[Translator], str],
-    keyboard: Callable[[Translator], InlineKeyboardMarkup | None] = lambda _tr: None,
+    session: AsyncSession, context: BotContext, section_id: int, replies: Replies, notice: Notice
 ) -> None:
-    """Tells each active head of the section, in their own language."""
-    for head in await tasks.section_heads(session=session, section_id=section_id):
-        if head.telegram_id is None or head.status != MemberStatus.ACTIVE:
-            continue
-        tr = member_translator(context.settings, head)
-        replies.send(head.telegram_id, text(tr), keyboard(tr))
+    """Tells each active head of the section, in their own language, once the update's transaction has committed."""
+    _send(context.settings, await tasks.section_heads(session=session, section_id=section_id), notice, replies)
+
+
+def _send(settings: Settings, members: list[Member], notice: Notice, replies: Replies) -> None:
+    """The notice for each of `members` in their language, sent with the update's answer (the twin of `_queue`)."""
+    for member in members:
+        if member.telegram_id is not None and member.status == MemberStatus.ACTIVE:
+            tr = member_translator(settings, member)
+            replies.send(member.telegram_id, notice.text(tr), notice.keyboard(tr))
 
 
 TEXT_STEPS = {
