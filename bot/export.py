@@ -73,6 +73,13 @@ async def chosen_periods(session: AsyncSession, wanted: str | None) -> list[Peri
     return found
 
 
+async def named_period(session: AsyncSession, wanted: str) -> Period:
+    """The one period a typed text names (2026-10, 2026-Q4, 2026, campaign), for a board; raises NoSuchPeriod."""
+    if not wanted.strip():
+        raise NoSuchPeriod(wanted, await chosen_periods(session, None))
+    return (await chosen_periods(session, wanted))[0]
+
+
 def typed_period(text: str) -> str | None:
     """The code of the period a typed text names (2026-6 → 2026-06, 2026-q2 → 2026-Q2, 2026, campaign), or None
     when it names none."""

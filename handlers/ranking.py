@@ -386,7 +386,7 @@ async def wanted_view(session: AsyncSession, context: BotContext, wanted: str) -
     if not wanted:
         return default_view(context)
     try:
-        (period, *_) = await export.chosen_periods(session, wanted)
+        period = await export.named_period(session, wanted)
     except export.NoSuchPeriod as error:
         raise Refusal(
             N_(

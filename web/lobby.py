@@ -33,7 +33,7 @@ from starlette.routing import Route
 
 from bot import export
 from bot.i18n import CHINESE, Html, Translator, translator
-from handlers.ranking import apart_line, board_kind, movement, period_label
+from handlers.ranking import apart_line, board_kind, board_of, movement, period_label
 from handlers.reviews import web_review_link
 from storage import campaigns, reviews, snapshots
 from storage.models import Period, TargetKind
@@ -174,14 +174,7 @@ async def read_screen(site: Site, tr: Translator, wanted: str, page: int) -> Scr
         period = await chosen_period(session, site, wanted)
         if period is None:
             return nothing_to_show(site, tr)
-        board = await site.services.boards.board(
-            session=session,
-            rules=site.settings.scoring_rules(),
-            period=period,
-            kind=TargetKind.SECTION,
-            today=site.today(),
-            standards_of=(),
-        )
+        board = await board_of(session, site, period, TargetKind.SECTION)
         before = await snapshots.previous_ranks(session=session, period_id=period.id or 0, kind=TargetKind.SECTION)
         sections, linked = await reviews.count_section_links(session=session)
         if linked < sections:
@@ -196,8 +189,7 @@ async def read_screen(site: Site, tr: Translator, wanted: str, page: int) -> Scr
 async def chosen_period(session: AsyncSession, site: Site, wanted: str) -> Period | None:
     """The period ?period= names (raises NoSuchPeriod), else the current one of the posted snapshots' kind."""
     if wanted:
-        (period, *_) = await export.chosen_periods(session, wanted)
-        return period
+        return await export.named_period(session, wanted)
     return await campaigns.period_at(session=session, kind=board_kind(site.settings), today=site.today())
 
 
