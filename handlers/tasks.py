@@ -799,11 +799,8 @@ async def hand_back_tasks(
     if not released:
         return
     section = await sections.get_section(session=session, section_id=section_id)
-    heads = await tasks.section_heads(session=session, section_id=section_id)
-    readers = [(head.telegram_id, member_translator(context.settings, head)) for head in heads if head.telegram_id]
-    for chat_id, tr in [*readers, (None, context.tr)]:
-        if chat_id is not None and chat_id == actor.user.id:
-            continue
+
+    def handed_back(tr: Translator) -> tuple[str, InlineKeyboardMarkup]:
         text = tr.ngettext(
             "{name} is no longer in {section}, so their open task falls to the section until you give it to someone:",
             "{name} is no longer in {section}, so their {n} open tasks fall to the section until you give them to "
@@ -816,11 +813,12 @@ async def hand_back_tasks(
             [button(f"👤 {task_title(tr, task)}"[:64], ReassignChoices(task.id or 0, 0).pack())]
             for task in released[:20]
         ]
-        keyboard = InlineKeyboardMarkup(rows)
-        if chat_id is None:
-            replies.reply(text, keyboard)
-        else:
-            replies.send(chat_id, text, keyboard)
+        return text, InlineKeyboardMarkup(rows)
+
+    for head in await tasks.section_heads(session=session, section_id=section_id):
+        if head.telegram_id is not None and head.telegram_id != actor.user.id:
+            replies.send(head.telegram_id, *handed_back(member_translator(context.settings, head)))
+    replies.reply(*handed_back(context.tr))
 
 
 # --- /away -------------------------------------------------------------------------------------------------------
