@@ -121,6 +121,16 @@ def reader_language(request: Request, default: str) -> str:
     return default
 
 
+def language_code(language: str) -> str:
+    """What ?lang= says for a language of the bot's ("zh" or "en")."""
+    return "zh" if language == CHINESE else "en"
+
+
+def other_language_code(language: str) -> str:
+    """What the page's language switch asks for."""
+    return "en" if language == CHINESE else "zh"
+
+
 def keep_language(request: Request, response: Response, language: str) -> None:
     """The switch's choice is kept for the next pages."""
     if request.query_params.get("lang"):

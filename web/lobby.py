@@ -32,14 +32,14 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from bot import export
-from bot.i18n import CHINESE, Html, Translator, translator
+from bot.i18n import Html, Translator, translator
 from handlers.ranking import apart_line, board_kind, board_of, movement, period_label
 from handlers.reviews import web_review_link
 from storage import campaigns, reviews, snapshots
 from storage.models import Period, TargetKind
 from storage.reviews import SectionLink
 from storage.scoring import Board, Standing, shown
-from web.guards import reader_language
+from web.guards import language_code, other_language_code, reader_language
 from web.pages import render
 from web.reviews import message
 from web.site import Site, site_of
@@ -50,7 +50,6 @@ PAGE_SECONDS = 20  # how long a page stays when the board has several
 REFRESH_SECONDS = 60  # how often a board of one page is read again
 PERIOD_LIMIT = 40
 CODES_KEPT = 4_096  # QR codes' SVGs kept, one per section's link
-LANGUAGE_CODES = {CHINESE: "zh"}  # ?lang= of each language (English: "en")
 
 
 @dataclass(frozen=True)
@@ -120,7 +119,7 @@ async def show(request: Request, template: str) -> Response:
         screen=screen,
         source="/lobby/board?" + urlencode(carried),
         next_page="/lobby?" + urlencode({**carried, "page": (screen.page + 1) % screen.pages}),
-        switch="/lobby?" + urlencode({**carried, "lang": other_language(language)}),
+        switch="/lobby?" + urlencode({**carried, "lang": other_language_code(language)}),
         seconds=PAGE_SECONDS if screen.pages > 1 else REFRESH_SECONDS,
     )
 
@@ -145,12 +144,8 @@ def page_asked(request: Request) -> int:
 
 def carried_query(request: Request, language: str, wanted: str) -> dict[str, str]:
     """What every refresh asks again: the period asked for, the key, the language shown."""
-    carried = {"period": wanted, "key": request.query_params.get("key", ""), "lang": LANGUAGE_CODES.get(language, "en")}
+    carried = {"period": wanted, "key": request.query_params.get("key", ""), "lang": language_code(language)}
     return {name: value for name, value in carried.items() if value}
-
-
-def other_language(language: str) -> str:
-    return "en" if language == CHINESE else "zh"
 
 
 def no_such_period(tr: Translator, error: export.NoSuchPeriod) -> Html:

@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from bot.i18n import CHINESE, Html, Translator, translator
-from web.guards import keep_language
+from web.guards import keep_language, other_language_code
 
 TEMPLATES = Path(__file__).parent / "templates"
 ENVIRONMENT = jinja2.Environment(
@@ -33,7 +33,7 @@ def render(request: Request, template: str, language: str, *, status: int = 200,
         ngettext=lambda singular, plural, n, **params: Markup(tr.ngettext(singular, plural, n, **params)),
         lang="zh-CN" if language == CHINESE else "en",
         language=language,
-        other_language="en" if language == CHINESE else "zh",
+        other_language=other_language_code(language),
         path=request.url.path,
         **{name: Markup(value) if isinstance(value, Html) else value for name, value in values.items()},
     )
